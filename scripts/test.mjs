@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// The one test command: every stage CI runs, in order, with one closing tally.
+// `npm test` runs them all; `npm test -- app infra` runs only the stages whose names are given.
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const mocha = (suite) => ({
+  kind: 'mocha',
+  cmd: ['npx', 'mocha', '--config', `${suite}/.mocharc.cjs`],
+})
+const check = (...cmd) => ({ kind: 'check', cmd })
+
+/** Stages in run order: a check counts as one test; a mocha suite counts its own tests. */
+const STAGES = [
+  { name: 'generate', ...check('npm', 'run', 'db:generate', '-w', 'app') },
+  { name: 'lint', ...check('npx', 'biome', 'check', '.') },
+  { name: 'typecheck', ...check('npm', 'run', 'typecheck') },
+  { name: 'app', ...mocha('app') },
+  { name: 'infra', ...mocha('infra') },
+]
+
+const only = process.argv.slice(2)
+const stages = only.length ? STAGES.filter((s) => only.includes(s.name)) : STAGES
+if (only.length && stages.length !== only.length) {
+  console.error(`unknown stage in "${only.join(' ')}"; stages: ${STAGES.map((s) => s.name).join(', ')}`)
+  process.exit(2)
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'test-summary-'))
+const summaryFile = join(dir, 'summary.jsonl')
+let passed = 0
+let failed = 0
+let skipped = 0
+const failures = []
+
+for (const stage of stages) {
+  const started = Date.now()
+  console.log(`\n=== ${stage.name}: ${stage.cmd.join(' ')}`)
+  const [bin, ...args] = stage.cmd
+  const result = spawnSync(bin, args, {
+    stdio: 'inherit',
+    env: { ...process.env, TEST_SUMMARY_FILE: summaryFile, TEST_SUITE_NAME: stage.name },
+  })
+  const seconds = ((Date.now() - started) / 1000).toFixed(1)
+  const ok = result.status === 0
+  if (stage.kind === 'mocha') {
+    const tally = readTally(stage.name)
+    if (tally) {
+      passed += tally.passed
+      failed += tally.failed
+      skipped += tally.skipped
+    }
+    // A suite that crashed before reporting, or exited non-zero with no failing test, still fails.
+    if (!tally || (!ok && tally.failed === 0)) failed++
+  } else if (ok) {
+    passed++
+  } else {
+    failed++
+  }
+  if (!ok) failures.push(stage.name)
+  console.log(`=== ${stage.name}: ${ok ? 'ok' : `FAILED (exit ${result.status ?? result.signal})`} in ${seconds}s`)
+}
+rmSync(dir, { recursive: true, force: true })
+
+if (failures.length) console.log(`\nfailed stages: ${failures.join(', ')}`)
+console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
+process.exit(failures.length ? 1 : 0)
+
+function readTally(name) {
+  let lines = []
+  try {
+    lines = readFileSync(summaryFile, 'utf8').trim().split('\n').filter(Boolean)
+  } catch {
+    return undefined
+  }
+  const mine = lines.map((l) => JSON.parse(l)).filter((t) => t.suite === name)
+  return mine.at(-1)
+}
