@@ -1,0 +1,56 @@
+// `npm run db:migrate`: applies the committed migrations to DATABASE_URL. The production image runs it
+// (`node dist/src/db/migrate-cli.js`) once per deploy before new tasks take traffic.
+import { existsSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { applyMigrations, MigrationError } from './migrate.js'
+
+/** Nearest folder at or above `start` holding a package.json (app/ in the repo, the app root in the image). */
+function packageRoot(start: string): string {
+  let dir = start
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir)
+    if (parent === dir) return start
+    dir = parent
+  }
+  return dir
+}
+
+/**
+ * MIGRATIONS_DIR when set; otherwise the first `prisma/migrations` found from the working directory,
+ * the app package (the image copies it there), or the repository root above the app package.
+ */
+export function resolveMigrationsDir(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+  if (env.MIGRATIONS_DIR) return resolve(cwd, env.MIGRATIONS_DIR)
+  const pkg = packageRoot(dirname(fileURLToPath(import.meta.url)))
+  const candidates = [cwd, pkg, dirname(pkg)].map((d) => join(d, 'prisma', 'migrations'))
+  const found = candidates.find((c) => existsSync(c))
+  if (!found)
+    throw new MigrationError(
+      `no prisma/migrations found (looked in ${candidates.join(', ')}); set MIGRATIONS_DIR`,
+    )
+  return found
+}
+
+async function main() {
+  const databaseUrl = process.env.DATABASE_URL
+  if (!databaseUrl) throw new MigrationError('DATABASE_URL is not set')
+  const migrationsDir = resolveMigrationsDir()
+  const started = Date.now()
+  const { applied } = await applyMigrations({
+    databaseUrl,
+    migrationsDir,
+    log: (msg) => console.log(`[migrate] ${msg}`),
+  })
+  console.log(
+    `[migrate] done in ${Date.now() - started} ms (${applied.length} applied from ${migrationsDir})`,
+  )
+}
+
+// Only when run as a program, so tests can import resolveMigrationsDir.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((err: unknown) => {
+    console.error(`[migrate] ${err instanceof Error ? err.message : String(err)}`)
+    process.exit(1)
+  })
+}
