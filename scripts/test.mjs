@@ -19,6 +19,8 @@ const STAGES = [
   { name: 'typecheck', ...check('npm', 'run', 'typecheck') },
   { name: 'app', ...mocha('app') },
   { name: 'infra', ...mocha('infra') },
+  { name: 'workflows', ...check('npm', 'run', 'workflows:check') },
+  { name: 'delivery', kind: 'mocha', cmd: ['npx', 'mocha', '--config', 'infra/delivery.mocharc.cjs'] },
 ]
 
 const only = process.argv.slice(2)

