@@ -1,0 +1,49 @@
+/**
+ * The application as one Fastify plugin, composed in a visible order:
+ * external plugins -> application plugins -> routes. Tests register this same plugin.
+ *
+ * Adding a feature: put its routes under routes/<area>/index.ts, register them below with a
+ * prefix, protect them with `preHandler: app.authenticate` (then `request.user` is set), use
+ * `app.prisma` / `app.redis`, throw the helpers of lib/errors.ts, and give every route
+ * request and response schemas.
+ */
+import fastifyCookie from '@fastify/cookie'
+import fastifyHelmet from '@fastify/helmet'
+import type { FastifyInstance } from 'fastify'
+import type { Config } from './config.js'
+import auth from './plugins/auth.js'
+import errors from './plugins/errors.js'
+import prisma from './plugins/prisma.js'
+import rateLimit from './plugins/rate-limit.js'
+import redis from './plugins/redis.js'
+import requestId from './plugins/request-id.js'
+import swagger from './plugins/swagger.js'
+import authRoutes from './routes/auth/index.js'
+import healthRoutes from './routes/health/index.js'
+import meRoutes from './routes/me/index.js'
+
+/** Options of the application plugin. */
+export interface AppOptions {
+  config: Config
+}
+
+/** Registers every plugin and route of the service. */
+export default async function app(fastify: FastifyInstance, { config }: AppOptions) {
+  // External plugins: infrastructure clients and HTTP hardening.
+  await fastify.register(errors)
+  await fastify.register(requestId)
+  await fastify.register(fastifyHelmet, { global: true })
+  await fastify.register(fastifyCookie)
+  await fastify.register(prisma, { config: config.database })
+  await fastify.register(redis, { config: config.redis })
+  await fastify.register(rateLimit)
+  await fastify.register(swagger)
+
+  // Application plugins.
+  await fastify.register(auth, { session: config.session, scryptLogN: config.scryptLogN })
+
+  // Routes.
+  await fastify.register(healthRoutes, { prefix: '/health', timeoutMs: config.healthTimeoutMs })
+  await fastify.register(authRoutes, { prefix: '/v1/auth', rateLimit: config.rateLimit })
+  await fastify.register(meRoutes, { prefix: '/v1/me', preferencesMaxBytes: config.preferencesMaxBytes })
+}

@@ -1,0 +1,189 @@
+/**
+ * Service configuration: read from the environment once at boot, validated, then passed down.
+ * Nothing else in the service reads process.env.
+ */
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+/** Validated, typed configuration of one service instance. */
+export interface Config {
+  host: string
+  port: number
+  logLevel: LogLevel
+  /** Fastify `trustProxy`: true, a hop count, or a comma-separated list of addresses/CIDRs/names. */
+  trustProxy: boolean | number | string
+  keepAliveTimeoutMs: number
+  shutdownTimeoutMs: number
+  bodyLimitBytes: number
+  database: {
+    url: string
+    poolMax: number
+    connectTimeoutMs: number
+    queryTimeoutMs: number
+  }
+  redis: {
+    url: string
+    cluster: boolean
+    keyPrefix: string
+    connectTimeoutMs: number
+    commandTimeoutMs: number
+  }
+  healthTimeoutMs: number
+  session: {
+    ttlSeconds: number
+    cookieName: string
+    cookieSecure: boolean
+  }
+  /** scrypt cost as log2(N); OWASP's recommendation is N=2^17. */
+  scryptLogN: number
+  preferencesMaxBytes: number
+  rateLimit: {
+    windowSeconds: number
+    loginPerIp: number
+    loginPerAccount: number
+    registerPerIp: number
+    registerPerAccount: number
+  }
+}
+
+/** Thrown when the environment is unusable; the message lists every problem at once. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+/** Reads and validates the configuration; throws a ConfigError naming every bad or missing variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = []
+  const read = new Reader(env, problems)
+
+  const config: Config = {
+    host: read.string('HOST', '0.0.0.0'),
+    port: read.int('PORT', 3000, 0, 65535),
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    trustProxy: read.trustProxy('TRUST_PROXY', 'loopback,linklocal,uniquelocal'),
+    keepAliveTimeoutMs: read.int('KEEP_ALIVE_TIMEOUT_MS', 65_000, 1),
+    shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 25_000, 1),
+    bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 1_048_576, 1024),
+    database: {
+      url: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+      poolMax: read.int('DATABASE_POOL_MAX', 10, 1),
+      connectTimeoutMs: read.int('DATABASE_CONNECT_TIMEOUT_MS', 1000, 1),
+      queryTimeoutMs: read.int('DATABASE_QUERY_TIMEOUT_MS', 5000, 1),
+    },
+    redis: {
+      url: read.redisUrls('REDIS_URL'),
+      cluster: read.bool('REDIS_CLUSTER', false),
+      keyPrefix: read.string('REDIS_KEY_PREFIX', ''),
+      connectTimeoutMs: read.int('REDIS_CONNECT_TIMEOUT_MS', 1000, 1),
+      commandTimeoutMs: read.int('REDIS_COMMAND_TIMEOUT_MS', 1000, 1),
+    },
+    healthTimeoutMs: read.int('HEALTH_TIMEOUT_MS', 1000, 1),
+    session: {
+      ttlSeconds: read.int('SESSION_TTL_SECONDS', 1800, 1),
+      cookieName: read.string('SESSION_COOKIE_NAME', 'sid'),
+      cookieSecure: read.bool('COOKIE_SECURE', true),
+    },
+    scryptLogN: read.int('SCRYPT_LOG_N', 17, 10, 20),
+    preferencesMaxBytes: read.int('PREFERENCES_MAX_BYTES', 16_384, 2),
+    rateLimit: {
+      windowSeconds: read.int('AUTH_RATE_LIMIT_WINDOW_SECONDS', 900, 1),
+      loginPerIp: read.int('LOGIN_MAX_PER_IP', 100, 1),
+      loginPerAccount: read.int('LOGIN_MAX_PER_ACCOUNT', 10, 1),
+      registerPerIp: read.int('REGISTER_MAX_PER_IP', 20, 1),
+      registerPerAccount: read.int('REGISTER_MAX_PER_ACCOUNT', 5, 1),
+    },
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems)
+  return config
+}
+
+class Reader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  private raw(name: string): string | undefined {
+    const value = this.env[name]?.trim()
+    return value === '' ? undefined : value
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback
+  }
+
+  int(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const value = this.raw(name)
+    if (value === undefined) return fallback
+    const n = Number(value)
+    if (!/^\d+$/.test(value) || n < min || n > max) {
+      this.problems.push(`${name} must be an integer between ${min} and ${max} (got "${value}")`)
+      return fallback
+    }
+    return n
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const value = this.raw(name)?.toLowerCase()
+    if (value === undefined) return fallback
+    if (value === 'true' || value === '1') return true
+    if (value === 'false' || value === '0') return false
+    this.problems.push(`${name} must be true or false (got "${value}")`)
+    return fallback
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.raw(name)
+    if (value === undefined) return fallback
+    if ((allowed as readonly string[]).includes(value)) return value as T
+    this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${value}")`)
+    return fallback
+  }
+
+  url(name: string, protocols: string[]): string {
+    const value = this.raw(name)
+    if (value === undefined) {
+      this.problems.push(`${name} is required (for example ${protocols[0]}//host:port/...)`)
+      return ''
+    }
+    if (!validUrl(value, protocols)) {
+      this.problems.push(`${name} must be a ${protocols.join(' or ')}// URL`)
+    }
+    return value
+  }
+
+  /** One redis:// or rediss:// URL, or a comma-separated list of cluster seed nodes. */
+  redisUrls(name: string): string {
+    const value = this.raw(name)
+    if (value === undefined) {
+      this.problems.push(`${name} is required (for example redis://127.0.0.1:6379)`)
+      return ''
+    }
+    const bad = value.split(',').filter((u) => !validUrl(u.trim(), ['redis:', 'rediss:']))
+    if (bad.length > 0) this.problems.push(`${name} must be redis:// or rediss:// URL(s)`)
+    return value
+  }
+
+  trustProxy(name: string, fallback: string): boolean | number | string {
+    const value = this.raw(name) ?? fallback
+    if (value === 'true') return true
+    if (value === 'false') return false
+    if (/^\d+$/.test(value)) return Number(value)
+    return value
+  }
+}
+
+function validUrl(value: string, protocols: string[]): boolean {
+  try {
+    return protocols.includes(new URL(value).protocol)
+  } catch {
+    return false
+  }
+}

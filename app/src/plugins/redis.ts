@@ -1,0 +1,73 @@
+import fastifyRedis from '@fastify/redis'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import type { Config } from '../config.js'
+
+/**
+ * Redis client (single node or cluster) as `app.redis`, closed with the app.
+ *
+ * Commands fail fast while Redis is unreachable (no offline queue, command timeout) so requests
+ * answer 503 within about a second; ioredis keeps reconnecting in the background, so the service
+ * recovers by itself. In cluster mode every multi-key command must stay within one hash slot.
+ */
+export function createRedisClient(config: Config['redis']): Redis | Cluster {
+  const common: RedisOptions = {
+    keyPrefix: config.keyPrefix || undefined,
+    connectTimeout: config.connectTimeoutMs,
+    commandTimeout: config.commandTimeoutMs,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    // Reconnect forever, backing off to at most 2 s between attempts.
+    retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+  }
+  const urls = config.url.split(',').map((u) => new URL(u.trim()))
+  const first = urls[0] as URL
+  const auth = {
+    username: decodeURIComponent(first.username) || undefined,
+    password: decodeURIComponent(first.password) || undefined,
+    tls: first.protocol === 'rediss:' ? {} : undefined,
+  }
+  if (!config.cluster) {
+    const db = Number(first.pathname.slice(1) || 0)
+    return new Redis({ ...common, ...auth, host: first.hostname, port: Number(first.port || 6379), db })
+  }
+  return new Cluster(
+    urls.map((u) => ({ host: u.hostname, port: Number(u.port || 6379) })),
+    {
+      keyPrefix: common.keyPrefix,
+      enableOfflineQueue: false,
+      clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+      // ElastiCache's TLS certificates name the configuration endpoint, not the node IPs.
+      dnsLookup: (address, callback) => callback(null, address),
+      slotsRefreshTimeout: config.connectTimeoutMs,
+      redisOptions: { ...common, ...auth, keyPrefix: undefined },
+    },
+  )
+}
+
+async function redisPlugin(app: FastifyInstance, opts: { config: Config['redis'] }) {
+  const client = createRedisClient(opts.config)
+  // Logged, not thrown: an unreachable Redis must not crash the process (readiness reports it).
+  client.on('error', (err: Error) => app.log.warn({ err: { message: err.message } }, 'redis error'))
+  await app.register(fastifyRedis, { client: client as Redis, closeClient: true })
+  await waitUntilReady(client, opts.config.connectTimeoutMs).catch((err: Error) => {
+    app.log.warn({ err: { message: err.message } }, 'redis not reachable at startup; continuing')
+  })
+}
+
+function waitUntilReady(client: Redis | Cluster, timeoutMs: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve()
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error(`not ready after ${timeoutMs} ms`)), timeoutMs)
+    const onReady = () => done()
+    function done(err?: Error) {
+      clearTimeout(timer)
+      client.off('ready', onReady)
+      err ? reject(err) : resolve()
+    }
+    client.on('ready', onReady)
+  })
+}
+
+export default fp(redisPlugin, { name: 'redis', fastify: '5.x' })

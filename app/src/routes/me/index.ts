@@ -1,0 +1,132 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import type { Prisma } from '../../generated/prisma/client.js'
+import { badRequest, unauthorized } from '../../lib/errors.js'
+import { authErrors, errorRef } from '../../schemas/common.js'
+import { ProfileFields, toPublicUser, userRef } from '../../schemas/user.js'
+
+const ProfilePatch = Type.Object(
+  {
+    name: Type.Optional(ProfileFields.name),
+    locale: Type.Optional(ProfileFields.locale),
+    timezone: Type.Optional(ProfileFields.timezone),
+    avatarUrl: Type.Optional(ProfileFields.avatarUrl),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
+
+const PreferencesObject = Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), {
+  maxProperties: 100,
+  description: 'Free-form JSON object of client preferences (size-limited)',
+})
+const Preferences = Type.Object({ preferences: PreferencesObject }, { additionalProperties: false })
+
+/** The signed-in user: profile, preferences and sessions (/v1/me...). Every route needs a session. */
+const me: FastifyPluginAsyncTypebox<{ preferencesMaxBytes: number }> = async (app, opts) => {
+  app.addHook('preHandler', app.authenticate)
+  const security: Record<string, string[]>[] = [{ bearer: [] }, { cookie: [] }]
+
+  /** The caller's id; authenticate guarantees it on every route of this plugin. */
+  const userId = (request: FastifyRequest) => {
+    if (!request.user) throw unauthorized()
+    return request.user.id
+  }
+  const loadUser = async (request: FastifyRequest) => {
+    const user = await app.prisma.user.findUnique({ where: { id: userId(request) } })
+    if (!user) throw unauthorized('Account no longer exists')
+    return user
+  }
+
+  app.get(
+    '/',
+    {
+      schema: {
+        tags: ['me'],
+        summary: 'The signed-in user',
+        security,
+        response: { 200: userRef, ...authErrors },
+      },
+    },
+    async (request) => toPublicUser(await loadUser(request)),
+  )
+
+  app.patch(
+    '/',
+    {
+      schema: {
+        tags: ['me'],
+        summary: 'Change profile fields (name, locale, timezone, avatarUrl)',
+        security,
+        body: ProfilePatch,
+        response: { 200: userRef, 400: errorRef, ...authErrors },
+      },
+    },
+    async (request) => {
+      const user = await app.prisma.user.update({ where: { id: userId(request) }, data: request.body })
+      return toPublicUser(user)
+    },
+  )
+
+  app.get(
+    '/preferences',
+    {
+      schema: {
+        tags: ['me'],
+        summary: 'User preferences',
+        security,
+        response: { 200: Preferences, ...authErrors },
+      },
+    },
+    async (request) => {
+      const user = await loadUser(request)
+      return { preferences: user.preferences as Record<string, unknown> }
+    },
+  )
+
+  app.put(
+    '/preferences',
+    {
+      schema: {
+        tags: ['me'],
+        summary: 'Replace user preferences',
+        security,
+        body: Preferences,
+        response: { 200: Preferences, 400: errorRef, ...authErrors },
+      },
+    },
+    async (request) => {
+      const { preferences } = request.body
+      const size = Buffer.byteLength(JSON.stringify(preferences))
+      if (size > opts.preferencesMaxBytes) {
+        throw badRequest('Preferences are too large', [
+          { field: 'preferences', message: `must be at most ${opts.preferencesMaxBytes} bytes of JSON` },
+        ])
+      }
+      const user = await app.prisma.user.update({
+        where: { id: userId(request) },
+        data: { preferences: preferences as Prisma.InputJsonObject },
+      })
+      return { preferences: user.preferences as Record<string, unknown> }
+    },
+  )
+
+  app.delete(
+    '/sessions',
+    {
+      schema: {
+        tags: ['me'],
+        summary: 'Revoke every session of this user, this one included (for example after a password change)',
+        security,
+        response: { 200: Type.Object({ revoked: Type.Integer() }), ...authErrors },
+      },
+    },
+    async (request, reply) => {
+      const revoked = await app.sessions.revokeAll(userId(request))
+      app.clearSessionCookie(reply)
+      return { revoked }
+    },
+  )
+}
+
+export default me

@@ -1,0 +1,49 @@
+/** Entry point: configuration from the environment, listen, and a bounded graceful shutdown. */
+import { buildServer } from './build.js'
+import { ConfigError, loadConfig } from './config.js'
+
+async function main() {
+  let config: ReturnType<typeof loadConfig>
+  try {
+    config = loadConfig()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message)
+      process.exit(1)
+    }
+    throw err
+  }
+
+  const app = await buildServer(config)
+
+  let closing = false
+  const shutdown = async (signal: string) => {
+    if (closing) return
+    closing = true
+    app.log.info({ signal }, 'shutting down: draining in-flight requests')
+    // Leave before the orchestrator's SIGKILL (ECS waits 30 s), even if something hangs.
+    const deadline = setTimeout(() => {
+      app.log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown deadline reached; exiting')
+      process.exit(1)
+    }, config.shutdownTimeoutMs)
+    deadline.unref()
+    try {
+      await app.close()
+      app.log.info('shutdown complete')
+      process.exit(0)
+    } catch (err) {
+      app.log.error({ err }, 'error during shutdown')
+      process.exit(1)
+    }
+  }
+  process.once('SIGTERM', () => void shutdown('SIGTERM'))
+  process.once('SIGINT', () => void shutdown('SIGINT'))
+
+  const address = await app.listen({ host: config.host, port: config.port })
+  app.log.info({ address }, `listening on ${address}`)
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})

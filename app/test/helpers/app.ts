@@ -1,0 +1,50 @@
+/** Builds the real application against this run's database and Redis, for `app.inject` tests. */
+import { Writable } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
+import { buildServer } from '../../src/build.js'
+import { type Config, loadConfig } from '../../src/config.js'
+import { freshRedisPrefix, services } from './services.js'
+
+/** The environment a test instance starts from; a test overrides what it is about. */
+export function testEnv(
+  overrides: Record<string, string | undefined> = {},
+): Record<string, string | undefined> {
+  return {
+    DATABASE_URL: services.databaseUrl,
+    REDIS_URL: services.redisUrl,
+    REDIS_KEY_PREFIX: freshRedisPrefix(),
+    LOG_LEVEL: 'silent',
+    // Cheap hashes keep the suite fast; one test checks the production cost (SCRYPT_LOG_N=17).
+    SCRYPT_LOG_N: '10',
+    ...overrides,
+  }
+}
+
+/** Configuration for a test instance. */
+export function testConfig(overrides: Record<string, string | undefined> = {}): Config {
+  return loadConfig(testEnv(overrides))
+}
+
+/** Collects the JSON log lines an instance writes. */
+export class LogCapture extends Writable {
+  readonly lines: Record<string, unknown>[] = []
+  readonly raw: string[] = []
+
+  override _write(chunk: Buffer, _encoding: string, done: () => void) {
+    for (const line of chunk.toString().split('\n').filter(Boolean)) {
+      this.raw.push(line)
+      this.lines.push(JSON.parse(line))
+    }
+    done()
+  }
+}
+
+/** A ready app instance; close it in an `after` hook. */
+export async function buildTestApp(
+  overrides: Record<string, string | undefined> = {},
+  logStream?: LogCapture,
+): Promise<FastifyInstance> {
+  const app = await buildServer(testConfig(overrides), { logStream })
+  await app.ready()
+  return app
+}

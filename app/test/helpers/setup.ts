@@ -1,0 +1,92 @@
+/**
+ * Mocha root hooks (loaded with `require` in app/.mocharc.cjs): before any spec, check that
+ * PostgreSQL and Redis answer, create this run's database and apply the committed migrations;
+ * after all specs, drop the database and delete this run's Redis keys.
+ */
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Redis } from 'ioredis'
+import pg from 'pg'
+import { applyMigrations } from '../../src/db/migrate.js'
+import { services } from './services.js'
+
+const migrationsDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../prisma/migrations')
+
+async function checkPostgres(): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: services.adminUrl, connectionTimeoutMillis: 3000 })
+  try {
+    await client.connect()
+    return client
+  } catch (err) {
+    throw new Error(
+      `PostgreSQL is not reachable at ${redact(services.adminUrl)} (${(err as Error).message}). ` +
+        'Start it (pg_ctlcluster --skip-systemctl-redirect 15 main start) or set TEST_POSTGRES_URL.',
+    )
+  }
+}
+
+async function checkRedis(): Promise<Redis> {
+  const client = new Redis(services.redisUrl, {
+    lazyConnect: true,
+    connectTimeout: 3000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  })
+  try {
+    await client.connect()
+    await client.ping()
+    return client
+  } catch (err) {
+    client.disconnect()
+    throw new Error(
+      `Redis is not reachable at ${services.redisUrl} (${(err as Error).message}). ` +
+        'Start it (redis-server --daemonize yes --port 6379) or set TEST_REDIS_URL.',
+    )
+  }
+}
+
+function redact(url: string): string {
+  const u = new URL(url)
+  if (u.password) u.password = '***'
+  return u.toString()
+}
+
+/** Deletes every key under a prefix (single node: the test servers are not clustered). */
+export async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
+  let cursor = '0'
+  let deleted = 0
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
+    cursor = next
+    if (keys.length > 0) deleted += await redis.del(...keys)
+  } while (cursor !== '0')
+  return deleted
+}
+
+export const mochaHooks = {
+  async beforeAll(this: Mocha.Context) {
+    this.timeout(60_000)
+    const [admin, redis] = await Promise.all([checkPostgres(), checkRedis()])
+    try {
+      await admin.query(`CREATE DATABASE "${services.databaseName}"`)
+    } finally {
+      await admin.end()
+      redis.disconnect()
+    }
+    await applyMigrations({ databaseUrl: services.databaseUrl, migrationsDir })
+  },
+
+  async afterAll(this: Mocha.Context) {
+    this.timeout(30_000)
+    const admin = new pg.Client({ connectionString: services.adminUrl, connectionTimeoutMillis: 3000 })
+    const redis = new Redis(services.redisUrl, { maxRetriesPerRequest: 1 })
+    try {
+      await admin.connect()
+      await admin.query(`DROP DATABASE IF EXISTS "${services.databaseName}" WITH (FORCE)`)
+      await deleteKeys(redis, services.redisPrefix)
+    } finally {
+      await admin.end().catch(() => {})
+      redis.disconnect()
+    }
+  },
+}
