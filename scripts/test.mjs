@@ -19,6 +19,7 @@ const STAGES = [
   { name: 'typecheck', ...check('npm', 'run', 'typecheck') },
   { name: 'app', ...mocha('app') },
   { name: 'infra', ...mocha('infra') },
+  { name: 'dr', ...mocha('infra/dr') },
   { name: 'workflows', ...check('npm', 'run', 'workflows:check') },
   { name: 'delivery', kind: 'mocha', cmd: ['npx', 'mocha', '--config', 'infra/delivery.mocharc.cjs'] },
 ]
