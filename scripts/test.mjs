@@ -17,6 +17,7 @@ const STAGES = [
   { name: 'generate', ...check('npm', 'run', 'db:generate', '-w', 'app') },
   { name: 'lint', ...check('npx', 'biome', 'check', '.') },
   { name: 'typecheck', ...check('npm', 'run', 'typecheck') },
+  { name: 'drift', ...check('npm', 'run', 'db:drift', '-w', 'app') },
   { name: 'app', ...mocha('app') },
   { name: 'infra', ...mocha('infra') },
   { name: 'dr', ...mocha('infra/dr') },
