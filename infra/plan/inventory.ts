@@ -1,0 +1,199 @@
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import * as pulumi from '@pulumi/pulumi'
+import { parse } from 'yaml'
+import { loadConfig, STACK_REGIONS, type StackName } from '../src/config.js'
+import { buildRegion, type RegionOutputs } from '../src/region.js'
+import { AwsMocks, MOCK_ACCOUNT } from './mocks.js'
+
+/** One resource the program registered, as the engine would receive it. */
+export interface InventoryResource {
+  /** Pulumi type token, e.g. `aws:rds/instance:Instance`. */
+  type: string
+  name: string
+  urn: string
+  parent?: string
+  /** Provider reference (`urn::id`) for custom resources. */
+  provider?: string
+  custom: boolean
+  /** Inputs as registered; secrets render as "[secret]", unknowns as "[unknown]". */
+  inputs: Record<string, unknown>
+  options?: { protect?: boolean; retainOnDelete?: boolean; ignoreChanges?: string[] }
+}
+
+/** Everything one stack registers, offline. */
+export interface Inventory {
+  project: string
+  stack: string
+  region: string
+  resources: InventoryResource[]
+}
+
+/** Project name from Pulumi.yaml. */
+export const PROJECT = 'blueprint'
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+/** The stack's config file as the engine hands it to the program: `project:key` -> string (objects as JSON). */
+export function stackConfig(stack: StackName): Record<string, string> {
+  const file = join(repoRoot, `Pulumi.${stack}.yaml`)
+  const doc = parse(readFileSync(file, 'utf8')) as { config?: Record<string, unknown> }
+  const out: Record<string, string> = {}
+  for (const [key, value] of Object.entries(doc.config ?? {})) {
+    out[key] = typeof value === 'string' ? value : JSON.stringify(value)
+  }
+  return out
+}
+
+/** Fake outputs of another stack of this project, shaped like what `infra/index.ts` exports. */
+export function mockStackOutputs(fullName: string): Record<string, unknown> {
+  const stack = fullName.split('/').pop() ?? fullName
+  const region = STACK_REGIONS[stack as StackName] ?? 'us-east-1'
+  const id = `${PROJECT}-${stack}-db`
+  const address = `${id}.c9akciq32.${region}.rds.amazonaws.com`
+  return {
+    dbIdentifier: id,
+    dbArn: `arn:aws:rds:${region}:${MOCK_ACCOUNT}:db:${id}`,
+    dbAddress: address,
+    dbEndpoint: `${address}:5432`,
+    dbSecretArn: `arn:aws:secretsmanager:${region}:${MOCK_ACCOUNT}:secret:rds!db-0123-AbCdEf`,
+    kmsKeyArn: `arn:aws:kms:${region}:${MOCK_ACCOUNT}:key/mrk-0123`,
+    cdnDistributionArn: `arn:aws:cloudfront::${MOCK_ACCOUNT}:distribution/E2MOCKDIST0123`,
+  }
+}
+
+export interface BuiltStack {
+  inventory: Inventory
+  outputs: RegionOutputs
+  /** Resolves an output of the built program to its plain value. */
+  resolve<T>(o: pulumi.Input<T>): Promise<T>
+}
+
+const SECRET_SIG = '1b47061264138c4ac30d75fd1eb44270'
+const SIG_KEY = '4dabf18193072939515e22adb298388d'
+const UNKNOWN = '04da6b54-80e4-46f7-96ec-b56ff0331ba9'
+
+function plain(value: unknown): unknown {
+  if (value === UNKNOWN || pulumi.Output.isInstance(value)) return '[unknown]'
+  if (Array.isArray(value)) return value.map(plain)
+  if (value && typeof value === 'object') {
+    const obj = value as Record<string, unknown>
+    if (obj[SIG_KEY] === SECRET_SIG) return '[secret]'
+    if (pulumi.Resource.isInstance(value)) return '[resource]'
+    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, plain(v)]))
+  }
+  return value
+}
+
+interface RegisterRequest {
+  getType(): string
+  getName(): string
+  getParent(): string
+  getProvider(): string
+  getCustom(): boolean
+  getObject(): unknown
+  getProtect(): boolean | undefined
+  getRetainondelete(): boolean | undefined
+  getIgnorechangesList(): string[]
+}
+interface MockMonitorLike {
+  registerResource(req: RegisterRequest, cb: (err: unknown, resp?: { getUrn(): string }) => void): unknown
+}
+
+// setMocks and config are process-wide: builds run one at a time.
+let queue: Promise<unknown> = Promise.resolve()
+
+/** Runs the program for `stack` under mocks and returns what it registered plus its outputs. */
+export function buildStack(
+  stack: StackName,
+  opts: { config?: Record<string, string> } = {},
+): Promise<BuiltStack> {
+  const run = queue.then(() => buildOnce(stack, opts))
+  queue = run.catch(() => undefined)
+  return run
+}
+
+/** The inventory contract consumed by the policy pack and the cost report. */
+export async function buildInventory(
+  stack: 'us-east' | 'eu-west',
+  opts?: { config?: Record<string, string> },
+): Promise<Inventory> {
+  return (await buildStack(stack, opts)).inventory
+}
+
+async function buildOnce(stack: StackName, opts: { config?: Record<string, string> }): Promise<BuiltStack> {
+  const region = STACK_REGIONS[stack]
+  await pulumi.runtime.setMocks(new AwsMocks(region, mockStackOutputs), PROJECT, stack, false)
+  pulumi.runtime.setAllConfig({ ...stackConfig(stack), ...opts.config })
+
+  const resources: InventoryResource[] = []
+  const failures: unknown[] = []
+  let inFlight = 0
+  const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitorLike
+  const original = monitor.registerResource.bind(monitor)
+  monitor.registerResource = (req, cb) => {
+    inFlight++
+    const options: InventoryResource['options'] = {}
+    if (req.getProtect()) options.protect = true
+    if (req.getRetainondelete()) options.retainOnDelete = true
+    if (req.getIgnorechangesList().length) options.ignoreChanges = req.getIgnorechangesList()
+    const entry: InventoryResource = {
+      type: req.getType(),
+      name: req.getName(),
+      urn: '',
+      ...(req.getParent() ? { parent: req.getParent() } : {}),
+      ...(req.getProvider() ? { provider: req.getProvider() } : {}),
+      custom: req.getCustom(),
+      inputs: plain(pulumi.runtime.deserializeProperties(req.getObject() as never)) as Record<
+        string,
+        unknown
+      >,
+      ...(Object.keys(options).length ? { options } : {}),
+    }
+    resources.push(entry)
+    return original(req, (err, resp) => {
+      inFlight--
+      if (err) failures.push(err)
+      if (resp) entry.urn = resp.getUrn()
+      cb(err, resp)
+    })
+  }
+
+  const outputs = buildRegion(loadConfig())
+  const settle = async () => {
+    // Registrations chain on each other's outputs; wait until nothing is pending and nothing new arrives.
+    let quiet = 0
+    let seen = -1
+    while (quiet < 5) {
+      await new Promise((r) => setImmediate(r))
+      if (inFlight === 0 && resources.length === seen) quiet++
+      else quiet = 0
+      seen = resources.length
+    }
+  }
+  await settle()
+  await resolveAll(outputs)
+  await settle()
+  if (failures.length) throw failures[0]
+  const missing = resources.filter((r) => !r.urn)
+  if (missing.length)
+    throw new Error(`registrations never completed: ${missing.map((r) => r.name).join(', ')}`)
+  return {
+    inventory: { project: PROJECT, stack, region, resources },
+    outputs,
+    resolve: <T>(o: pulumi.Input<T>) => resolveOutput(o),
+  }
+}
+
+function resolveOutput<T>(o: pulumi.Input<T>): Promise<T> {
+  return new Promise((resolve) => pulumi.output(o).apply((v) => resolve(v as T)))
+}
+
+async function resolveAll(outputs: RegionOutputs): Promise<void> {
+  await Promise.all(
+    Object.values(outputs).map((v) =>
+      Array.isArray(v) ? Promise.all(v.map(resolveOutput)) : resolveOutput(v),
+    ),
+  )
+}

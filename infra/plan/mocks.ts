@@ -1,0 +1,197 @@
+import { createHash } from 'node:crypto'
+import type * as pulumi from '@pulumi/pulumi'
+
+/** Fake AWS account every mocked ARN carries. */
+export const MOCK_ACCOUNT = '123456789012'
+
+// Canonical hosted-zone ids of ALBs per region (what AWS returns as `zoneId`).
+const ALB_ZONE_IDS: Record<string, string> = { 'us-east-1': 'Z35SXDOTRQ7X7K', 'eu-west-1': 'Z32O12XQLNTSW2' }
+
+const short = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 17)
+
+type State = Record<string, unknown>
+
+/**
+ * Pulumi mocks that answer like AWS would: ids, ARNs, DNS names and endpoints shaped like the real ones, in
+ * the region of the provider a resource uses. Outputs of other stacks come from `stackOutputs`.
+ */
+export class AwsMocks implements pulumi.runtime.Mocks {
+  private readonly providerRegions = new Map<string, string>()
+
+  constructor(
+    private readonly defaultRegion: string,
+    private readonly stackOutputs: (stackName: string) => State,
+  ) {}
+
+  private regionOf(providerRef: string | undefined): string {
+    const id = providerRef?.split('::').pop()
+    return (id && this.providerRegions.get(id)) || this.defaultRegion
+  }
+
+  newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: State } {
+    const inputs = args.inputs as State
+    if (args.type === 'pulumi:pulumi:StackReference') {
+      const name = String(inputs.name)
+      return { id: name, state: { name, outputs: this.stackOutputs(name), secretOutputNames: [] } }
+    }
+    if (args.type.startsWith('pulumi:providers:')) {
+      const id = `${args.name}-${short(args.name)}`
+      this.providerRegions.set(id, String(inputs.region ?? this.defaultRegion))
+      return { id, state: inputs }
+    }
+    const region = this.regionOf(args.provider)
+    const id = `${args.name}-${short(`${args.type}/${args.name}`)}`
+    const arn = (service: string, resource: string, regional = true) =>
+      `arn:aws:${service}:${regional ? region : ''}:${MOCK_ACCOUNT}:${resource}`
+    const extra = outputsFor(args.type, args.name, inputs, id, region, arn)
+    return {
+      id: (extra.id as string | undefined) ?? id,
+      state: { ...inputs, arn: arn(serviceOf(args.type), id), ...extra },
+    }
+  }
+
+  call(args: pulumi.runtime.MockCallArgs): State {
+    const region = this.regionOf(args.provider)
+    switch (args.token) {
+      case 'aws:index/getCallerIdentity:getCallerIdentity':
+        return {
+          accountId: MOCK_ACCOUNT,
+          arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/deployer`,
+          userId: 'AIDAEXAMPLE',
+          id: MOCK_ACCOUNT,
+        }
+      case 'aws:index/getRegion:getRegion':
+        return { region, name: region, id: region, endpoint: `ec2.${region}.amazonaws.com` }
+      case 'aws:index/getPartition:getPartition':
+        return { partition: 'aws', dnsSuffix: 'amazonaws.com', id: 'aws' }
+      default:
+        throw new Error(`no mock for invoke ${args.token}`)
+    }
+  }
+}
+
+function serviceOf(type: string): string {
+  return type.split(':')[1]?.split('/')[0] ?? 'unknown'
+}
+
+function outputsFor(
+  type: string,
+  name: string,
+  inputs: State,
+  id: string,
+  region: string,
+  arn: (service: string, resource: string, regional?: boolean) => string,
+): State {
+  switch (type) {
+    case 'aws:s3/bucket:Bucket': {
+      const bucket = String(inputs.bucket ?? id)
+      return {
+        id: bucket,
+        bucket,
+        arn: `arn:aws:s3:::${bucket}`,
+        bucketRegionalDomainName: `${bucket}.s3.${region}.amazonaws.com`,
+        bucketDomainName: `${bucket}.s3.amazonaws.com`,
+        region,
+      }
+    }
+    case 'aws:kms/key:Key':
+      return { keyId: id, arn: arn('kms', `key/${id}`) }
+    case 'aws:kms/alias:Alias':
+      return { arn: arn('kms', String(inputs.name)) }
+    case 'aws:lb/loadBalancer:LoadBalancer':
+      return {
+        dnsName: `${name}-${short(name).slice(0, 9)}.${region}.elb.amazonaws.com`,
+        zoneId: ALB_ZONE_IDS[region] ?? 'Z0000000000000',
+        arn: arn('elasticloadbalancing', `loadbalancer/app/${name}/${short(name)}`),
+        arnSuffix: `app/${name}/${short(name)}`,
+      }
+    case 'aws:lb/targetGroup:TargetGroup':
+      return {
+        arn: arn('elasticloadbalancing', `targetgroup/${name}/${short(name)}`),
+        arnSuffix: `targetgroup/${name}/${short(name)}`,
+      }
+    case 'aws:rds/instance:Instance': {
+      const identifier = String(inputs.identifier ?? id)
+      const address = `${identifier}.c9akciq32.${region}.rds.amazonaws.com`
+      return {
+        id: identifier,
+        identifier,
+        address,
+        endpoint: `${address}:5432`,
+        port: 5432,
+        arn: arn('rds', `db:${identifier}`),
+        masterUserSecrets: inputs.manageMasterUserPassword
+          ? [
+              {
+                secretArn: arn('secretsmanager', `secret:rds!db-${short(identifier)}-AbCdEf`),
+                secretStatus: 'active',
+              },
+            ]
+          : [],
+      }
+    }
+    case 'aws:rds/parameterGroup:ParameterGroup':
+    case 'aws:rds/subnetGroup:SubnetGroup':
+    case 'aws:elasticache/subnetGroup:SubnetGroup':
+      return { id: String(inputs.name ?? id), name: String(inputs.name ?? id) }
+    case 'aws:elasticache/replicationGroup:ReplicationGroup':
+      return {
+        id: String(inputs.replicationGroupId),
+        configurationEndpointAddress: `clustercfg.${inputs.replicationGroupId}.x1y2z3.${region.replace(/-\d$/, '')}1.cache.amazonaws.com`,
+        arn: arn('elasticache', `replicationgroup:${inputs.replicationGroupId}`),
+      }
+    case 'aws:ecs/cluster:Cluster':
+      return {
+        id: arn('ecs', `cluster/${inputs.name}`),
+        name: inputs.name,
+        arn: arn('ecs', `cluster/${inputs.name}`),
+      }
+    case 'aws:ecs/service:Service':
+      return { name: inputs.name }
+    case 'aws:ecs/taskDefinition:TaskDefinition':
+      return { arn: arn('ecs', `task-definition/${inputs.family}:1`), revision: 1 }
+    case 'aws:iam/role:Role':
+      return { name: id, arn: arn('iam', `role/${id}`, false) }
+    case 'aws:secretsmanager/secret:Secret':
+      return { arn: arn('secretsmanager', `secret:${inputs.name ?? id}-AbCdEf`) }
+    case 'aws:sns/topic:Topic':
+      return { arn: arn('sns', String(inputs.name ?? id)) }
+    case 'aws:ssm/parameter:Parameter':
+      return { id: String(inputs.name), arn: arn('ssm', `parameter${inputs.name}`) }
+    case 'aws:cloudwatch/logGroup:LogGroup':
+      return { id: String(inputs.name ?? id), arn: arn('logs', `log-group:${inputs.name ?? id}`) }
+    case 'aws:acm/certificate:Certificate': {
+      const names = [inputs.domainName, ...((inputs.subjectAlternativeNames as string[] | undefined) ?? [])]
+      return {
+        arn: arn('acm', `certificate/${short(name)}`),
+        domainValidationOptions: names.map((n) => ({
+          domainName: n,
+          resourceRecordName: `_${short(String(n)).slice(0, 12)}.${n}.`,
+          resourceRecordType: 'CNAME',
+          resourceRecordValue: `_${short(`v${n}`).slice(0, 12)}.acm-validations.aws.`,
+        })),
+      }
+    }
+    case 'aws:acm/certificateValidation:CertificateValidation':
+      return { certificateArn: inputs.certificateArn }
+    case 'aws:route53/record:Record':
+      return { fqdn: String(inputs.name ?? name).replace(/\.$/, '') }
+    case 'aws:route53/healthCheck:HealthCheck':
+      return { id: `${short(name).slice(0, 8)}-aaaa-bbbb-cccc-${short(`${name}hc`).slice(0, 12)}` }
+    case 'aws:cloudfront/distribution:Distribution':
+      return {
+        id: `E${short(name).slice(0, 13).toUpperCase()}`,
+        arn: `arn:aws:cloudfront::${MOCK_ACCOUNT}:distribution/E${short(name).slice(0, 13).toUpperCase()}`,
+        domainName: `d${short(name).slice(0, 13)}.cloudfront.net`,
+        hostedZoneId: 'Z2FDTNDATAQYW2',
+      }
+    case 'aws:wafv2/webAcl:WebAcl':
+      return {
+        arn: arn('wafv2', `${inputs.scope === 'CLOUDFRONT' ? 'global' : 'regional'}/webacl/${name}/${id}`),
+      }
+    case 'random:index/randomPassword:RandomPassword':
+      return { result: `mock-${short(name)}${short(`${name}2`)}`, bcryptHash: 'mock' }
+    default:
+      return {}
+  }
+}

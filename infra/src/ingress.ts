@@ -1,0 +1,229 @@
+import * as aws from '@pulumi/aws'
+import * as pulumi from '@pulumi/pulumi'
+import { aclVisibility, webAclRules } from './wafRules.js'
+
+/** Paths the ALB forwards to the service; everything else gets a 404 at the edge of the region. */
+export const SERVICE_PATHS = ['/api/*', '/v1/*'] as const
+/** Readiness endpoint used by the target group and the Route 53 health checks. */
+export const HEALTH_PATH = '/health/ready'
+
+export interface IngressArgs {
+  vpcId: pulumi.Input<string>
+  /** VPC CIDR; the ALB may only send traffic into it. */
+  vpcCidr: string
+  /** Public subnets, one per AZ. */
+  publicSubnetIds: pulumi.Input<string>[]
+  /** Route 53 zone used for certificate DNS validation. */
+  zoneId: string
+  /** Certificate names: the region's own name first, then the shared latency-routed name. */
+  domains: string[]
+  /** Port the service listens on. @default 3000 */
+  targetPort?: number
+  /** Bucket receiving ALB access logs (SSE-S3). */
+  accessLogBucket: pulumi.Input<string>
+  /** Seconds before an idle connection is closed. @default 60 */
+  idleTimeoutSeconds?: number
+  /** Requests per 5 minutes per IP before WAF blocks. @default 2000 */
+  rateLimit?: number
+  /** Refuse deletion of the ALB. @default true */
+  deletionProtection?: boolean
+}
+
+/** Internet-facing ALB (HTTPS only, HTTP redirects), its certificate, target group and regional WAF. */
+export class Ingress extends pulumi.ComponentResource {
+  readonly securityGroupId: pulumi.Output<string>
+  readonly dnsName: pulumi.Output<string>
+  readonly zoneId: pulumi.Output<string>
+  readonly arnSuffix: pulumi.Output<string>
+  readonly targetGroupArn: pulumi.Output<string>
+  readonly targetGroupArnSuffix: pulumi.Output<string>
+  readonly httpsListenerArn: pulumi.Output<string>
+
+  constructor(name: string, args: IngressArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('blueprint:ingress:Ingress', name, {}, opts)
+    const parent = { parent: this }
+    const port = args.targetPort ?? 3000
+    const [primaryDomain, ...sans] = args.domains
+    if (!primaryDomain) throw new Error(`${name}: at least one certificate domain is required`)
+
+    const sg = new aws.ec2.SecurityGroup(
+      `${name}-alb-sg`,
+      {
+        vpcId: args.vpcId,
+        description: 'ALB: HTTP and HTTPS from the internet',
+        ingress: [80, 443].map((p) => ({
+          protocol: 'tcp',
+          fromPort: p,
+          toPort: p,
+          cidrBlocks: ['0.0.0.0/0'],
+          ipv6CidrBlocks: ['::/0'],
+          description: p === 80 ? 'HTTP, redirected' : 'HTTPS',
+        })),
+        egress: [
+          {
+            protocol: 'tcp',
+            fromPort: port,
+            toPort: port,
+            cidrBlocks: [args.vpcCidr],
+            description: 'to service tasks',
+          },
+        ],
+        tags: { Name: `${name}-alb` },
+      },
+      parent,
+    )
+    this.securityGroupId = sg.id
+
+    const alb = new aws.lb.LoadBalancer(
+      `${name}-alb`,
+      {
+        internal: false,
+        loadBalancerType: 'application',
+        securityGroups: [sg.id],
+        subnets: args.publicSubnetIds,
+        enableCrossZoneLoadBalancing: true,
+        dropInvalidHeaderFields: true,
+        idleTimeout: args.idleTimeoutSeconds ?? 60,
+        enableDeletionProtection: args.deletionProtection ?? true,
+        enableHttp2: true,
+        accessLogs: { bucket: args.accessLogBucket, prefix: 'alb', enabled: true },
+      },
+      parent,
+    )
+    this.dnsName = alb.dnsName
+    this.zoneId = alb.zoneId
+    this.arnSuffix = alb.arnSuffix
+
+    const tg = new aws.lb.TargetGroup(
+      `${name}-tg`,
+      {
+        port,
+        protocol: 'HTTP',
+        targetType: 'ip',
+        vpcId: args.vpcId,
+        deregistrationDelay: 30,
+        healthCheck: {
+          path: HEALTH_PATH,
+          matcher: '200',
+          interval: 15,
+          timeout: 5,
+          healthyThreshold: 2,
+          unhealthyThreshold: 3,
+        },
+      },
+      parent,
+    )
+    this.targetGroupArn = tg.arn
+    this.targetGroupArnSuffix = tg.arnSuffix
+
+    const cert = new aws.acm.Certificate(
+      `${name}-cert`,
+      { domainName: primaryDomain, subjectAlternativeNames: sans, validationMethod: 'DNS' },
+      { parent: this },
+    )
+    const validated = validateCertificate(`${name}-cert`, cert, args.zoneId, args.domains.length, this)
+
+    new aws.lb.Listener(
+      `${name}-http`,
+      {
+        loadBalancerArn: alb.arn,
+        port: 80,
+        protocol: 'HTTP',
+        defaultActions: [
+          { type: 'redirect', redirect: { protocol: 'HTTPS', port: '443', statusCode: 'HTTP_301' } },
+        ],
+      },
+      parent,
+    )
+    const https = new aws.lb.Listener(
+      `${name}-https`,
+      {
+        loadBalancerArn: alb.arn,
+        port: 443,
+        protocol: 'HTTPS',
+        sslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+        certificateArn: validated.certificateArn,
+        defaultActions: [
+          {
+            type: 'fixed-response',
+            fixedResponse: {
+              contentType: 'application/json',
+              statusCode: '404',
+              messageBody: '{"error":"not found"}',
+            },
+          },
+        ],
+      },
+      parent,
+    )
+    this.httpsListenerArn = https.arn
+    // A rule holds at most five path conditions; keep service paths and health in separate rules.
+    new aws.lb.ListenerRule(
+      `${name}-service`,
+      {
+        listenerArn: https.arn,
+        priority: 10,
+        conditions: [{ pathPattern: { values: [...SERVICE_PATHS] } }],
+        actions: [{ type: 'forward', targetGroupArn: tg.arn }],
+      },
+      parent,
+    )
+    new aws.lb.ListenerRule(
+      `${name}-health`,
+      {
+        listenerArn: https.arn,
+        priority: 20,
+        conditions: [{ pathPattern: { values: [HEALTH_PATH] } }],
+        actions: [{ type: 'forward', targetGroupArn: tg.arn }],
+      },
+      parent,
+    )
+
+    const acl = new aws.wafv2.WebAcl(
+      `${name}-waf`,
+      {
+        scope: 'REGIONAL',
+        defaultAction: { allow: {} },
+        rules: webAclRules(`${name}-waf`, args.rateLimit ?? 2000),
+        visibilityConfig: aclVisibility(`${name}-waf`),
+      },
+      parent,
+    )
+    new aws.wafv2.WebAclAssociation(`${name}-waf`, { resourceArn: alb.arn, webAclArn: acl.arn }, parent)
+    this.registerOutputs({ dnsName: this.dnsName })
+  }
+}
+
+/** DNS-validates an ACM certificate in a Route 53 zone (one record per distinct validation name). */
+export function validateCertificate(
+  name: string,
+  cert: aws.acm.Certificate,
+  zoneId: string,
+  domainCount: number,
+  parent: pulumi.Resource,
+  provider?: aws.Provider,
+): aws.acm.CertificateValidation {
+  const records: pulumi.Output<string>[] = []
+  for (let i = 0; i < domainCount; i++) {
+    const option = cert.domainValidationOptions.apply((o) => o[i])
+    const record = new aws.route53.Record(
+      `${name}-validation-${i}`,
+      {
+        zoneId,
+        name: option.apply((o) => o?.resourceRecordName ?? ''),
+        type: option.apply((o) => o?.resourceRecordType ?? 'CNAME'),
+        records: [option.apply((o) => o?.resourceRecordValue ?? '')],
+        ttl: 300,
+        // Two names in one zone can share a validation record; let the second write win instead of failing.
+        allowOverwrite: true,
+      },
+      { parent, provider },
+    )
+    records.push(record.fqdn)
+  }
+  return new aws.acm.CertificateValidation(
+    `${name}-validation`,
+    { certificateArn: cert.arn, validationRecordFqdns: records },
+    { parent, provider },
+  )
+}

@@ -1,0 +1,284 @@
+import * as aws from '@pulumi/aws'
+import * as pulumi from '@pulumi/pulumi'
+import { Cache } from './cache.js'
+import type { StackConfig } from './config.js'
+import { Database, defaultMaxConnections } from './database.js'
+import { HEALTH_PATH, Ingress } from './ingress.js'
+import { Keys } from './keys.js'
+import { Network } from './network.js'
+import { Observability } from './observability.js'
+import { Service, TaskSecurityGroup } from './service.js'
+import { Storage } from './storage.js'
+
+/** Tags every resource carries (through the provider's defaultTags). */
+export function stackTags(cfg: StackConfig): Record<string, string> {
+  return {
+    project: cfg.project,
+    stack: cfg.stack,
+    region: cfg.region,
+    owner: cfg.owner,
+    'cost-center': cfg.costCenter,
+  }
+}
+
+/** Values other stacks, the DR command and operators read from a region stack. */
+export interface RegionOutputs {
+  region: string
+  albDnsName: pulumi.Output<string>
+  albZoneId: pulumi.Output<string>
+  healthCheckPath: string
+  healthCheckUrl: pulumi.Output<string>
+  dbIdentifier: string
+  dbRole: string
+  dbArn: pulumi.Output<string>
+  dbEndpoint: pulumi.Output<string>
+  dbAddress: pulumi.Output<string>
+  dbSecretArn: pulumi.Output<string | undefined>
+  dbReadReplicaIdentifiers: string[]
+  writerEndpointParameter: pulumi.Output<string>
+  redisEndpoint: pulumi.Output<string>
+  uploadsBucketName: pulumi.Output<string>
+  uploadsBucketArn: pulumi.Output<string>
+  assetsBucketName: pulumi.Output<string>
+  assetsBucketArn: pulumi.Output<string>
+  logsBucketName: pulumi.Output<string>
+  logsBucketArn: pulumi.Output<string>
+  kmsKeyArn: pulumi.Output<string>
+  clusterName: pulumi.Output<string>
+  serviceName: pulumi.Output<string>
+  migrationTaskDefinitionArn: pulumi.Output<string>
+  privateSubnetIds: pulumi.Output<string>[]
+  serviceSecurityGroupId: pulumi.Output<string>
+  alarmTopicArn: pulumi.Output<string>
+}
+
+/** Builds everything one region needs from validated config. Callable repeatedly (tests build both stacks). */
+export function buildRegion(cfg: StackConfig): RegionOutputs {
+  const prefix = `${cfg.project}-${cfg.stack}`
+  const provider = new aws.Provider(`${prefix}-aws`, {
+    region: cfg.region,
+    defaultTags: { tags: stackTags(cfg) },
+  })
+  const opts: pulumi.ComponentResourceOptions = { providers: [provider] }
+
+  // eu-west learns the writer's identity from the us-east stack; us-east never references eu-west.
+  const source = cfg.database.sourceStack ? new pulumi.StackReference(cfg.database.sourceStack) : undefined
+
+  const keys = new Keys(prefix, { alias: `${prefix}-data`, protect: cfg.protect }, opts)
+  const network = new Network(
+    prefix,
+    {
+      cidr: cfg.network.cidr,
+      azs: cfg.network.azs,
+      flowLogRetentionDays: cfg.network.flowLogRetentionDays,
+      kmsKeyArn: keys.keyArn,
+    },
+    opts,
+  )
+  const storage = new Storage(
+    prefix,
+    {
+      project: cfg.project,
+      stack: cfg.stack,
+      region: cfg.region,
+      kmsKeyArn: keys.keyArn,
+      infrequentAccessDays: cfg.storage.infrequentAccessDays,
+      glacierDays: cfg.storage.glacierDays,
+      noncurrentVersionDays: cfg.storage.noncurrentVersionDays,
+      protect: cfg.protect,
+    },
+    opts,
+  )
+  const ingress = new Ingress(
+    prefix,
+    {
+      vpcId: network.vpcId,
+      vpcCidr: network.cidr,
+      publicSubnetIds: network.publicSubnetIds,
+      zoneId: cfg.dns.zoneId,
+      domains: [cfg.dns.regionalApiDomain, cfg.dns.apiDomain],
+      targetPort: cfg.service.port,
+      accessLogBucket: storage.logs.name,
+      rateLimit: cfg.wafRateLimit,
+    },
+    opts,
+  )
+  const tasksSg = new TaskSecurityGroup(
+    prefix,
+    { vpcId: network.vpcId, albSecurityGroupId: ingress.securityGroupId, port: cfg.service.port },
+    opts,
+  )
+
+  const db = cfg.database
+  const database = new Database(
+    prefix,
+    {
+      identifier: db.identifier,
+      role: db.role,
+      bornReplica: db.sourceStack !== undefined,
+      sourceDbArn: source?.requireOutput('dbArn') as pulumi.Output<string> | undefined,
+      instanceClass: db.instanceClass,
+      engineVersion: db.engineVersion,
+      allocatedStorageGb: db.allocatedStorageGb,
+      maxAllocatedStorageGb: db.maxAllocatedStorageGb,
+      backupRetentionDays: db.backupRetentionDays,
+      readReplicas: db.readReplicas,
+      vpcId: network.vpcId,
+      subnetIds: network.isolatedSubnetIds,
+      clientSecurityGroupId: tasksSg.id,
+      kmsKeyArn: keys.keyArn,
+      protect: cfg.protect,
+    },
+    opts,
+  )
+  const cache = new Cache(
+    prefix,
+    {
+      replicationGroupId: `${prefix}-redis`,
+      nodeType: cfg.cache.nodeType,
+      engineVersion: cfg.cache.engineVersion,
+      shards: cfg.cache.shards,
+      replicasPerShard: cfg.cache.replicasPerShard,
+      snapshotRetentionDays: cfg.cache.snapshotRetentionDays,
+      vpcId: network.vpcId,
+      subnetIds: network.isolatedSubnetIds,
+      clientSecurityGroupId: tasksSg.id,
+      kmsKeyArn: keys.keyArn,
+      protect: cfg.protect,
+    },
+    opts,
+  )
+
+  // The writer's address lives in SSM so a promotion can repoint every task without a redeploy.
+  const writerAddress =
+    db.role === 'primary' ? database.address : (source?.requireOutput('dbAddress') as pulumi.Output<string>)
+  const writerParameter = new aws.ssm.Parameter(
+    `${prefix}-db-writer-endpoint`,
+    {
+      name: `/${cfg.project}/${cfg.stack}/db/writer-endpoint`,
+      type: 'String',
+      value: writerAddress,
+      description: 'Hostname of the current PostgreSQL writer; the DR command rewrites it on promotion',
+    },
+    { provider },
+  )
+  // A born replica has no RDS-managed secret until promotion; until then it uses the writer's credentials.
+  const dbSecretArn = pulumi
+    .all([database.masterSecretArn, source?.getOutput('dbSecretArn')])
+    .apply(([own, theirs]) => (own ?? theirs) as string | undefined)
+
+  const service = new Service(
+    prefix,
+    {
+      clusterName: prefix,
+      image: cfg.service.image,
+      cpu: cfg.service.cpu,
+      memory: cfg.service.memory,
+      port: cfg.service.port,
+      subnetIds: network.privateSubnetIds,
+      securityGroupId: tasksSg.id,
+      targetGroupArn: ingress.targetGroupArn,
+      environment: {
+        NODE_ENV: 'production',
+        TRUST_PROXY: 'true',
+        COOKIE_SECURE: 'true',
+        DATABASE_HOST: database.readerAddress,
+        DATABASE_PORT: '5432',
+        DATABASE_NAME: 'blueprint',
+        DATABASE_WRITER_ENDPOINT_PARAMETER: writerParameter.name,
+        REDIS_URL: pulumi.interpolate`rediss://${cache.configurationEndpoint}:6379`,
+        REDIS_CLUSTER: 'true',
+        UPLOADS_BUCKET: storage.uploads.name,
+        ASSETS_BUCKET: storage.assets.name,
+      },
+      secrets: [
+        { name: 'DATABASE_USERNAME', secretArn: dbSecretArn as pulumi.Output<string>, jsonKey: 'username' },
+        { name: 'DATABASE_PASSWORD', secretArn: dbSecretArn as pulumi.Output<string>, jsonKey: 'password' },
+        { name: 'REDIS_AUTH_TOKEN', secretArn: cache.authTokenSecretArn },
+      ],
+      kmsKeyArn: keys.keyArn,
+      bucketAccess: [
+        { arn: storage.uploads.arn, prefix: 'uploads' },
+        { arn: storage.assets.arn, prefix: 'assets' },
+      ],
+      parameterArns: [writerParameter.arn],
+      minTasks: cfg.service.minTasks,
+      maxTasks: cfg.service.maxTasks,
+      cpuTarget: cfg.service.cpuTarget,
+      scaleInCpu: cfg.service.scaleInCpu,
+      scaleOutMinutes: cfg.service.scaleOutMinutes,
+      scaleInMinutes: cfg.service.scaleInMinutes,
+      spotWeight: cfg.service.spotWeight,
+      onDemandBase: cfg.service.onDemandBase,
+      healthCheckGraceSeconds: cfg.service.healthCheckGraceSeconds,
+      stopTimeoutSeconds: cfg.service.stopTimeoutSeconds,
+      migrationCommand: cfg.service.migrationCommand,
+      logRetentionDays: cfg.service.logRetentionDays,
+      collectorImage: cfg.service.collectorImage,
+      region: cfg.region,
+      dependsOn: [ingress],
+    },
+    opts,
+  )
+
+  const observability = new Observability(
+    prefix,
+    {
+      email: cfg.alarms.email,
+      kmsKeyArn: keys.keyArn,
+      region: cfg.region,
+      albArnSuffix: ingress.arnSuffix,
+      targetGroupArnSuffix: ingress.targetGroupArnSuffix,
+      clusterName: service.clusterName,
+      serviceName: service.serviceName,
+      dbIdentifier: db.identifier,
+      replicaIdentifiers: [
+        ...database.readReplicaIdentifiers,
+        ...(db.role === 'replica' ? [db.identifier] : []),
+      ],
+      dbMaxConnections: db.maxConnections ?? defaultMaxConnections(db.instanceClass),
+      dbAllocatedStorageGb: db.allocatedStorageGb,
+      redisClusterIds: cache.memberClusterIds,
+      alb5xxPercent: cfg.alarms.alb5xxPercent,
+      p95LatencyMs: cfg.alarms.p95LatencyMs,
+      dbConnectionsPercent: cfg.alarms.dbConnectionsPercent,
+      ecsCpuPercent: cfg.alarms.ecsCpuPercent,
+      dbFreeStoragePercent: cfg.alarms.dbFreeStoragePercent,
+      replicaLagSeconds: db.replicaLagAlarmSeconds,
+      redisCpuPercent: cfg.alarms.redisCpuPercent,
+      redisMemoryPercent: cfg.alarms.redisMemoryPercent,
+    },
+    opts,
+  )
+  storage.finishAssetsPolicy(prefix, [])
+
+  return {
+    region: cfg.region,
+    albDnsName: ingress.dnsName,
+    albZoneId: ingress.zoneId,
+    healthCheckPath: HEALTH_PATH,
+    healthCheckUrl: pulumi.interpolate`https://${cfg.dns.regionalApiDomain}${HEALTH_PATH}`,
+    dbIdentifier: db.identifier,
+    dbRole: db.role,
+    dbArn: database.arn,
+    dbEndpoint: database.endpoint,
+    dbAddress: database.address,
+    dbSecretArn,
+    dbReadReplicaIdentifiers: database.readReplicaIdentifiers,
+    writerEndpointParameter: writerParameter.name,
+    redisEndpoint: cache.configurationEndpoint,
+    uploadsBucketName: storage.uploads.name,
+    uploadsBucketArn: storage.uploads.arn,
+    assetsBucketName: storage.assets.name,
+    assetsBucketArn: storage.assets.arn,
+    logsBucketName: storage.logs.name,
+    logsBucketArn: storage.logs.arn,
+    kmsKeyArn: keys.keyArn,
+    clusterName: service.clusterName,
+    serviceName: service.serviceName,
+    migrationTaskDefinitionArn: service.migrationTaskDefinitionArn,
+    privateSubnetIds: network.privateSubnetIds,
+    serviceSecurityGroupId: tasksSg.id,
+    alarmTopicArn: observability.topicArn,
+  }
+}

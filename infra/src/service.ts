@@ -1,0 +1,432 @@
+import * as aws from '@pulumi/aws'
+import * as pulumi from '@pulumi/pulumi'
+
+export interface TaskSecurityGroupArgs {
+  vpcId: pulumi.Input<string>
+  /** The ALB's security group: the only source allowed in. */
+  albSecurityGroupId: pulumi.Input<string>
+  /** Container port. */
+  port: number
+}
+
+/** Security group of the service tasks; created before the data stores so they can admit it. */
+export class TaskSecurityGroup extends pulumi.ComponentResource {
+  readonly id: pulumi.Output<string>
+  constructor(name: string, args: TaskSecurityGroupArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('blueprint:service:TaskSecurityGroup', name, {}, opts)
+    const sg = new aws.ec2.SecurityGroup(
+      `${name}-sg`,
+      {
+        vpcId: args.vpcId,
+        description: 'Service tasks: only from the ALB',
+        ingress: [
+          {
+            protocol: 'tcp',
+            fromPort: args.port,
+            toPort: args.port,
+            securityGroups: [args.albSecurityGroupId],
+            description: 'ALB',
+          },
+        ],
+        // Tasks call AWS APIs, PostgreSQL, Redis and the OTLP exporters; egress is not the exposure we guard.
+        egress: [
+          { protocol: '-1', fromPort: 0, toPort: 0, cidrBlocks: ['0.0.0.0/0'], description: 'all out' },
+        ],
+        tags: { Name: `${name}-tasks` },
+      },
+      { parent: this },
+    )
+    this.id = sg.id
+    this.registerOutputs({ id: this.id })
+  }
+}
+
+/** One secret the container receives as an environment variable. */
+export interface ContainerSecret {
+  /** Environment variable name inside the container. */
+  name: string
+  /** Secret ARN (the execution role is granted exactly these). */
+  secretArn: pulumi.Input<string>
+  /** JSON key inside the secret, for secrets holding a JSON document (RDS-managed credentials). */
+  jsonKey?: string
+}
+
+export interface ServiceArgs {
+  /** ECS cluster name. */
+  clusterName: string
+  /** Service image URI. */
+  image: string
+  /** Task CPU units. Cost: Fargate bills vCPU-seconds. @default 1024 */
+  cpu: number
+  /** Task memory in MiB. @default 2048 */
+  memory: number
+  /** Container port. @default 3000 */
+  port: number
+  /** Private subnets for the tasks. */
+  subnetIds: pulumi.Input<string>[]
+  securityGroupId: pulumi.Input<string>
+  targetGroupArn: pulumi.Input<string>
+  /** Environment passed to the service and migration containers. */
+  environment: Record<string, pulumi.Input<string>>
+  /** Secrets injected from Secrets Manager. */
+  secrets: ContainerSecret[]
+  /** KMS key that encrypts the secrets and the log group. */
+  kmsKeyArn: pulumi.Input<string>
+  /** Bucket ARNs and the object prefix the task may use in each. */
+  bucketAccess: { arn: pulumi.Input<string>; prefix: string }[]
+  /** SSM parameters the task reads at run time (the writer endpoint). */
+  parameterArns: pulumi.Input<string>[]
+  /** Autoscaling floor; also the initial desired count. @default 4 */
+  minTasks: number
+  /** @default 50 */
+  maxTasks: number
+  /** @default 70 */
+  cpuTarget: number
+  /** @default 30 */
+  scaleInCpu: number
+  /** @default 2 */
+  scaleOutMinutes: number
+  /** @default 10 */
+  scaleInMinutes: number
+  /** Fargate Spot weight against on-demand weight 1. Cost: Spot is ~70% cheaper but interruptible. @default 0 */
+  spotWeight: number
+  /** Tasks always on on-demand Fargate. @default 4 */
+  onDemandBase: number
+  /** @default 60 */
+  healthCheckGraceSeconds: number
+  /** @default 30 */
+  stopTimeoutSeconds: number
+  /** Command of the one-off migration task. */
+  migrationCommand: string[]
+  /** @default 30 */
+  logRetentionDays: number
+  /** OpenTelemetry collector sidecar image. */
+  collectorImage: string
+  region: string
+  /** Resources the ECS service must wait for (the listener that attaches the target group). */
+  dependsOn?: pulumi.Input<pulumi.Resource>[]
+}
+
+/** ECS Fargate service behind the ALB with autoscaling, plus the migration task definition. */
+export class Service extends pulumi.ComponentResource {
+  readonly clusterName: pulumi.Output<string>
+  readonly clusterArn: pulumi.Output<string>
+  readonly serviceName: pulumi.Output<string>
+  readonly migrationTaskDefinitionArn: pulumi.Output<string>
+  readonly migrationTaskFamily: string
+  readonly logGroupName: pulumi.Output<string>
+
+  constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('blueprint:service:Service', name, {}, opts)
+    const parent = { parent: this }
+
+    const cluster = new aws.ecs.Cluster(
+      `${name}-cluster`,
+      { name: args.clusterName, settings: [{ name: 'containerInsights', value: 'enabled' }] },
+      parent,
+    )
+    new aws.ecs.ClusterCapacityProviders(
+      `${name}-capacity`,
+      {
+        clusterName: cluster.name,
+        capacityProviders: ['FARGATE', 'FARGATE_SPOT'],
+        defaultCapacityProviderStrategies: [
+          { capacityProvider: 'FARGATE', base: args.onDemandBase, weight: 1 },
+        ],
+      },
+      parent,
+    )
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      { name: `/ecs/${args.clusterName}`, retentionInDays: args.logRetentionDays, kmsKeyId: args.kmsKeyArn },
+      parent,
+    )
+    this.logGroupName = logGroup.name
+
+    const assume = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' },
+      ],
+    })
+    const executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy: assume }, parent)
+    const repoArn = ecrRepositoryArn(args.image)
+    new aws.iam.RolePolicy(
+      `${name}-execution`,
+      {
+        role: executionRole.id,
+        policy: pulumi.jsonStringify({
+          Version: '2012-10-17',
+          Statement: [
+            // GetAuthorizationToken has no resource-level permissions.
+            { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+            ...(repoArn
+              ? [
+                  {
+                    Effect: 'Allow',
+                    Action: [
+                      'ecr:BatchGetImage',
+                      'ecr:GetDownloadUrlForLayer',
+                      'ecr:BatchCheckLayerAvailability',
+                    ],
+                    Resource: repoArn,
+                  },
+                ]
+              : []),
+            {
+              Effect: 'Allow',
+              Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+              Resource: pulumi.interpolate`${logGroup.arn}:*`,
+            },
+            {
+              Effect: 'Allow',
+              Action: 'secretsmanager:GetSecretValue',
+              Resource: [...new Set(args.secrets.map((s) => s.secretArn))],
+            },
+            { Effect: 'Allow', Action: 'kms:Decrypt', Resource: args.kmsKeyArn },
+          ],
+        }),
+      },
+      parent,
+    )
+
+    const taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy: assume }, parent)
+    new aws.iam.RolePolicy(
+      `${name}-task`,
+      {
+        role: taskRole.id,
+        policy: pulumi.jsonStringify({
+          Version: '2012-10-17',
+          Statement: [
+            ...args.bucketAccess.map((b) => ({
+              Effect: 'Allow',
+              Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
+              Resource: pulumi.interpolate`${b.arn}/${b.prefix}/*`,
+            })),
+            ...args.bucketAccess.map((b) => ({
+              Effect: 'Allow',
+              Action: 's3:ListBucket',
+              Resource: b.arn,
+              Condition: { StringLike: { 's3:prefix': `${b.prefix}/*` } },
+            })),
+            {
+              Effect: 'Allow',
+              Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+              Resource: args.kmsKeyArn,
+              Condition: { StringLike: { 'kms:ViaService': `s3.${args.region}.amazonaws.com` } },
+            },
+            {
+              // X-Ray has no resource-level permissions for these calls.
+              Effect: 'Allow',
+              Action: [
+                'xray:PutTraceSegments',
+                'xray:PutTelemetryRecords',
+                'xray:GetSamplingRules',
+                'xray:GetSamplingTargets',
+              ],
+              Resource: '*',
+            },
+            { Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: args.parameterArns },
+          ],
+        }),
+      },
+      parent,
+    )
+
+    const environment = Object.entries(args.environment).map(([n, value]) => ({ name: n, value }))
+    const secrets = args.secrets.map((s) => ({
+      name: s.name,
+      valueFrom: s.jsonKey ? pulumi.interpolate`${s.secretArn}:${s.jsonKey}::` : s.secretArn,
+    }))
+    const logs = (prefix: string) => ({
+      logDriver: 'awslogs',
+      options: {
+        'awslogs-group': logGroup.name,
+        'awslogs-region': args.region,
+        'awslogs-stream-prefix': prefix,
+      },
+    })
+    const taskDefinition = (family: string, containers: unknown[]) =>
+      new aws.ecs.TaskDefinition(
+        `${name}-${family}`,
+        {
+          family: `${args.clusterName}-${family}`,
+          cpu: String(args.cpu),
+          memory: String(args.memory),
+          networkMode: 'awsvpc',
+          requiresCompatibilities: ['FARGATE'],
+          runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: 'X86_64' },
+          executionRoleArn: executionRole.arn,
+          taskRoleArn: taskRole.arn,
+          containerDefinitions: pulumi.jsonStringify(containers),
+        },
+        parent,
+      )
+
+    const app = {
+      name: 'service',
+      image: args.image,
+      essential: true,
+      portMappings: [{ containerPort: args.port, protocol: 'tcp' }],
+      environment: [
+        ...environment,
+        { name: 'PORT', value: String(args.port) },
+        { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: 'http://localhost:4318' },
+      ],
+      secrets,
+      stopTimeout: args.stopTimeoutSeconds,
+      logConfiguration: logs('service'),
+      dependsOn: [{ containerName: 'otel-collector', condition: 'START' }],
+      readonlyRootFilesystem: true,
+      user: '1000',
+    }
+    const collector = {
+      name: 'otel-collector',
+      image: args.collectorImage,
+      essential: true,
+      command: ['--config=/etc/ecs/ecs-default-config.yaml'],
+      cpu: 128,
+      memory: 256,
+      logConfiguration: logs('otel'),
+    }
+    const serviceTask = taskDefinition('service', [app, collector])
+    const migrationTask = taskDefinition('migrate', [
+      {
+        name: 'migrate',
+        image: args.image,
+        essential: true,
+        command: args.migrationCommand,
+        environment,
+        secrets,
+        logConfiguration: logs('migrate'),
+        readonlyRootFilesystem: true,
+        user: '1000',
+      },
+    ])
+    this.migrationTaskDefinitionArn = migrationTask.arn
+    this.migrationTaskFamily = `${args.clusterName}-migrate`
+
+    const strategies = [
+      { capacityProvider: 'FARGATE', base: args.onDemandBase, weight: 1 },
+      ...(args.spotWeight > 0
+        ? [{ capacityProvider: 'FARGATE_SPOT', base: 0, weight: args.spotWeight }]
+        : []),
+    ]
+    const service = new aws.ecs.Service(
+      `${name}-service`,
+      {
+        name: `${args.clusterName}-service`,
+        cluster: cluster.arn,
+        taskDefinition: serviceTask.arn,
+        desiredCount: args.minTasks,
+        capacityProviderStrategies: strategies,
+        deploymentCircuitBreaker: { enable: true, rollback: true },
+        deploymentMinimumHealthyPercent: 100,
+        deploymentMaximumPercent: 200,
+        healthCheckGracePeriodSeconds: args.healthCheckGraceSeconds,
+        networkConfiguration: {
+          subnets: args.subnetIds,
+          securityGroups: [args.securityGroupId],
+          assignPublicIp: false,
+        },
+        loadBalancers: [
+          { targetGroupArn: args.targetGroupArn, containerName: 'service', containerPort: args.port },
+        ],
+        enableEcsManagedTags: true,
+        propagateTags: 'SERVICE',
+        waitForSteadyState: false,
+      },
+      // The autoscaler owns the task count after creation; a deploy must not reset it.
+      { parent: this, ignoreChanges: ['desiredCount'], dependsOn: args.dependsOn },
+    )
+    this.clusterName = cluster.name
+    this.clusterArn = cluster.arn
+    this.serviceName = service.name
+
+    const target = new aws.appautoscaling.Target(
+      `${name}-scaling`,
+      {
+        serviceNamespace: 'ecs',
+        scalableDimension: 'ecs:service:DesiredCount',
+        resourceId: pulumi.interpolate`service/${cluster.name}/${service.name}`,
+        minCapacity: args.minTasks,
+        maxCapacity: args.maxTasks,
+      },
+      parent,
+    )
+    const scalingTarget = {
+      serviceNamespace: target.serviceNamespace,
+      scalableDimension: target.scalableDimension,
+      resourceId: target.resourceId,
+    }
+    // Target tracking holds ~cpuTarget; its own scale-in is off so the slower, explicit scale-in below decides.
+    new aws.appautoscaling.Policy(
+      `${name}-cpu-target`,
+      {
+        ...scalingTarget,
+        policyType: 'TargetTrackingScaling',
+        targetTrackingScalingPolicyConfiguration: {
+          targetValue: args.cpuTarget,
+          predefinedMetricSpecification: { predefinedMetricType: 'ECSServiceAverageCPUUtilization' },
+          disableScaleIn: true,
+          scaleOutCooldown: 60,
+        },
+      },
+      parent,
+    )
+    const stepPolicy = (kind: 'out' | 'in', adjustment: number, cooldown: number) =>
+      new aws.appautoscaling.Policy(
+        `${name}-scale-${kind}`,
+        {
+          ...scalingTarget,
+          policyType: 'StepScaling',
+          stepScalingPolicyConfiguration: {
+            adjustmentType: 'PercentChangeInCapacity',
+            minAdjustmentMagnitude: 1,
+            cooldown,
+            metricAggregationType: 'Average',
+            stepAdjustments: [
+              kind === 'out'
+                ? { metricIntervalLowerBound: '0', scalingAdjustment: adjustment }
+                : { metricIntervalUpperBound: '0', scalingAdjustment: adjustment },
+            ],
+          },
+        },
+        parent,
+      )
+    const scaleOut = stepPolicy('out', 50, 60)
+    const scaleIn = stepPolicy('in', -10, 300)
+    const cpuAlarm = (
+      kind: 'out' | 'in',
+      threshold: number,
+      minutes: number,
+      policy: aws.appautoscaling.Policy,
+    ) =>
+      new aws.cloudwatch.MetricAlarm(
+        `${name}-scale-${kind}`,
+        {
+          alarmDescription: `Scale ${kind}: service CPU ${kind === 'out' ? '>' : '<'} ${threshold}% for ${minutes} min`,
+          namespace: 'AWS/ECS',
+          metricName: 'CPUUtilization',
+          dimensions: { ClusterName: cluster.name, ServiceName: service.name },
+          statistic: 'Average',
+          period: 60,
+          evaluationPeriods: minutes,
+          datapointsToAlarm: minutes,
+          threshold,
+          comparisonOperator: kind === 'out' ? 'GreaterThanThreshold' : 'LessThanThreshold',
+          alarmActions: [policy.arn],
+        },
+        parent,
+      )
+    cpuAlarm('out', args.cpuTarget, args.scaleOutMinutes, scaleOut)
+    cpuAlarm('in', args.scaleInCpu, args.scaleInMinutes, scaleIn)
+    this.registerOutputs({ clusterName: this.clusterName, serviceName: this.serviceName })
+  }
+}
+
+/** ARN of the ECR repository an image URI points at, or undefined for images outside ECR. */
+export function ecrRepositoryArn(image: string): string | undefined {
+  const m = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\/([^:@]+)/.exec(image)
+  return m ? `arn:aws:ecr:${m[2]}:${m[1]}:repository/${m[3]}` : undefined
+}

@@ -1,0 +1,341 @@
+import * as aws from '@pulumi/aws'
+import * as pulumi from '@pulumi/pulumi'
+
+/** Purposes of the region's buckets; uploads and assets replicate across regions, logs stay local. */
+export type BucketPurpose = 'uploads' | 'assets' | 'logs'
+
+/**
+ * Deterministic bucket name. Both stacks compute the other's names from config alone, which is how each
+ * learns its replication destination without a StackReference cycle.
+ */
+export function bucketName(
+  project: string,
+  stack: string,
+  purpose: BucketPurpose,
+  account: pulumi.Input<string>,
+) {
+  return pulumi.interpolate`${project}-${stack}-${purpose}-${account}`
+}
+
+// ALB access logs in regions older than August 2022 are written by this per-region ELB account.
+const ELB_LOG_ACCOUNTS: Record<string, string> = {
+  'us-east-1': '127311923021',
+  'eu-west-1': '156460612806',
+}
+
+export interface ReplicationTarget {
+  /** Stack that owns the destination buckets. */
+  stack: string
+  /** Region of the destination buckets. */
+  region: string
+  /** Alias ARN of the destination region's KMS key; replicas are re-encrypted with it. */
+  kmsKeyArn: pulumi.Input<string>
+}
+
+export interface StorageArgs {
+  project: string
+  stack: string
+  region: string
+  /** KMS key for uploads and assets. */
+  kmsKeyArn: pulumi.Input<string>
+  /** Days before objects move to Standard-IA. @default 30 (S3's minimum) */
+  infrequentAccessDays?: number
+  /** Days before objects move to Glacier Flexible Retrieval. @default 90 */
+  glacierDays?: number
+  /** Days a noncurrent version is kept. @default 90 */
+  noncurrentVersionDays?: number
+  /** Replicate uploads and assets to the other region's buckets; off by default (see docs for the order). */
+  replicateTo?: ReplicationTarget
+  /** Protect buckets from deletion and replacement. @default true */
+  protect?: boolean
+}
+
+export interface BucketRef {
+  name: pulumi.Output<string>
+  arn: pulumi.Output<string>
+  regionalDomainName: pulumi.Output<string>
+}
+
+/** Private, versioned, encrypted, TLS-only buckets with tiering lifecycle: uploads, assets and logs. */
+export class Storage extends pulumi.ComponentResource {
+  readonly uploads: BucketRef
+  readonly assets: BucketRef
+  readonly logs: BucketRef
+  readonly replicationRoleArn?: pulumi.Output<string>
+
+  constructor(name: string, args: StorageArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('blueprint:storage:Storage', name, {}, opts)
+    const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId
+    const lifecycle = {
+      ia: args.infrequentAccessDays ?? 30,
+      glacier: args.glacierDays ?? 90,
+      noncurrent: args.noncurrentVersionDays ?? 90,
+    }
+    const made: Partial<
+      Record<BucketPurpose, { bucket: aws.s3.Bucket; versioning: aws.s3.BucketVersioning }>
+    > = {}
+    const make = (purpose: BucketPurpose) => {
+      const res = `${name}-${purpose}`
+      const bucket = new aws.s3.Bucket(
+        res,
+        { bucket: bucketName(args.project, args.stack, purpose, account), forceDestroy: false },
+        { parent: this, protect: args.protect ?? true, retainOnDelete: true },
+      )
+      const child = { parent: bucket }
+      new aws.s3.BucketPublicAccessBlock(
+        res,
+        {
+          bucket: bucket.id,
+          blockPublicAcls: true,
+          blockPublicPolicy: true,
+          ignorePublicAcls: true,
+          restrictPublicBuckets: true,
+        },
+        child,
+      )
+      new aws.s3.BucketOwnershipControls(
+        res,
+        { bucket: bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } },
+        child,
+      )
+      const versioning = new aws.s3.BucketVersioning(
+        res,
+        { bucket: bucket.id, versioningConfiguration: { status: 'Enabled' } },
+        child,
+      )
+      new aws.s3.BucketServerSideEncryptionConfiguration(
+        res,
+        {
+          bucket: bucket.id,
+          rules: [
+            purpose === 'logs'
+              ? // ALB access-log delivery only writes to SSE-S3 buckets; a KMS default makes it fail silently.
+                { applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }
+              : {
+                  applyServerSideEncryptionByDefault: {
+                    sseAlgorithm: 'aws:kms',
+                    kmsMasterKeyId: args.kmsKeyArn,
+                  },
+                  bucketKeyEnabled: true,
+                },
+          ],
+        },
+        child,
+      )
+      new aws.s3.BucketLifecycleConfiguration(
+        res,
+        {
+          bucket: bucket.id,
+          rules: [
+            {
+              id: 'tiering',
+              status: 'Enabled',
+              filter: {},
+              transitions: [
+                { days: lifecycle.ia, storageClass: 'STANDARD_IA' },
+                { days: lifecycle.glacier, storageClass: 'GLACIER' },
+              ],
+              noncurrentVersionExpiration: { noncurrentDays: lifecycle.noncurrent },
+              abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+            },
+          ],
+        },
+        { parent: bucket, dependsOn: [versioning] },
+      )
+      made[purpose] = { bucket, versioning }
+      return bucket
+    }
+
+    const ref = (b: aws.s3.Bucket): BucketRef => ({
+      name: b.bucket,
+      arn: b.arn,
+      regionalDomainName: b.bucketRegionalDomainName,
+    })
+    const uploads = make('uploads')
+    const assets = make('assets')
+    const logs = make('logs')
+    this.uploads = ref(uploads)
+    this.assets = ref(assets)
+    this.logs = ref(logs)
+
+    const denyInsecure = (b: aws.s3.Bucket) => ({
+      Sid: 'DenyInsecureTransport',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:*',
+      Resource: [b.arn, pulumi.interpolate`${b.arn}/*`],
+      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    })
+    const policy = (b: aws.s3.Bucket, purpose: BucketPurpose, extra: unknown[] = []) =>
+      new aws.s3.BucketPolicy(
+        `${name}-${purpose}`,
+        {
+          bucket: b.id,
+          policy: pulumi.jsonStringify({ Version: '2012-10-17', Statement: [denyInsecure(b), ...extra] }),
+        },
+        { parent: b },
+      )
+    policy(uploads, 'uploads')
+    policy(logs, 'logs', [
+      {
+        Sid: 'AlbAccessLogs',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${elbLogAccount(args.region)}:root` },
+        Action: 's3:PutObject',
+        Resource: pulumi.interpolate`${logs.arn}/alb/AWSLogs/${account}/*`,
+      },
+    ])
+    this.assetsBucket = assets
+
+    if (args.replicateTo) {
+      this.replicationRoleArn = this.replicate(name, args, args.replicateTo, made, account)
+    }
+    this.registerOutputs({ uploads: this.uploads.name, assets: this.assets.name, logs: this.logs.name })
+  }
+
+  private readonly assetsBucket: aws.s3.Bucket
+
+  /**
+   * Writes the assets bucket policy: TLS-only plus a read grant for the CloudFront distribution(s) given.
+   * Called once by the stack after the CDN (if any) is known, so the policy is a single resource.
+   */
+  finishAssetsPolicy(name: string, cdnDistributionArns: pulumi.Input<string>[]): void {
+    const b = this.assetsBucket
+    const statements: unknown[] = [
+      {
+        Sid: 'DenyInsecureTransport',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:*',
+        Resource: [b.arn, pulumi.interpolate`${b.arn}/*`],
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
+    ]
+    if (cdnDistributionArns.length > 0) {
+      statements.push({
+        Sid: 'CloudFrontReadsAssets',
+        Effect: 'Allow',
+        Principal: { Service: 'cloudfront.amazonaws.com' },
+        Action: 's3:GetObject',
+        Resource: pulumi.interpolate`${b.arn}/*`,
+        Condition: { StringEquals: { 'AWS:SourceArn': cdnDistributionArns } },
+      })
+    }
+    new aws.s3.BucketPolicy(
+      `${name}-assets`,
+      { bucket: b.id, policy: pulumi.jsonStringify({ Version: '2012-10-17', Statement: statements }) },
+      { parent: b },
+    )
+  }
+
+  private replicate(
+    name: string,
+    args: StorageArgs,
+    target: ReplicationTarget,
+    made: Partial<Record<BucketPurpose, { bucket: aws.s3.Bucket; versioning: aws.s3.BucketVersioning }>>,
+    account: pulumi.Output<string>,
+  ): pulumi.Output<string> {
+    const pairs = (['uploads', 'assets'] as const).map((purpose) => {
+      const source = made[purpose]
+      if (!source) throw new Error(`${name}: bucket ${purpose} missing`)
+      return {
+        purpose,
+        source,
+        destName: bucketName(args.project, target.stack, purpose, account),
+      }
+    })
+    const role = new aws.iam.Role(
+      `${name}-replication`,
+      {
+        assumeRolePolicy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Principal: { Service: 's3.amazonaws.com' }, Action: 'sts:AssumeRole' },
+          ],
+        }),
+      },
+      { parent: this },
+    )
+    // Scoped to exactly the replicated buckets and the two regions' keys.
+    new aws.iam.RolePolicy(
+      `${name}-replication`,
+      {
+        role: role.id,
+        policy: pulumi.jsonStringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: ['s3:GetReplicationConfiguration', 's3:ListBucket'],
+              Resource: pairs.map((p) => p.source.bucket.arn),
+            },
+            {
+              Effect: 'Allow',
+              Action: [
+                's3:GetObjectVersionForReplication',
+                's3:GetObjectVersionAcl',
+                's3:GetObjectVersionTagging',
+              ],
+              Resource: pairs.map((p) => pulumi.interpolate`${p.source.bucket.arn}/*`),
+            },
+            {
+              Effect: 'Allow',
+              Action: ['s3:ReplicateObject', 's3:ReplicateDelete', 's3:ReplicateTags'],
+              Resource: pairs.map((p) => pulumi.interpolate`arn:aws:s3:::${p.destName}/*`),
+            },
+            {
+              Effect: 'Allow',
+              Action: ['kms:Decrypt'],
+              Resource: args.kmsKeyArn,
+              Condition: {
+                StringLike: { 'kms:ViaService': `s3.${args.region}.amazonaws.com` },
+              },
+            },
+            {
+              Effect: 'Allow',
+              Action: ['kms:Encrypt', 'kms:GenerateDataKey'],
+              Resource: target.kmsKeyArn,
+              Condition: {
+                StringLike: { 'kms:ViaService': `s3.${target.region}.amazonaws.com` },
+              },
+            },
+          ],
+        }),
+      },
+      { parent: role },
+    )
+    for (const p of pairs) {
+      new aws.s3.BucketReplicationConfig(
+        `${name}-${p.purpose}`,
+        {
+          bucket: p.source.bucket.id,
+          role: role.arn,
+          rules: [
+            {
+              id: `to-${target.stack}`,
+              status: 'Enabled',
+              priority: 1,
+              filter: {},
+              deleteMarkerReplication: { status: 'Enabled' },
+              sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: 'Enabled' } },
+              destination: {
+                bucket: pulumi.interpolate`arn:aws:s3:::${p.destName}`,
+                storageClass: 'STANDARD',
+                encryptionConfiguration: { replicaKmsKeyId: target.kmsKeyArn },
+              },
+            },
+          ],
+        },
+        // S3 rejects a replication rule on a bucket whose versioning is not yet enabled.
+        { parent: p.source.bucket, dependsOn: [p.source.versioning] },
+      )
+    }
+    return role.arn
+  }
+}
+
+function elbLogAccount(region: string): string {
+  const account = ELB_LOG_ACCOUNTS[region]
+  if (!account) throw new Error(`no ALB log-delivery account known for ${region}; add it to ELB_LOG_ACCOUNTS`)
+  return account
+}
