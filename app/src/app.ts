@@ -10,6 +10,7 @@
 import fastifyCookie from '@fastify/cookie'
 import fastifyHelmet from '@fastify/helmet'
 import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 import type { Config } from './config.js'
 import auth from './plugins/auth.js'
 import errors from './plugins/errors.js'
@@ -28,7 +29,7 @@ export interface AppOptions {
 }
 
 /** Registers every plugin and route of the service. */
-export default async function app(fastify: FastifyInstance, { config }: AppOptions) {
+async function app(fastify: FastifyInstance, { config }: AppOptions) {
   // External plugins: infrastructure clients and HTTP hardening.
   await fastify.register(errors)
   await fastify.register(requestId)
@@ -47,3 +48,6 @@ export default async function app(fastify: FastifyInstance, { config }: AppOptio
   await fastify.register(authRoutes, { prefix: '/v1/auth', rateLimit: config.rateLimit })
   await fastify.register(meRoutes, { prefix: '/v1/me', preferencesMaxBytes: config.preferencesMaxBytes })
 }
+
+// Not encapsulated: the error handler, hooks and decorators apply to the whole instance.
+export default fp(app, { name: 'app', fastify: '5.x' })

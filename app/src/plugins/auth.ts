@@ -17,6 +17,8 @@ declare module 'fastify' {
     passwords: PasswordHasher
     /** preHandler: accepts the session cookie or `Authorization: Bearer`; 401 otherwise. */
     authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void>
+    /** The token a request presents (Bearer header first, then cookie), if any. */
+    sessionTokenOf(request: FastifyRequest): string | undefined
     /** Sets the session cookie on a reply (HttpOnly, Secure, SameSite=Lax). */
     setSessionCookie(reply: FastifyReply, token: string): void
     clearSessionCookie(reply: FastifyReply): void
@@ -51,6 +53,7 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
   app.decorateRequest('user', undefined)
   app.decorateRequest('session', undefined)
 
+  app.decorate('sessionTokenOf', (request: FastifyRequest) => tokenOf(request, cookieName))
   app.decorate('authenticate', async (request: FastifyRequest) => {
     const token = tokenOf(request, cookieName)
     if (!token) throw unauthorized()

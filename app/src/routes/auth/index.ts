@@ -115,6 +115,10 @@ const auth: FastifyPluginAsyncTypebox<{ rateLimit: Config['rateLimit'] }> = asyn
         await app.prisma.user.update({ where: { id: user.id }, data: { passwordHash } })
         request.log.info({ userId: user.id }, 'password rehashed with current parameters')
       }
+      // Never keep a session the client arrived with (fixation): logging in always starts a new one.
+      const previous = app.sessionTokenOf(request)
+      const stale = previous ? await app.sessions.touch(previous) : undefined
+      if (stale) await app.sessions.revoke(stale)
       const { token, session } = await app.sessions.create(user.id, user.role)
       app.setSessionCookie(reply, token)
       return { user: toPublicUser(user), token, expiresAt: session.expiresAt.toISOString() }

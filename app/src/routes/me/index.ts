@@ -39,7 +39,7 @@ const me: FastifyPluginAsyncTypebox<{ preferencesMaxBytes: number }> = async (ap
   }
 
   app.get(
-    '/',
+    '',
     {
       schema: {
         tags: ['me'],
@@ -52,7 +52,7 @@ const me: FastifyPluginAsyncTypebox<{ preferencesMaxBytes: number }> = async (ap
   )
 
   app.patch(
-    '/',
+    '',
     {
       schema: {
         tags: ['me'],

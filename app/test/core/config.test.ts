@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { expect } from 'chai'
+import { ConfigError, loadConfig } from '../../src/config.js'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
+
+/** Parses KEY=VALUE lines the way docker compose and dotenv read them. */
+function parseEnvFile(path: string): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim())
+    if (match) env[match[1] as string] = match[2] as string
+  }
+  return env
+}
+
+describe('configuration', () => {
+  const minimal = { DATABASE_URL: 'postgresql://u@db:5432/app', REDIS_URL: 'redis://cache:6379' }
+
+  it('applies documented defaults when only the required variables are set', () => {
+    const config = loadConfig(minimal)
+    expect(config).to.deep.include({ host: '0.0.0.0', port: 3000, keepAliveTimeoutMs: 65_000 })
+    expect(config.shutdownTimeoutMs).to.equal(25_000)
+    expect(config.session).to.deep.equal({ ttlSeconds: 1800, cookieName: 'sid', cookieSecure: true })
+    expect(config.redis.cluster).to.equal(false)
+    expect(config.scryptLogN).to.equal(17)
+  })
+
+  it('keeps the keep-alive timeout above the ALB idle timeout and shutdown below the ECS stop timeout', () => {
+    const config = loadConfig(minimal)
+    expect(config.keepAliveTimeoutMs).to.be.greaterThan(60_000)
+    expect(config.shutdownTimeoutMs).to.be.lessThan(30_000)
+  })
+
+  it('stops with one error that lists every bad or missing variable', () => {
+    let error: unknown
+    try {
+      loadConfig({ PORT: 'eighty', REDIS_CLUSTER: 'maybe', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://x' })
+    } catch (err) {
+      error = err
+    }
+    expect(error).to.be.instanceOf(ConfigError)
+    const problems = (error as ConfigError).problems
+    expect(problems).to.have.length(5)
+    const message = (error as Error).message
+    for (const name of ['PORT', 'REDIS_CLUSTER', 'LOG_LEVEL', 'DATABASE_URL', 'REDIS_URL']) {
+      expect(message).to.include(name)
+    }
+  })
+
+  it('reads cluster mode, several seed nodes and a hop-count trust proxy', () => {
+    const config = loadConfig({
+      ...minimal,
+      REDIS_URL: 'rediss://a:6379,rediss://b:6379',
+      REDIS_CLUSTER: 'true',
+      TRUST_PROXY: '1',
+    })
+    expect(config.redis.cluster).to.equal(true)
+    expect(config.trustProxy).to.equal(1)
+  })
+
+  it('accepts .env.example as is, with every variable the service reads', () => {
+    const example = parseEnvFile(resolve(root, '.env.example'))
+    const config = loadConfig(example)
+    expect(config.session.cookieSecure).to.equal(false)
+    // Every variable named in config.ts appears in .env.example.
+    const source = readFileSync(resolve(root, 'app/src/config.ts'), 'utf8')
+    const names = [...source.matchAll(/read\.\w+\('([A-Z0-9_]+)'/g)].map((m) => m[1] as string)
+    expect(names.length).to.be.greaterThan(20)
+    expect(names.filter((n) => !(n in example))).to.deep.equal([])
+  })
+})
