@@ -154,6 +154,8 @@ export class World {
   }
   /** ReplicaLag datapoints (seconds) for the EU replica, newest last, one per minute up to now. */
   lag: number[] = [2, 1, 3]
+  /** How long ago CloudWatch stopped receiving ReplicaLag (0: the newest point is a minute old). */
+  lagSilentMs = 0
   healthyCheckers: Record<string, number> = { 'hc-us-0001': 16, 'hc-eu-0002': 16 }
   unreachable = new Set<Region>()
   /** Errors thrown by the next calls of a command, keyed `Name` or `Name region`, before normal handling. */
@@ -302,7 +304,7 @@ export class World {
       if (id !== this.instances[region]?.DBInstanceIdentifier) return { Label: 'ReplicaLag', Datapoints: [] }
       // CloudWatch returns datapoints unordered; the newest is a minute old.
       const datapoints = this.lag.map((value, i) => ({
-        Timestamp: new Date(this.now.getTime() - (this.lag.length - i) * 60_000),
+        Timestamp: new Date(this.now.getTime() - this.lagSilentMs - (this.lag.length - i) * 60_000),
         Maximum: value,
         Unit: 'Seconds' as const,
       }))
