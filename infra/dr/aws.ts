@@ -24,7 +24,13 @@ export interface DrClients {
  */
 export function createClients(): DrClients {
   const cache = new Map<string, RegionClients>()
-  const options = (region: string) => ({ region, maxAttempts: 1 })
+  // A region that is down often blackholes connections instead of refusing them; without timeouts a
+  // status or preflight would hang exactly when it is needed.
+  const options = (region: string) => ({
+    region,
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 20_000, throwOnRequestTimeout: true },
+  })
   return {
     forRegion(region) {
       let clients = cache.get(region)

@@ -12,8 +12,11 @@ import { DEFAULT_DB_PORT, type Site, TAG_KEYS } from './topology.js'
 
 /** What RDS says about one site's database. */
 export interface DbObservation {
-  /** `unreachable` when the regional API could not be asked: the disaster case. */
-  role: 'primary' | 'replica' | 'missing' | 'unreachable'
+  /**
+   * `unreachable` when the regional API could not be reached (the disaster case); `denied` when our own
+   * credentials or permissions failed, which says nothing about the database's health.
+   */
+  role: 'primary' | 'replica' | 'missing' | 'unreachable' | 'denied'
   id?: string
   arn?: string
   status?: string
@@ -53,6 +56,24 @@ export interface WriterObservation {
   error?: string
 }
 
+// Failures of the operator's own access, as opposed to the region being down.
+const ACCESS_ERRORS = new Set([
+  'CredentialsProviderError',
+  'AccessDenied',
+  'AccessDeniedException',
+  'UnauthorizedOperation',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'SignatureDoesNotMatch',
+])
+
+/** True when AWS rejected who we are or what we may do. */
+export function isAccessError(error: unknown): boolean {
+  return error instanceof Error && ACCESS_ERRORS.has(error.name)
+}
+
 /** Endpoint of an RDS instance in the writer-parameter format. */
 export function endpointOf(instance: DBInstance): string | undefined {
   const host = instance.Endpoint?.Address
@@ -71,7 +92,8 @@ export async function observeDb(ctx: Context, site: Site): Promise<DbObservation
     )
     instances = result.DBInstances ?? []
   } catch (error) {
-    return { role: 'unreachable', replicaIds: [], alsoFound: [], error: describeError(error) }
+    const role = isAccessError(error) ? 'denied' : 'unreachable'
+    return { role, replicaIds: [], alsoFound: [], error: describeError(error) }
   }
   // Candidate order is preference order: the conventional primary name before the replica name.
   const ordered = site.dbCandidates

@@ -61,8 +61,9 @@ export async function preflight(
 function replicaExists(target: SiteStatus): Check {
   const name = 'replica exists'
   const { db } = target
-  if (db.role === 'unreachable')
-    return { name, result: 'fail', detail: `RDS in ${target.region} unreachable: ${db.error}` }
+  if (db.role === 'unreachable' || db.role === 'denied') {
+    return { name, result: 'fail', detail: `cannot describe RDS in ${target.region}: ${db.error}` }
+  }
   if (db.role === 'missing')
     return { name, result: 'fail', detail: `no DB instance in ${target.region} matches` }
   if (db.alsoFound.length) {
@@ -124,6 +125,14 @@ function lagAcceptable(target: SiteStatus, options: PreflightOptions): Check {
 
 function primaryImpaired(source: SiteStatus, options: PreflightOptions): Check {
   const name = `${source.stack} primary impaired`
+  if (source.db.role === 'denied' && !options.force) {
+    // Missing permissions must not pass for a dead region: that is how split brain starts.
+    return {
+      name,
+      result: 'fail',
+      detail: `cannot tell: ${source.db.error}; fix access to ${source.region}, or use --force if you know it is down`,
+    }
+  }
   const dbUp = source.db.status === 'available'
   const health = source.health.state
   // Healthy = RDS answers "available" and the region's health check does not say otherwise. An unreachable

@@ -133,6 +133,24 @@ describe('dr promote', () => {
       )
     })
 
+    it('refuses when missing permissions hide the US primary (not the same as the region being down)', async () => {
+      world.healthyCheckers['hc-us-0001'] = 0
+      world.fail(
+        'DescribeDBInstances us-east-1',
+        Object.assign(
+          new Error(
+            'User: arn:aws:sts::123456789012:assumed-role/dr-operator/alice is not authorized to perform: rds:DescribeDBInstances',
+          ),
+          {
+            name: 'AccessDenied',
+          },
+        ),
+      )
+      await refusedWith(
+        /FAIL {2}us-east primary impaired +cannot tell: AccessDenied: .*use --force if you know it is down/,
+      )
+    })
+
     it('refuses when the EU writer parameter cannot be read (the switch would fail)', async () => {
       world.parameters['eu-west-1'] = {}
       await refusedWith(
