@@ -18,6 +18,7 @@ const STAGES = [
   { name: 'lint', ...check('npx', 'biome', 'check', '.') },
   { name: 'typecheck', ...check('npm', 'run', 'typecheck') },
   { name: 'drift', ...check('npm', 'run', 'db:drift', '-w', 'app') },
+  { name: 'dockerfile', ...check('npx', 'dockerfilelint', 'Dockerfile') },
   { name: 'app', ...mocha('app') },
   { name: 'infra', ...mocha('infra') },
   { name: 'dr', ...mocha('infra/dr') },

@@ -1,0 +1,59 @@
+# The service image: Fastify + Prisma client + pg, production dependencies only.
+#   build:    docker build -t blueprint-app .
+#   serve:    docker run -p 3000:3000 -e DATABASE_URL=... -e REDIS_URL=... blueprint-app
+#   migrate:  docker run --rm -e DATABASE_URL=... blueprint-app node dist/src/db/migrate-cli.js
+#             (once per deploy, before new tasks take traffic; needs neither the Prisma CLI nor its engine)
+# NODE_IMAGE stays a public LTS slim image; tests may pass a local stand-in with --build-arg.
+ARG NODE_IMAGE=node:22-bookworm-slim
+
+# ---- build: compile TypeScript and generate the Prisma client (dev dependencies live only here)
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+ENV npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
+# Every workspace manifest, so `npm ci` accepts the lockfile; only the app workspace gets installed.
+COPY package.json package-lock.json tsconfig.json ./
+COPY app/package.json app/
+COPY infra/package.json infra/
+# Install scripts stay off: nothing the app needs compiles natively, and Prisma's would try to
+# download engines (generate uses its bundled WASM, migrations use plain pg).
+RUN npm ci --workspace app --include-workspace-root --ignore-scripts
+COPY prisma prisma
+COPY prisma.config.ts ./
+COPY app app
+RUN npm run db:generate --workspace app && npm run build --workspace app
+
+# ---- deps: the production install, built apart so npm's cache never reaches the final image
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /srv
+ENV npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
+COPY package.json package-lock.json ./
+COPY app/package.json app/
+COPY infra/package.json infra/
+# --omit=optional as well: @prisma/client declares `prisma` and `typescript` as optional peers, which
+# makes npm keep the whole Prisma CLI (~250 MB) in a --omit=dev install. The only runtime package it
+# drops besides is pg-cloudflare (Cloudflare Workers sockets). The Prisma runtime carries a query
+# compiler per database; the client generated for PostgreSQL loads only the postgresql ones.
+RUN npm ci --workspace app --omit=dev --omit=optional --ignore-scripts \
+  && find node_modules/@prisma/client/runtime -regextype posix-extended \
+    -regex '.*/query_compiler_(fast|small)_bg\.(cockroachdb|mysql|sqlite|sqlserver)\..*' -delete \
+  && rm -rf /root/.npm
+
+# ---- runtime
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
+WORKDIR /srv/app
+COPY --from=deps /srv/node_modules /srv/node_modules
+COPY package.json /srv/package.json
+COPY app/package.json ./package.json
+COPY --from=build /src/app/dist ./dist
+COPY prisma/migrations /srv/prisma/migrations
+# A numeric user: uid 1000 is `node` in the official images and needs no passwd entry elsewhere.
+# The code stays root-owned, so the service cannot modify itself.
+USER 1000:1000
+EXPOSE 3000
+STOPSIGNAL SIGTERM
+# No --start-period: the server listens within a second or two, well inside interval x retries (and
+# dockerfilelint misreads the option). ECS and compose define their own checks on the same path.
+HEALTHCHECK --interval=15s --timeout=5s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health/live', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "dist/src/server.js"]
