@@ -19,6 +19,7 @@ const STAGES = [
   { name: 'typecheck', ...check('npm', 'run', 'typecheck') },
   { name: 'drift', ...check('npm', 'run', 'db:drift', '-w', 'app') },
   { name: 'dockerfile', ...check('npx', 'dockerfilelint', 'Dockerfile') },
+  { name: 'compose', ...check('docker-compose', '-f', 'docker-compose.yml', 'config', '-q') },
   { name: 'app', ...mocha('app') },
   { name: 'infra', ...mocha('infra') },
   { name: 'dr', ...mocha('infra/dr') },
