@@ -30,6 +30,7 @@ const OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   'harden-before-switch': { type: 'boolean' },
   'poll-seconds': { type: 'string' },
   project: { type: 'string' },
+  'pulumi-org': { type: 'string' },
   'hosted-zone-id': { type: 'string' },
   'writer-record': { type: 'string' },
   ...Object.fromEntries(
@@ -55,6 +56,7 @@ export const USAGE = `usage: npm run dr -- <status|promote|failback-plan> [optio
 
 names (defaults follow project "${DEFAULT_PROJECT}" and stacks ${DEFAULT_SITES.map((s) => `${s.stack} (${s.region})`).join(', ')}):
   --project <name>                  Pulumi project (default ${DEFAULT_PROJECT})
+  --pulumi-org <org>                Pulumi organisation in printed stack names (default <org>)
   --<stack>-db <id>                 DB identifier (default <project>-<stack>-db or <project>-<stack>-db-replica)
   --<stack>-region <aws region>     region of the stack
   --<stack>-health-check <id>       Route 53 health check (default: found by tags project/stack)
@@ -91,6 +93,7 @@ export function parseCommand(argv: string[]): Command {
     Object.fromEntries(DEFAULT_SITES.map(({ stack }) => [stack, str(`${stack}-${suffix}`)]))
   const topology: TopologyOverrides = {
     ...(str('project') ? { project: str('project') } : {}),
+    ...(str('pulumi-org') ? { pulumiOrg: str('pulumi-org') } : {}),
     regions: byStack('region'),
     dbIds: byStack('db'),
     healthChecks: byStack('health-check'),

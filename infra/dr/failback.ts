@@ -1,34 +1,39 @@
-import { CONFIG_KEYS, conventionalDbIds, peerOf, type Site, type Topology } from './topology.js'
+import { configSet } from './pulumi-steps.js'
+import {
+  CONFIG_KEYS,
+  conventionalDbIds,
+  peerOf,
+  qualifiedStack,
+  type Site,
+  type Topology,
+} from './topology.js'
 
-const key = (topology: Topology, name: string) => `${topology.project}:${name}`
-
-/** Steps that turn `stale` (an old primary) into a replica of `writer`, in two applies. */
+/** Steps that turn `stale` (an old primary) into a replica of `writer`: state unprotect, one apply, cleanup. */
 function rebuildAsReplica(topology: Topology, stale: Site, writer: Site, label: string): string[] {
   const s = stale.stack
-  const [oldPrimaryId, replicaId] = conventionalDbIds(topology.project, s)
+  const [primaryName, replicaName] = conventionalDbIds(topology.project, s)
   return [
     `${label}.1  Keep what only ${s} has (writes after the last replicated point), ~10-30 min:`,
-    `      aws rds create-db-snapshot --region ${stale.region} --db-instance-identifier <${s} db, e.g. ${oldPrimaryId}> --db-snapshot-identifier ${oldPrimaryId}-before-rebuild-$(date -u +%Y%m%d%H%M)`,
-    `      Compare it with ${writer.stack} and replay any rows that never reached it before going on.`,
-    `${label}.2  Apply 1 on ${s}: RDS refuses to delete a deletion-protected instance and Pulumi a protected`,
-    `      resource, so both come off in their own apply first (~2 min):`,
-    `      pulumi config set --stack ${s} ${key(topology, CONFIG_KEYS.databaseDeletionProtection)} false`,
-    `      pulumi stack --stack ${s} --show-urns | grep aws:rds/instance:Instance`,
-    `      pulumi state unprotect --stack ${s} '<urn from the line above>'`,
+    `      aws rds create-db-snapshot --region ${stale.region} --db-instance-identifier <current ${s} id> --db-snapshot-identifier <current ${s} id>-before-rebuild-$(date -u +%Y%m%d%H%M)`,
+    `      Compare it with ${writer.stack} and replay rows that never reached it before going on.`,
+    `${label}.2  Unprotect the DB in ${s}'s state only (Pulumi refuses to replace a protected resource; this`,
+    '      avoids an extra apply that, as a primary stack, would rewrite the writer parameter), ~1 min:',
+    `      pulumi stack --stack ${s} --show-urns | grep 'aws:rds/instance:Instance'`,
+    `      pulumi state unprotect --stack ${s} '<urn of the ${s} DB from the line above>'`,
+    `${label}.3  Apply: replace it with a cross-region replica of ${writer.stack} (snapshot copy and catch-up,`,
+    '      ~1-3 h for 1 TB). The old instance is retained in AWS (retainOnDelete), so the new one needs a',
+    `      different identifier: ${replicaName} if the current one is ${primaryName}, else ${primaryName}.`,
+    `      ${configSet(topology, stale, CONFIG_KEYS.databaseRole, 'replica')}`,
+    `      ${configSet(topology, stale, CONFIG_KEYS.sourceStack, qualifiedStack(topology, writer))}`,
+    `      ${configSet(topology, stale, CONFIG_KEYS.databaseIdentifier, '<new identifier>')}`,
+    `      pulumi preview --stack ${s} --diff   # expect: replace of the DB only; ${stale.writerParameter} -> ${writer.stack} address`,
     `      pulumi up --stack ${s} --yes`,
-    `${label}.3  Apply 2 on ${s}: replace the old instance with a cross-region replica of ${writer.stack}`,
-    `      (snapshot copy + catch-up: ~1-3 h for 1 TB):`,
-    `      pulumi config set --stack ${s} ${key(topology, CONFIG_KEYS.databaseRole)} replica`,
-    `      pulumi config set --stack ${s} ${key(topology, CONFIG_KEYS.replicaSourceStack)} ${writer.stack}`,
-    `      pulumi preview --stack ${s} --diff   # expect: delete the old DB (final snapshot), create ${replicaId}`,
-    `      pulumi up --stack ${s} --yes`,
-    `      If the new identifier equals the old one, the DB must be replaced delete-before-create.`,
-    `${label}.4  Protect it again (~2 min):`,
-    `      pulumi config set --stack ${s} ${key(topology, CONFIG_KEYS.databaseDeletionProtection)} true`,
-    `      pulumi up --stack ${s} --yes`,
-    `      pulumi state protect --stack ${s} '<urn of the new aws:rds/instance:Instance>'`,
-    `${label}.5  Verify: npm run dr -- status   # ${s} "replica of ${writer.stack}", lag under a minute,`,
-    `      both writer parameters (${stale.writerParameter}, ${writer.writerParameter}) on the ${writer.stack} endpoint.`,
+    `${label}.4  Verify: npm run dr -- status   # ${s} "replica of ${writer.stack}", lag under a minute, both writer`,
+    `      parameters on the ${writer.stack} endpoint; status warns while the retained old instance still exists.`,
+    `${label}.5  Remove the retained old instance once ${label}.1's reconciliation is done (RDS deletion protection`,
+    '      is on, so it is turned off first), ~10 min:',
+    `      aws rds modify-db-instance --region ${stale.region} --db-instance-identifier <old ${s} id> --no-deletion-protection --apply-immediately`,
+    `      aws rds delete-db-instance --region ${stale.region} --db-instance-identifier <old ${s} id> --final-db-snapshot-identifier <old ${s} id>-final-$(date -u +%Y%m%d)`,
   ]
 }
 
@@ -37,22 +42,22 @@ export function failbackPlan(topology: Topology, current: Site): string[] {
   const home = peerOf(topology, current)
   return [
     `Failback plan: ${current.stack} (${current.region}) is the writer; return it to ${home.stack} (${home.region}).`,
+    `Pulumi organisation in stack names: ${topology.pulumiOrg}${topology.pulumiOrg.startsWith('<') ? ' (set --pulumi-org to print it)' : ''}.`,
     '',
-    `A. Rebuild ${home.stack} as a replica of ${current.stack} (no user impact)`,
-    `A.0  npm run dr -- status   # ${current.stack} must be the only standalone writer`,
+    `A. Rebuild ${home.stack} as a replica of ${current.stack} (no user impact; apply 1 of 2)`,
+    `A.0  npm run dr -- status   # ${current.stack} must be the only writer and both parameters point at it`,
     ...rebuildAsReplica(topology, home, current, 'A'),
     '',
-    `B. Switch back in a maintenance window (writes pause for ~5-10 min)`,
-    `B.1  For zero data loss, stop writes (maintenance mode) and wait until ${home.stack} lag is 0 in status.`,
+    `B. Switch back in a maintenance window (writes pause for ~5-10 min; apply 2 of 2)`,
+    `B.1  For zero data loss, stop writes (maintenance mode) and wait until status shows ${home.stack} lag 0.`,
     `B.2  npm run dr -- promote --region ${home.stack} --drill --max-lag-seconds 5`,
-    `      (--drill because ${current.stack} is healthy; the command repoints both regions' writer parameters)`,
-    `B.3  Bring ${home.stack}'s stack in line (printed by the promote command):`,
+    `      (--drill because ${current.stack} is healthy; both regions' writer parameters are repointed)`,
+    `B.3  Bring ${home.stack}'s stack in line (the promote command prints the same):`,
     `      pulumi refresh --stack ${home.stack} --yes`,
-    `      pulumi config set --stack ${home.stack} ${key(topology, CONFIG_KEYS.databaseRole)} primary`,
-    `      pulumi config rm --stack ${home.stack} ${key(topology, CONFIG_KEYS.replicaSourceStack)}`,
+    `      ${configSet(topology, home, CONFIG_KEYS.databaseRole, 'primary')}`,
     `      pulumi up --stack ${home.stack} --yes`,
     `B.4  Rebuild ${current.stack} as a replica of ${home.stack}:`,
     ...rebuildAsReplica(topology, current, home, 'B.4'),
-    `B.5  End maintenance; run the drill's verification (docs/runbooks/dr-drill.md, "Verify").`,
+    'B.5  End maintenance; run the verification in docs/runbooks/dr-drill.md ("Verify").',
   ]
 }

@@ -80,6 +80,11 @@ export function endpointOf(instance: DBInstance): string | undefined {
   return host ? `${host}:${instance.Endpoint?.Port ?? DEFAULT_DB_PORT}` : undefined
 }
 
+/** `host:port` for a writer value; the Pulumi program writes a bare host, the DR command `host:port`. */
+export function normalizeEndpoint(value: string): string {
+  return /:\d+$/.test(value) ? value : `${value}:${DEFAULT_DB_PORT}`
+}
+
 /** Describes a site's DB instance; region outages come back as `unreachable`, not as exceptions. */
 export async function observeDb(ctx: Context, site: Site): Promise<DbObservation> {
   const { rds } = ctx.clients.forRegion(site.region)

@@ -3,6 +3,7 @@ import {
   type DbObservation,
   type HealthObservation,
   type LagObservation,
+  normalizeEndpoint,
   observeDb,
   observeHealth,
   observeLag,
@@ -60,14 +61,16 @@ function warningsFor(sites: SiteStatus[]): string[] {
         `${site.stack}: more than one instance matches (${[site.db.id, ...site.db.alsoFound].join(', ')}); pass --${site.stack}-db`,
       )
     }
-    const target = site.writer.value ? endpoints.get(site.writer.value) : undefined
+    const target = site.writer.value ? endpoints.get(normalizeEndpoint(site.writer.value)) : undefined
     if (target && target.db.role === 'replica') {
       warnings.push(`${site.stack}: services write to ${site.writer.value}, which is a read replica`)
     }
     if (site.lag && site.lag.seconds === undefined)
       warnings.push(`${site.stack}: replica lag unknown (${site.lag.reason})`)
   }
-  const writerValues = new Set(sites.map((s) => s.writer.value).filter(Boolean))
+  const writerValues = new Set(
+    sites.flatMap((s) => (s.writer.value ? [normalizeEndpoint(s.writer.value)] : [])),
+  )
   if (writerValues.size > 1)
     warnings.push(`regions write to different endpoints: ${[...writerValues].join(' vs ')}`)
   return warnings
@@ -108,7 +111,11 @@ export function renderStatus(report: StatusReport): string {
     ...rows.map(line),
   ]
   for (const site of report.sites) {
-    if (site.db.error) lines.push(`${site.stack}: RDS unreachable: ${site.db.error}`)
+    if (site.db.error) {
+      lines.push(
+        `${site.stack}: RDS ${site.db.role === 'denied' ? 'access denied' : 'unreachable'}: ${site.db.error}`,
+      )
+    }
     if (site.health.reason) lines.push(`${site.stack}: health check: ${site.health.reason}`)
   }
   lines.push(...report.warnings.map((w) => `WARNING ${w}`))

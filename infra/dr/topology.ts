@@ -4,15 +4,21 @@
 /** The Pulumi project every stack belongs to. */
 export const DEFAULT_PROJECT = 'blueprint'
 
-/** Stack config keys the printed `pulumi config set` steps use; the Pulumi program must read these. */
+/**
+ * Stack config keys the printed `pulumi config set --path` steps use; they match infra/src/config.ts
+ * (structured `database` object, plus the stack-wide `protect` flag).
+ */
 export const CONFIG_KEYS = {
   /** `primary` (standalone writer) or `replica` (cross-region read replica of another stack). */
-  databaseRole: 'databaseRole',
-  /** Stack name the replica reads its source DB from (through a StackReference). */
-  replicaSourceStack: 'replicaSourceStack',
-  /** RDS deletion protection; must be turned off in a separate apply before an instance is replaced. */
-  databaseDeletionProtection: 'databaseDeletionProtection',
+  databaseRole: 'database.role',
+  /** Fully qualified stack the replica follows (`<org>/<project>/<stack>`), read through a StackReference. */
+  sourceStack: 'database.sourceStack',
+  /** RDS identifier; a rebuilt instance needs a new one because the old one is retained, not deleted. */
+  databaseIdentifier: 'database.identifier',
 } as const
+
+/** Placeholder for the Pulumi organisation in printed commands, unless `--pulumi-org` names it. */
+export const DEFAULT_PULUMI_ORG = '<org>'
 
 /** Tags the Pulumi program puts on every resource; used to find each stack's Route 53 health check. */
 export const TAG_KEYS = { project: 'project', stack: 'stack' } as const
@@ -37,6 +43,8 @@ export interface Site {
 /** The two-region layout the command works on. */
 export interface Topology {
   project: string
+  /** Pulumi organisation, for fully qualified stack names in StackReference config. */
+  pulumiOrg: string
   sites: [Site, Site]
   /** Optional Route 53 CNAME (`writer.<zone>`) switched alongside the SSM parameters. */
   writerRecord?: { hostedZoneId: string; name: string; ttl: number }
@@ -45,6 +53,7 @@ export interface Topology {
 /** Overrides an operator can pass as flags; everything else follows the naming convention. */
 export interface TopologyOverrides {
   project?: string
+  pulumiOrg?: string
   regions?: Record<string, string | undefined>
   dbIds?: Record<string, string | undefined>
   healthChecks?: Record<string, string | undefined>
@@ -83,7 +92,11 @@ export function buildTopology(overrides: TopologyOverrides = {}): Topology {
       ...(healthCheckId ? { healthCheckId } : {}),
     }
   }) as [Site, Site]
-  const topology: Topology = { project, sites: [first, second] }
+  const topology: Topology = {
+    project,
+    pulumiOrg: overrides.pulumiOrg ?? DEFAULT_PULUMI_ORG,
+    sites: [first, second],
+  }
   if (overrides.hostedZoneId || overrides.writerRecordName) {
     if (!overrides.hostedZoneId || !overrides.writerRecordName) {
       throw new Error(
@@ -106,6 +119,11 @@ export function siteOf(topology: Topology, stack: string): Site {
     throw new Error(`unknown region "${stack}"; use one of: ${topology.sites.map((s) => s.stack).join(', ')}`)
   }
   return site
+}
+
+/** `<org>/<project>/<stack>`, the form StackReference and `database.sourceStack` take. */
+export function qualifiedStack(topology: Topology, site: Site): string {
+  return `${topology.pulumiOrg}/${topology.project}/${site.stack}`
 }
 
 /** The other site of the pair. */

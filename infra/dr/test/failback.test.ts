@@ -15,17 +15,17 @@ describe('dr failback-plan', () => {
     const text = world.text
     const order = [
       'aws rds create-db-snapshot --region us-east-1',
-      'pulumi config set --stack us-east blueprint:databaseDeletionProtection false',
       'pulumi state unprotect --stack us-east',
+      'pulumi config set --stack us-east --path blueprint:database.role replica',
+      'pulumi config set --stack us-east --path blueprint:database.sourceStack <org>/blueprint/eu-west',
+      'pulumi config set --stack us-east --path blueprint:database.identifier <new identifier>',
       'pulumi up --stack us-east --yes',
-      'pulumi config set --stack us-east blueprint:databaseRole replica',
-      'pulumi config set --stack us-east blueprint:replicaSourceStack eu-west',
-      'create blueprint-us-east-db-replica',
-      'pulumi config set --stack us-east blueprint:databaseDeletionProtection true',
+      'aws rds modify-db-instance --region us-east-1 --db-instance-identifier <old us-east id> --no-deletion-protection',
+      'aws rds delete-db-instance --region us-east-1',
       'npm run dr -- promote --region us-east --drill',
-      'pulumi config set --stack us-east blueprint:databaseRole primary',
-      'pulumi config set --stack eu-west blueprint:databaseRole replica',
-      'pulumi config set --stack eu-west blueprint:replicaSourceStack us-east',
+      'pulumi config set --stack us-east --path blueprint:database.role primary',
+      'pulumi config set --stack eu-west --path blueprint:database.role replica',
+      'pulumi config set --stack eu-west --path blueprint:database.sourceStack <org>/blueprint/us-east',
     ]
     let at = -1
     for (const needle of order) {
@@ -41,11 +41,13 @@ describe('dr failback-plan', () => {
   })
 
   it('plans the other direction when us-east is the current writer, with the project name applied', async () => {
-    await world.run('failback-plan', '--region', 'us-east', '--project', 'acme')
+    await world.run('failback-plan', '--region', 'us-east', '--project', 'acme', '--pulumi-org', 'acme-corp')
     expect(world.text).to.include(
       'Failback plan: us-east (us-east-1) is the writer; return it to eu-west (eu-west-1).',
     )
-    expect(world.text).to.include('pulumi config set --stack eu-west acme:replicaSourceStack us-east')
+    expect(world.text).to.include(
+      'pulumi config set --stack eu-west --path acme:database.sourceStack acme-corp/acme/us-east',
+    )
     expect(world.text).to.include('npm run dr -- promote --region eu-west --drill')
     expect(world.text).to.include('/acme/eu-west/db/writer-endpoint')
   })

@@ -64,8 +64,12 @@ describe('dr promote', () => {
 
     it('prints the pulumi steps that bring the EU stack in line', () => {
       expect(world.text).to.include('pulumi refresh --stack eu-west --yes')
-      expect(world.text).to.include('pulumi config set --stack eu-west blueprint:databaseRole primary')
-      expect(world.text).to.include('pulumi config rm --stack eu-west blueprint:replicaSourceStack')
+      expect(world.text).to.include(
+        'pulumi config set --stack eu-west --path blueprint:database.role primary',
+      )
+      // The program reads database.sourceStack as "born a replica"; removing it would force a replacement.
+      expect(world.text).not.to.match(/config rm .*sourceStack/)
+      expect(world.text).to.include('do not run pulumi up there until it is rebuilt')
       expect(world.text).to.include('pulumi up --stack eu-west --yes')
       expect(world.text).to.include('npm run dr -- failback-plan --region eu-west')
     })

@@ -97,6 +97,12 @@ describe('dr status', () => {
     )
   })
 
+  it('treats the bare host the Pulumi program writes as the same endpoint as host:port', async () => {
+    world.parameters['eu-west-1']['/blueprint/eu-west/db/writer-endpoint'] = US_HOST
+    await world.run('status')
+    expect(world.text).not.to.include('WARNING')
+  })
+
   it('warns when services write to a read replica', async () => {
     world.parameters['us-east-1']['/blueprint/us-east/db/writer-endpoint'] = `${EU_HOST}:5432`
     await world.run('status')
