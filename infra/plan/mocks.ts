@@ -11,6 +11,11 @@ const short = (s: string) => createHash('sha256').update(s).digest('hex').slice(
 
 type State = Record<string, unknown>
 
+/** The id the mocks give a resource without a natural id (tests use it to follow references). */
+export function mockId(type: string, name: string): string {
+  return `${name}-${short(`${type}/${name}`)}`
+}
+
 /**
  * Pulumi mocks that answer like AWS would: ids, ARNs, DNS names and endpoints shaped like the real ones, in
  * the region of the provider a resource uses. Outputs of other stacks come from `stackOutputs`.
@@ -40,7 +45,7 @@ export class AwsMocks implements pulumi.runtime.Mocks {
       return { id, state: inputs }
     }
     const region = this.regionOf(args.provider)
-    const id = `${args.name}-${short(`${args.type}/${args.name}`)}`
+    const id = mockId(args.type, args.name)
     const arn = (service: string, resource: string, regional = true) =>
       `arn:aws:${service}:${regional ? region : ''}:${MOCK_ACCOUNT}:${resource}`
     const extra = outputsFor(args.type, args.name, inputs, id, region, arn)

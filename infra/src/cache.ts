@@ -41,12 +41,12 @@ export class Cache extends pulumi.ComponentResource {
     this.replicationGroupId = args.replicationGroupId
 
     const subnets = new aws.elasticache.SubnetGroup(
-      `${name}-subnets`,
+      `${name}-redis-subnets`,
       { name: `${args.replicationGroupId}-subnets`, subnetIds: args.subnetIds },
       parent,
     )
     const sg = new aws.ec2.SecurityGroup(
-      `${name}-sg`,
+      `${name}-redis-sg`,
       {
         vpcId: args.vpcId,
         description: 'Redis: only from the service tasks',
@@ -64,14 +64,14 @@ export class Cache extends pulumi.ComponentResource {
       parent,
     )
     // AUTH tokens allow printable ASCII except / " @ and spaces.
-    const token = new random.RandomPassword(`${name}-auth`, { length: 64, special: false }, parent)
+    const token = new random.RandomPassword(`${name}-redis-auth`, { length: 64, special: false }, parent)
     const secret = new aws.secretsmanager.Secret(
-      `${name}-auth`,
+      `${name}-redis-auth`,
       { name: `${args.replicationGroupId}/auth-token`, kmsKeyId: args.kmsKeyArn, recoveryWindowInDays: 7 },
       parent,
     )
     new aws.secretsmanager.SecretVersion(
-      `${name}-auth`,
+      `${name}-redis-auth`,
       { secretId: secret.id, secretString: token.result },
       parent,
     )

@@ -91,12 +91,12 @@ export class Database extends pulumi.ComponentResource {
     this.identifier = args.identifier
 
     const subnets = new aws.rds.SubnetGroup(
-      `${name}-subnets`,
+      `${name}-db-subnets`,
       { name: `${args.identifier}-subnets`, subnetIds: args.subnetIds },
       parent,
     )
     const sg = new aws.ec2.SecurityGroup(
-      `${name}-sg`,
+      `${name}-db-sg`,
       {
         vpcId: args.vpcId,
         description: 'PostgreSQL: only from the service tasks',
@@ -115,7 +115,7 @@ export class Database extends pulumi.ComponentResource {
     )
     this.securityGroupId = sg.id
     const params = new aws.rds.ParameterGroup(
-      `${name}-params`,
+      `${name}-db-params`,
       {
         name: `${args.identifier}-pg${major}`,
         family: `postgres${major}`,
@@ -128,7 +128,7 @@ export class Database extends pulumi.ComponentResource {
       parent,
     )
     const monitoringRole = new aws.iam.Role(
-      `${name}-monitoring`,
+      `${name}-db-monitoring`,
       {
         assumeRolePolicy: JSON.stringify({
           Version: '2012-10-17',
@@ -158,7 +158,7 @@ export class Database extends pulumi.ComponentResource {
             parent,
           ),
       )
-    const logGroups = logGroupsFor(name, args.identifier)
+    const logGroups = logGroupsFor(`${name}-db`, args.identifier)
 
     const common = {
       identifier: args.identifier,
@@ -203,7 +203,7 @@ export class Database extends pulumi.ComponentResource {
             manageMasterUserPassword: true,
             masterUserSecretKmsKeyId: args.kmsKeyArn,
           }
-    const instance = new aws.rds.Instance(`${name}-instance`, roleArgs, {
+    const instance = new aws.rds.Instance(`${name}-db`, roleArgs, {
       parent: this,
       protect: args.protect ?? true,
       retainOnDelete: true,
@@ -223,7 +223,7 @@ export class Database extends pulumi.ComponentResource {
       this.readReplicaIdentifiers.push(id)
       replicas.push(
         new aws.rds.Instance(
-          `${name}-read-${i}`,
+          `${name}-db-read-${i}`,
           {
             ...common,
             identifier: id,
@@ -238,7 +238,7 @@ export class Database extends pulumi.ComponentResource {
           {
             parent: this,
             ignoreChanges: ['engineVersion'],
-            dependsOn: logGroupsFor(`${name}-read-${i}`, id),
+            dependsOn: logGroupsFor(`${name}-db-read-${i}`, id),
           },
         ),
       )

@@ -157,7 +157,8 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
     {
       name: `/${cfg.project}/${cfg.stack}/db/writer-endpoint`,
       type: 'String',
-      value: writerAddress,
+      // `value` is always stored as a secret; a hostname is not one, and operators should see it in previews.
+      insecureValue: writerAddress,
       description: 'Hostname of the current PostgreSQL writer; the DR command rewrites it on promotion',
     },
     { provider },

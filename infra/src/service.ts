@@ -15,7 +15,7 @@ export class TaskSecurityGroup extends pulumi.ComponentResource {
   constructor(name: string, args: TaskSecurityGroupArgs, opts?: pulumi.ComponentResourceOptions) {
     super('blueprint:service:TaskSecurityGroup', name, {}, opts)
     const sg = new aws.ec2.SecurityGroup(
-      `${name}-sg`,
+      `${name}-tasks-sg`,
       {
         vpcId: args.vpcId,
         description: 'Service tasks: only from the ALB',
@@ -137,7 +137,7 @@ export class Service extends pulumi.ComponentResource {
       parent,
     )
     const logGroup = new aws.cloudwatch.LogGroup(
-      `${name}-logs`,
+      `${name}-service-logs`,
       { name: `/ecs/${args.clusterName}`, retentionInDays: args.logRetentionDays, kmsKeyId: args.kmsKeyArn },
       parent,
     )

@@ -1,0 +1,50 @@
+import { expect } from 'chai'
+import { stack } from './helpers.js'
+
+const rejects = async (p: Promise<unknown>) => {
+  try {
+    await p
+  } catch (err) {
+    return err as Error
+  }
+  throw new Error('expected the build to fail')
+}
+
+describe('stack config validation', () => {
+  it('asks for database.sourceStack when the role is replica', async () => {
+    const err = await rejects(stack('us-east', { 'blueprint:database': JSON.stringify({ role: 'replica' }) }))
+    expect(err.message).to.match(
+      /replica role needs database\.sourceStack.*pulumi config set blueprint:database\.sourceStack/,
+    )
+  })
+
+  it('names the missing owner and the command that sets it', async () => {
+    const err = await rejects(stack('eu-west', { 'blueprint:owner': '' }))
+    expect(err.message).to.include('pulumi config set blueprint:owner')
+  })
+
+  it('refuses a region that does not match the stack', async () => {
+    const err = await rejects(stack('eu-west', { 'aws:region': 'us-east-1' }))
+    expect(err.message).to.include('pulumi config set aws:region eu-west-1 --stack eu-west')
+  })
+
+  it('refuses a database role outside primary|replica', async () => {
+    const err = await rejects(stack('us-east', { 'blueprint:database': JSON.stringify({ role: 'writer' }) }))
+    expect(err.message).to.match(/database\.role must be one of primary\|replica/)
+  })
+
+  it('refuses scale-in above the CPU target', async () => {
+    const err = await rejects(
+      stack('us-east', { 'blueprint:service': JSON.stringify({ image: 'i', scaleInCpu: 80 }) }),
+    )
+    expect(err.message).to.include('service.scaleInCpu must be below service.cpuTarget')
+  })
+
+  it('reads sizes from config: a smaller cache and more replicas show up in the resources', async () => {
+    const { inventory } = await stack('us-east', {
+      'blueprint:cache': JSON.stringify({ nodeType: 'cache.r7g.large', shards: 2, replicasPerShard: 1 }),
+    })
+    const rg = inventory.resources.find((r) => r.type === 'aws:elasticache/replicationGroup:ReplicationGroup')
+    expect(rg?.inputs).to.include({ nodeType: 'cache.r7g.large', numNodeGroups: 2, replicasPerNodeGroup: 1 })
+  })
+})

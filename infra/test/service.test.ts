@@ -1,0 +1,195 @@
+import { expect } from 'chai'
+import type { StackName } from '../src/config.js'
+import { all, hasProps, idOf, json, one, stack } from './helpers.js'
+
+const T = {
+  cluster: 'aws:ecs/cluster:Cluster',
+  td: 'aws:ecs/taskDefinition:TaskDefinition',
+  svc: 'aws:ecs/service:Service',
+  target: 'aws:appautoscaling/target:Target',
+  policy: 'aws:appautoscaling/policy:Policy',
+  alarm: 'aws:cloudwatch/metricAlarm:MetricAlarm',
+  sg: 'aws:ec2/securityGroup:SecurityGroup',
+  logGroup: 'aws:cloudwatch/logGroup:LogGroup',
+}
+
+interface Container {
+  name: string
+  image: string
+  command?: string[]
+  essential: boolean
+  stopTimeout?: number
+  portMappings?: { containerPort: number }[]
+  secrets?: { name: string; valueFrom: string }[]
+  environment?: { name: string; value: string }[]
+  logConfiguration: { logDriver: string; options: Record<string, string> }
+  dependsOn?: { containerName: string; condition: string }[]
+}
+
+const images: Record<StackName, string> = {
+  'us-east': '123456789012.dkr.ecr.us-east-1.amazonaws.com/blueprint-service:0.1.0',
+  'eu-west': '123456789012.dkr.ecr.eu-west-1.amazonaws.com/blueprint-service:0.1.0',
+}
+
+for (const name of ['us-east', 'eu-west'] as StackName[]) {
+  describe(`service (${name})`, () => {
+    it('runs an ECS cluster with Container Insights', async () => {
+      const { inventory } = await stack(name)
+      hasProps(one(inventory, T.cluster), {
+        name: `blueprint-${name}`,
+        settings: [{ name: 'containerInsights', value: 'enabled' }],
+      })
+    })
+
+    it('defines a Fargate task with CPU and memory from config running the configured image', async () => {
+      const { inventory } = await stack(name)
+      const td = one(inventory, T.td, '-service')
+      hasProps(td, {
+        cpu: '1024',
+        memory: '2048',
+        networkMode: 'awsvpc',
+        requiresCompatibilities: ['FARGATE'],
+      })
+      const [app] = json<Container[]>(td, 'containerDefinitions')
+      expect(app?.image).to.equal(images[name])
+      expect(app?.portMappings).to.deep.equal([{ containerPort: 3000, protocol: 'tcp' }])
+    })
+
+    it('follows a CPU/memory change in config', async () => {
+      const { inventory } = await stack(name, {
+        'blueprint:service': JSON.stringify({ image: 'x.dkr.ecr.y/z:1', cpu: 2048, memory: 4096 }),
+      })
+      hasProps(one(inventory, T.td, '-service'), { cpu: '2048', memory: '4096' })
+    })
+
+    it('injects database and Redis credentials from Secrets Manager, never as plain environment', async () => {
+      const { inventory } = await stack(name)
+      const [app] = json<Container[]>(one(inventory, T.td, '-service'), 'containerDefinitions')
+      const secrets = Object.fromEntries((app?.secrets ?? []).map((s) => [s.name, s.valueFrom]))
+      expect(secrets.DATABASE_USERNAME).to.match(/^arn:aws:secretsmanager:.*:username::$/)
+      expect(secrets.DATABASE_PASSWORD).to.match(/^arn:aws:secretsmanager:.*:password::$/)
+      expect(secrets.REDIS_AUTH_TOKEN).to.match(
+        new RegExp(`^arn:aws:secretsmanager:.*:secret:blueprint-${name}-redis/auth-token`),
+      )
+      const envNames = (app?.environment ?? []).map((e) => e.name)
+      for (const secret of Object.keys(secrets)) expect(envNames).not.to.include(secret)
+    })
+
+    it('logs every container to a service log group with retention', async () => {
+      const { inventory } = await stack(name)
+      const group = one(inventory, T.logGroup, '-service-logs')
+      hasProps(group, { name: `/ecs/blueprint-${name}`, retentionInDays: 30 })
+      for (const c of json<Container[]>(one(inventory, T.td, '-service'), 'containerDefinitions')) {
+        expect(c.logConfiguration.logDriver, c.name).to.equal('awslogs')
+        expect(c.logConfiguration.options['awslogs-group'], c.name).to.equal(group.inputs.name)
+      }
+    })
+
+    it('runs an OpenTelemetry collector sidecar the service starts after', async () => {
+      const { inventory } = await stack(name)
+      const containers = json<Container[]>(one(inventory, T.td, '-service'), 'containerDefinitions')
+      const collector = containers.find((c) => c.name === 'otel-collector')
+      expect(collector?.image).to.match(/aws-otel-collector/)
+      expect(containers[0]?.dependsOn).to.deep.equal([
+        { containerName: 'otel-collector', condition: 'START' },
+      ])
+      expect(containers[0]?.stopTimeout).to.equal(30)
+    })
+
+    it('deploys with circuit-breaker rollback, 100%/200%, a grace period, in private subnets behind the ALB only', async () => {
+      const { inventory } = await stack(name)
+      const svc = one(inventory, T.svc)
+      hasProps(svc, {
+        desiredCount: 4,
+        deploymentCircuitBreaker: { enable: true, rollback: true },
+        deploymentMinimumHealthyPercent: 100,
+        deploymentMaximumPercent: 200,
+        healthCheckGracePeriodSeconds: 60,
+        networkConfiguration: { assignPublicIp: false },
+        loadBalancers: [{ containerName: 'service', containerPort: 3000 }],
+      })
+      const privateIds = [0, 1, 2].map((i) => idOf(one(inventory, 'aws:ec2/subnet:Subnet', `-private-${i}`)))
+      const net = svc.inputs.networkConfiguration as { subnets: string[]; securityGroups: string[] }
+      expect(net.subnets).to.have.members(privateIds)
+      const tasksSg = one(inventory, T.sg, '-tasks-sg')
+      expect(net.securityGroups).to.deep.equal([idOf(tasksSg)])
+      const albSg = one(inventory, T.sg, '-alb-sg')
+      expect(tasksSg.inputs.ingress).to.deep.equal([
+        { protocol: 'tcp', fromPort: 3000, toPort: 3000, securityGroups: [idOf(albSg)], description: 'ALB' },
+      ])
+    })
+
+    it('does not let a deploy reset the task count the autoscaler chose', async () => {
+      const { inventory } = await stack(name)
+      expect(one(inventory, T.svc).options?.ignoreChanges).to.include('desiredCount')
+    })
+
+    it('scales 4..50 tasks around 70% CPU: out above 70% for 2 minutes, in below 30% for 10 minutes', async () => {
+      const { inventory } = await stack(name)
+      hasProps(one(inventory, T.target), {
+        minCapacity: 4,
+        maxCapacity: 50,
+        scalableDimension: 'ecs:service:DesiredCount',
+        resourceId: `service/blueprint-${name}/blueprint-${name}-service`,
+      })
+      hasProps(one(inventory, T.policy, '-cpu-target'), {
+        policyType: 'TargetTrackingScaling',
+        targetTrackingScalingPolicyConfiguration: {
+          targetValue: 70,
+          predefinedMetricSpecification: { predefinedMetricType: 'ECSServiceAverageCPUUtilization' },
+        },
+      })
+      const out = one(inventory, T.alarm, '-scale-out')
+      hasProps(out, {
+        metricName: 'CPUUtilization',
+        threshold: 70,
+        comparisonOperator: 'GreaterThanThreshold',
+      })
+      expect((out.inputs.period as number) * (out.inputs.evaluationPeriods as number)).to.equal(120)
+      const scaleIn = one(inventory, T.alarm, '-scale-in')
+      hasProps(scaleIn, {
+        metricName: 'CPUUtilization',
+        threshold: 30,
+        comparisonOperator: 'LessThanThreshold',
+      })
+      expect((scaleIn.inputs.period as number) * (scaleIn.inputs.evaluationPeriods as number)).to.equal(600)
+      expect(out.inputs.alarmActions).to.deep.equal([
+        `arn:aws:appautoscaling:${inventory.region}:123456789012:${idOf(one(inventory, T.policy, '-scale-out'))}`,
+      ])
+      hasProps(one(inventory, T.policy, '-scale-in'), {
+        policyType: 'StepScaling',
+        stepScalingPolicyConfiguration: { stepAdjustments: [{ metricIntervalUpperBound: '0' }] },
+      })
+    })
+
+    it('defines a one-off migration task running the image migration command', async () => {
+      const { inventory } = await stack(name)
+      const td = one(inventory, T.td, '-migrate')
+      hasProps(td, { family: `blueprint-${name}-migrate`, requiresCompatibilities: ['FARGATE'] })
+      const [c] = json<Container[]>(td, 'containerDefinitions')
+      expect(c?.image).to.equal(images[name])
+      expect(c?.command).to.deep.equal(['node', 'dist/src/db/migrate-cli.js'])
+      expect(c?.secrets?.map((s) => s.name)).to.include.members(['DATABASE_USERNAME', 'DATABASE_PASSWORD'])
+    })
+  })
+}
+
+describe('service capacity providers', () => {
+  it('keeps an on-demand base of 4 and adds Fargate Spot where spotWeight is set (us-east)', async () => {
+    const { inventory } = await stack('us-east')
+    hasProps(one(inventory, T.svc), {
+      capacityProviderStrategies: [
+        { capacityProvider: 'FARGATE', base: 4, weight: 1 },
+        { capacityProvider: 'FARGATE_SPOT', base: 0, weight: 1 },
+      ],
+    })
+  })
+
+  it('runs on-demand only when spotWeight is 0 (eu-west)', async () => {
+    const { inventory } = await stack('eu-west')
+    hasProps(one(inventory, T.svc), {
+      capacityProviderStrategies: [{ capacityProvider: 'FARGATE', base: 4, weight: 1 }],
+    })
+    expect(all(inventory, T.svc)).to.have.length(1)
+  })
+})
