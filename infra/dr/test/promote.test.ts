@@ -275,4 +275,41 @@ describe('dr promote', () => {
     expect(world.calls.filter((c) => c.startsWith('GetChange'))).to.have.length(2)
     expect(world.text).to.match(/writer\.example\.com: INSYNC/)
   })
+
+  it('stops with exit 4 when the CNAME change is rejected, after both parameters were switched', async () => {
+    world.fail(
+      'ChangeResourceRecordSets',
+      Object.assign(
+        new Error('RRSet of type CNAME with DNS name writer.example.com. is not permitted at apex'),
+        {
+          name: 'InvalidChangeBatch',
+        },
+      ),
+    )
+    const code = await world.run(
+      'promote',
+      '--region',
+      'eu-west',
+      '--drill',
+      '--hosted-zone-id',
+      'Z0EXAMPLE123',
+      '--writer-record',
+      'writer.example.com',
+    )
+    expect(code, world.text).to.equal(EXIT.failedMidway)
+    expect(world.text).to.include(
+      `state left: Both writer parameters point at ${EU_WRITER}; writer.example.com still resolves to the old primary.`,
+    )
+    expect(world.text).to.include(
+      `aws route53 change-resource-record-sets --hosted-zone-id Z0EXAMPLE123 --change-batch '{"Changes":[{"Action":"UPSERT","ResourceRecordSet":{"Name":"writer.example.com","Type":"CNAME","TTL":30,"ResourceRecords":[{"Value":"${EU_HOST}"}]}}]}'`,
+    )
+    expect(world.parameters['us-east-1'][US_PARAM]).to.equal(EU_WRITER)
+  })
+
+  it('refuses a second promotion of a replica that is mid-promotion (modifying)', async () => {
+    world.instances['eu-west-1'] = { ...world.instances['eu-west-1'], DBInstanceStatus: 'modifying' }
+    const code = await world.run('promote', '--region', 'eu-west', '--drill')
+    expect(code).to.equal(EXIT.refused)
+    expect(world.text).to.include('is "modifying"; RDS only promotes an available replica')
+  })
 })

@@ -32,6 +32,9 @@ import { main } from '../cli.js'
 import type { Clock } from '../clock.js'
 import type { Output } from '../log.js'
 
+// The SDK warns once per process that Node 20 support ends in 2027; operators see it, test output need not.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+
 export const ACCOUNT = '123456789012'
 export const US_HOST = 'blueprint-us-east-db.c9akciq32wxy.us-east-1.rds.amazonaws.com'
 export const EU_HOST = 'blueprint-eu-west-db-replica.cz1xkq8ra0pd.eu-west-1.rds.amazonaws.com'
