@@ -51,9 +51,10 @@ export async function promote(ctx: Context, options: PromoteOptions): Promise<Pr
   ctx.log.info(
     `promote ${target.stack} (${target.region})${options.drill ? ' [drill]' : ''}${options.force ? ' [force]' : ''}, max lag ${options.maxLagSeconds}s`,
   )
-  const pf = await ctx.log.step('preflight', () => preflight(ctx, target, options))
+  const pf = await ctx.log.step('preflight: observe both regions', () => preflight(ctx, target, options))
   for (const line of renderChecks(pf.checks)) ctx.log.info(`   ${line}`)
   if (!pf.ok) throw new PreflightRefused('preflight refused the promotion; nothing was changed')
+  ctx.log.info('preflight passed')
 
   const id = pf.target.db.id as string
   const source = pf.sourceSite

@@ -51,6 +51,13 @@ describe('dr promote', () => {
       ])
     })
 
+    it('logs the preflight verdict before changing anything', () => {
+      const passed = world.out.findIndex((l) => l.endsWith('preflight passed'))
+      const promoteCall = world.out.findIndex((l) => l.includes('>> PromoteReadReplica'))
+      expect(passed).to.be.greaterThan(0)
+      expect(promoteCall).to.be.greaterThan(passed)
+    })
+
     it('timestamps every log line with an ISO time', () => {
       expect(world.out.length).to.be.greaterThan(10)
       for (const line of world.out) expect(line).to.match(/^2026-11-22T\d\d:\d\d:\d\d\.\d{3}Z {2}/)
@@ -96,6 +103,7 @@ describe('dr promote', () => {
       expect(code, world.text).to.equal(EXIT.refused)
       expect(world.text).to.match(pattern)
       expect(world.text).to.include('REFUSED')
+      expect(world.text).not.to.include('preflight passed')
       expect(world.calls.filter((c) => /Promote|PutParameter|Modify/.test(c))).to.deep.equal([])
     }
 
