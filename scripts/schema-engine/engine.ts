@@ -70,6 +70,18 @@ function patchedPool(config: pg.PoolConfig): pg.Pool {
   return pool
 }
 
+/**
+ * adapter-pg 7.10 runs a migration script by splitting it on every ";", which cuts function and
+ * trigger bodies (`$$ ... $$`) apart. PostgreSQL's simple query protocol runs a multi-statement
+ * script whole, exactly as `db:migrate` applies it.
+ */
+function wholeScripts(adapter: SqlDriverAdapter, pool: pg.Pool): SqlDriverAdapter {
+  adapter.executeScript = async (script: string) => {
+    await pool.query(script)
+  }
+  return adapter
+}
+
 /** Host, port, user, password and database of a URL, without the URL itself. */
 function plainConfig(url: string): pg.PoolConfig {
   const u = new URL(url)
@@ -93,17 +105,17 @@ class PgMigrationFactory implements SqlMigrationAwareDriverAdapterFactory {
 
   constructor(private readonly url: string) {}
 
-  connect(): Promise<SqlDriverAdapter> {
-    return new PrismaPg(patchedPool(plainConfig(this.url)), { disposeExternalPool: true }).connect()
+  async connect(): Promise<SqlDriverAdapter> {
+    const pool = patchedPool(plainConfig(this.url))
+    return wholeScripts(await new PrismaPg(pool, { disposeExternalPool: true }).connect(), pool)
   }
 
   async connectToShadowDb(): Promise<SqlDriverAdapter> {
     const database = `${tempPrefix()}prisma_shadow_${randomUUID().replace(/-/g, '')}`
     const admin = plainConfig(this.url)
     await runOnce(admin, `CREATE DATABASE "${database}"`)
-    const adapter = await new PrismaPg(patchedPool({ ...admin, database }), {
-      disposeExternalPool: true,
-    }).connect()
+    const pool = patchedPool({ ...admin, database })
+    const adapter = wholeScripts(await new PrismaPg(pool, { disposeExternalPool: true }).connect(), pool)
     const dispose = adapter.dispose.bind(adapter)
     adapter.dispose = async () => {
       await dispose()
