@@ -320,4 +320,24 @@ describe('dr promote', () => {
     expect(code).to.equal(EXIT.refused)
     expect(world.text).to.include('is "modifying"; RDS only promotes an available replica')
   })
+
+  describe('polling through network blips after the promotion call', () => {
+    const blip = () =>
+      Object.assign(new Error('socket hang up'), { name: 'TimeoutError', code: 'ECONNRESET' })
+
+    it('tolerates two failed polls in a row and finishes', async () => {
+      world.onPromote = () => world.fail('DescribeDBInstances eu-west-1', blip(), blip())
+      const code = await world.run('promote', '--region', 'eu-west', '--drill')
+      expect(code, world.text).to.equal(EXIT.ok)
+      expect(world.text).to.include('poll failed (TimeoutError: socket hang up), 2/2 tolerated')
+    })
+
+    it('stops after three failed polls in a row, stating the promotion is under way', async () => {
+      world.onPromote = () => world.fail('DescribeDBInstances eu-west-1', blip(), blip(), blip())
+      const code = await world.run('promote', '--region', 'eu-west', '--drill')
+      expect(code, world.text).to.equal(EXIT.failedMidway)
+      expect(world.text).to.include('state left: PromoteReadReplica was accepted')
+      expect(world.calls.filter((c) => c.startsWith('PutParameter'))).to.deep.equal([])
+    })
+  })
 })

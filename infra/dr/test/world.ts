@@ -182,6 +182,8 @@ export class World {
       SecondaryAvailabilityZone: 'eu-west-1b',
     },
   ]
+  /** Runs when RDS accepts PromoteReadReplica, e.g. to break the polls that follow. */
+  onPromote: () => void = () => {}
   changeStatus = ['PENDING', 'INSYNC']
   out: string[] = []
   err: string[] = []
@@ -294,6 +296,7 @@ export class World {
         })
       }
       this.transitions[region].push(...this.promoteSteps)
+      this.onPromote()
       return { DBInstance: structuredClone(instance) }
     })
     rdsMock.on(ModifyDBInstanceCommand).callsFake(() => {
