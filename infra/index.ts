@@ -30,3 +30,6 @@ export const migrationTaskDefinitionArn = region.migrationTaskDefinitionArn
 export const privateSubnetIds = region.privateSubnetIds
 export const serviceSecurityGroupId = region.serviceSecurityGroupId
 export const alarmTopicArn = region.alarmTopicArn
+export const healthCheckId = region.healthCheckId
+export const cdnDistributionArn = region.cdnDistributionArn
+export const cdnDomainName = region.cdnDomainName

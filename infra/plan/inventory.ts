@@ -97,8 +97,17 @@ interface RegisterRequest {
   getRetainondelete(): boolean | undefined
   getIgnorechangesList(): string[]
 }
+interface ReadRequest {
+  getType(): string
+  getName(): string
+  getParent(): string
+  getProvider(): string
+  getProperties(): unknown
+}
+type Callback = (err: unknown, resp?: { getUrn(): string }) => void
 interface MockMonitorLike {
-  registerResource(req: RegisterRequest, cb: (err: unknown, resp?: { getUrn(): string }) => void): unknown
+  registerResource(req: RegisterRequest, cb: Callback): unknown
+  readResource(req: ReadRequest, cb: Callback): unknown
 }
 
 // setMocks and config are process-wide: builds run one at a time.
@@ -153,6 +162,31 @@ async function buildOnce(stack: StackName, opts: { config?: Record<string, strin
     }
     resources.push(entry)
     return original(req, (err, resp) => {
+      inFlight--
+      if (err) failures.push(err)
+      if (resp) entry.urn = resp.getUrn()
+      cb(err, resp)
+    })
+  }
+
+  // Reads (StackReferences) are recorded too: they show which other stacks this one depends on.
+  const originalRead = monitor.readResource.bind(monitor)
+  monitor.readResource = (req, cb) => {
+    inFlight++
+    const entry: InventoryResource = {
+      type: req.getType(),
+      name: req.getName(),
+      urn: '',
+      ...(req.getParent() ? { parent: req.getParent() } : {}),
+      ...(req.getProvider() ? { provider: req.getProvider() } : {}),
+      custom: true,
+      inputs: plain(pulumi.runtime.deserializeProperties(req.getProperties() as never)) as Record<
+        string,
+        unknown
+      >,
+    }
+    resources.push(entry)
+    return originalRead(req, (err, resp) => {
       inFlight--
       if (err) failures.push(err)
       if (resp) entry.urn = resp.getUrn()

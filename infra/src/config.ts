@@ -25,6 +25,10 @@ export interface DnsConfig {
   regionalApiDomain: string
   /** CDN name for static assets, used by the stack that owns the CDN. */
   staticDomain: string
+  /** Seconds between Route 53 health checks (10 or 30). @default 30 */
+  healthCheckIntervalSeconds: 10 | 30
+  /** Consecutive failed checks before a region stops receiving traffic. @default 3 */
+  healthCheckFailureThreshold: number
 }
 
 export interface ServiceConfig {
@@ -137,6 +141,8 @@ export interface EdgeConfig {
   cdn: boolean
   /** Stack whose assets bucket is the CDN's failover origin. */
   failoverStack?: StackName
+  /** Fully qualified stack that owns the CDN (`org/blueprint/us-east`); its distribution may read our assets. */
+  cdnStack?: string
   /** Requests per 5 minutes per IP before the edge WAF blocks. @default 2000 */
   rateLimit: number
 }
@@ -224,6 +230,9 @@ export function loadConfig(): StackConfig {
       apiDomain: dns.str('apiDomain'),
       regionalApiDomain: dns.str('regionalApiDomain'),
       staticDomain: dns.str('staticDomain'),
+      healthCheckIntervalSeconds:
+        dns.oneOf('healthCheckIntervalSeconds', ['10', '30'] as const, '30') === '10' ? 10 : 30,
+      healthCheckFailureThreshold: dns.int('healthCheckFailureThreshold', 3),
     },
     service: {
       image: svc.str('image'),
@@ -286,6 +295,7 @@ export function loadConfig(): StackConfig {
     edge: {
       cdn: edge.bool('cdn', false),
       failoverStack: edge.optOneOf('failoverStack', Object.keys(STACK_REGIONS) as StackName[]),
+      cdnStack: edge.optStr('cdnStack'),
       rateLimit: edge.int('rateLimit', 2000),
     },
   }
@@ -364,6 +374,9 @@ function validate(c: StackConfig, set: SetHint): void {
     // CloudFront certificates and CloudFront-scope WAF ACLs only exist in us-east-1.
     fail('the CDN must be owned by the us-east-1 stack', 'edge.cdn', 'false --path')
   }
+  if (c.edge.cdn && !c.edge.failoverStack) {
+    fail('the CDN needs a failover origin stack', 'edge.failoverStack', 'eu-west --path')
+  }
   if (c.edge.cdn && c.edge.failoverStack === c.stack) {
     fail('edge.failoverStack names this stack', 'edge.failoverStack', 'eu-west --path')
   }
@@ -414,7 +427,7 @@ function reader(section: string, raw: Raw, set: SetHint) {
       return Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : bad(key, 'a list of strings')
     },
     oneOf<T extends string>(key: string, allowed: readonly T[], dflt: T): T {
-      const v = raw[key] ?? dflt
+      const v = String(raw[key] ?? dflt)
       return allowed.includes(v as T) ? (v as T) : bad(key, `one of ${allowed.join('|')}`)
     },
     optOneOf<T extends string>(key: string, allowed: readonly T[]): T | undefined {

@@ -1,14 +1,16 @@
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
 import { Cache } from './cache.js'
-import type { StackConfig } from './config.js'
+import { STACK_REGIONS, type StackConfig } from './config.js'
 import { Database, defaultMaxConnections } from './database.js'
+import { LatencyDns } from './dns.js'
+import { Cdn } from './edge.js'
 import { HEALTH_PATH, Ingress } from './ingress.js'
 import { Keys } from './keys.js'
 import { Network } from './network.js'
-import { Observability } from './observability.js'
+import { GlobalAlarmTopic, Observability } from './observability.js'
 import { Service, TaskSecurityGroup } from './service.js'
-import { Storage } from './storage.js'
+import { bucketName, Storage } from './storage.js'
 
 /** Tags every resource carries (through the provider's defaultTags). */
 export function stackTags(cfg: StackConfig): Record<string, string> {
@@ -50,6 +52,9 @@ export interface RegionOutputs {
   privateSubnetIds: pulumi.Output<string>[]
   serviceSecurityGroupId: pulumi.Output<string>
   alarmTopicArn: pulumi.Output<string>
+  healthCheckId: pulumi.Output<string>
+  cdnDistributionArn?: pulumi.Output<string>
+  cdnDomainName?: pulumi.Output<string>
 }
 
 /** Builds everything one region needs from validated config. Callable repeatedly (tests build both stacks). */
@@ -60,9 +65,28 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
     defaultTags: { tags: stackTags(cfg) },
   })
   const opts: pulumi.ComponentResourceOptions = { providers: [provider] }
+  // Route 53 health-check metrics and CloudFront-scoped resources exist only in us-east-1.
+  const globalProvider =
+    cfg.region === 'us-east-1'
+      ? provider
+      : new aws.Provider(`${prefix}-aws-us-east-1`, {
+          region: 'us-east-1',
+          defaultTags: { tags: stackTags(cfg) },
+        })
+  const account = aws.getCallerIdentityOutput({}, { provider }).accountId
 
-  // eu-west learns the writer's identity from the us-east stack; us-east never references eu-west.
-  const source = cfg.database.sourceStack ? new pulumi.StackReference(cfg.database.sourceStack) : undefined
+  // eu-west learns the writer's identity (and the CDN's) from us-east; us-east never references eu-west, and
+  // bucket names are deterministic, so neither stack waits on the other's outputs to name replication targets.
+  const refs = new Map<string, pulumi.StackReference>()
+  const ref = (name: string | undefined) => {
+    if (!name) return undefined
+    const existing = refs.get(name)
+    if (existing) return existing
+    const created = new pulumi.StackReference(name)
+    refs.set(name, created)
+    return created
+  }
+  const source = ref(cfg.database.sourceStack)
 
   const keys = new Keys(prefix, { alias: `${prefix}-data`, protect: cfg.protect }, opts)
   const network = new Network(
@@ -85,6 +109,11 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       infrequentAccessDays: cfg.storage.infrequentAccessDays,
       glacierDays: cfg.storage.glacierDays,
       noncurrentVersionDays: cfg.storage.noncurrentVersionDays,
+      replicateTo: cfg.storage.replicateTo && {
+        stack: cfg.storage.replicateTo,
+        region: STACK_REGIONS[cfg.storage.replicateTo],
+        kmsAlias: `${cfg.project}-${cfg.storage.replicateTo}-data`,
+      },
       protect: cfg.protect,
     },
     opts,
@@ -251,7 +280,56 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
     },
     opts,
   )
-  storage.finishAssetsPolicy(prefix, [])
+
+  const globalTopicArn =
+    cfg.region === 'us-east-1'
+      ? observability.topicArn
+      : new GlobalAlarmTopic(
+          `${prefix}-global`,
+          { email: cfg.alarms.email, keyAlias: `${prefix}-global-alarms`, protect: cfg.protect },
+          { providers: [globalProvider] },
+        ).topicArn
+  const dns = new LatencyDns(
+    prefix,
+    {
+      zoneId: cfg.dns.zoneId,
+      apiDomain: cfg.dns.apiDomain,
+      regionalApiDomain: cfg.dns.regionalApiDomain,
+      setIdentifier: cfg.stack,
+      region: cfg.region,
+      albDnsName: ingress.dnsName,
+      albZoneId: ingress.zoneId,
+      healthPath: HEALTH_PATH,
+      intervalSeconds: cfg.dns.healthCheckIntervalSeconds,
+      failureThreshold: cfg.dns.healthCheckFailureThreshold,
+      alarmTopicArn: globalTopicArn,
+      globalProvider,
+    },
+    opts,
+  )
+
+  const failover = cfg.edge.failoverStack
+  const cdn =
+    cfg.edge.cdn && failover
+      ? new Cdn(
+          `${prefix}-cdn`,
+          {
+            zoneId: cfg.dns.zoneId,
+            domain: cfg.dns.staticDomain,
+            primaryOrigin: storage.assets.regionalDomainName,
+            failoverOrigin: pulumi.interpolate`${bucketName(cfg.project, failover, 'assets', account)}.s3.${STACK_REGIONS[failover]}.amazonaws.com`,
+            rateLimit: cfg.edge.rateLimit,
+          },
+          { providers: [globalProvider] },
+        )
+      : undefined
+  const cdnStack = ref(cfg.edge.cdnStack)
+  const readers = cdn
+    ? [cdn.distributionArn]
+    : cdnStack
+      ? [cdnStack.requireOutput('cdnDistributionArn') as pulumi.Output<string>]
+      : []
+  storage.finishAssetsPolicy(prefix, readers)
 
   return {
     region: cfg.region,
@@ -281,5 +359,7 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
     privateSubnetIds: network.privateSubnetIds,
     serviceSecurityGroupId: tasksSg.id,
     alarmTopicArn: observability.topicArn,
+    healthCheckId: dns.healthCheckId,
+    ...(cdn ? { cdnDistributionArn: cdn.distributionArn, cdnDomainName: cdn.domainName } : {}),
   }
 }

@@ -28,8 +28,8 @@ export interface ReplicationTarget {
   stack: string
   /** Region of the destination buckets. */
   region: string
-  /** Alias ARN of the destination region's KMS key; replicas are re-encrypted with it. */
-  kmsKeyArn: pulumi.Input<string>
+  /** Alias (without `alias/`) of the destination region's KMS key; replicas are re-encrypted with it. */
+  kmsAlias: string
 }
 
 export interface StorageArgs {
@@ -81,7 +81,7 @@ export class Storage extends pulumi.ComponentResource {
         { bucket: bucketName(args.project, args.stack, purpose, account), forceDestroy: false },
         { parent: this, protect: args.protect ?? true, retainOnDelete: true },
       )
-      const child = { parent: bucket }
+      const child = { parent: this }
       new aws.s3.BucketPublicAccessBlock(
         res,
         {
@@ -140,7 +140,7 @@ export class Storage extends pulumi.ComponentResource {
             },
           ],
         },
-        { parent: bucket, dependsOn: [versioning] },
+        { parent: this, dependsOn: [versioning] },
       )
       made[purpose] = { bucket, versioning }
       return bucket
@@ -173,7 +173,7 @@ export class Storage extends pulumi.ComponentResource {
           bucket: b.id,
           policy: pulumi.jsonStringify({ Version: '2012-10-17', Statement: [denyInsecure(b), ...extra] }),
         },
-        { parent: b },
+        { parent: this },
       )
     policy(uploads, 'uploads')
     policy(logs, 'logs', [
@@ -224,7 +224,7 @@ export class Storage extends pulumi.ComponentResource {
     new aws.s3.BucketPolicy(
       `${name}-assets`,
       { bucket: b.id, policy: pulumi.jsonStringify({ Version: '2012-10-17', Statement: statements }) },
-      { parent: b },
+      { parent: this },
     )
   }
 
@@ -235,6 +235,7 @@ export class Storage extends pulumi.ComponentResource {
     made: Partial<Record<BucketPurpose, { bucket: aws.s3.Bucket; versioning: aws.s3.BucketVersioning }>>,
     account: pulumi.Output<string>,
   ): pulumi.Output<string> {
+    const destKeyAlias = pulumi.interpolate`arn:aws:kms:${target.region}:${account}:alias/${target.kmsAlias}`
     const pairs = (['uploads', 'assets'] as const).map((purpose) => {
       const source = made[purpose]
       if (!source) throw new Error(`${name}: bucket ${purpose} missing`)
@@ -292,11 +293,13 @@ export class Storage extends pulumi.ComponentResource {
               },
             },
             {
+              // IAM matches KMS permissions on key ARNs; the alias condition pins the one destination key.
               Effect: 'Allow',
               Action: ['kms:Encrypt', 'kms:GenerateDataKey'],
-              Resource: target.kmsKeyArn,
+              Resource: pulumi.interpolate`arn:aws:kms:${target.region}:${account}:key/*`,
               Condition: {
                 StringLike: { 'kms:ViaService': `s3.${target.region}.amazonaws.com` },
+                'ForAnyValue:StringEquals': { 'kms:ResourceAliases': `alias/${target.kmsAlias}` },
               },
             },
           ],
@@ -321,13 +324,13 @@ export class Storage extends pulumi.ComponentResource {
               destination: {
                 bucket: pulumi.interpolate`arn:aws:s3:::${p.destName}`,
                 storageClass: 'STANDARD',
-                encryptionConfiguration: { replicaKmsKeyId: target.kmsKeyArn },
+                encryptionConfiguration: { replicaKmsKeyId: destKeyAlias },
               },
             },
           ],
         },
         // S3 rejects a replication rule on a bucket whose versioning is not yet enabled.
-        { parent: p.source.bucket, dependsOn: [p.source.versioning] },
+        { parent: this, dependsOn: [p.source.versioning] },
       )
     }
     return role.arn

@@ -30,7 +30,7 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       const rg = one(inventory, RG)
       hasProps(rg, { atRestEncryptionEnabled: true, transitEncryptionEnabled: true, authToken: '[secret]' })
       expect(rg.inputs.kmsKeyId).to.equal(
-        `arn:aws:kms:${inventory.region}:123456789012:key/${idOf(one(inventory, 'aws:kms/key:Key'))}`,
+        `arn:aws:kms:${inventory.region}:123456789012:key/${idOf(one(inventory, 'aws:kms/key:Key', `blueprint-${name}-key`))}`,
       )
       const secret = one(inventory, 'aws:secretsmanager/secret:Secret', '-redis-auth')
       hasProps(secret, { name: `blueprint-${name}-redis/auth-token` })

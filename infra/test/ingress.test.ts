@@ -45,15 +45,15 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       const https = all(inventory, T.listener, (l) => l.inputs.port === 443)
       expect(https).to.have.length(1)
       hasProps(only(https), { protocol: 'HTTPS', sslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06' })
-      const cert = one(inventory, T.cert)
+      const cert = one(inventory, T.cert, `blueprint-${name}-cert`)
       hasProps(cert, {
         domainName: `api.${name}.blueprint.example.com`,
         subjectAlternativeNames: ['api.blueprint.example.com'],
         validationMethod: 'DNS',
       })
-      const validation = one(inventory, T.validation)
+      const validation = one(inventory, T.validation, `blueprint-${name}-cert-validation`)
       expect(only(https).inputs.certificateArn).to.equal(validation.inputs.certificateArn)
-      const records = all(inventory, T.record, (r) => r.name.includes('cert-validation'))
+      const records = all(inventory, T.record, (r) => r.name.startsWith(`blueprint-${name}-cert-validation`))
       expect(records).to.have.length(2)
       for (const r of records) hasProps(r, { zoneId: 'Z0123456789EXAMPLE', type: 'CNAME' })
       expect(validation.inputs.validationRecordFqdns).to.have.length(2)
@@ -94,7 +94,7 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
 
     it('attaches a regional WAF with the four AWS managed groups and a per-IP rate limit', async () => {
       const { inventory } = await stack(name)
-      const acl = one(inventory, T.acl)
+      const acl = one(inventory, T.acl, `blueprint-${name}-waf`)
       hasProps(acl, { scope: 'REGIONAL', defaultAction: { allow: {} } })
       const rules = acl.inputs.rules as {
         action?: unknown

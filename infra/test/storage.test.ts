@@ -72,7 +72,7 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
 
     it('encrypts uploads and assets with the region KMS key, logs with SSE-S3 (ALB log delivery needs it)', async () => {
       const { inventory } = await stack(name)
-      const keyArn = `arn:aws:kms:${inventory.region}:123456789012:key/${idOf(one(inventory, 'aws:kms/key:Key'))}`
+      const keyArn = `arn:aws:kms:${inventory.region}:123456789012:key/${idOf(one(inventory, 'aws:kms/key:Key', `blueprint-${name}-key`))}`
       for (const purpose of ['uploads', 'assets']) {
         const sse = allOne(
           inventory,
