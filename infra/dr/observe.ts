@@ -80,7 +80,7 @@ export function endpointOf(instance: DBInstance): string | undefined {
   return host ? `${host}:${instance.Endpoint?.Port ?? DEFAULT_DB_PORT}` : undefined
 }
 
-/** `host:port` for a writer value; the Pulumi program writes a bare host, the DR command `host:port`. */
+/** `host:port` for a writer value, so a bare host still matches its instance when comparing. */
 export function normalizeEndpoint(value: string): string {
   return /:\d+$/.test(value) ? value : `${value}:${DEFAULT_DB_PORT}`
 }

@@ -61,6 +61,11 @@ function warningsFor(sites: SiteStatus[]): string[] {
         `${site.stack}: more than one instance matches (${[site.db.id, ...site.db.alsoFound].join(', ')}); pass --${site.stack}-db`,
       )
     }
+    if (site.writer.value && !/:\d+$/.test(site.writer.value)) {
+      warnings.push(
+        `${site.stack}: writer parameter "${site.writer.value}" is not host:port; the service rejects it`,
+      )
+    }
     const target = site.writer.value ? endpoints.get(normalizeEndpoint(site.writer.value)) : undefined
     if (target && target.db.role === 'replica') {
       warnings.push(`${site.stack}: services write to ${site.writer.value}, which is a read replica`)

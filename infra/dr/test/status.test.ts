@@ -97,10 +97,13 @@ describe('dr status', () => {
     )
   })
 
-  it('treats the bare host the Pulumi program writes as the same endpoint as host:port', async () => {
+  it('flags a bare host in a writer parameter (the service only accepts host:port), but still matches it', async () => {
     world.parameters['eu-west-1']['/blueprint/eu-west/db/writer-endpoint'] = US_HOST
     await world.run('status')
-    expect(world.text).not.to.include('WARNING')
+    const warnings = world.text.split('\n').filter((l) => l.startsWith('WARNING'))
+    expect(warnings).to.deep.equal([
+      `WARNING eu-west: writer parameter "${US_HOST}" is not host:port; the service rejects it`,
+    ])
   })
 
   it('warns when services write to a read replica', async () => {
