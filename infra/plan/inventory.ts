@@ -131,10 +131,39 @@ export async function buildInventory(
   return (await buildStack(stack, opts)).inventory
 }
 
+/**
+ * Runs `program` for `stack` under mocks, one build at a time, and returns what it registered.
+ * `program` may build the region itself or import the real entry point (`infra/index.ts`).
+ */
+export function runUnderMocks<T>(
+  stack: StackName,
+  config: Record<string, string>,
+  program: () => T | Promise<T>,
+): Promise<{ result: T; resources: InventoryResource[] }> {
+  const run = queue.then(() => capture(stack, config, program))
+  queue = run.catch(() => undefined)
+  return run
+}
+
 async function buildOnce(stack: StackName, opts: { config?: Record<string, string> }): Promise<BuiltStack> {
+  const { result: outputs, resources } = await capture(stack, opts.config ?? {}, () =>
+    buildRegion(loadConfig()),
+  )
+  return {
+    inventory: { project: PROJECT, stack, region: STACK_REGIONS[stack], resources },
+    outputs,
+    resolve: <T>(o: pulumi.Input<T>) => resolveOutput(o),
+  }
+}
+
+async function capture<T>(
+  stack: StackName,
+  config: Record<string, string>,
+  program: () => T | Promise<T>,
+): Promise<{ result: T; resources: InventoryResource[] }> {
   const region = STACK_REGIONS[stack]
   await pulumi.runtime.setMocks(new AwsMocks(region, mockStackOutputs), PROJECT, stack, false)
-  pulumi.runtime.setAllConfig({ ...stackConfig(stack), ...opts.config })
+  pulumi.runtime.setAllConfig({ ...stackConfig(stack), ...config })
 
   const resources: InventoryResource[] = []
   const failures: unknown[] = []
@@ -194,7 +223,7 @@ async function buildOnce(stack: StackName, opts: { config?: Record<string, strin
     })
   }
 
-  const outputs = buildRegion(loadConfig())
+  const result = await program()
   const settle = async () => {
     // Registrations chain on each other's outputs; wait until nothing is pending and nothing new arrives.
     let quiet = 0
@@ -207,27 +236,26 @@ async function buildOnce(stack: StackName, opts: { config?: Record<string, strin
     }
   }
   await settle()
-  await resolveAll(outputs)
+  // Outputs resolve last; anything registered while they resolve is still part of the stack.
+  await drain(result)
   await settle()
   if (failures.length) throw failures[0]
   const missing = resources.filter((r) => !r.urn)
   if (missing.length)
     throw new Error(`registrations never completed: ${missing.map((r) => r.name).join(', ')}`)
-  return {
-    inventory: { project: PROJECT, stack, region, resources },
-    outputs,
-    resolve: <T>(o: pulumi.Input<T>) => resolveOutput(o),
-  }
+  return { result, resources }
+}
+
+/** Resolves every output found in a program's result (a RegionOutputs or a module namespace). */
+async function drain(result: unknown): Promise<void> {
+  if (!result || typeof result !== 'object') return
+  await Promise.all(
+    Object.values(result).map((v) =>
+      Array.isArray(v) ? Promise.all(v.map(resolveOutput)) : resolveOutput(v),
+    ),
+  )
 }
 
 function resolveOutput<T>(o: pulumi.Input<T>): Promise<T> {
   return new Promise((resolve) => pulumi.output(o).apply((v) => resolve(v as T)))
-}
-
-async function resolveAll(outputs: RegionOutputs): Promise<void> {
-  await Promise.all(
-    Object.values(outputs).map((v) =>
-      Array.isArray(v) ? Promise.all(v.map(resolveOutput)) : resolveOutput(v),
-    ),
-  )
 }

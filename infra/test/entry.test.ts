@@ -1,0 +1,23 @@
+import { expect } from 'chai'
+import { runUnderMocks } from '../plan/inventory.js'
+
+describe('stack entry (infra/index.ts)', () => {
+  it('builds the region from Pulumi.us-east.yaml and exports what other stacks and the DR command read', async () => {
+    const { result: mod, resources } = await runUnderMocks('us-east', {}, () => import('../index.js'))
+    expect(resources.length).to.be.greaterThan(120)
+    const value = <T>(o: unknown) =>
+      new Promise<T>((resolve) => (o as { apply(f: (v: T) => void): void }).apply((v) => resolve(v)))
+    expect(await value(mod.dbArn)).to.equal('arn:aws:rds:us-east-1:123456789012:db:blueprint-us-east-db')
+    expect(await value(mod.dbAddress)).to.equal('blueprint-us-east-db.c9akciq32.us-east-1.rds.amazonaws.com')
+    expect(await value(mod.writerEndpointParameter)).to.equal('/blueprint/us-east/db/writer-endpoint')
+    expect(await value(mod.albDnsName)).to.match(/\.us-east-1\.elb\.amazonaws\.com$/)
+    expect(await value(mod.albZoneId)).to.equal('Z35SXDOTRQ7X7K')
+    expect(mod.healthCheckPath).to.equal('/health/ready')
+    expect(await value(mod.redisEndpoint)).to.match(/^clustercfg\.blueprint-us-east-redis\./)
+    expect(await value(mod.uploadsBucketName)).to.equal('blueprint-us-east-uploads-123456789012')
+    expect(await value(mod.clusterName)).to.equal('blueprint-us-east')
+    expect(await value(mod.serviceName)).to.equal('blueprint-us-east-service')
+    expect(await value(mod.cdnDistributionArn)).to.match(/^arn:aws:cloudfront::123456789012:distribution\//)
+    expect(await value(mod.dbSecretArn)).to.match(/^arn:aws:secretsmanager:us-east-1:/)
+  })
+})
