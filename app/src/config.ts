@@ -3,6 +3,8 @@
  * Nothing else in the service reads process.env.
  */
 
+import { writerSourceProblem } from './db/writer-endpoint.js'
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
@@ -21,6 +23,16 @@ export interface Config {
     poolMax: number
     connectTimeoutMs: number
     queryTimeoutMs: number
+    /** Read replicas (same credentials and database as the writer); empty: reads go to the writer. */
+    replicaUrls: string[]
+    /** `file:/path` or `ssm:/name` holding the writer's host:port; unset: DATABASE_URL's host for good. */
+    writerEndpointSource: string | undefined
+    writerPollMs: number
+    replicaCheckMs: number
+    /** A replica lagging more than this stops taking reads until it catches up. */
+    replicaMaxLagMs: number
+    /** How long a user's reads stay on the writer after they wrote (longer than typical replica lag). */
+    readYourWritesMs: number
   }
   redis: {
     url: string
@@ -75,6 +87,12 @@ export function loadConfig(env: Env = process.env): Config {
       poolMax: read.int('DATABASE_POOL_MAX', 10, 1),
       connectTimeoutMs: read.int('DATABASE_CONNECT_TIMEOUT_MS', 1000, 1),
       queryTimeoutMs: read.int('DATABASE_QUERY_TIMEOUT_MS', 5000, 1),
+      replicaUrls: read.urlList('DATABASE_REPLICA_URL', ['postgres:', 'postgresql:']),
+      writerEndpointSource: read.writerSource('DATABASE_WRITER_ENDPOINT_SOURCE'),
+      writerPollMs: read.int('DATABASE_WRITER_POLL_MS', 5000, 100),
+      replicaCheckMs: read.int('DATABASE_REPLICA_CHECK_MS', 5000, 100),
+      replicaMaxLagMs: read.int('DATABASE_REPLICA_MAX_LAG_MS', 30_000, 0),
+      readYourWritesMs: read.int('DATABASE_READ_YOUR_WRITES_MS', 10_000, 1),
     },
     redis: {
       url: read.redisUrls('REDIS_URL'),
@@ -156,6 +174,27 @@ class Reader {
     if (!validUrl(value, protocols)) {
       this.problems.push(`${name} must be a ${protocols.join(' or ')}// URL`)
     }
+    return value
+  }
+
+  /** An optional comma-separated list of URLs. */
+  urlList(name: string, protocols: string[]): string[] {
+    const urls = (this.raw(name) ?? '')
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean)
+    if (urls.some((u) => !validUrl(u, protocols))) {
+      this.problems.push(`${name} must be a comma-separated list of ${protocols.join(' or ')}// URLs`)
+    }
+    return urls
+  }
+
+  /** Where the database writer endpoint is read at run time (optional). */
+  writerSource(name: string): string | undefined {
+    const value = this.raw(name)
+    if (value === undefined) return undefined
+    const problem = writerSourceProblem(value)
+    if (problem) this.problems.push(`${name} ${problem} (got "${value}")`)
     return value
   }
 

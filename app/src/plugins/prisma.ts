@@ -1,40 +1,77 @@
-import { PrismaPg } from '@prisma/adapter-pg'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
-import { PrismaClient } from '../generated/prisma/client.js'
+import { DatabaseTopology } from '../db/topology.js'
+import { writerEndpointReader } from '../db/writer-endpoint.js'
+import type { PrismaClient } from '../generated/prisma/client.js'
+import { dependencyOf } from '../lib/dependency-errors.js'
+
+export { createPrismaClient } from '../db/client.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The Prisma client of the current writer database. Always go through this decorator. */
     prisma: PrismaClient
+    /** Writer, read replicas and read-your-writes routing (see db/topology.ts). */
+    db: DatabaseTopology
+  }
+  interface FastifyRequest {
+    /**
+     * The client for this request's reads: a replica, or the writer for mutating requests, for a
+     * user who wrote within the read-your-writes window, and when no replica is healthy.
+     */
+    reader(): Promise<PrismaClient>
+    /** Marks the signed-in user as having written, so their next reads see it. Mutating requests that succeed are marked automatically. */
+    markWrite(): Promise<void>
   }
 }
 
-/** Builds a Prisma client over a pg pool whose connect, acquire and query waits are all bounded. */
-export function createPrismaClient(config: Config['database']): PrismaClient {
-  const adapter = new PrismaPg({
-    connectionString: config.url,
-    max: config.poolMax,
-    // Bounds both opening a connection and waiting for a free one in the pool.
-    connectionTimeoutMillis: config.connectTimeoutMs,
-    idleTimeoutMillis: 30_000,
-    query_timeout: config.queryTimeoutMs,
-    statement_timeout: config.queryTimeoutMs,
-  })
-  return new PrismaClient({ adapter })
-}
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
 async function prismaPlugin(app: FastifyInstance, opts: { config: Config['database'] }) {
-  const client = createPrismaClient(opts.config)
-  // A getter rather than a value, so a later read-replica / DR writer switch can swap the client
-  // without any route holding on to a stale one.
-  const current = client
-  app.decorate('prisma', {
-    getter: () => current,
+  const config = opts.config
+  const topology = new DatabaseTopology({
+    config,
+    log: app.log.child({ component: 'db' }),
+    redis: () => (app.hasDecorator('redis') ? app.redis : undefined),
+    writerSource: config.writerEndpointSource ? writerEndpointReader(config.writerEndpointSource) : undefined,
   })
+  await topology.start()
+
+  // A getter, so a writer switch reaches every route without any of them holding a stale client.
+  app.decorate('prisma', { getter: () => topology.writer })
+  app.decorate('db', topology)
+
+  // A write path reads from the writer: read-modify-write on a lagging replica is how money goes
+  // missing. So does a request that marked a write explicitly.
+  const wrote = new WeakSet<FastifyRequest>()
+  app.decorateRequest('reader', async function (this: FastifyRequest) {
+    if (wrote.has(this) || MUTATING.has(this.method)) return topology.writer
+    return topology.readerFor(this.user?.id)
+  })
+  app.decorateRequest('markWrite', async function (this: FastifyRequest) {
+    wrote.add(this)
+    if (this.user) await topology.markWrite(this.user.id)
+  })
+
+  // Every successful write path marks its user, so features need not remember to.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (!request.user || !MUTATING.has(request.method) || reply.statusCode >= 400 || wrote.has(request)) {
+      return payload
+    }
+    await request.markWrite().catch((err: Error) => {
+      // Without Redis every read goes to the writer anyway (recentlyWrote answers true).
+      request.log.warn({ err: { message: err.message } }, 'could not record the read-your-writes marker')
+    })
+    return payload
+  })
+
+  app.addHook('onError', async (_request, _reply, error) => {
+    if (dependencyOf(error) === 'postgres') topology.recheckSoon()
+  })
+
   app.addHook('onClose', async () => {
-    await current.$disconnect()
+    await topology.close()
   })
 }
 
