@@ -1,8 +1,14 @@
-import fastifyRedis from '@fastify/redis'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { Config } from '../config.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Redis (single node or cluster). In cluster mode keep multi-key commands within one hash slot. */
+    redis: Redis | Cluster
+  }
+}
 
 /**
  * Redis client (single node or cluster) as `app.redis`, closed with the app.
@@ -46,11 +52,26 @@ export function createRedisClient(config: Config['redis']): Redis | Cluster {
   )
 }
 
+/**
+ * Decorates `app.redis`. Not @fastify/redis: it holds the boot until Redis is ready, and the
+ * service must start (and report not-ready) while Redis is away.
+ */
 async function redisPlugin(app: FastifyInstance, opts: { config: Config['redis'] }) {
   const client = createRedisClient(opts.config)
   // Logged, not thrown: an unreachable Redis must not crash the process (readiness reports it).
-  client.on('error', (err: Error) => app.log.warn({ err: { message: err.message } }, 'redis error'))
-  await app.register(fastifyRedis, { client: client as Redis, closeClient: true })
+  let lastError = ''
+  client.on('error', (err: Error) => {
+    // Reconnect attempts repeat the same error; log each distinct one once.
+    if (err.message !== lastError) app.log.warn({ err: { message: err.message } }, 'redis error')
+    lastError = err.message
+  })
+  client.on('ready', () => {
+    lastError = ''
+  })
+  app.decorate<Redis | Cluster>('redis', client)
+  app.addHook('onClose', async () => {
+    await client.quit().catch(() => client.disconnect())
+  })
   await waitUntilReady(client, opts.config.connectTimeoutMs).catch((err: Error) => {
     app.log.warn({ err: { message: err.message } }, 'redis not reachable at startup; continuing')
   })
