@@ -1,0 +1,204 @@
+/**
+ * Read replicas: reads go to a replica (round robin), a user who just wrote reads from the writer
+ * for the read-your-writes window, and a replica that stops answering drops out of the read pool.
+ * The "replicas" are real, separate databases, so where a read went is visible in its answer.
+ */
+import { expect } from 'chai'
+import type { FastifyInstance } from 'fastify'
+import { Redis } from 'ioredis'
+import pg from 'pg'
+import { freePort } from '../drill/pg-cluster.js'
+import { TcpProxy } from '../drill/tcp-proxy.js'
+import { buildServer } from '../src/build.js'
+import { DatabaseTopology } from '../src/db/topology.js'
+import { testConfig } from './helpers/app.js'
+import { services, withDatabase } from './helpers/services.js'
+import { bearer, login } from './helpers/users.js'
+
+const replicaA = `${services.databaseName}_ra`
+const replicaB = `${services.databaseName}_rb`
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: services.adminUrl })
+  await client.connect()
+  try {
+    return await fn(client)
+  } finally {
+    await client.end()
+  }
+}
+
+/** The app plus two probe routes that report which database served them. */
+async function probeApp(overrides: Record<string, string | undefined>): Promise<FastifyInstance> {
+  const app = await buildServer(testConfig(overrides))
+  const whereAmI = async (db: { $queryRawUnsafe: FastifyInstance['prisma']['$queryRawUnsafe'] }) => {
+    const rows = await db.$queryRawUnsafe<{ db: string }[]>('SELECT current_database() AS db')
+    return { database: rows[0]?.db }
+  }
+  app.get('/probe/read', { preHandler: app.authenticate }, async (request) =>
+    whereAmI(await request.reader()),
+  )
+  app.get('/probe/anonymous-read', async (request) => whereAmI(await request.reader()))
+  app.post('/probe/write', { preHandler: app.authenticate }, async (request) => {
+    await app.prisma.$queryRawUnsafe('SELECT 1')
+    return { readAfterWrite: (await whereAmI(await request.reader())).database }
+  })
+  await app.ready()
+  return app
+}
+
+async function readFrom(app: FastifyInstance, token?: string): Promise<string> {
+  const res = token
+    ? await app.inject({ method: 'GET', url: '/probe/read', headers: bearer(token) })
+    : await app.inject({ method: 'GET', url: '/probe/anonymous-read' })
+  expect(res.statusCode, res.body).to.equal(200)
+  return res.json().database
+}
+
+describe('read replicas', () => {
+  let app: FastifyInstance | undefined
+
+  before(async () => {
+    await admin(async (c) => {
+      await c.query(`CREATE DATABASE "${replicaA}"`)
+      await c.query(`CREATE DATABASE "${replicaB}"`)
+    })
+  })
+
+  afterEach(async () => {
+    await app?.close()
+    app = undefined
+  })
+
+  after(async () => {
+    await admin(async (c) => {
+      await c.query(`DROP DATABASE IF EXISTS "${replicaA}" WITH (FORCE)`)
+      await c.query(`DROP DATABASE IF EXISTS "${replicaB}" WITH (FORCE)`)
+    })
+  })
+
+  it('sends every read to the writer when no replica is configured', async () => {
+    app = await probeApp({})
+    const { token } = await login(app)
+    expect(await readFrom(app, token)).to.equal(services.databaseName)
+    expect(await readFrom(app)).to.equal(services.databaseName)
+  })
+
+  it('sends reads of a user without recent writes to the replica', async () => {
+    app = await probeApp({ DATABASE_REPLICA_URL: withDatabase(services.adminUrl, replicaA) })
+    const { token } = await login(app)
+    expect(await readFrom(app, token)).to.equal(replicaA)
+    expect(app.db.status().replicas).to.deep.equal([{ endpoint: '127.0.0.1:5432', healthy: true, lagMs: 0 }])
+  })
+
+  it('spreads reads over several replicas in turn', async () => {
+    app = await probeApp({
+      DATABASE_REPLICA_URL: `${withDatabase(services.adminUrl, replicaA)},${withDatabase(services.adminUrl, replicaB)}`,
+    })
+    const seen = []
+    for (let i = 0; i < 4; i++) seen.push(await readFrom(app))
+    expect(seen).to.deep.equal([replicaA, replicaB, replicaA, replicaB])
+  })
+
+  it('routes a user who just wrote to the writer for the read-your-writes window, and only that user', async () => {
+    app = await probeApp({
+      DATABASE_REPLICA_URL: withDatabase(services.adminUrl, replicaA),
+      DATABASE_READ_YOUR_WRITES_MS: '1500',
+    })
+    const writer = await login(app)
+    const other = await login(app)
+
+    const write = await app.inject({ method: 'POST', url: '/probe/write', headers: bearer(writer.token) })
+    expect(write.statusCode, write.body).to.equal(200)
+    // Within the writing request itself, reads see the write.
+    expect(write.json().readAfterWrite).to.equal(services.databaseName)
+
+    expect(await readFrom(app, writer.token)).to.equal(services.databaseName)
+    expect(await readFrom(app, other.token)).to.equal(replicaA)
+
+    await sleep(1700)
+    expect(await readFrom(app, writer.token)).to.equal(replicaA)
+  })
+
+  it('does not mark a user whose write failed', async () => {
+    app = await probeApp({ DATABASE_REPLICA_URL: withDatabase(services.adminUrl, replicaA) })
+    const user = await login(app)
+    const res = await app.inject({
+      method: 'POST',
+      url: '/probe/write',
+      headers: { ...bearer(user.token), 'content-type': 'application/json' },
+      payload: '{not json',
+    })
+    expect(res.statusCode).to.equal(400)
+    expect(await readFrom(app, user.token)).to.equal(replicaA)
+  })
+
+  it('takes a replica that stops answering out of the read pool, then back once it answers', async () => {
+    const proxy = new TcpProxy('127.0.0.1', 5432)
+    await proxy.up()
+    try {
+      const viaProxy = new URL(withDatabase(services.adminUrl, replicaA))
+      viaProxy.port = String(proxy.port)
+      app = await probeApp({
+        DATABASE_REPLICA_URL: viaProxy.toString(),
+        DATABASE_REPLICA_CHECK_MS: '200',
+        DATABASE_CONNECT_TIMEOUT_MS: '300',
+      })
+      expect(await readFrom(app)).to.equal(replicaA)
+
+      await proxy.down()
+      await waitFor(() => app?.db.status().replicas[0]?.healthy === false)
+      expect(await readFrom(app)).to.equal(services.databaseName)
+
+      await proxy.up()
+      await waitFor(() => app?.db.status().replicas[0]?.healthy === true)
+      expect(await readFrom(app)).to.equal(replicaA)
+    } finally {
+      await proxy.down()
+    }
+  })
+
+  it('keeps reads on a healthy replica when another is down', async () => {
+    const deadPort = await freePort()
+    app = await probeApp({
+      DATABASE_REPLICA_URL: `postgresql://postgres@127.0.0.1:${deadPort}/nothing,${withDatabase(services.adminUrl, replicaB)}`,
+      DATABASE_CONNECT_TIMEOUT_MS: '300',
+    })
+    const seen = new Set<string>()
+    for (let i = 0; i < 4; i++) seen.add(await readFrom(app))
+    expect([...seen]).to.deep.equal([replicaB])
+  })
+
+  it('treats a user as a recent writer when Redis cannot say (reads stay consistent)', async () => {
+    const config = testConfig({ DATABASE_REPLICA_URL: withDatabase(services.adminUrl, replicaA) }).database
+    const deadRedis = new Redis({
+      port: await freePort(),
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    })
+    const healthy = new Redis(services.redisUrl)
+    const log = (await import('pino')).pino({ level: 'silent' })
+    const down = new DatabaseTopology({ config, log, redis: () => deadRedis })
+    const up = new DatabaseTopology({ config, log, redis: () => healthy })
+    try {
+      expect(await down.recentlyWrote('some-user')).to.equal(true)
+      expect(down.reader()).to.not.equal(down.writer)
+      expect(await down.readerFor('some-user')).to.equal(down.writer)
+      expect(await up.recentlyWrote(`nobody-${services.runId}`)).to.equal(false)
+    } finally {
+      deadRedis.disconnect()
+      healthy.disconnect()
+      await Promise.all([down.close(), up.close()])
+    }
+  })
+})
+
+async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time')
+    await sleep(50)
+  }
+}
