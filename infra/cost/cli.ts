@@ -1,5 +1,6 @@
 // `npm run cost -- --stack us-east [--inventory out/plan/us-east.json] [--json] [--assume egressGb=5000]`
 import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { type Assumptions, type CostInventory, DEFAULT_ASSUMPTIONS, estimate } from './estimate.js'
 import { formatEstimate } from './report.js'
@@ -28,7 +29,9 @@ for (const kv of values.assume ?? []) {
 
 let inventory: CostInventory
 if (values.inventory) {
-  inventory = JSON.parse(readFileSync(values.inventory, 'utf8')) as CostInventory
+  // `npm run cost -w infra` runs in infra/; a relative path means the directory the user typed it in.
+  const file = resolve(process.env.INIT_CWD ?? process.cwd(), values.inventory)
+  inventory = JSON.parse(readFileSync(file, 'utf8')) as CostInventory
   if (values.stack && inventory.stack !== values.stack) {
     console.error(`${values.inventory} holds stack ${inventory.stack}, not ${values.stack}`)
     process.exit(2)

@@ -172,6 +172,15 @@ describe('cost estimate: arithmetic on small inventories', () => {
       expect(run.stdout).to.match(/svc\s+\$144\.16\s+4 on-demand tasks/)
       expect(run.stdout).to.match(/TOTAL per month: \$\d/)
       expect(run.stdout).to.include('egressGb = 0')
+      // Through npm the CLI runs in infra/; a relative path is taken from where the user typed it.
+      const args = ['--import=tsx', 'cost/cli.ts', '--inventory', 'inv.json', '--json']
+      const relative = spawnSync(process.execPath, args, {
+        cwd: 'infra',
+        env: { ...process.env, INIT_CWD: dir },
+        encoding: 'utf8',
+      })
+      expect(relative.status, relative.stderr).to.equal(0)
+      expect(JSON.parse(relative.stdout).total).to.be.greaterThan(0)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
