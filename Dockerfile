@@ -48,7 +48,9 @@ COPY app/package.json ./package.json
 COPY --from=build /src/app/dist ./dist
 COPY prisma/migrations /srv/prisma/migrations
 # A numeric user: uid 1000 is `node` in the official images and needs no passwd entry elsewhere.
-# The code stays root-owned, so the service cannot modify itself.
+# The code stays root-owned, so the service cannot modify itself. HOME is set because without a
+# passwd entry os.homedir() throws, and the AWS SDK resolves ~/.aws on its first call.
+ENV HOME=/tmp
 USER 1000:1000
 EXPOSE 3000
 STOPSIGNAL SIGTERM
