@@ -128,7 +128,7 @@ const auth: FastifyPluginAsyncTypebox<{ rateLimit: Config['rateLimit'] }> = asyn
   app.post(
     '/logout',
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: {
         tags: ['auth'],
         summary: 'End the current session everywhere',

@@ -24,7 +24,8 @@ const Preferences = Type.Object({ preferences: PreferencesObject }, { additional
 
 /** The signed-in user: profile, preferences and sessions (/v1/me...). Every route needs a session. */
 const me: FastifyPluginAsyncTypebox<{ preferencesMaxBytes: number }> = async (app, opts) => {
-  app.addHook('preHandler', app.authenticate)
+  // onRequest, before the body is parsed: anonymous callers learn nothing from validation errors.
+  app.addHook('onRequest', app.authenticate)
   const security: Record<string, string[]>[] = [{ bearer: [] }, { cookie: [] }]
 
   /** The caller's id; authenticate guarantees it on every route of this plugin. */
