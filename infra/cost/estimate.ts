@@ -45,6 +45,12 @@ export interface Assumptions {
   crossRegionReplicaStorageGb: number
   /** Fargate Spot price as a fraction of on-demand (it floats; about 70% off has been typical). */
   fargateSpotPriceFactor: number
+  /** GB the CloudFront distribution serves, per distribution. */
+  cdnEgressGb: number
+  /** Millions of HTTPS requests the CloudFront distribution serves, per distribution. */
+  cdnMillionRequests: number
+  /** GB replicated to the other region's buckets, per replication rule set. */
+  replicationGb: number
 }
 
 /** Defaults stated in docs/delivery.md. */
@@ -62,6 +68,9 @@ export const DEFAULT_ASSUMPTIONS: Assumptions = {
   wafMillionRequests: 100,
   crossRegionReplicaStorageGb: 1000,
   fargateSpotPriceFactor: 0.3,
+  cdnEgressGb: 2000,
+  cdnMillionRequests: 100,
+  replicationGb: 100,
 }
 
 /** One line of the report. */
@@ -341,8 +350,23 @@ export function estimate(inventory: CostInventory, overrides: Partial<Assumption
       'RDS backup storage up to the size of the databases is free; Performance Insights 7-day retention is free',
     )
   }
-  if (ofType('aws:cloudfront/distribution:Distribution').length) {
-    notes.push('CloudFront distributions are priced by traffic and requests only: not estimated here')
+  mark('aws:cloudfront/distribution:Distribution', 'aws:s3/bucketReplicationConfig:BucketReplicationConfig')
+  for (const d of ofType('aws:cloudfront/distribution:Distribution')) {
+    add('network', d.name, `${a.cdnEgressGb} GB from US/Europe edges`, a.cdnEgressGb * p.cloudfrontGb)
+    add(
+      'network',
+      d.name,
+      `${a.cdnMillionRequests} M HTTPS requests`,
+      a.cdnMillionRequests * p.cloudfrontMillionRequests,
+    )
+  }
+  for (const rc of ofType('aws:s3/bucketReplicationConfig:BucketReplicationConfig')) {
+    add(
+      'storage',
+      rc.name,
+      `${a.replicationGb} GB replicated to another region`,
+      a.replicationGb * p.interRegionGb,
+    )
   }
   for (const r of all) {
     if (!r.type.startsWith('aws:') || priced.has(r.type)) continue

@@ -14,6 +14,7 @@
 //   WAF                https://aws.amazon.com/waf/pricing/
 //   Route 53           https://aws.amazon.com/route53/pricing/
 //   Data transfer      https://aws.amazon.com/ec2/pricing/on-demand/#Data_Transfer
+//   CloudFront         https://aws.amazon.com/cloudfront/pricing/  (US/Europe edges, first 10 TB)
 // The table is transcribed by hand, not fetched: this code never touches the network. Prices change;
 // re-check with the AWS Pricing Calculator or `aws pricing get-products` before committing a budget,
 // and update PRICES_AS_OF with the table.
@@ -73,6 +74,12 @@ export interface RegionPrices {
   egressGb: number
   /** Data transfer between AZs, per GB, counted once per direction. */
   interAzGb: number
+  /** Data transfer to another AWS region (S3 replication), per GB. */
+  interRegionGb: number
+  /** CloudFront data transfer out from US/Europe edges, per GB; billed by edge, not by stack region. */
+  cloudfrontGb: number
+  /** CloudFront HTTPS requests from US/Europe edges, per million. */
+  cloudfrontMillionRequests: number
 }
 
 /** Price tables by AWS region. */
@@ -118,6 +125,9 @@ export const PRICES: Record<string, RegionPrices> = {
     healthCheckMonth: 0.5,
     egressGb: 0.09,
     interAzGb: 0.01,
+    interRegionGb: 0.02,
+    cloudfrontGb: 0.085,
+    cloudfrontMillionRequests: 1,
   },
   'eu-west-1': {
     fargateVcpuHour: 0.04456,
@@ -160,6 +170,9 @@ export const PRICES: Record<string, RegionPrices> = {
     healthCheckMonth: 0.5,
     egressGb: 0.09,
     interAzGb: 0.01,
+    interRegionGb: 0.02,
+    cloudfrontGb: 0.085,
+    cloudfrontMillionRequests: 1,
   },
 }
 

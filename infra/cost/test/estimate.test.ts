@@ -125,6 +125,19 @@ describe('cost estimate: arithmetic on small inventories', () => {
     expect(line(e, 'interface VPC endpoints', /endpoint-AZs/)).to.equal(43.8) // 6 x 0.01 x 730
   })
 
+  it('prices a CloudFront distribution and cross-region replication from the usage assumptions', () => {
+    const e = estimate(
+      inv([
+        r('aws:cloudfront/distribution:Distribution', 'cdn', { enabled: true }),
+        r('aws:s3/bucketReplicationConfig:BucketReplicationConfig', 'uploads', { rules: [] }),
+      ]),
+      { cdnEgressGb: 1000, cdnMillionRequests: 10, replicationGb: 500 },
+    )
+    expect(line(e, 'cdn', /edges/)).to.equal(85) // 1000 x 0.085
+    expect(line(e, 'cdn', /requests/)).to.equal(10) // 10 x 1.00
+    expect(line(e, 'uploads')).to.equal(10) // 500 x 0.02
+  })
+
   it('applies assumption overrides to usage lines and keeps the total equal to the sum of lines', () => {
     const e = estimate(inv(service()), { egressGb: 5000 })
     expect(line(e, 'data transfer out')).to.equal(450) // 5000 x 0.09
