@@ -14,6 +14,8 @@ export const dbArn = region.dbArn
 export const dbEndpoint = region.dbEndpoint
 export const dbAddress = region.dbAddress
 export const dbSecretArn = region.dbSecretArn
+// Secret output: the eu-west replica's connection URLs use the writer's master password.
+export const dbMasterPassword = region.dbMasterPassword
 export const dbReadReplicaIdentifiers = region.dbReadReplicaIdentifiers
 export const writerEndpointParameter = region.writerEndpointParameter
 export const redisEndpoint = region.redisEndpoint

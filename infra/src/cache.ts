@@ -29,6 +29,8 @@ export interface CacheArgs {
 export class Cache extends pulumi.ComponentResource {
   readonly configurationEndpoint: pulumi.Output<string>
   readonly authTokenSecretArn: pulumi.Output<string>
+  /** Secret holding REDIS_URL (`rediss://:<token>@<configuration endpoint>:6379`). */
+  readonly urlSecretArn: pulumi.Output<string>
   readonly replicationGroupId: string
   /** Member cluster ids (`<group>-000<shard>-00<node>`), used for per-node alarms. */
   readonly memberClusterIds: string[]
@@ -107,6 +109,22 @@ export class Cache extends pulumi.ComponentResource {
       { parent: this, protect: args.protect ?? true },
     )
     this.configurationEndpoint = group.configurationEndpointAddress
+    const urlSecret = new aws.secretsmanager.Secret(
+      `${name}-redis-url`,
+      { name: `${args.replicationGroupId}/url`, kmsKeyId: args.kmsKeyArn, recoveryWindowInDays: 7 },
+      parent,
+    )
+    new aws.secretsmanager.SecretVersion(
+      `${name}-redis-url`,
+      {
+        secretId: urlSecret.id,
+        secretString: pulumi.secret(
+          pulumi.interpolate`rediss://:${token.result}@${group.configurationEndpointAddress}:6379`,
+        ),
+      },
+      parent,
+    )
+    this.urlSecretArn = urlSecret.arn
     this.memberClusterIds = []
     for (let shard = 1; shard <= args.shards; shard++) {
       for (let node = 1; node <= args.replicasPerShard + 1; node++) {

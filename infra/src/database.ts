@@ -1,5 +1,6 @@
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
+import * as random from '@pulumi/random'
 import type { DatabaseRole } from './config.js'
 
 /** Memory in GiB of the instance classes we expect; max_connections is derived from it. */
@@ -33,6 +34,9 @@ export function defaultMaxConnections(instanceClass: string): number {
   return Math.min(Math.floor((gib * 1024 ** 3) / 9531392), 5000)
 }
 
+const MASTER_USER = 'blueprint'
+const DB_NAME = 'blueprint'
+
 export interface DatabaseArgs {
   /** RDS identifier; never changes for the life of the instance (a change replaces it). */
   identifier: string
@@ -40,6 +44,13 @@ export interface DatabaseArgs {
   role: DatabaseRole
   /** True when the instance was created as a replica (it then has no master username of its own to set). */
   bornReplica: boolean
+  /**
+   * Master password of the writer this instance was born from (a replica shares it). Required for a born
+   * replica: the region's connection URLs are built from it. A born primary generates its own.
+   */
+  sourceMasterPassword?: pulumi.Input<string>
+  /** `host:port` of the current writer, written into DATABASE_URL (the service then follows SSM). */
+  writerEndpoint?: pulumi.Input<string>
   /** ARN of the writer this instance replicates; required for the replica role. */
   sourceDbArn?: pulumi.Input<string>
   /** @default db.r6g.2xlarge */
@@ -73,10 +84,16 @@ export class Database extends pulumi.ComponentResource {
   readonly arn: pulumi.Output<string>
   readonly endpoint: pulumi.Output<string>
   readonly address: pulumi.Output<string>
-  /** Secrets Manager secret RDS manages for the master user (absent on a replica). */
-  readonly masterSecretArn: pulumi.Output<string | undefined>
+  /** Secret with the master credentials (`username`, `password`, `host`, `port`, `dbname`). */
+  readonly masterSecretArn: pulumi.Output<string>
+  /** Secret holding DATABASE_URL: master credentials at the writer (the service repoints the host at run time). */
+  readonly urlSecretArn: pulumi.Output<string>
+  /** Secret holding DATABASE_REPLICA_URL: the same credentials at this region's reader. */
+  readonly replicaUrlSecretArn: pulumi.Output<string>
+  /** Master password (secret); the other region's replica connects with it. */
+  readonly masterPassword: pulumi.Output<string>
   readonly readReplicaIdentifiers: string[]
-  readonly readerAddress: pulumi.Output<string>
+  readonly readerEndpoint: pulumi.Output<string>
   readonly securityGroupId: pulumi.Output<string>
 
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -189,6 +206,17 @@ export class Database extends pulumi.ComponentResource {
       applyImmediately: false,
     } satisfies aws.rds.InstanceArgs
 
+    if (args.bornReplica && !args.sourceMasterPassword) {
+      throw new Error(
+        `${name}: a born replica needs the source's master password (the dbMasterPassword output)`,
+      )
+    }
+    // The service needs a full DATABASE_URL; RDS-managed secrets cannot be templated into one, so the password is
+    // generated here, kept as a Pulumi secret, and stored in Secrets Manager.
+    const password = args.bornReplica
+      ? pulumi.secret(pulumi.output(args.sourceMasterPassword as pulumi.Input<string>))
+      : new random.RandomPassword(`${name}-db-password`, { length: 40, special: false }, parent).result
+    this.masterPassword = pulumi.secret(password)
     const roleArgs: aws.rds.InstanceArgs =
       args.role === 'replica'
         ? // Engine, version, storage size and credentials come from the source.
@@ -199,9 +227,8 @@ export class Database extends pulumi.ComponentResource {
             engineVersion: args.engineVersion,
             allocatedStorage: args.allocatedStorageGb,
             // A promoted replica keeps the master user it inherited; only a born primary names one.
-            ...(args.bornReplica ? {} : { username: 'blueprint', dbName: 'blueprint' }),
-            manageMasterUserPassword: true,
-            masterUserSecretKmsKeyId: args.kmsKeyArn,
+            // A promoted replica keeps the master user and password it inherited; only a born primary sets them.
+            ...(args.bornReplica ? {} : { username: MASTER_USER, dbName: DB_NAME, password }),
           }
     const instance = new aws.rds.Instance(`${name}-db`, roleArgs, {
       parent: this,
@@ -214,7 +241,6 @@ export class Database extends pulumi.ComponentResource {
     this.arn = instance.arn
     this.endpoint = instance.endpoint
     this.address = instance.address
-    this.masterSecretArn = instance.masterUserSecrets.apply((s) => s?.[0]?.secretArn)
 
     this.readReplicaIdentifiers = []
     const replicas: aws.rds.Instance[] = []
@@ -243,7 +269,38 @@ export class Database extends pulumi.ComponentResource {
         ),
       )
     }
-    this.readerAddress = replicas[0]?.address ?? instance.address
+    this.readerEndpoint = replicas[0]?.endpoint ?? instance.endpoint
+
+    const secret = (suffix: string, value: pulumi.Input<string>) => {
+      const s = new aws.secretsmanager.Secret(
+        `${name}-db-${suffix}`,
+        { name: `${args.identifier}/${suffix}`, kmsKeyId: args.kmsKeyArn, recoveryWindowInDays: 7 },
+        parent,
+      )
+      new aws.secretsmanager.SecretVersion(
+        `${name}-db-${suffix}`,
+        { secretId: s.id, secretString: value },
+        parent,
+      )
+      return s.arn
+    }
+    const url = (endpoint: pulumi.Input<string>) =>
+      pulumi.secret(
+        pulumi.interpolate`postgresql://${MASTER_USER}:${password}@${endpoint}/${DB_NAME}?sslmode=require`,
+      )
+    this.masterSecretArn = secret(
+      'master',
+      pulumi.jsonStringify({
+        engine: 'postgres',
+        username: MASTER_USER,
+        password,
+        host: instance.address,
+        port: 5432,
+        dbname: DB_NAME,
+      }),
+    )
+    this.urlSecretArn = secret('url', url(args.writerEndpoint ?? instance.endpoint))
+    this.replicaUrlSecretArn = secret('replica-url', url(this.readerEndpoint))
     this.registerOutputs({ endpoint: this.endpoint, arn: this.arn })
   }
 }

@@ -21,6 +21,8 @@ export interface IngressArgs {
   targetPort?: number
   /** Bucket receiving ALB access logs (SSE-S3). */
   accessLogBucket: pulumi.Input<string>
+  /** Resources that must exist first: ALB creation fails unless the log bucket policy already admits ELB. */
+  accessLogReady?: pulumi.Resource[]
   /** Seconds before an idle connection is closed. @default 60 */
   idleTimeoutSeconds?: number
   /** Requests per 5 minutes per IP before WAF blocks. @default 2000 */
@@ -88,7 +90,7 @@ export class Ingress extends pulumi.ComponentResource {
         enableHttp2: true,
         accessLogs: { bucket: args.accessLogBucket, prefix: 'alb', enabled: true },
       },
-      parent,
+      { parent: this, dependsOn: args.accessLogReady },
     )
     this.dnsName = alb.dnsName
     this.zoneId = alb.zoneId

@@ -35,7 +35,8 @@ export interface RegionOutputs {
   dbArn: pulumi.Output<string>
   dbEndpoint: pulumi.Output<string>
   dbAddress: pulumi.Output<string>
-  dbSecretArn: pulumi.Output<string | undefined>
+  dbSecretArn: pulumi.Output<string>
+  dbMasterPassword: pulumi.Output<string>
   dbReadReplicaIdentifiers: string[]
   writerEndpointParameter: pulumi.Output<string>
   redisEndpoint: pulumi.Output<string>
@@ -128,6 +129,7 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       domains: [cfg.dns.regionalApiDomain, cfg.dns.apiDomain],
       targetPort: cfg.service.port,
       accessLogBucket: storage.logs.name,
+      accessLogReady: [storage.logsPolicy],
       rateLimit: cfg.wafRateLimit,
     },
     opts,
@@ -146,6 +148,9 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       role: db.role,
       bornReplica: db.sourceStack !== undefined,
       sourceDbArn: source?.requireOutput('dbArn') as pulumi.Output<string> | undefined,
+      sourceMasterPassword: source?.requireOutput('dbMasterPassword') as pulumi.Output<string> | undefined,
+      writerEndpoint:
+        db.role === 'replica' ? (source?.requireOutput('dbEndpoint') as pulumi.Output<string>) : undefined,
       instanceClass: db.instanceClass,
       engineVersion: db.engineVersion,
       allocatedStorageGb: db.allocatedStorageGb,
@@ -178,24 +183,21 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
     opts,
   )
 
-  // The writer's address lives in SSM so a promotion can repoint every task without a redeploy.
-  const writerAddress =
-    db.role === 'primary' ? database.address : (source?.requireOutput('dbAddress') as pulumi.Output<string>)
+  // The writer's `host:port` lives in SSM so a promotion can repoint every task without a redeploy
+  // (contract shared with the service and infra/dr: the value is `host:port` and nothing else).
+  const writerEndpoint =
+    db.role === 'primary' ? database.endpoint : (source?.requireOutput('dbEndpoint') as pulumi.Output<string>)
   const writerParameter = new aws.ssm.Parameter(
     `${prefix}-db-writer-endpoint`,
     {
       name: `/${cfg.project}/${cfg.stack}/db/writer-endpoint`,
       type: 'String',
       // `value` is always stored as a secret; a hostname is not one, and operators should see it in previews.
-      insecureValue: writerAddress,
-      description: 'Hostname of the current PostgreSQL writer; the DR command rewrites it on promotion',
+      insecureValue: writerEndpoint,
+      description: 'host:port of the current PostgreSQL writer; the DR command rewrites it on promotion',
     },
     { provider },
   )
-  // A born replica has no RDS-managed secret until promotion; until then it uses the writer's credentials.
-  const dbSecretArn = pulumi
-    .all([database.masterSecretArn, source?.getOutput('dbSecretArn')])
-    .apply(([own, theirs]) => (own ?? theirs) as string | undefined)
 
   const service = new Service(
     prefix,
@@ -210,27 +212,22 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       targetGroupArn: ingress.targetGroupArn,
       environment: {
         NODE_ENV: 'production',
+        HOST: '0.0.0.0',
         TRUST_PROXY: 'true',
         COOKIE_SECURE: 'true',
-        DATABASE_HOST: database.readerAddress,
-        DATABASE_PORT: '5432',
-        DATABASE_NAME: 'blueprint',
-        DATABASE_WRITER_ENDPOINT_PARAMETER: writerParameter.name,
-        REDIS_URL: pulumi.interpolate`rediss://${cache.configurationEndpoint}:6379`,
+        DATABASE_WRITER_ENDPOINT_SOURCE: pulumi.interpolate`ssm:${writerParameter.name}`,
         REDIS_CLUSTER: 'true',
-        UPLOADS_BUCKET: storage.uploads.name,
-        ASSETS_BUCKET: storage.assets.name,
+        S3_BUCKET: storage.uploads.name,
+        S3_REGION: cfg.region,
       },
       secrets: [
-        { name: 'DATABASE_USERNAME', secretArn: dbSecretArn as pulumi.Output<string>, jsonKey: 'username' },
-        { name: 'DATABASE_PASSWORD', secretArn: dbSecretArn as pulumi.Output<string>, jsonKey: 'password' },
-        { name: 'REDIS_AUTH_TOKEN', secretArn: cache.authTokenSecretArn },
+        { name: 'DATABASE_URL', secretArn: database.urlSecretArn },
+        { name: 'DATABASE_REPLICA_URL', secretArn: database.replicaUrlSecretArn },
+        { name: 'REDIS_URL', secretArn: cache.urlSecretArn },
       ],
       kmsKeyArn: keys.keyArn,
-      bucketAccess: [
-        { arn: storage.uploads.arn, prefix: 'uploads' },
-        { arn: storage.assets.arn, prefix: 'assets' },
-      ],
+      // The service keeps user uploads under users/<id>/; static assets are published by CI, not the service.
+      bucketAccess: [{ arn: storage.uploads.arn, prefix: 'users' }],
       parameterArns: [writerParameter.arn],
       minTasks: cfg.service.minTasks,
       maxTasks: cfg.service.maxTasks,
@@ -342,7 +339,8 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
     dbArn: database.arn,
     dbEndpoint: database.endpoint,
     dbAddress: database.address,
-    dbSecretArn,
+    dbSecretArn: database.masterSecretArn,
+    dbMasterPassword: database.masterPassword,
     dbReadReplicaIdentifiers: database.readReplicaIdentifiers,
     writerEndpointParameter: writerParameter.name,
     redisEndpoint: cache.configurationEndpoint,

@@ -125,7 +125,7 @@ export class Service extends pulumi.ComponentResource {
       { name: args.clusterName, settings: [{ name: 'containerInsights', value: 'enabled' }] },
       parent,
     )
-    new aws.ecs.ClusterCapacityProviders(
+    const capacity = new aws.ecs.ClusterCapacityProviders(
       `${name}-capacity`,
       {
         clusterName: cluster.name,
@@ -337,7 +337,8 @@ export class Service extends pulumi.ComponentResource {
         waitForSteadyState: false,
       },
       // The autoscaler owns the task count after creation; a deploy must not reset it.
-      { parent: this, ignoreChanges: ['desiredCount'], dependsOn: args.dependsOn },
+      // A capacity-provider strategy is rejected until the cluster has those providers attached.
+      { parent: this, ignoreChanges: ['desiredCount'], dependsOn: [capacity, ...(args.dependsOn ?? [])] },
     )
     this.clusterName = cluster.name
     this.clusterArn = cluster.arn

@@ -62,6 +62,8 @@ export class Storage extends pulumi.ComponentResource {
   readonly assets: BucketRef
   readonly logs: BucketRef
   readonly replicationRoleArn?: pulumi.Output<string>
+  /** The logs bucket's policy: ALB access logging can be enabled only once it exists. */
+  readonly logsPolicy: aws.s3.BucketPolicy
 
   constructor(name: string, args: StorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super('blueprint:storage:Storage', name, {}, opts)
@@ -176,7 +178,7 @@ export class Storage extends pulumi.ComponentResource {
         { parent: this },
       )
     policy(uploads, 'uploads')
-    policy(logs, 'logs', [
+    this.logsPolicy = policy(logs, 'logs', [
       {
         Sid: 'AlbAccessLogs',
         Effect: 'Allow',

@@ -35,10 +35,7 @@ describe('database (us-east primary)', () => {
       kmsKeyId: keyArn,
       performanceInsightsEnabled: true,
       performanceInsightsKmsKeyId: keyArn,
-      manageMasterUserPassword: true,
-      masterUserSecretKmsKeyId: keyArn,
     })
-    expect(one(inventory, T.db, 'blueprint-us-east-db').inputs.password).to.equal(undefined)
   })
 
   it('keeps 7 days of backups (point-in-time recovery), refuses deletion and takes a final snapshot', async () => {
@@ -108,8 +105,29 @@ describe('database (us-east primary)', () => {
     hasProps(one(inventory, T.ssm), {
       name: '/blueprint/us-east/db/writer-endpoint',
       type: 'String',
-      insecureValue: 'blueprint-us-east-db.c9akciq32.us-east-1.rds.amazonaws.com',
+      insecureValue: 'blueprint-us-east-db.c9akciq32.us-east-1.rds.amazonaws.com:5432',
     })
+  })
+
+  it('keeps master credentials in Secrets Manager (encrypted with the region key) and DATABASE_URLs built from them', async () => {
+    const { inventory } = await stack('us-east')
+    hasProps(one(inventory, T.db, 'blueprint-us-east-db'), {
+      username: 'blueprint',
+      password: '[secret]',
+      dbName: 'blueprint',
+    })
+    const keyArn = `arn:aws:kms:us-east-1:123456789012:key/${idOf(one(inventory, T.key))}`
+    for (const suffix of ['master', 'url', 'replica-url']) {
+      const secret = one(inventory, 'aws:secretsmanager/secret:Secret', `blueprint-us-east-db-${suffix}`)
+      hasProps(secret, { name: `blueprint-us-east-db/${suffix}`, kmsKeyId: keyArn })
+      hasProps(
+        one(inventory, 'aws:secretsmanager/secretVersion:SecretVersion', `blueprint-us-east-db-${suffix}`),
+        {
+          secretId: idOf(secret),
+          secretString: '[secret]',
+        },
+      )
+    }
   })
 
   it('protects the writer from deletion and replacement and retains it if removed from the program', async () => {
@@ -134,7 +152,7 @@ describe('database (eu-west replica role)', () => {
       backupRetentionPeriod: 7,
     })
     // Engine, size and credentials come from the source; setting them on a replica is an error.
-    for (const k of ['engine', 'allocatedStorage', 'username', 'manageMasterUserPassword']) {
+    for (const k of ['engine', 'allocatedStorage', 'username', 'password', 'manageMasterUserPassword']) {
       expect(db.inputs[k], k).to.equal(undefined)
     }
   })
@@ -157,7 +175,7 @@ describe('database (eu-west replica role)', () => {
     const { inventory } = await stack('eu-west')
     hasProps(one(inventory, T.ssm), {
       name: '/blueprint/eu-west/db/writer-endpoint',
-      insecureValue: source.dbAddress,
+      insecureValue: source.dbEndpoint,
     })
   })
 })

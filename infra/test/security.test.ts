@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import type { StackName } from '../src/config.js'
-import { all, idOf, list, one, type PolicyStatement, stack, statements } from './helpers.js'
+import { all, idOf, list, one, only, type PolicyStatement, stack, statements } from './helpers.js'
 
 const allowed = (st: PolicyStatement[]) => st.filter((s) => s.Effect === 'Allow')
 const actionsOf = (st: PolicyStatement[]) => st.flatMap((s) => list(s.Action))
@@ -20,9 +20,14 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
         `arn:aws:logs:${region}:123456789012:log-group:/ecs/blueprint-${name}:*`,
       )
       const secrets = list(byAction('secretsmanager:GetSecretValue')[0]?.Resource ?? [])
-      expect(secrets).to.have.length(2)
-      expect(secrets.some((s) => s.includes(`blueprint-${name}-redis/auth-token`))).to.equal(true)
-      expect(secrets.some((s) => s.includes('secret:rds!db-'))).to.equal(true)
+      const db = name === 'us-east' ? 'blueprint-us-east-db' : 'blueprint-eu-west-db-replica'
+      expect(
+        secrets.map((s) => s.replace(/^arn:aws:secretsmanager:[a-z0-9-]+:123456789012:secret:/, '')),
+      ).to.have.members([
+        `${db}/url-AbCdEf`,
+        `${db}/replica-url-AbCdEf`,
+        `blueprint-${name}-redis/url-AbCdEf`,
+      ])
       // Wildcards only where AWS offers no resource-level permission.
       for (const s of st) {
         if (list(s.Resource).includes('*'))
@@ -36,13 +41,10 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       const objects = st
         .filter((s) => list(s.Action).includes('s3:PutObject'))
         .flatMap((s) => list(s.Resource))
-      expect(objects).to.have.members([
-        `arn:aws:s3:::blueprint-${name}-uploads-123456789012/uploads/*`,
-        `arn:aws:s3:::blueprint-${name}-assets-123456789012/assets/*`,
-      ])
-      for (const s of st.filter((x) => list(x.Action).includes('s3:ListBucket'))) {
-        expect(s.Condition?.StringLike?.['s3:prefix']).to.match(/^(uploads|assets)\/\*$/)
-      }
+      expect(objects).to.deep.equal([`arn:aws:s3:::blueprint-${name}-uploads-123456789012/users/*`])
+      const list_ = only(st.filter((x) => list(x.Action).includes('s3:ListBucket')))
+      expect(list_.Resource).to.equal(`arn:aws:s3:::blueprint-${name}-uploads-123456789012`)
+      expect(list_.Condition?.StringLike?.['s3:prefix']).to.equal('users/*')
       const wildcard = st.filter((s) => list(s.Resource).includes('*'))
       expect(actionsOf(wildcard).every((a) => a.startsWith('xray:'))).to.equal(true)
       expect(actionsOf(st).some((a) => a === 's3:*' || a === '*')).to.equal(false)

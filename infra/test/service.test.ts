@@ -62,15 +62,24 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       hasProps(one(inventory, T.td, '-service'), { cpu: '2048', memory: '4096' })
     })
 
-    it('injects database and Redis credentials from Secrets Manager, never as plain environment', async () => {
+    it('injects database and Redis URLs from Secrets Manager, never as plain environment', async () => {
       const { inventory } = await stack(name)
       const [app] = json<Container[]>(one(inventory, T.td, '-service'), 'containerDefinitions')
       const secrets = Object.fromEntries((app?.secrets ?? []).map((s) => [s.name, s.valueFrom]))
-      expect(secrets.DATABASE_USERNAME).to.match(/^arn:aws:secretsmanager:.*:username::$/)
-      expect(secrets.DATABASE_PASSWORD).to.match(/^arn:aws:secretsmanager:.*:password::$/)
-      expect(secrets.REDIS_AUTH_TOKEN).to.match(
-        new RegExp(`^arn:aws:secretsmanager:.*:secret:blueprint-${name}-redis/auth-token`),
-      )
+      const db = name === 'us-east' ? 'blueprint-us-east-db' : 'blueprint-eu-west-db-replica'
+      const arn = (secretName: string) =>
+        new RegExp(`^arn:aws:secretsmanager:${inventory.region}:123456789012:secret:${secretName}-`)
+      expect(secrets.DATABASE_URL).to.match(arn(`${db}/url`))
+      expect(secrets.DATABASE_REPLICA_URL).to.match(arn(`${db}/replica-url`))
+      expect(secrets.REDIS_URL).to.match(arn(`blueprint-${name}-redis/url`))
+      const env = Object.fromEntries((app?.environment ?? []).map((e) => [e.name, e.value]))
+      expect(env).to.include({
+        DATABASE_WRITER_ENDPOINT_SOURCE: `ssm:/blueprint/${name}/db/writer-endpoint`,
+        REDIS_CLUSTER: 'true',
+        S3_BUCKET: `blueprint-${name}-uploads-123456789012`,
+        S3_REGION: inventory.region,
+        PORT: '3000',
+      })
       const envNames = (app?.environment ?? []).map((e) => e.name)
       for (const secret of Object.keys(secrets)) expect(envNames).not.to.include(secret)
     })
@@ -169,7 +178,7 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       const [c] = json<Container[]>(td, 'containerDefinitions')
       expect(c?.image).to.equal(images[name])
       expect(c?.command).to.deep.equal(['node', 'dist/src/db/migrate-cli.js'])
-      expect(c?.secrets?.map((s) => s.name)).to.include.members(['DATABASE_USERNAME', 'DATABASE_PASSWORD'])
+      expect(c?.secrets?.map((s) => s.name)).to.include('DATABASE_URL')
     })
   })
 }

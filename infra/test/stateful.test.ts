@@ -20,6 +20,8 @@ const RDS_FORCE_NEW = [
   'dbName',
   'availabilityZone',
 ]
+// A promoted replica keeps the password it inherited; setting one would reset it under the running service.
+const RDS_INHERITED = ['password', 'username']
 
 const stateful = (inv: Inventory) => inv.resources.filter((r) => STATEFUL.includes(r.type))
 const byUrn = (rs: InventoryResource[]) => Object.fromEntries(rs.map((r) => [r.urn, r.inputs]))
@@ -77,6 +79,7 @@ describe('promotion of eu-west (database role replica -> primary)', () => {
     const after = only(all((await promoted()).inventory, 'aws:rds/instance:Instance'))
     expect(after.urn).to.equal(before.urn)
     for (const key of RDS_FORCE_NEW) expect(after.inputs[key], key).to.deep.equal(before.inputs[key])
+    for (const key of RDS_INHERITED) expect(after.inputs[key], key).to.equal(undefined)
     // Engine is inherited from the source while a replica; AWS reports "postgres", which is what promotion sets.
     expect(after.inputs.engine).to.equal('postgres')
     // Dropping replicateSourceDb is how the provider promotes in place.
@@ -96,7 +99,7 @@ describe('promotion of eu-west (database role replica -> primary)', () => {
     const { inventory } = await promoted()
     const param = one(inventory, 'aws:ssm/parameter:Parameter')
     expect(param.inputs.insecureValue).to.equal(
-      'blueprint-eu-west-db-replica.c9akciq32.eu-west-1.rds.amazonaws.com',
+      'blueprint-eu-west-db-replica.c9akciq32.eu-west-1.rds.amazonaws.com:5432',
     )
     expect(
       all(inventory, 'aws:cloudwatch/metricAlarm:MetricAlarm', (a) => a.inputs.metricName === 'ReplicaLag'),
