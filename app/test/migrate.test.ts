@@ -200,6 +200,33 @@ describe('applyMigrations', () => {
     expect(await columns(db.url, 'User')).to.deep.equal([])
   })
 
+  it("gives up on a statement stuck behind another transaction's lock, instead of blocking the table", async () => {
+    folder = migrationsFolder({ '20240101000000_init': first })
+    await applyMigrations({ databaseUrl: db.url, migrationsDir: folder.dir })
+    writeMigration(folder.dir, '20240102000000_add_name', second)
+    const reader = new pg.Client({ connectionString: db.url })
+    await reader.connect()
+    try {
+      // A long read keeps an ACCESS SHARE lock; ALTER TABLE needs ACCESS EXCLUSIVE.
+      await reader.query('BEGIN; SELECT * FROM "User"')
+      const started = Date.now()
+      const err = await applyMigrations({
+        databaseUrl: db.url,
+        migrationsDir: folder.dir,
+        statementLockTimeoutMs: 300,
+      }).catch((e) => e)
+      expect(err).to.be.instanceOf(MigrationError)
+      expect(err.message).to.contain('20240102000000_add_name').and.contain('lock timeout')
+      expect(Date.now() - started).to.be.below(5000)
+    } finally {
+      await reader.end()
+    }
+    expect(await columns(db.url, 'User')).to.deep.equal(['id', 'email'])
+    expect((await applyMigrations({ databaseUrl: db.url, migrationsDir: folder.dir })).applied).to.deep.equal(
+      ['20240102000000_add_name'],
+    )
+  })
+
   it('names the folder that has no migration.sql', async () => {
     folder = migrationsFolder({ '20240101000000_init': first })
     mkdirSync(join(folder.dir, '20240102000000_empty'))

@@ -37,9 +37,14 @@ async function main() {
   if (!databaseUrl) throw new MigrationError('DATABASE_URL is not set')
   const migrationsDir = resolveMigrationsDir()
   const started = Date.now()
+  const lockTimeout = process.env.MIGRATION_LOCK_TIMEOUT_MS
+  if (lockTimeout !== undefined && !/^\d+$/.test(lockTimeout)) {
+    throw new MigrationError('MIGRATION_LOCK_TIMEOUT_MS must be a whole number of milliseconds')
+  }
   const { applied } = await applyMigrations({
     databaseUrl,
     migrationsDir,
+    statementLockTimeoutMs: lockTimeout === undefined ? undefined : Number(lockTimeout),
     log: (msg) => console.log(`[migrate] ${msg}`),
   })
   console.log(

@@ -13,6 +13,13 @@ export interface ApplyMigrationsOptions {
   log?: (msg: string) => void
   /** How long to wait for another deploy's migration lock before giving up. @default 120000 */
   lockTimeoutMs?: number
+  /**
+   * PostgreSQL `lock_timeout` for the migration statements themselves. A DDL statement queued behind a
+   * long transaction blocks every later query on that table, so it gives up instead and the deploy
+   * can be retried; a migration may still `SET LOCAL lock_timeout` itself. 0 waits forever.
+   * @default 10000
+   */
+  statementLockTimeoutMs?: number
 }
 
 /** A migration found on disk. */
@@ -107,7 +114,7 @@ export async function applyMigrations(opts: ApplyMigrationsOptions): Promise<{ a
       const pending = plan(files, history, log)
       const applied: string[] = []
       for (const file of pending) {
-        await applyOne(client, file, log)
+        await applyOne(client, file, opts.statementLockTimeoutMs ?? 10_000, log)
         applied.push(file.name)
       }
       log(applied.length ? `applied ${applied.length} migration(s)` : 'database is up to date')
@@ -173,12 +180,18 @@ function plan(files: MigrationFile[], history: HistoryRow[], log: (msg: string) 
   return files.filter((f) => !done.has(f.name))
 }
 
-async function applyOne(client: pg.Client, file: MigrationFile, log: (msg: string) => void) {
+async function applyOne(
+  client: pg.Client,
+  file: MigrationFile,
+  lockTimeoutMs: number,
+  log: (msg: string) => void,
+) {
   const id = randomUUID()
   const startedAt = new Date()
   log(`applying ${file.name}`)
   try {
     await client.query('BEGIN')
+    await client.query(`SET LOCAL lock_timeout = ${Math.max(0, Math.floor(lockTimeoutMs))}`)
     await client.query(file.sql)
     await client.query(
       `INSERT INTO "${TABLE}" (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
