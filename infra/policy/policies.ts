@@ -9,7 +9,7 @@ import {
   rdsEncryptionInTransit,
   rdsMultiAz,
 } from './rules/database.js'
-import { albListenerHttps, albWaf, cloudfrontWaf } from './rules/edge.js'
+import { albListenerHttps, albWaf, cloudfrontHttps, cloudfrontWaf } from './rules/edge.js'
 import { logGroupEncryption, logGroupRetention } from './rules/logs.js'
 import { noOpenIngress } from './rules/network.js'
 import { s3EncryptionAtRest, s3PublicAccessBlocked, s3TlsOnly } from './rules/storage.js'
@@ -37,6 +37,7 @@ export const guardrails: Policies = [
   albListenerHttps,
   albWaf,
   cloudfrontWaf,
+  cloudfrontHttps,
   ecsCircuitBreaker,
   requiredTags,
 ]

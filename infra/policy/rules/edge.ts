@@ -44,6 +44,42 @@ export const albWaf: StackValidationPolicy = {
   }),
 }
 
+interface Behavior {
+  viewerProtocolPolicy?: string
+  pathPattern?: string
+}
+
+/** CloudFront speaks HTTPS to viewers (TLS 1.2+ on a custom certificate) and to custom origins. */
+export const cloudfrontHttps: ResourceValidationPolicy = {
+  name: 'cloudfront-https',
+  description:
+    'CloudFront behaviors redirect or require HTTPS, custom certificates need TLS 1.2+, custom origins use HTTPS.',
+  enforcementLevel: 'mandatory',
+  validateResource: ofType<Distribution>([T.distribution], (d, args, report) => {
+    const behaviors: Behavior[] = [d.defaultCacheBehavior, ...(d.orderedCacheBehaviors ?? [])].filter(Boolean)
+    for (const b of behaviors) {
+      if (b.viewerProtocolPolicy !== 'redirect-to-https' && b.viewerProtocolPolicy !== 'https-only') {
+        report(
+          `${args.name}: behavior ${b.pathPattern ?? '(default)'} allows plain HTTP (viewerProtocolPolicy)`,
+        )
+      }
+    }
+    const cert = d.viewerCertificate
+    if (
+      (cert?.acmCertificateArn || cert?.iamCertificateId) &&
+      !String(cert.minimumProtocolVersion).startsWith('TLSv1.2')
+    ) {
+      report(`${args.name}: minimumProtocolVersion "${cert.minimumProtocolVersion}" allows TLS below 1.2`)
+    }
+    for (const o of d.origins ?? []) {
+      const policy = o.customOriginConfig?.originProtocolPolicy
+      if (o.customOriginConfig && policy !== 'https-only') {
+        report(`${args.name}: origin ${o.originId} is reached over ${policy} (use https-only)`)
+      }
+    }
+  }),
+}
+
 /** Every CloudFront distribution names a WAF web ACL. */
 export const cloudfrontWaf: ResourceValidationPolicy = {
   name: 'cloudfront-waf',

@@ -182,6 +182,23 @@ export function goodInventory(): PackInventory {
     res('aws:cloudfront/distribution:Distribution', 'cdn', {
       enabled: true,
       webAclId: 'arn:aws:wafv2::1:global/webacl/y/2',
+      defaultCacheBehavior: { targetOriginId: 'assets', viewerProtocolPolicy: 'redirect-to-https' },
+      orderedCacheBehaviors: [
+        { pathPattern: '/api/*', targetOriginId: 'api', viewerProtocolPolicy: 'https-only' },
+      ],
+      origins: [
+        { originId: 'assets', domainName: 'assets.s3.us-east-1.amazonaws.com' },
+        {
+          originId: 'api',
+          domainName: 'api.example.com',
+          customOriginConfig: { originProtocolPolicy: 'https-only', httpPort: 80, httpsPort: 443 },
+        },
+      ],
+      viewerCertificate: {
+        acmCertificateArn: 'cert',
+        minimumProtocolVersion: 'TLSv1.2_2021',
+        sslSupportMethod: 'sni-only',
+      },
     }),
     res('aws:ecs/service:Service', 'service', {
       launchType: 'FARGATE',

@@ -217,6 +217,30 @@ describe('policy pack: guard rails over synthetic inventories', () => {
       ).to.deep.equal(['cloudfront-waf'])
     })
 
+    it('cloudfront-https: plain HTTP to viewers, old TLS, or an HTTP origin', async () => {
+      type Cdn = {
+        orderedCacheBehaviors: { viewerProtocolPolicy: string }[]
+        viewerCertificate: { minimumProtocolVersion: string }
+        origins: { customOriginConfig?: { originProtocolPolicy: string } }[]
+      }
+      const cdn = (inv: PackInventory) => find(inv, 'Distribution', 'cdn').inputs as unknown as Cdn
+      const cases: ((c: Cdn) => void)[] = [
+        (c) => {
+          if (c.orderedCacheBehaviors[0]) c.orderedCacheBehaviors[0].viewerProtocolPolicy = 'allow-all'
+        },
+        (c) => {
+          c.viewerCertificate.minimumProtocolVersion = 'TLSv1_2016'
+        },
+        (c) => {
+          const origin = c.origins[1]?.customOriginConfig
+          if (origin) origin.originProtocolPolicy = 'match-viewer'
+        },
+      ]
+      for (const breakIt of cases) {
+        expect(await breakAndRun((inv) => breakIt(cdn(inv)))).to.deep.equal(['cloudfront-https'])
+      }
+    })
+
     it('ecs-circuit-breaker: breaker without rollback', async () => {
       const broken = await breakAndRun((inv) => {
         find(inv, 'Service', 'service').inputs.deploymentCircuitBreaker = { enable: true, rollback: false }
