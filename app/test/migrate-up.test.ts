@@ -129,7 +129,8 @@ describe('npm run up (local PostgreSQL and Redis)', function () {
     const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
     expect(cookie).to.match(/^[^=]+=.+/)
 
-    for (const headers of [{ cookie }, { authorization: `Bearer ${token}` }]) {
+    const credentials: Record<string, string>[] = [{ cookie }, { authorization: `Bearer ${token}` }]
+    for (const headers of credentials) {
       const me = await fetch(`${base}/v1/me`, { headers })
       expect(me.status).to.equal(200)
       expect(((await me.json()) as { email: string }).email).to.equal(email)
