@@ -39,10 +39,12 @@ export function parseArgs(
     if (value === undefined) throw new Error(`--${key} needs a value`)
     flags.set(key, value)
   }
+  // `npm run -w app` runs in app/; relative paths mean what they meant where the user typed them.
+  const cwd = env.INIT_CWD ?? process.cwd()
   return {
     flags,
-    schemaPath: resolve(flags.get('schema') ?? join(repoRoot, 'prisma', 'schema.prisma')),
-    migrationsDir: resolve(flags.get('migrations') ?? join(repoRoot, 'prisma', 'migrations')),
+    schemaPath: resolve(cwd, flags.get('schema') ?? join(repoRoot, 'prisma', 'schema.prisma')),
+    migrationsDir: resolve(cwd, flags.get('migrations') ?? join(repoRoot, 'prisma', 'migrations')),
     serverUrl: env.MIGRATION_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
   }
 }
