@@ -10,9 +10,10 @@ describe('sessions', () => {
   let app: FastifyInstance
   let prefix: string
   // A plain client (no prefix) to look at what the service stored.
-  const redis = new Redis(services.redisUrl)
+  let redis: Redis
 
   before(async () => {
+    redis = new Redis(services.redisUrl)
     const env = testEnv()
     prefix = env.REDIS_KEY_PREFIX as string
     app = await buildTestApp(env)

@@ -1,0 +1,140 @@
+import { request as httpRequest } from 'node:http'
+import { connect } from 'node:net'
+import { expect } from 'chai'
+import type { FastifyInstance } from 'fastify'
+import { buildTestApp } from '../helpers/app.js'
+import { runServerToExit, type ServerProcess, startServer } from '../helpers/process.js'
+import { GOOD_PASSWORD, uniqueEmail } from '../helpers/users.js'
+
+/** Sends a request over a raw socket and resolves with the whole response text. */
+function post(url: string, path: string, body: object): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const data = JSON.stringify(body)
+    const req = httpRequest(
+      `${url}${path}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
+      },
+      (res) => {
+        let text = ''
+        res.on('data', (d) => {
+          text += d
+        })
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }))
+      },
+    )
+    req.on('error', reject)
+    req.end(data)
+  })
+}
+
+describe('the real server on a port', function () {
+  this.timeout(60_000)
+  let server: ServerProcess | undefined
+
+  afterEach(() => {
+    if (server && server.child.exitCode === null) server.child.kill('SIGKILL')
+    server = undefined
+  })
+
+  it('refuses to start with a bad environment, listing every problem at once', async () => {
+    const { code, output } = await runServerToExit({ PORT: 'x', REDIS_CLUSTER: 'perhaps' })
+    expect(code).to.equal(1)
+    for (const name of ['PORT', 'REDIS_CLUSTER', 'DATABASE_URL', 'REDIS_URL']) expect(output).to.include(name)
+    expect(output.match(/invalid configuration/g)).to.have.length(1)
+  })
+
+  it('serves requests and reports where it listens', async () => {
+    server = await startServer()
+    const res = await fetch(`${server.url}/health/ready`)
+    expect(res.status).to.equal(200)
+    expect(server.output()).to.match(/"msg":"listening on http:\/\/127\.0\.0\.1:\d+"/)
+  })
+
+  it('on SIGTERM finishes the in-flight request, refuses new connections, and exits 0', async () => {
+    // Production scrypt cost makes registration take a while: a naturally slow request.
+    server = await startServer({ SCRYPT_LOG_N: '17' })
+    const { url } = server
+    const inFlight = post(url, '/v1/auth/register', {
+      email: uniqueEmail(),
+      password: GOOD_PASSWORD,
+      name: 'Slow',
+    })
+    await new Promise((r) => setTimeout(r, 100))
+    server.child.kill('SIGTERM')
+    const response = await inFlight
+    expect(response.status).to.equal(201)
+    const exit = await server.exited
+    expect(exit.code).to.equal(0)
+    expect(server.output()).to.include('shutdown complete')
+    const refused = await fetch(`${url}/health/live`).then(
+      () => false,
+      () => true,
+    )
+    expect(refused).to.equal(true)
+  })
+
+  it('exits 1 at the shutdown deadline when a request never completes', async () => {
+    server = await startServer({ SHUTDOWN_TIMEOUT_MS: '700' })
+    const port = Number(new URL(server.url).port)
+    // A request whose body never finishes arriving keeps the server draining.
+    const socket = connect(port, '127.0.0.1')
+    await new Promise<void>((resolve) => socket.on('connect', () => resolve()))
+    socket.write(
+      'POST /v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"em',
+    )
+    await new Promise((r) => setTimeout(r, 100))
+    const signalled = Date.now()
+    server.child.kill('SIGTERM')
+    const exit = await server.exited
+    socket.destroy()
+    expect(exit.code).to.equal(1)
+    expect(exit.at - signalled).to.be.within(600, 5000)
+    expect(server.output()).to.include('shutdown deadline reached')
+  })
+})
+
+describe('keep-alive', () => {
+  let app: FastifyInstance
+  let port: number
+  before(async () => {
+    app = await buildTestApp({ KEEP_ALIVE_TIMEOUT_MS: '400' })
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    port = (app.server.address() as { port: number }).port
+  })
+  after(async () => {
+    await app.close()
+  })
+
+  it('uses the configured keep-alive timeout (65 s by default, above the ALB 60 s idle timeout)', async () => {
+    expect(app.server.keepAliveTimeout).to.equal(400)
+    expect(app.server.headersTimeout).to.be.greaterThan(app.server.keepAliveTimeout)
+    const defaults = await buildTestApp()
+    try {
+      expect(defaults.server.keepAliveTimeout).to.equal(65_000)
+    } finally {
+      await defaults.close()
+    }
+  })
+
+  it('keeps an idle connection open until the keep-alive timeout, then closes it', async () => {
+    const socket = connect(port, '127.0.0.1')
+    await new Promise<void>((resolve) => socket.on('connect', () => resolve()))
+    let answered = ''
+    socket.on('data', (d) => {
+      answered += d
+    })
+    const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now())))
+    socket.write('GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n')
+    await new Promise((r) => setTimeout(r, 200))
+    expect(answered).to.match(/^HTTP\/1.1 200/)
+    const answeredAt = Date.now()
+    // Still usable before the timeout.
+    socket.write('GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n')
+    await new Promise((r) => setTimeout(r, 150))
+    expect(answered.match(/HTTP\/1.1 200/g)).to.have.length(2)
+    const closedAt = await closed
+    expect(closedAt - answeredAt).to.be.within(300, 2000)
+  })
+})
