@@ -69,6 +69,8 @@ export interface BuiltStack {
   outputs: RegionOutputs
   /** Resolves an output of the built program to its plain value. */
   resolve<T>(o: pulumi.Input<T>): Promise<T>
+  /** URNs a resource waits for before the engine creates it (explicit dependsOn plus input references). */
+  dependencies(urn: string): string[]
 }
 
 const SECRET_SIG = '1b47061264138c4ac30d75fd1eb44270'
@@ -97,7 +99,15 @@ interface RegisterRequest {
   getProtect(): boolean | undefined
   getRetainondelete(): boolean | undefined
   getIgnorechangesList(): string[]
+  getDependenciesList(): string[]
 }
+/** What a run under mocks registered. */
+export interface Captured<T> {
+  result: T
+  resources: InventoryResource[]
+  dependencies: Map<InventoryResource, string[]>
+}
+
 interface ReadRequest {
   getType(): string
   getName(): string
@@ -140,20 +150,26 @@ export function runUnderMocks<T>(
   stack: StackName,
   config: Record<string, string>,
   program: () => T | Promise<T>,
-): Promise<{ result: T; resources: InventoryResource[] }> {
+): Promise<Captured<T>> {
   const run = queue.then(() => capture(stack, config, program))
   queue = run.catch(() => undefined)
   return run
 }
 
 async function buildOnce(stack: StackName, opts: { config?: Record<string, string> }): Promise<BuiltStack> {
-  const { result: outputs, resources } = await capture(stack, opts.config ?? {}, () =>
-    buildRegion(loadConfig()),
-  )
+  const {
+    result: outputs,
+    resources,
+    dependencies,
+  } = await capture(stack, opts.config ?? {}, () => buildRegion(loadConfig()))
   return {
     inventory: { project: PROJECT, stack, region: STACK_REGIONS[stack], resources },
     outputs,
     resolve: <T>(o: pulumi.Input<T>) => resolveOutput(o),
+    dependencies: (urn: string) => {
+      const r = resources.find((x) => x.urn === urn)
+      return (r && dependencies.get(r)) ?? []
+    },
   }
 }
 
@@ -161,12 +177,13 @@ async function capture<T>(
   stack: StackName,
   config: Record<string, string>,
   program: () => T | Promise<T>,
-): Promise<{ result: T; resources: InventoryResource[] }> {
+): Promise<Captured<T>> {
   const region = STACK_REGIONS[stack]
   await pulumi.runtime.setMocks(new AwsMocks(region, mockStackOutputs), PROJECT, stack, false)
   pulumi.runtime.setAllConfig({ ...stackConfig(stack), ...config })
 
   const resources: InventoryResource[] = []
+  const dependencies = new Map<InventoryResource, string[]>()
   const failures: unknown[] = []
   let inFlight = 0
   const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitorLike
@@ -191,6 +208,7 @@ async function capture<T>(
       ...(Object.keys(options).length ? { options } : {}),
     }
     resources.push(entry)
+    dependencies.set(entry, req.getDependenciesList())
     return original(req, (err, resp) => {
       inFlight--
       if (err) failures.push(err)
@@ -244,7 +262,7 @@ async function capture<T>(
   const missing = resources.filter((r) => !r.urn)
   if (missing.length)
     throw new Error(`registrations never completed: ${missing.map((r) => r.name).join(', ')}`)
-  return { result, resources }
+  return { result, resources, dependencies }
 }
 
 /** Resolves every output found in a program's result (a RegionOutputs or a module namespace). */
