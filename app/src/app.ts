@@ -11,6 +11,7 @@ import fastifyCookie from '@fastify/cookie'
 import fastifyHelmet from '@fastify/helmet'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import cache from './cache/plugin.js'
 import type { Config } from './config.js'
 import auth from './plugins/auth.js'
 import errors from './plugins/errors.js'
@@ -22,6 +23,8 @@ import swagger from './plugins/swagger.js'
 import authRoutes from './routes/auth/index.js'
 import healthRoutes from './routes/health/index.js'
 import meRoutes from './routes/me/index.js'
+import uploadRoutes from './routes/uploads/index.js'
+import storage from './storage/plugin.js'
 
 /** Options of the application plugin. */
 export interface AppOptions {
@@ -39,6 +42,8 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
   await fastify.register(redis, { config: config.redis })
   await fastify.register(rateLimit)
   await fastify.register(swagger)
+  await fastify.register(cache)
+  await fastify.register(storage, { config: config.s3 })
 
   // Application plugins.
   await fastify.register(auth, { session: config.session, scryptLogN: config.scryptLogN })
@@ -47,6 +52,7 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
   await fastify.register(healthRoutes, { prefix: '/health', timeoutMs: config.healthTimeoutMs })
   await fastify.register(authRoutes, { prefix: '/v1/auth', rateLimit: config.rateLimit })
   await fastify.register(meRoutes, { prefix: '/v1/me', preferencesMaxBytes: config.preferencesMaxBytes })
+  await fastify.register(uploadRoutes, { prefix: '/v1/uploads' })
 }
 
 // Not encapsulated: the error handler, hooks and decorators apply to the whole instance.

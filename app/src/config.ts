@@ -57,6 +57,24 @@ export interface Config {
     registerPerIp: number
     registerPerAccount: number
   }
+  /** Uploads bucket; credentials come from the AWS SDK's default provider chain. */
+  s3: {
+    /** Custom endpoint (MinIO, s3rver); unset on AWS. */
+    endpoint: string | undefined
+    region: string
+    bucket: string
+    forcePathStyle: boolean
+    uploadMaxBytes: number
+    allowedContentTypes: string[]
+    uploadUrlTtlSeconds: number
+    downloadUrlTtlSeconds: number
+  }
+  cache: {
+    /** TTL of cached profile and preferences. */
+    profileTtlSeconds: number
+    /** TTL of cached reports. */
+    reportsTtlSeconds: number
+  }
 }
 
 /** Thrown when the environment is unusable; the message lists every problem at once. */
@@ -115,6 +133,24 @@ export function loadConfig(env: Env = process.env): Config {
       loginPerAccount: read.int('LOGIN_MAX_PER_ACCOUNT', 10, 1),
       registerPerIp: read.int('REGISTER_MAX_PER_IP', 20, 1),
       registerPerAccount: read.int('REGISTER_MAX_PER_ACCOUNT', 5, 1),
+    },
+    s3: {
+      endpoint: read.optionalUrl('S3_ENDPOINT', ['http:', 'https:']),
+      region: read.string('S3_REGION', 'us-east-1'),
+      bucket: read.string('S3_BUCKET', 'uploads'),
+      forcePathStyle: read.bool('S3_FORCE_PATH_STYLE', false),
+      // A presigned POST's content-length-range works up to S3's 5 GB single-request limit.
+      uploadMaxBytes: read.int('UPLOAD_MAX_BYTES', 10_485_760, 1, 2_147_483_647),
+      allowedContentTypes: read.list(
+        'UPLOAD_CONTENT_TYPES',
+        'image/png,image/jpeg,image/webp,application/pdf,text/plain,text/csv',
+      ),
+      uploadUrlTtlSeconds: read.int('UPLOAD_URL_TTL_SECONDS', 900, 1, 604_800),
+      downloadUrlTtlSeconds: read.int('DOWNLOAD_URL_TTL_SECONDS', 300, 1, 604_800),
+    },
+    cache: {
+      profileTtlSeconds: read.int('CACHE_PROFILE_TTL_SECONDS', 300, 1),
+      reportsTtlSeconds: read.int('CACHE_REPORTS_TTL_SECONDS', 600, 1),
     },
   }
 
@@ -196,6 +232,24 @@ class Reader {
     const problem = writerSourceProblem(value)
     if (problem) this.problems.push(`${name} ${problem} (got "${value}")`)
     return value
+  }
+
+  optionalUrl(name: string, protocols: string[]): string | undefined {
+    const value = this.raw(name)
+    if (value !== undefined && !validUrl(value, protocols)) {
+      this.problems.push(`${name} must be a ${protocols.join(' or ')}// URL`)
+    }
+    return value
+  }
+
+  /** A comma-separated list; empty entries are dropped. */
+  list(name: string, fallback: string): string[] {
+    const items = (this.raw(name) ?? fallback)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+    if (items.length === 0) this.problems.push(`${name} must list at least one value`)
+    return items
   }
 
   /** One redis:// or rediss:// URL, or a comma-separated list of cluster seed nodes. */
