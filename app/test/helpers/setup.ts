@@ -63,11 +63,33 @@ export async function deleteKeys(redis: Redis, prefix: string): Promise<number> 
   return deleted
 }
 
+// A run killed before its teardown leaves its database and keys behind; later runs remove those
+// older than this (run ids start with their start time, so a live concurrent run is never touched).
+const STALE_AFTER_MS = 60 * 60 * 1000
+
+function isStale(runId: string): boolean {
+  const started = Number.parseInt(runId.split('_')[0] ?? '', 36)
+  return Number.isFinite(started) && Date.now() - started > STALE_AFTER_MS
+}
+
+async function sweepStaleRuns(admin: pg.Client, redis: Redis): Promise<void> {
+  const { rows } = await admin.query<{ datname: string }>(
+    "SELECT datname FROM pg_database WHERE datname LIKE 'test\\_app\\_%'",
+  )
+  for (const { datname } of rows) {
+    const runId = datname.slice('test_app_'.length)
+    if (!isStale(runId)) continue
+    await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`)
+    await deleteKeys(redis, `test:${runId}:`)
+  }
+}
+
 export const mochaHooks = {
   async beforeAll(this: Mocha.Context) {
     this.timeout(60_000)
     const [admin, redis] = await Promise.all([checkPostgres(), checkRedis()])
     try {
+      await sweepStaleRuns(admin, redis)
       await admin.query(`CREATE DATABASE "${services.databaseName}"`)
     } finally {
       await admin.end()
