@@ -25,6 +25,8 @@ const STAGES = [
   { name: 'dr', ...mocha('infra/dr') },
   { name: 'workflows', ...check('npm', 'run', 'workflows:check') },
   { name: 'delivery', kind: 'mocha', cmd: ['npx', 'mocha', '--config', 'infra/delivery.mocharc.cjs'] },
+  // Real primary + streaming standby, crash, promote, writer switch; fails when sync RPO > 0.
+  { name: 'drill', ...check('npm', 'run', 'drill:local') },
 ]
 
 const only = process.argv.slice(2)

@@ -27,6 +27,8 @@ export class TcpProxy {
     const server = createServer((client) => {
       const upstream = createConnection({ host: this.targetHost, port: this.targetPort })
       for (const socket of [client, upstream]) {
+        // Nagle would hold back the standby's small flush confirmations, and sync commits with them.
+        socket.setNoDelay(true)
         this.sockets.add(socket)
         socket.on('close', () => this.sockets.delete(socket))
         socket.on('error', () => socket.destroy())

@@ -1,0 +1,340 @@
+/**
+ * One failover drill on this machine: a PostgreSQL primary and a streaming standby (through a
+ * link with latency), the service as a real process writing to the primary and reading from the
+ * standby, a steady stream of deposits, then the primary crashes, the standby is promoted and the
+ * service's writer endpoint file is switched, with no service restart. Measures RTO and RPO.
+ */
+import { randomBytes } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+import pg from 'pg'
+import { applyMigrations } from '../src/db/migrate.js'
+import { freePort, LocalCluster, removeDir, scratchDir } from './pg-cluster.js'
+import { ServiceProcess } from './service-process.js'
+import { TcpProxy } from './tcp-proxy.js'
+import { type Ack, Workload } from './workload.js'
+
+const migrationsDir = join(import.meta.dirname, '../../prisma/migrations')
+const DATABASE = 'drill'
+const STANDBY_NAME = 'drill_standby'
+
+/** How one drill runs. */
+export interface DrillOptions {
+  mode: 'sync' | 'async'
+  /** One-way latency between primary and standby (a stand-in for the Atlantic). */
+  replicationDelayMs: number
+  /** Traffic before the crash, and after writes are back. */
+  steadyMs: number
+  clients: number
+  /** Give up when writes have not come back within this long after the crash. */
+  recoveryTimeoutMs: number
+  redisUrl: string
+  log: (line: string) => void
+}
+
+/** What the drill measured. */
+export interface DrillResult {
+  mode: 'sync' | 'async'
+  /** Seconds without successful writes: last acknowledgement before the crash to the first by the new primary. */
+  rtoSeconds: number
+  /** From the crash to the first acknowledged write on the new primary (seconds). */
+  crashToFirstWriteSeconds: number
+  writesPerSecondBeforeCrash: number
+  /** Acknowledged transactions missing on the new primary. */
+  rpoTransactions: number
+  acknowledged: number
+  acknowledgedBeforeCrash: number
+  /** Transactions found more than once on the new primary (must be 0: idempotency). */
+  duplicates: number
+  /** Sum over the drill's accounts of |balance - sum of deposits| on the new primary (must be 0). */
+  balanceDrift: string
+  clientErrors: Record<string, number>
+  serviceRestarted: boolean
+  timings: Record<string, number>
+}
+
+type Cleanup = () => Promise<void> | void
+
+// What the running drill started, newest last; each step runs once, whoever calls cleanUp first.
+const started: Cleanup[] = []
+
+/** Stops and removes everything the running drill started (also from signal handlers). */
+export async function cleanUp(log: (line: string) => void): Promise<void> {
+  for (let step = started.pop(); step; step = started.pop()) {
+    await Promise.resolve()
+      .then(step)
+      .catch((err: Error) => log(`cleanup step failed: ${err.message}`))
+  }
+}
+
+/** Runs one drill and always removes what it started, even when it fails. */
+export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
+  try {
+    return await drill(opts, started)
+  } finally {
+    await cleanUp(opts.log)
+  }
+}
+
+async function drill(opts: DrillOptions, cleanups: Cleanup[]): Promise<DrillResult> {
+  const t0 = Date.now()
+  const timings: Record<string, number> = {}
+  const mark = (name: string) => {
+    timings[name] = (Date.now() - t0) / 1000
+    opts.log(`[${timings[name].toFixed(2)}s] ${name}`)
+  }
+
+  const dir = scratchDir(`drill-${opts.mode}`)
+  cleanups.push(() => removeDir(dir))
+
+  const primary = await LocalCluster.create(dir, 'primary')
+  cleanups.push(() => primary.stopQuietly())
+  await primary.start()
+  await sql(primary.url(), `CREATE DATABASE ${DATABASE}`)
+  await applyMigrations({ databaseUrl: primary.url(DATABASE), migrationsDir })
+  mark(`primary up on ${primary.endpoint}, migrated`)
+
+  const link = new TcpProxy('127.0.0.1', primary.port, opts.replicationDelayMs)
+  await link.up()
+  cleanups.push(() => link.down())
+  const standby = await LocalCluster.standbyOf(primary, dir, 'standby', {
+    via: { host: '127.0.0.1', port: link.port },
+    applicationName: STANDBY_NAME,
+  })
+  cleanups.push(() => standby.stopQuietly())
+  await standby.start()
+  await waitUntil('standby streaming', 20_000, async () => {
+    const rows = await sql(
+      primary.url(),
+      `SELECT state FROM pg_stat_replication WHERE application_name = $1`,
+      [STANDBY_NAME],
+    )
+    return rows[0]?.state === 'streaming'
+  })
+  if (opts.mode === 'sync') {
+    // remote_apply would also be RPO 0; `on` (standby flushed) is what RPO needs.
+    await sql(primary.url(), `ALTER SYSTEM SET synchronous_standby_names = '"${STANDBY_NAME}"'`)
+    await sql(primary.url(), `ALTER SYSTEM SET synchronous_commit = 'on'`)
+    await sql(primary.url(), 'SELECT pg_reload_conf()')
+    await waitUntil('standby synchronous', 10_000, async () => {
+      const rows = await sql(
+        primary.url(),
+        `SELECT sync_state FROM pg_stat_replication WHERE application_name = $1`,
+        [STANDBY_NAME],
+      )
+      return rows[0]?.sync_state === 'sync'
+    })
+  }
+  mark(`standby streaming (${opts.mode}) on ${standby.endpoint} via a ${opts.replicationDelayMs} ms link`)
+
+  const endpointFile = join(dir, 'writer-endpoint')
+  await writeFile(endpointFile, primary.endpoint)
+  const redisPrefix = `drill:${randomBytes(4).toString('hex')}:`
+  cleanups.push(() => deleteRedisKeys(opts.redisUrl, redisPrefix))
+  const service = await ServiceProcess.start(
+    {
+      DATABASE_URL: primary.url(DATABASE),
+      DATABASE_REPLICA_URL: standby.url(DATABASE),
+      DATABASE_WRITER_ENDPOINT_SOURCE: `file:${endpointFile}`,
+      DATABASE_WRITER_POLL_MS: '1000',
+      DATABASE_REPLICA_CHECK_MS: '1000',
+      DATABASE_CONNECT_TIMEOUT_MS: '1000',
+      DATABASE_QUERY_TIMEOUT_MS: '3000',
+      REDIS_URL: opts.redisUrl,
+      REDIS_KEY_PREFIX: redisPrefix,
+      LOG_LEVEL: 'warn',
+      COOKIE_SECURE: 'false',
+      SCRYPT_LOG_N: '12',
+      SHUTDOWN_TIMEOUT_MS: '5000',
+    },
+    await freePort(),
+  )
+  cleanups.push(() => service.stop())
+  const servicePid = service.pid
+  mark(`service ready at ${service.baseUrl} (pid ${servicePid})`)
+
+  const { token, accountIds } = await signUp(service.baseUrl, opts.clients)
+  const workload = new Workload({
+    baseUrl: service.baseUrl,
+    token,
+    accountIds,
+    currency: 'EUR',
+    clients: opts.clients,
+    requestTimeoutMs: 3000,
+    retryDelayMs: 100,
+  })
+  const trafficFrom = Date.now()
+  workload.start()
+  cleanups.push(() => workload.stop())
+  await sleep(opts.steadyMs)
+  if (workload.ackCount === 0) throw new Error(`no write succeeded before the crash:\n${service.tail()}`)
+
+  // The crash: the primary dies without a checkpoint, and WAL still on the wire is lost with it.
+  const crashAt = Date.now()
+  const ackedBeforeCrash = workload.ackCount
+  // Cut first: pg_ctl takes a few ms to kill, and the link would deliver what it holds meanwhile.
+  await link.down()
+  await primary.stop('immediate')
+  // Any request sent from now on and acknowledged was served by the new primary.
+  const deadAt = Date.now()
+  mark(`primary killed (immediate) after ${ackedBeforeCrash} acknowledged transactions`)
+
+  await standby.promote()
+  mark('standby promoted')
+  await writeFile(endpointFile, standby.endpoint)
+  mark('writer endpoint file switched to the new primary')
+
+  const recovered = await waitUntil('writes back', opts.recoveryTimeoutMs, async () =>
+    workload.acks.some((a) => a.sentAt > deadAt),
+  ).then(
+    () => true,
+    () => false,
+  )
+  if (recovered) {
+    mark('writes acknowledged again')
+    await sleep(opts.steadyMs)
+  }
+  await workload.stop()
+  mark(`traffic stopped: ${workload.ackCount} acknowledged`)
+  if (!recovered)
+    throw new Error(`writes did not come back within ${opts.recoveryTimeoutMs} ms:\n${service.tail()}`)
+
+  const serviceRestarted = !service.running || service.pid !== servicePid
+  const verdict = await compare(standby.url(DATABASE), accountIds, workload.acks)
+  return {
+    mode: opts.mode,
+    rtoSeconds: outage(workload.acks, crashAt, deadAt) / 1000,
+    crashToFirstWriteSeconds: (firstOnNewPrimary(workload.acks, deadAt) - crashAt) / 1000,
+    writesPerSecondBeforeCrash: Math.round(ackedBeforeCrash / ((crashAt - trafficFrom) / 1000)),
+    rpoTransactions: verdict.missing,
+    acknowledged: workload.ackCount,
+    acknowledgedBeforeCrash: ackedBeforeCrash,
+    duplicates: verdict.duplicates,
+    balanceDrift: verdict.balanceDrift,
+    clientErrors: tally(workload.failures.map((f) => f.status)),
+    serviceRestarted,
+    timings,
+  }
+}
+
+/** Acknowledged transactions missing on the new primary, duplicates, and the balance invariant. */
+async function compare(url: string, accountIds: string[], acks: Ack[]) {
+  const ids = acks.map((a) => a.transactionId)
+  const present = await sql(url, 'SELECT count(*)::int AS n FROM transactions WHERE id = ANY($1::uuid[])', [
+    ids,
+  ])
+  const dupes = await sql(
+    url,
+    `SELECT count(*)::int AS n FROM (
+       SELECT description FROM transactions WHERE to_account_id = ANY($1::uuid[])
+        GROUP BY description HAVING count(*) > 1
+     ) d`,
+    [accountIds],
+  )
+  const drift = await sql(
+    url,
+    `SELECT sum(abs(a.balance - coalesce((SELECT sum(amount) FROM transactions WHERE to_account_id = a.id), 0)))::text
+              AS drift, count(*)::int AS accounts
+       FROM accounts a WHERE a.id = ANY($1::uuid[])`,
+    [accountIds],
+  )
+  return {
+    missing: ids.length - Number(present[0]?.n ?? 0),
+    duplicates: Number(dupes[0]?.n ?? 0),
+    balanceDrift: drift[0]?.accounts === accountIds.length ? String(drift[0]?.drift) : 'accounts missing',
+  }
+}
+
+/** First acknowledgement of a request sent after the primary was dead. */
+function firstOnNewPrimary(acks: Ack[], deadAt: number): number {
+  return Math.min(...acks.filter((a) => a.sentAt > deadAt).map((a) => a.at))
+}
+
+/** From the last acknowledgement before the crash to the first one the new primary gave. */
+function outage(acks: Ack[], crashAt: number, deadAt: number): number {
+  const lastBefore = Math.max(...acks.filter((a) => a.at <= crashAt).map((a) => a.at))
+  return firstOnNewPrimary(acks, deadAt) - lastBefore
+}
+
+async function signUp(baseUrl: string, accounts: number): Promise<{ token: string; accountIds: string[] }> {
+  const email = `drill-${randomBytes(4).toString('hex')}@example.com`
+  const password = 'drill drill drill drill'
+  await call(baseUrl, 'POST', '/v1/auth/register', { email, password, name: 'Drill' }, 201)
+  const { token } = await call(baseUrl, 'POST', '/v1/auth/login', { email, password }, 200)
+  const accountIds: string[] = []
+  for (let i = 0; i < accounts; i++) {
+    const { account } = await call(
+      baseUrl,
+      'POST',
+      '/v1/accounts',
+      { currency: 'EUR', name: `drill ${i}` },
+      201,
+      token,
+    )
+    accountIds.push(account.id)
+  }
+  return { token, accountIds }
+}
+
+/** One API call that must answer `expected`; returns the parsed body. */
+async function call<T = { token: string; account: { id: string } }>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body: unknown,
+  expected: number,
+  token?: string,
+): Promise<T> {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  })
+  const text = await res.text()
+  if (res.status !== expected)
+    throw new Error(`${method} ${path}: expected ${expected}, got ${res.status} ${text}`)
+  return JSON.parse(text) as T
+}
+
+async function sql(url: string, text: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 })
+  await client.connect()
+  try {
+    return (await client.query(text, params)).rows
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
+
+async function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return
+    await sleep(50)
+  }
+  throw new Error(`${what}: not reached within ${timeoutMs} ms`)
+}
+
+async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 })
+  try {
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
+      cursor = next
+      if (keys.length > 0) await redis.del(...keys)
+    } while (cursor !== '0')
+  } finally {
+    redis.disconnect()
+  }
+}
+
+function tally(values: string[]): Record<string, number> {
+  const counts: Record<string, number> = {}
+  for (const v of values) counts[v] = (counts[v] ?? 0) + 1
+  return counts
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

@@ -1,0 +1,114 @@
+/**
+ * A steady stream of deposits through the public API, the way a careful client sends them:
+ * one Idempotency-Key per intended transaction, retried with the same key until acknowledged.
+ * Every attempt is recorded, so the drill can tell what the clients were told.
+ */
+import { randomUUID } from 'node:crypto'
+
+/** A transaction the API acknowledged (201): the client believes it happened. */
+export interface Ack {
+  key: string
+  transactionId: string
+  /** When the acknowledged attempt was sent. */
+  sentAt: number
+  at: number
+}
+
+/** A failed attempt, as the client saw it. */
+export interface Failure {
+  key: string
+  at: number
+  /** HTTP status, or the network error's name when there was no answer. */
+  status: string
+}
+
+/** What to drive and how hard. */
+export interface WorkloadOptions {
+  baseUrl: string
+  token: string
+  /** Client i deposits into account i mod n: one hot row would serialize every commit. */
+  accountIds: string[]
+  currency: string
+  clients: number
+  requestTimeoutMs: number
+  retryDelayMs: number
+}
+
+/** Runs `clients` loops until `stop()`; then `acks` and `failures` hold the whole history. */
+export class Workload {
+  readonly acks: Ack[] = []
+  readonly failures: Failure[] = []
+  /** Keys sent at least once and never acknowledged (outcome unknown to the client). */
+  readonly unresolved = new Set<string>()
+  private stopping = false
+  private loops: Promise<void>[] = []
+
+  constructor(private readonly opts: WorkloadOptions) {}
+
+  start(): void {
+    this.loops = Array.from({ length: this.opts.clients }, (_, i) =>
+      this.loop(this.opts.accountIds[i % this.opts.accountIds.length] as string),
+    )
+  }
+
+  /** Stops after each client's current attempt. */
+  async stop(): Promise<void> {
+    this.stopping = true
+    await Promise.all(this.loops)
+  }
+
+  /** Acknowledged so far. */
+  get ackCount(): number {
+    return this.acks.length
+  }
+
+  private async loop(accountId: string): Promise<void> {
+    while (!this.stopping) {
+      const key = randomUUID()
+      this.unresolved.add(key)
+      while (!this.stopping) {
+        if (await this.attempt(key, accountId)) {
+          this.unresolved.delete(key)
+          break
+        }
+        await new Promise((r) => setTimeout(r, this.opts.retryDelayMs))
+      }
+    }
+  }
+
+  private async attempt(key: string, accountId: string): Promise<boolean> {
+    const { baseUrl, token, currency, requestTimeoutMs } = this.opts
+    const sentAt = Date.now()
+    try {
+      const res = await fetch(`${baseUrl}/v1/transactions`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'idempotency-key': key,
+        },
+        // The key in the description lets the drill find duplicates on the new primary.
+        body: JSON.stringify({
+          type: 'deposit',
+          amount: '100',
+          currency,
+          toAccountId: accountId,
+          description: key,
+        }),
+        signal: AbortSignal.timeout(requestTimeoutMs),
+      })
+      const body = (await res.json().catch(() => undefined)) as
+        | { transaction?: { id?: string }; error?: { code?: string } }
+        | undefined
+      if (res.status === 201 && body?.transaction?.id) {
+        this.acks.push({ key, transactionId: body.transaction.id, sentAt, at: Date.now() })
+        return true
+      }
+      this.failures.push({ key, at: Date.now(), status: `${res.status} ${body?.error?.code ?? ''}`.trim() })
+      return false
+    } catch (err) {
+      this.failures.push({ key, at: Date.now(), status: (err as Error).name })
+      return false
+    }
+  }
+}
