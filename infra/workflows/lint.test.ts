@@ -79,6 +79,19 @@ describe('workflow validation (offline actionlint + project rules)', () => {
     expect(findings.map((f) => f.kind)).to.deep.equal(['credentials'])
   })
 
+  it('rejects a call to a reusable workflow that assumes a role without granting id-token', async () => {
+    const text = await read('deploy.yml')
+    const broken = text.replace(
+      / {4}# A called workflow[^\n]*\n {4}permissions:\n {6}contents: read\n {6}id-token: write\n/,
+      '',
+    )
+    expect(broken).to.not.equal(text)
+    const findings = await lintWorkflow(broken, join(WORKFLOWS, 'deploy.yml'))
+    expect(findings.map((f) => f.message)).to.deep.equal([
+      'job "deploy-us-east" assumes an AWS role but lacks "permissions: id-token: write"',
+    ])
+  })
+
   it('rejects static AWS keys', async () => {
     const findings = await lintBroken('drift.yml', 'role-to-assume:', 'aws-access-key-id:')
     expect(findings.map((f) => f.kind)).to.include('credentials')

