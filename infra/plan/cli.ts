@@ -15,11 +15,15 @@ const i = args.indexOf('--stack')
 const requested = i >= 0 ? args[i + 1] : undefined
 const known = Object.keys(STACK_REGIONS) as StackName[]
 if (i >= 0 && !known.includes(requested as StackName)) {
-  console.error(`usage: npm run plan -- [--stack ${known.join('|')}]  (no --stack: every stack)`)
+  console.error(`usage: npm run plan -- [--stack ${known.join('|')}] [--out DIR]  (no --stack: every stack)`)
   process.exit(2)
 }
 const stacks = requested ? [requested as StackName] : known
-const outDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'out', 'plan')
+const o = args.indexOf('--out')
+const outDir =
+  o >= 0 && args[o + 1]
+    ? args[o + 1]
+    : join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'out', 'plan')
 mkdirSync(outDir, { recursive: true })
 
 for (const stack of stacks) {

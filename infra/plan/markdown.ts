@@ -32,6 +32,15 @@ const KEY_PROPS: Record<string, string[]> = {
   'aws:route53/healthCheck:HealthCheck': ['fqdn', 'resourcePath', 'requestInterval'],
   'aws:wafv2/webAcl:WebAcl': ['scope'],
   'aws:kms/key:Key': ['enableKeyRotation'],
+  'aws:cloudfront/distribution:Distribution': [
+    'aliases',
+    'priceClass',
+    'viewerCertificate.minimumProtocolVersion',
+  ],
+  'aws:cloudfront/cachePolicy:CachePolicy': ['defaultTtl'],
+  'aws:s3/bucketReplicationConfig:BucketReplicationConfig': ['bucket'],
+  'aws:ssm/parameter:Parameter': ['name', 'insecureValue'],
+  'pulumi:pulumi:StackReference': ['name'],
 }
 
 function get(obj: unknown, path: string): unknown {
