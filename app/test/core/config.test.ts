@@ -67,8 +67,15 @@ describe('configuration', () => {
     expect(config.session.cookieSecure).to.equal(false)
     // Every variable named in config.ts appears in .env.example.
     const source = readFileSync(resolve(root, 'app/src/config.ts'), 'utf8')
-    const names = [...source.matchAll(/read\.\w+\('([A-Z0-9_]+)'/g)].map((m) => m[1] as string)
+    const names = [...source.matchAll(/read\.\w+\(\s*'([A-Z0-9_]+)'/g)].map((m) => m[1] as string)
     expect(names.length).to.be.greaterThan(20)
     expect(names.filter((n) => !(n in example))).to.deep.equal([])
+  })
+
+  it('documents every variable in docs/configuration.md', () => {
+    const doc = readFileSync(resolve(root, 'docs/configuration.md'), 'utf8')
+    const source = readFileSync(resolve(root, 'app/src/config.ts'), 'utf8')
+    const names = [...source.matchAll(/read\.\w+\(\s*'([A-Z0-9_]+)'/g)].map((m) => m[1] as string)
+    expect(names.filter((n) => !doc.includes(`\`${n}\``))).to.deep.equal([])
   })
 })
