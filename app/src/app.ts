@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import cache from './cache/plugin.js'
 import type { Config } from './config.js'
+import notifications from './notifications/plugin.js'
 import auth from './plugins/auth.js'
 import errors from './plugins/errors.js'
 import prisma from './plugins/prisma.js'
@@ -20,9 +21,12 @@ import rateLimit from './plugins/rate-limit.js'
 import redis from './plugins/redis.js'
 import requestId from './plugins/request-id.js'
 import swagger from './plugins/swagger.js'
+import accountRoutes from './routes/accounts/index.js'
 import authRoutes from './routes/auth/index.js'
 import healthRoutes from './routes/health/index.js'
 import meRoutes from './routes/me/index.js'
+import notificationRoutes from './routes/notifications/index.js'
+import transactionRoutes from './routes/transactions/index.js'
 import uploadRoutes from './routes/uploads/index.js'
 import storage from './storage/plugin.js'
 
@@ -47,11 +51,15 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
 
   // Application plugins.
   await fastify.register(auth, { session: config.session, scryptLogN: config.scryptLogN })
+  await fastify.register(notifications, { config: config.notifications, redis: config.redis })
 
   // Routes.
   await fastify.register(healthRoutes, { prefix: '/health', timeoutMs: config.healthTimeoutMs })
   await fastify.register(authRoutes, { prefix: '/v1/auth', rateLimit: config.rateLimit })
   await fastify.register(meRoutes, { prefix: '/v1/me', preferencesMaxBytes: config.preferencesMaxBytes })
+  await fastify.register(accountRoutes, { prefix: '/v1/accounts' })
+  await fastify.register(transactionRoutes, { prefix: '/v1/transactions', ...config.transactions })
+  await fastify.register(notificationRoutes, { prefix: '/v1/notifications' })
   await fastify.register(uploadRoutes, { prefix: '/v1/uploads' })
 }
 

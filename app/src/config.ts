@@ -57,6 +57,22 @@ export interface Config {
     registerPerIp: number
     registerPerAccount: number
   }
+  transactions: {
+    /** Attempts of one request when PostgreSQL reports a deadlock or serialization failure. */
+    maxAttempts: number
+  }
+  notifications: {
+    /** SSE comment interval; the ALB drops connections idle for 60 s. */
+    heartbeatMs: number
+    /** Most events replayed on reconnect with Last-Event-ID. */
+    replayLimit: number
+    relay: {
+      /** Run the outbox relay in this instance (every instance may; they share work safely). */
+      enabled: boolean
+      intervalMs: number
+      batchSize: number
+    }
+  }
   /** Uploads bucket; credentials come from the AWS SDK's default provider chain. */
   s3: {
     /** Custom endpoint (MinIO, s3rver); unset on AWS. */
@@ -133,6 +149,18 @@ export function loadConfig(env: Env = process.env): Config {
       loginPerAccount: read.int('LOGIN_MAX_PER_ACCOUNT', 10, 1),
       registerPerIp: read.int('REGISTER_MAX_PER_IP', 20, 1),
       registerPerAccount: read.int('REGISTER_MAX_PER_ACCOUNT', 5, 1),
+    },
+    transactions: {
+      maxAttempts: read.int('TRANSACTION_MAX_ATTEMPTS', 3, 1, 10),
+    },
+    notifications: {
+      heartbeatMs: read.int('NOTIFICATIONS_HEARTBEAT_MS', 20_000, 10, 25_000),
+      replayLimit: read.int('NOTIFICATIONS_REPLAY_LIMIT', 500, 1, 10_000),
+      relay: {
+        enabled: read.bool('OUTBOX_RELAY_ENABLED', true),
+        intervalMs: read.int('OUTBOX_RELAY_INTERVAL_MS', 500, 10, 60_000),
+        batchSize: read.int('OUTBOX_RELAY_BATCH_SIZE', 100, 1, 1000),
+      },
     },
     s3: {
       endpoint: read.optionalUrl('S3_ENDPOINT', ['http:', 'https:']),

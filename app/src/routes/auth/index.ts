@@ -121,6 +121,15 @@ const auth: FastifyPluginAsyncTypebox<{ rateLimit: Config['rateLimit'] }> = asyn
       if (stale) await app.sessions.revoke(stale)
       const { token, session } = await app.sessions.create(user.id, user.role)
       app.setSessionCookie(reply, token)
+      // Security event: the user hears of every new sign-in. A failed write must not fail the login.
+      await app
+        .notify(user.id, 'security.login', {
+          ip: request.ip,
+          userAgent: request.headers['user-agent'] ?? null,
+        })
+        .catch((err: Error) =>
+          request.log.warn({ err: { message: err.message } }, 'login notification not queued'),
+        )
       return { user: toPublicUser(user), token, expiresAt: session.expiresAt.toISOString() }
     },
   )
