@@ -21,9 +21,8 @@ if (i >= 0 && !known.includes(requested as StackName)) {
 const stacks = requested ? [requested as StackName] : known
 const o = args.indexOf('--out')
 const outDir =
-  o >= 0 && args[o + 1]
-    ? args[o + 1]
-    : join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'out', 'plan')
+  (o >= 0 ? args[o + 1] : undefined) ??
+  join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'out', 'plan')
 mkdirSync(outDir, { recursive: true })
 
 for (const stack of stacks) {
