@@ -25,6 +25,7 @@ import accountRoutes from './routes/accounts/index.js'
 import authRoutes from './routes/auth/index.js'
 import healthRoutes from './routes/health/index.js'
 import meRoutes from './routes/me/index.js'
+import searchRoutes from './routes/search/index.js'
 import notificationRoutes from './routes/notifications/index.js'
 import transactionRoutes from './routes/transactions/index.js'
 import uploadRoutes from './routes/uploads/index.js'
@@ -61,6 +62,7 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
   await fastify.register(transactionRoutes, { prefix: '/v1/transactions', ...config.transactions })
   await fastify.register(notificationRoutes, { prefix: '/v1/notifications' })
   await fastify.register(uploadRoutes, { prefix: '/v1/uploads' })
+  await fastify.register(searchRoutes, { prefix: '/v1/search' })
 }
 
 // Not encapsulated: the error handler, hooks and decorators apply to the whole instance.
