@@ -27,6 +27,8 @@ const STAGES = [
   { name: 'delivery', kind: 'mocha', cmd: ['npx', 'mocha', '--config', 'infra/delivery.mocharc.cjs'] },
   // Real primary + streaming standby, crash, promote, writer switch; fails when sync RPO > 0.
   { name: 'drill', ...check('npm', 'run', 'drill:local') },
+  // Builds the Dockerfile for real (podman here), migrates, serves, checks size vs budget: docs/image.md.
+  { name: 'image', ...check('npm', 'run', 'image:test') },
 ]
 
 const only = process.argv.slice(2)
