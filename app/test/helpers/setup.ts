@@ -87,7 +87,18 @@ async function sweepStaleRuns(admin: pg.Client, redis: Redis): Promise<void> {
 export const mochaHooks = {
   async beforeAll(this: Mocha.Context) {
     this.timeout(60_000)
-    const [admin, redis] = await Promise.all([checkPostgres(), checkRedis()])
+    const [pgCheck, redisCheck] = await Promise.allSettled([checkPostgres(), checkRedis()])
+    if (pgCheck.status === 'rejected' || redisCheck.status === 'rejected') {
+      // Close whichever did connect, or the run would hang instead of failing.
+      if (pgCheck.status === 'fulfilled') await pgCheck.value.end()
+      if (redisCheck.status === 'fulfilled') redisCheck.value.disconnect()
+      const reasons = [pgCheck, redisCheck].flatMap((c) =>
+        c.status === 'rejected' ? [(c.reason as Error).message] : [],
+      )
+      throw new Error(reasons.join('\n'))
+    }
+    const admin = pgCheck.value
+    const redis = redisCheck.value
     try {
       await sweepStaleRuns(admin, redis)
       await admin.query(`CREATE DATABASE "${services.databaseName}"`)
