@@ -17,6 +17,11 @@ export interface IngressArgs {
   zoneId: string
   /** Certificate names: the region's own name first, then the shared latency-routed name. */
   domains: string[]
+  /**
+   * Names whose validation record this stack writes. ACM uses one validation CNAME per name and account, so
+   * a name both stacks' certificates carry gets its record from one stack only. @default all of `domains`
+   */
+  validationRecordsFor?: string[]
   /** Port the service listens on. @default 3000 */
   targetPort?: number
   /** Bucket receiving ALB access logs (SSE-S3). */
@@ -123,7 +128,9 @@ export class Ingress extends pulumi.ComponentResource {
       { domainName: primaryDomain, subjectAlternativeNames: sans, validationMethod: 'DNS' },
       { parent: this },
     )
-    const validated = validateCertificate(`${name}-cert`, cert, args.zoneId, args.domains.length, this)
+    const owned = args.validationRecordsFor ?? args.domains
+    const indexes = args.domains.flatMap((d, i) => (owned.includes(d) ? [i] : []))
+    const validated = validateCertificate(`${name}-cert`, cert, args.zoneId, indexes, this)
 
     new aws.lb.Listener(
       `${name}-http`,
@@ -196,17 +203,17 @@ export class Ingress extends pulumi.ComponentResource {
   }
 }
 
-/** DNS-validates an ACM certificate in a Route 53 zone (one record per distinct validation name). */
+/** DNS-validates an ACM certificate in a Route 53 zone, writing the records of the names at `indexes`. */
 export function validateCertificate(
   name: string,
   cert: aws.acm.Certificate,
   zoneId: string,
-  domainCount: number,
+  indexes: number[],
   parent: pulumi.Resource,
   provider?: aws.Provider,
 ): aws.acm.CertificateValidation {
   const records: pulumi.Output<string>[] = []
-  for (let i = 0; i < domainCount; i++) {
+  for (const i of indexes) {
     const option = cert.domainValidationOptions.apply((o) => o[i])
     const record = new aws.route53.Record(
       `${name}-validation-${i}`,

@@ -127,6 +127,10 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       publicSubnetIds: network.publicSubnetIds,
       zoneId: cfg.dns.zoneId,
       domains: [cfg.dns.regionalApiDomain, cfg.dns.apiDomain],
+      // The home region (no sourceStack) owns the shared name's validation record; the other reuses it.
+      validationRecordsFor: cfg.database.sourceStack
+        ? [cfg.dns.regionalApiDomain]
+        : [cfg.dns.regionalApiDomain, cfg.dns.apiDomain],
       targetPort: cfg.service.port,
       accessLogBucket: storage.logs.name,
       accessLogReady: [storage.logsPolicy],

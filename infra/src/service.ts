@@ -259,6 +259,8 @@ export class Service extends pulumi.ComponentResource {
           executionRoleArn: executionRole.arn,
           taskRoleArn: taskRole.arn,
           containerDefinitions: pulumi.jsonStringify(containers),
+          // The root filesystem is read-only; /tmp is a task-scoped scratch volume.
+          volumes: [{ name: 'tmp' }],
         },
         parent,
       )
@@ -278,6 +280,7 @@ export class Service extends pulumi.ComponentResource {
       logConfiguration: logs('service'),
       dependsOn: [{ containerName: 'otel-collector', condition: 'START' }],
       readonlyRootFilesystem: true,
+      mountPoints: [{ sourceVolume: 'tmp', containerPath: '/tmp' }],
       user: '1000',
     }
     const collector = {
@@ -300,6 +303,7 @@ export class Service extends pulumi.ComponentResource {
         secrets,
         logConfiguration: logs('migrate'),
         readonlyRootFilesystem: true,
+        mountPoints: [{ sourceVolume: 'tmp', containerPath: '/tmp' }],
         user: '1000',
       },
     ])

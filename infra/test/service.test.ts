@@ -128,6 +128,18 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       ])
     })
 
+    it('runs the service read-only as the image user, with a scratch /tmp volume', async () => {
+      const { inventory } = await stack(name)
+      const td = one(inventory, T.td, '-service')
+      expect(td.inputs.volumes).to.deep.equal([{ name: 'tmp' }])
+      const [app] = json<(Container & Record<string, unknown>)[]>(td, 'containerDefinitions')
+      expect(app).to.deep.include({
+        readonlyRootFilesystem: true,
+        user: '1000',
+        mountPoints: [{ sourceVolume: 'tmp', containerPath: '/tmp' }],
+      })
+    })
+
     it('does not let a deploy reset the task count the autoscaler chose', async () => {
       const { inventory } = await stack(name)
       expect(one(inventory, T.svc).options?.ignoreChanges).to.include('desiredCount')
