@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import cache from './cache/plugin.js'
 import type { Config } from './config.js'
+import reports from './reports/plugin.js'
 import notifications from './notifications/plugin.js'
 import auth from './plugins/auth.js'
 import errors from './plugins/errors.js'
@@ -25,6 +26,7 @@ import accountRoutes from './routes/accounts/index.js'
 import authRoutes from './routes/auth/index.js'
 import healthRoutes from './routes/health/index.js'
 import meRoutes from './routes/me/index.js'
+import reportRoutes from './routes/reports/index.js'
 import searchRoutes from './routes/search/index.js'
 import notificationRoutes from './routes/notifications/index.js'
 import transactionRoutes from './routes/transactions/index.js'
@@ -49,6 +51,7 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
   await fastify.register(swagger)
   await fastify.register(cache)
   await fastify.register(storage, { config: config.s3 })
+  await fastify.register(reports)
 
   // Application plugins.
   await fastify.register(auth, { session: config.session, scryptLogN: config.scryptLogN })
@@ -63,6 +66,7 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
   await fastify.register(notificationRoutes, { prefix: '/v1/notifications' })
   await fastify.register(uploadRoutes, { prefix: '/v1/uploads' })
   await fastify.register(searchRoutes, { prefix: '/v1/search' })
+  await fastify.register(reportRoutes, { prefix: '/v1', ttlSeconds: config.cache.reportsTtlSeconds })
 }
 
 // Not encapsulated: the error handler, hooks and decorators apply to the whole instance.
