@@ -45,7 +45,12 @@ async function notificationsPlugin(app: FastifyInstance, opts: NotificationsOpti
   const hub = new NotificationHub(subscriber, app.redis, opts.redis.keyPrefix, app.log)
   const relay = new OutboxRelay(
     app.prisma,
-    (message) => hub.publish(message),
+    async (message) => {
+      // A money movement changes the report summaries of each side, the counterparty included.
+      if (/^(deposit|withdrawal|transfer)\./.test(message.type))
+        await app.invalidateUserReports(message.userId)
+      await hub.publish(message)
+    },
     opts.config.relay,
     app.log.child({ component: 'outbox-relay' }),
   )

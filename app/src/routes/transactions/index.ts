@@ -196,6 +196,8 @@ const transactions: FastifyPluginAsyncTypebox<{ maxAttempts: number }> = async (
       )
       switch (result.outcome) {
         case 'created':
+          // The caller's own summaries at once (they may read them next); the counterparty's via the relay.
+          await app.invalidateUserReports(userId(request))
           app.notifications.relay.kick()
           return reply.code(result.status as 201).send(result.body as Static<typeof TransactionEnvelope>)
         case 'replayed':
