@@ -1,5 +1,9 @@
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { expect } from 'chai'
-import { buildInventory } from '../../plan/inventory.js'
+import { buildInventory, type Inventory } from '../../plan/inventory.js'
 import { withMockOutputs } from '../inventory.js'
 import { T } from '../resources.js'
 import { type PackInventory, runPolicies } from '../run.js'
@@ -27,11 +31,13 @@ const copy = (inv: PackInventory): PackInventory => structuredClone(inv)
 
 for (const stack of STACKS) {
   describe(`policy pack: full ${stack} inventory`, () => {
+    let raw: Inventory
     let inventory: PackInventory
 
     before(async function () {
       this.timeout(120_000)
-      inventory = withMockOutputs(await buildInventory(stack))
+      raw = await buildInventory(stack)
+      inventory = withMockOutputs(raw)
     })
 
     it('contains every resource type the guard rails inspect', () => {
@@ -66,6 +72,32 @@ for (const stack of STACKS) {
       if (db) delete db.provider
       const v = await runPolicies(inv)
       expect(v.map((x) => x.policy)).to.deep.equal(['required-tags'])
+    })
+
+    // The CLI loads the program's modules (~6 s a run): one stack is enough to prove it.
+    if (stack !== 'us-east') return
+    it('fails `npm run policy -- --inventory` on a saved inventory that breaks a rule', function () {
+      this.timeout(60_000)
+      const dir = mkdtempSync(join(tmpdir(), 'policy-'))
+      try {
+        const good = join(dir, 'good.json')
+        const bad = join(dir, 'bad.json')
+        writeFileSync(good, JSON.stringify(raw))
+        const broken = { ...raw, resources: raw.resources.filter((r) => r.type !== T.webAclAssociation) }
+        writeFileSync(bad, JSON.stringify(broken))
+        const run = (file: string) =>
+          spawnSync(process.execPath, ['--import=tsx', 'infra/policy/cli.ts', '--inventory', file], {
+            encoding: 'utf8',
+          })
+        const ok = run(good)
+        expect(ok.status, ok.stderr).to.equal(0)
+        expect(ok.stdout).to.include('0 violation(s)')
+        const failed = run(bad)
+        expect(failed.status).to.equal(1)
+        expect(failed.stdout).to.match(/^alb-waf: /m)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
     })
   })
 }
