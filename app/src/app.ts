@@ -60,7 +60,11 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
   // Routes.
   await fastify.register(healthRoutes, { prefix: '/health', timeoutMs: config.healthTimeoutMs })
   await fastify.register(authRoutes, { prefix: '/v1/auth', rateLimit: config.rateLimit })
-  await fastify.register(meRoutes, { prefix: '/v1/me', preferencesMaxBytes: config.preferencesMaxBytes })
+  await fastify.register(meRoutes, {
+    prefix: '/v1/me',
+    preferencesMaxBytes: config.preferencesMaxBytes,
+    profileTtlSeconds: config.cache.profileTtlSeconds,
+  })
   await fastify.register(accountRoutes, { prefix: '/v1/accounts' })
   await fastify.register(transactionRoutes, { prefix: '/v1/transactions', ...config.transactions })
   await fastify.register(notificationRoutes, { prefix: '/v1/notifications' })

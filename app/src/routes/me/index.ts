@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
+import { cacheNs } from '../../cache/plugin.js'
 import type { Prisma } from '../../generated/prisma/client.js'
 import { badRequest, unauthorized } from '../../lib/errors.js'
 import { authErrors, errorRef } from '../../schemas/common.js'
@@ -23,7 +24,11 @@ const PreferencesObject = Type.Record(Type.String({ maxLength: 64 }), Type.Unkno
 const Preferences = Type.Object({ preferences: PreferencesObject }, { additionalProperties: false })
 
 /** The signed-in user: profile, preferences and sessions (/v1/me...). Every route needs a session. */
-const me: FastifyPluginAsyncTypebox<{ preferencesMaxBytes: number }> = async (app, opts) => {
+const me: FastifyPluginAsyncTypebox<{ preferencesMaxBytes: number; profileTtlSeconds?: number }> = async (
+  app,
+  opts,
+) => {
+  const profileTtl = opts.profileTtlSeconds ?? 300
   // onRequest, before the body is parsed: anonymous callers learn nothing from validation errors.
   app.addHook('onRequest', app.authenticate)
   const security: Record<string, string[]>[] = [{ bearer: [] }, { cookie: [] }]
@@ -38,6 +43,12 @@ const me: FastifyPluginAsyncTypebox<{ preferencesMaxBytes: number }> = async (ap
     if (!user) throw unauthorized('Account no longer exists')
     return user
   }
+  /** Profile and preferences through the cache (cache-aside; PATCH and PUT invalidate it). */
+  const cachedProfile = (request: FastifyRequest) =>
+    app.cache.getOrLoad(cacheNs.profile(userId(request)), 'profile', profileTtl, async () => {
+      const user = await loadUser(request)
+      return { user: toPublicUser(user), preferences: user.preferences as Record<string, unknown> }
+    })
 
   app.get(
     '',
@@ -49,7 +60,7 @@ const me: FastifyPluginAsyncTypebox<{ preferencesMaxBytes: number }> = async (ap
         response: { 200: userRef, ...authErrors },
       },
     },
-    async (request) => toPublicUser(await loadUser(request)),
+    async (request) => (await cachedProfile(request)).user,
   )
 
   app.patch(
@@ -65,6 +76,7 @@ const me: FastifyPluginAsyncTypebox<{ preferencesMaxBytes: number }> = async (ap
     },
     async (request) => {
       const user = await app.prisma.user.update({ where: { id: userId(request) }, data: request.body })
+      await app.cache.invalidate(cacheNs.profile(user.id))
       return toPublicUser(user)
     },
   )
@@ -79,10 +91,7 @@ const me: FastifyPluginAsyncTypebox<{ preferencesMaxBytes: number }> = async (ap
         response: { 200: Preferences, ...authErrors },
       },
     },
-    async (request) => {
-      const user = await loadUser(request)
-      return { preferences: user.preferences as Record<string, unknown> }
-    },
+    async (request) => ({ preferences: (await cachedProfile(request)).preferences }),
   )
 
   app.put(
@@ -108,6 +117,7 @@ const me: FastifyPluginAsyncTypebox<{ preferencesMaxBytes: number }> = async (ap
         where: { id: userId(request) },
         data: { preferences: preferences as Prisma.InputJsonObject },
       })
+      await app.cache.invalidate(cacheNs.profile(user.id))
       return { preferences: user.preferences as Record<string, unknown> }
     },
   )
