@@ -3,18 +3,9 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'chai'
 import { ConfigError, loadConfig } from '../../src/config.js'
+import { parseEnvFile } from '../helpers/env-file.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
-
-/** Parses KEY=VALUE lines the way docker compose and dotenv read them. */
-function parseEnvFile(path: string): Record<string, string> {
-  const env: Record<string, string> = {}
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim())
-    if (match) env[match[1] as string] = match[2] as string
-  }
-  return env
-}
 
 describe('configuration', () => {
   const minimal = { DATABASE_URL: 'postgresql://u@db:5432/app', REDIS_URL: 'redis://cache:6379' }

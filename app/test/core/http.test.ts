@@ -2,7 +2,7 @@ import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
 import { buildServer } from '../../src/build.js'
 import { buildTestApp, LogCapture, testConfig } from '../helpers/app.js'
-import { bearer, GOOD_PASSWORD, login, register, uniqueEmail } from '../helpers/users.js'
+import { bearer, GOOD_PASSWORD, login, uniqueEmail } from '../helpers/users.js'
 
 describe('HTTP core', () => {
   let app: FastifyInstance

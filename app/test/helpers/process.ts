@@ -17,11 +17,16 @@ export interface ServerProcess {
 /** Starts `node --import tsx app/src/server.ts` and resolves once it prints where it listens. */
 export async function startServer(
   overrides: Record<string, string | undefined> = {},
+  base: Record<string, string | undefined> = testEnv(),
 ): Promise<ServerProcess> {
   const env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
-    ...testEnv({ LOG_LEVEL: 'info', PORT: '0', HOST: '127.0.0.1', ...overrides }),
+    ...base,
+    LOG_LEVEL: 'info',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ...overrides,
   }
   const child = spawn(process.execPath, ['--import', 'tsx', 'app/src/server.ts'], {
     cwd: root,

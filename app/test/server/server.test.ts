@@ -1,10 +1,16 @@
 import { request as httpRequest } from 'node:http'
 import { connect } from 'node:net'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
 import { buildTestApp } from '../helpers/app.js'
+import { parseEnvFile } from '../helpers/env-file.js'
 import { runServerToExit, type ServerProcess, startServer } from '../helpers/process.js'
+import { freshRedisPrefix } from '../helpers/services.js'
 import { GOOD_PASSWORD, uniqueEmail } from '../helpers/users.js'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 
 /** Sends a request over a raw socket and resolves with the whole response text. */
 function post(url: string, path: string, body: object): Promise<{ status: number; body: string }> {
@@ -50,6 +56,14 @@ describe('the real server on a port', function () {
     const res = await fetch(`${server.url}/health/ready`)
     expect(res.status).to.equal(200)
     expect(server.output()).to.match(/"msg":"listening on http:\/\/127\.0\.0\.1:\d+"/)
+  })
+
+  it('starts from .env.example as is', async () => {
+    const example = parseEnvFile(resolve(root, '.env.example'))
+    // Only the port (3000 may be taken on a developer machine) and the key namespace differ.
+    server = await startServer({ REDIS_KEY_PREFIX: freshRedisPrefix() }, example)
+    const res = await fetch(`${server.url}/health/live`)
+    expect(res.status).to.equal(200)
   })
 
   it('on SIGTERM finishes the in-flight request, refuses new connections, and exits 0', async () => {
