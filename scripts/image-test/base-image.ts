@@ -3,6 +3,8 @@
  * Debian bookworm (debootstrap --variant=minbase) plus this machine's own `node` binary and npm, laid
  * out as the official image does (/usr/local/bin, uid 1000 `node`), imported with `podman import`.
  */
+
+import { spawnSync } from 'node:child_process'
 import {
   appendFileSync,
   chownSync,
@@ -179,12 +181,18 @@ function findNpm(): string {
  * /proc inside its target, and deleting through a live /proc or /dev bind is never wanted.
  */
 export function removeTree(path: string): void {
-  const mounted = readFileSync('/proc/mounts', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[1] ?? '')
-    .filter((m) => m === path || m.startsWith(`${path}/`))
-  if (mounted.length > 0) {
-    console.error(`[image-test] not removing ${path}: still mounted (${mounted.join(', ')})`)
+  const mountsUnder = () =>
+    readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[1] ?? '')
+      .filter((m) => m === path || m.startsWith(`${path}/`))
+  // A debootstrap that failed midway can leave its /proc mounted: detach those first, deepest first.
+  for (const m of mountsUnder().sort((a, b) => b.length - a.length)) {
+    spawnSync('umount', ['--lazy', m], { stdio: 'ignore', timeout: 30_000 })
+  }
+  const left = mountsUnder()
+  if (left.length > 0) {
+    console.error(`[image] not removing ${path}: still mounted (${left.join(', ')})`)
     return
   }
   rmSync(path, { recursive: true, force: true })

@@ -19,6 +19,8 @@ export interface ImageConfig {
   entrypoint: string[]
   cmd: string[]
   stopSignal: string | undefined
+  /** HEALTHCHECK test as Docker stores it (["CMD", ...] or ["CMD-SHELL", "..."]); empty when none. */
+  healthcheck: string[]
 }
 
 /** One entry of `image history`, newest first; `size` is 0 for metadata-only steps. */
@@ -62,6 +64,8 @@ export async function inspectImage(engine: Engine, ref: string): Promise<ImageCo
     entrypoint: config.Entrypoint ?? [],
     cmd: config.Cmd ?? [],
     stopSignal: config.StopSignal || undefined,
+    // podman keeps it beside Config, docker inside it.
+    healthcheck: (raw.Healthcheck ?? config.Healthcheck)?.Test ?? [],
   }
 }
 
@@ -69,6 +73,7 @@ interface RawInspect {
   Id: string
   Size: number | string
   RootFS?: { Layers?: string[] }
+  Healthcheck?: { Test?: string[] }
   Config?: {
     User?: string
     Env?: string[]
@@ -76,6 +81,7 @@ interface RawInspect {
     Entrypoint?: string[] | null
     Cmd?: string[] | null
     StopSignal?: string
+    Healthcheck?: { Test?: string[] }
   }
 }
 

@@ -22,13 +22,14 @@ import { ensureStandIn, removeTree } from './base-image.js'
 import {
   detectEngine,
   type Engine,
+  type ImageConfig,
   imageExists,
   imageHistory,
   inspectImage,
   removeImageQuietly,
 } from './engine.js'
 import { type Background, killAll, run, signal, tailOf } from './exec.js'
-import { prepareRuntime } from './runtime.js'
+import { type ImageRuntime, prepareRuntime } from './runtime.js'
 import {
   appliedMigrations,
   clearRedisPrefix,
@@ -190,8 +191,7 @@ async function main(): Promise<boolean> {
   }
 
   // ---- the service: the image's own ENTRYPOINT + CMD
-  if (migrated)
-    await serve(runtime, [...entrypoint, ...image.cmd], image.stopSignal, db.url, redisPrefix, runDir)
+  if (migrated) await serve(runtime, image, db.url, redisPrefix, runDir)
 
   const addedOk = check(
     `project layers within the ${budgetMb} MB budget`,
@@ -203,9 +203,8 @@ async function main(): Promise<boolean> {
 
 /** Starts the service, waits for readiness, makes the API round trip, and stops it with SIGTERM. */
 async function serve(
-  runtime: Awaited<ReturnType<typeof prepareRuntime>>,
-  argv: string[],
-  stopSignal: string | undefined,
+  runtime: ImageRuntime,
+  image: ImageConfig,
   databaseUrl: string,
   redisPrefix: string,
   runDir: string,
@@ -220,6 +219,7 @@ async function serve(
     PORT: String(port),
     COOKIE_SECURE: 'false',
   }
+  const argv = [...image.entrypoint, ...image.cmd]
   const logFile = join(runDir, 'service.log')
   log(`serve: ${JSON.stringify(argv)} on 127.0.0.1:${port} (output in ${logFile.slice(repo.length + 1)})`)
   const started = Date.now()
@@ -250,6 +250,7 @@ async function serve(
     )
     const api = await registerAndLogin(base)
     check('API round trip (register, login, wrong password, /v1/me)', true, api.steps.join('; '))
+    await runHealthcheck(runtime, image.healthcheck, env, dockerfileHasHealthcheck())
   } catch (err) {
     check('service answers', false, (err as Error).message)
     log(`service output:\n${tailOf(service.output(), 30)}`)
@@ -258,7 +259,7 @@ async function serve(
     check('service keeps running until stopped', false, `exited early: ${JSON.stringify(exit)}`)
     return
   }
-  const sig = (stopSignal ?? 'SIGTERM') as NodeJS.Signals
+  const sig = (image.stopSignal ?? 'SIGTERM') as NodeJS.Signals
   const stopAt = Date.now()
   signal(service, sig)
   const stopped = await Promise.race([
@@ -273,6 +274,35 @@ async function serve(
   )
   if (!clean) log(`service output:\n${tailOf(service.output(), 30)}`)
   log(`service ran ${elapsed(started)}`)
+}
+
+/** Runs the image's HEALTHCHECK command in the service's environment, as the runtime would. */
+async function runHealthcheck(
+  runtime: ImageRuntime,
+  test: string[],
+  env: Record<string, string>,
+  declared: boolean,
+) {
+  const [kind, ...rest] = test
+  if (kind === undefined || kind === 'NONE') {
+    // An engine that drops the instruction (podman's OCI format) would hide a broken check.
+    check(
+      'HEALTHCHECK kept in the image',
+      !declared,
+      declared ? 'the Dockerfile declares one' : 'none declared',
+    )
+    return
+  }
+  // CMD runs its argv directly (no ENTRYPOINT); CMD-SHELL runs one string through /bin/sh.
+  const argv = kind === 'CMD-SHELL' ? ['/bin/sh', '-c', rest.join(' ')] : rest
+  const t = Date.now()
+  const result = await runtime.exec({ argv, env }, 30_000)
+  check('HEALTHCHECK command passes', result.code === 0, `exit ${result.code} in ${elapsed(t)}`)
+  if (result.code !== 0) log(`healthcheck output:\n${tailOf(result.output, 10)}`)
+}
+
+function dockerfileHasHealthcheck(): boolean {
+  return /^HEALTHCHECK\s+(?!NONE\b)/im.test(readFileSync(join(repo, 'Dockerfile'), 'utf8'))
 }
 
 /** The build context: the working tree as is, or (IMAGE_TEST_CONTEXT=head) the last commit only. */
@@ -300,7 +330,8 @@ async function build(
   if (baseRef) args.push('--build-arg', `NODE_IMAGE=${baseRef}`)
   let secrets: Map<string, string> | undefined
   if (engine.name === 'podman') {
-    args.push('--isolation=chroot', '--network=host', '--layers=true')
+    // Docker's image format: OCI has no HEALTHCHECK, and podman would drop the Dockerfile's.
+    args.push('--isolation=chroot', '--network=host', '--layers=true', '--format', 'docker')
     // npm inside the build goes through the same TLS-inspecting proxy as the host: trust its CA for
     // the build only. Volumes are never committed into layers.
     if (existsSync(HOST_CA)) {

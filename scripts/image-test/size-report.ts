@@ -35,6 +35,8 @@ export function stepLabel(createdBy: string, width = 90): string {
     .replace(/^\/bin\/sh -c #\(nop\)\s*/, '')
     .replace(/^\|\d+ [^ ]+=\S+( [^ ]+=\S+)* /, '')
     .replace(/^\/bin\/sh -c /, 'RUN ')
+    // Content hashes say nothing to a reader; the destination does.
+    .replace(/\b(dir|file):[0-9a-f]{64}/g, '$1')
     .replace(/\s+/g, ' ')
     .trim()
   return text.length > width ? `${text.slice(0, width - 1)}…` : text
