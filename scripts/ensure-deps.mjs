@@ -1,13 +1,18 @@
 #!/usr/bin/env node
-// Installs dependencies when node_modules is missing or older than the lockfile, so a fresh clone
-// needs no separate install step before `npm test` or `npm run up`.
+// Installs dependencies before `npm test` or `npm run up`, so a fresh clone needs no separate step.
+// A fresh tree gets the reproducible `npm ci`; an existing tree whose lockfile moved gets an
+// incremental `npm install`, which never wipes node_modules under a running process.
 import { spawnSync } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
 
 const marker = 'node_modules/.package-lock.json'
-const stale = !existsSync(marker) || statSync(marker).mtimeMs < statSync('package-lock.json').mtimeMs
-if (stale) {
-  console.log('installing dependencies (npm ci)...')
-  const result = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit' })
+const args = !existsSync(marker)
+  ? ['ci']
+  : statSync(marker).mtimeMs < statSync('package-lock.json').mtimeMs
+    ? ['install']
+    : undefined
+if (args) {
+  console.log(`installing dependencies (npm ${args[0]})...`)
+  const result = spawnSync('npm', [...args, '--no-audit', '--no-fund'], { stdio: 'inherit' })
   if (result.status !== 0) process.exit(result.status ?? 1)
 }
