@@ -5,7 +5,9 @@
  * service's writer endpoint file is switched, with no service restart. Measures RTO and RPO.
  */
 import { randomBytes } from 'node:crypto'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import pg from 'pg'
@@ -50,6 +52,9 @@ export interface DrillResult {
   /** Sum over the drill's accounts of |balance - sum of deposits| on the new primary (must be 0). */
   balanceDrift: string
   clientErrors: Record<string, number>
+  /** Reads (GET /v1/transactions) by outcome over the whole run, and failed reads after the crash. */
+  reads: Record<string, number>
+  readsFailedAfterCrash: number
   serviceRestarted: boolean
   timings: Record<string, number>
 }
@@ -85,8 +90,10 @@ async function drill(opts: DrillOptions, cleanups: Cleanup[]): Promise<DrillResu
     opts.log(`[${timings[name].toFixed(2)}s] ${name}`)
   }
 
+  await sweepAbandoned(opts.log)
   const dir = scratchDir(`drill-${opts.mode}`)
   cleanups.push(() => removeDir(dir))
+  writeFileSync(join(dir, 'drill.pid'), String(process.pid))
 
   const primary = await LocalCluster.create(dir, 'primary')
   cleanups.push(() => primary.stopQuietly())
@@ -152,6 +159,7 @@ async function drill(opts: DrillOptions, cleanups: Cleanup[]): Promise<DrillResu
   )
   cleanups.push(() => service.stop())
   const servicePid = service.pid
+  writeFileSync(join(dir, 'service.pid'), String(servicePid))
   mark(`service ready at ${service.baseUrl} (pid ${servicePid})`)
 
   const { token, accountIds } = await signUp(service.baseUrl, opts.clients)
@@ -161,6 +169,7 @@ async function drill(opts: DrillOptions, cleanups: Cleanup[]): Promise<DrillResu
     accountIds,
     currency: 'EUR',
     clients: opts.clients,
+    readers: 2,
     requestTimeoutMs: 3000,
     retryDelayMs: 100,
   })
@@ -213,8 +222,49 @@ async function drill(opts: DrillOptions, cleanups: Cleanup[]): Promise<DrillResu
     duplicates: verdict.duplicates,
     balanceDrift: verdict.balanceDrift,
     clientErrors: tally(workload.failures.map((f) => f.status)),
+    reads: tally(workload.reads.map((r) => r.status)),
+    readsFailedAfterCrash: workload.reads.filter((r) => r.at > crashAt && r.status !== '200').length,
     serviceRestarted,
     timings,
+  }
+}
+
+/**
+ * Removes what a drill killed with SIGKILL left behind (its `finally` never ran): clusters,
+ * service and directory of every drill whose own process is gone. Live drills are left alone.
+ */
+async function sweepAbandoned(log: (line: string) => void): Promise<void> {
+  const root = tmpdir()
+  for (const name of readdirSync(root).filter((n) => n.startsWith('blueprint-drill-'))) {
+    const dir = join(root, name)
+    const owner = readPid(join(dir, 'drill.pid'))
+    if (owner !== undefined && alive(owner)) continue
+    const service = readPid(join(dir, 'service.pid'))
+    if (service !== undefined && alive(service)) process.kill(service, 'SIGKILL')
+    for (const cluster of ['primary', 'standby']) {
+      if (existsSync(join(dir, cluster, 'postmaster.pid')))
+        await new LocalCluster(join(dir, cluster), 0).stopQuietly()
+    }
+    removeDir(dir)
+    log(`removed an abandoned drill: ${dir}`)
+  }
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim())
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
   }
 }
 

@@ -58,6 +58,10 @@ function print(r: DrillResult): void {
     `    acknowledged in total: ${r.acknowledged}; duplicates: ${r.duplicates}; balance drift: ${r.balanceDrift}`,
   )
   console.log(`    errors seen by clients (then retried with the same key): ${errors || 'none'}`)
+  const reads = Object.entries(r.reads)
+    .map(([status, n]) => `${status} x${n}`)
+    .join(', ')
+  console.log(`    reads: ${reads || 'none'}; failed after the crash: ${r.readsFailedAfterCrash}`)
   console.log(`    service restarted: ${r.serviceRestarted ? 'yes' : 'no'}`)
 }
 

@@ -30,6 +30,8 @@ export interface WorkloadOptions {
   accountIds: string[]
   currency: string
   clients: number
+  /** Clients that only read (GET /v1/transactions): served by a replica where the route uses one. */
+  readers: number
   requestTimeoutMs: number
   retryDelayMs: number
 }
@@ -40,6 +42,8 @@ export class Workload {
   readonly failures: Failure[] = []
   /** Keys sent at least once and never acknowledged (outcome unknown to the client). */
   readonly unresolved = new Set<string>()
+  /** Every read: when it finished and how (`200`, another status, or the network error). */
+  readonly reads: { at: number; status: string }[] = []
   private stopping = false
   private loops: Promise<void>[] = []
 
@@ -49,6 +53,7 @@ export class Workload {
     this.loops = Array.from({ length: this.opts.clients }, (_, i) =>
       this.loop(this.opts.accountIds[i % this.opts.accountIds.length] as string),
     )
+    for (let i = 0; i < this.opts.readers; i++) this.loops.push(this.readLoop())
   }
 
   /** Stops after each client's current attempt. */
@@ -73,6 +78,24 @@ export class Workload {
         }
         await new Promise((r) => setTimeout(r, this.opts.retryDelayMs))
       }
+    }
+  }
+
+  private async readLoop(): Promise<void> {
+    const { baseUrl, token, requestTimeoutMs } = this.opts
+    while (!this.stopping) {
+      const status = await fetch(`${baseUrl}/v1/transactions?limit=5`, {
+        headers: { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(requestTimeoutMs),
+      }).then(
+        async (res) => {
+          await res.arrayBuffer()
+          return String(res.status)
+        },
+        (err: Error) => err.name,
+      )
+      this.reads.push({ at: Date.now(), status })
+      await new Promise((r) => setTimeout(r, 20))
     }
   }
 
