@@ -200,7 +200,9 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       insecureValue: writerEndpoint,
       description: 'host:port of the current PostgreSQL writer; the DR command rewrites it on promotion',
     },
-    { provider },
+    // After a promotion the DR command owns the value: a later `pulumi up` of the old primary's stack
+    // must not point the services back at it, or two databases would take writes.
+    { provider, ignoreChanges: ['insecureValue'] },
   )
 
   const service = new Service(

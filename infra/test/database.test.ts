@@ -109,6 +109,13 @@ describe('database (us-east primary)', () => {
     })
   })
 
+  it('leaves the writer endpoint to the DR command after creation, so an apply never repoints writers', async () => {
+    for (const name of ['us-east', 'eu-west'] as const) {
+      const { inventory } = await stack(name)
+      expect(one(inventory, T.ssm).options?.ignoreChanges).to.deep.equal(['insecureValue'])
+    }
+  })
+
   it('keeps master credentials in Secrets Manager (encrypted with the region key) and DATABASE_URLs built from them', async () => {
     const { inventory } = await stack('us-east')
     hasProps(one(inventory, T.db, 'blueprint-us-east-db'), {
