@@ -24,6 +24,7 @@ import swagger from './plugins/swagger.js'
 import reports from './reports/plugin.js'
 import accountRoutes from './routes/accounts/index.js'
 import authRoutes from './routes/auth/index.js'
+import gdprRoutes from './routes/gdpr/index.js'
 import healthRoutes from './routes/health/index.js'
 import meRoutes from './routes/me/index.js'
 import notificationRoutes from './routes/notifications/index.js'
@@ -71,6 +72,7 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
   await fastify.register(uploadRoutes, { prefix: '/v1/uploads' })
   await fastify.register(searchRoutes, { prefix: '/v1/search' })
   await fastify.register(reportRoutes, { prefix: '/v1', ttlSeconds: config.cache.reportsTtlSeconds })
+  await fastify.register(gdprRoutes, { prefix: '/v1/me' })
 }
 
 // Not encapsulated: the error handler, hooks and decorators apply to the whole instance.
