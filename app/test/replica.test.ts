@@ -7,7 +7,7 @@ import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import pg from 'pg'
-import { freePort } from '../drill/pg-cluster.js'
+import { freePort, LocalCluster, removeDir, scratchDir } from '../drill/pg-cluster.js'
 import { TcpProxy } from '../drill/tcp-proxy.js'
 import { buildServer } from '../src/build.js'
 import { DatabaseTopology } from '../src/db/topology.js'
@@ -178,6 +178,7 @@ describe('read replicas', () => {
       enableOfflineQueue: false,
       retryStrategy: () => null,
     })
+    deadRedis.on('error', () => {})
     const healthy = new Redis(services.redisUrl)
     const log = (await import('pino')).pino({ level: 'silent' })
     const down = new DatabaseTopology({ config, log, redis: () => deadRedis })
@@ -202,3 +203,71 @@ async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void
     await sleep(50)
   }
 }
+
+describe('read replicas: a real streaming standby', function () {
+  this.timeout(60_000)
+  let dir: string
+  let primary: LocalCluster
+  let standby: LocalCluster
+
+  before(async () => {
+    dir = scratchDir('replica-test')
+    primary = await LocalCluster.create(dir, 'primary', { fsync: 'off' })
+    await primary.start()
+    standby = await LocalCluster.standbyOf(primary, dir, 'standby')
+    await standby.start()
+  })
+
+  after(async () => {
+    await standby?.stopQuietly()
+    await primary?.stopQuietly()
+    if (dir) removeDir(dir)
+  })
+
+  it('takes a standby whose replay falls behind out of the read pool, and back once it catches up', async () => {
+    const config = testConfig({
+      DATABASE_URL: primary.url(),
+      DATABASE_REPLICA_URL: standby.url(),
+      DATABASE_REPLICA_MAX_LAG_MS: '500',
+    }).database
+    const log = (await import('pino')).pino({ level: 'silent' })
+    const topology = new DatabaseTopology({ config, log, redis: () => undefined })
+    const onPrimary = new pg.Client({ connectionString: primary.url() })
+    const onStandby = new pg.Client({ connectionString: standby.url() })
+    await Promise.all([onPrimary.connect(), onStandby.connect()])
+    try {
+      await topology.checkReplicas()
+      expect(topology.status().replicas[0]).to.include({ healthy: true, lagMs: 0 })
+      expect(topology.reader()).to.not.equal(topology.writer)
+
+      await onPrimary.query('CREATE TABLE lag_probe (id int)')
+      await onPrimary.query('INSERT INTO lag_probe VALUES (1)')
+      const replayed = async () =>
+        (await onStandby.query("SELECT to_regclass('lag_probe') IS NOT NULL AS ok")).rows[0].ok === true
+      const until = Date.now() + 5000
+      while (!(await replayed()) && Date.now() < until) await sleep(50)
+
+      await onStandby.query('SELECT pg_wal_replay_pause()')
+      await onPrimary.query('INSERT INTO lag_probe VALUES (2)')
+      await sleep(700)
+      await topology.checkReplicas()
+      const lagging = topology.status().replicas[0]
+      expect(lagging?.healthy).to.equal(false)
+      expect(lagging?.lagMs).to.be.above(500)
+      expect(topology.reader()).to.equal(topology.writer)
+
+      await onStandby.query('SELECT pg_wal_replay_resume()')
+      const deadline = Date.now() + 5000
+      await topology.checkReplicas()
+      while (!topology.status().replicas[0]?.healthy && Date.now() < deadline) {
+        await sleep(100)
+        await topology.checkReplicas()
+      }
+      expect(topology.status().replicas[0]).to.include({ healthy: true, lagMs: 0 })
+      const rows = await onStandby.query('SELECT count(*)::int AS n FROM lag_probe')
+      expect(rows.rows[0].n).to.equal(2)
+    } finally {
+      await Promise.all([onPrimary.end(), onStandby.end(), topology.close()])
+    }
+  })
+})

@@ -198,7 +198,7 @@ export class DatabaseTopology {
     try {
       const lagMs = await withTimeout(connectTimeoutMs * 2, replicationLagMs(replica.client))
       replica.lagMs = lagMs
-      healthy = lagMs <= replicaMaxLagMs
+      healthy = lagMs !== undefined && lagMs <= replicaMaxLagMs
     } catch {
       replica.lagMs = undefined
     }
@@ -244,9 +244,10 @@ export class DatabaseTopology {
 
 /**
  * Replay lag of a standby in ms; 0 for a server that is not in recovery, and 0 when everything
- * received is replayed (an idle primary would otherwise look like a growing lag).
+ * received is replayed (an idle primary would otherwise look like a growing lag). Undefined when
+ * the standby is behind but has replayed nothing yet, so its lag cannot be told.
  */
-async function replicationLagMs(client: PrismaClient): Promise<number> {
+async function replicationLagMs(client: PrismaClient): Promise<number | undefined> {
   const rows = await client.$queryRawUnsafe<{ lag_ms: number | null }[]>(
     `SELECT CASE
        WHEN NOT pg_is_in_recovery() THEN 0
@@ -254,7 +255,8 @@ async function replicationLagMs(client: PrismaClient): Promise<number> {
        ELSE (extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::float8
      END AS lag_ms`,
   )
-  return Number(rows[0]?.lag_ms ?? 0)
+  const lag = rows[0]?.lag_ms
+  return lag === null || lag === undefined ? undefined : Number(lag)
 }
 
 function withTimeout<T>(ms: number, promise: Promise<T>): Promise<T> {
