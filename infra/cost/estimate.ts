@@ -93,6 +93,8 @@ export interface Estimate {
   /** Resources with no standing charge of their own, by type. */
   unpriced: Record<string, number>
   notes: string[]
+  /** What running every service at its autoscaling maximum adds per month (same Spot split). */
+  maxScaleExtra: number
 }
 
 const num = (v: unknown, fallback = 0) => (typeof v === 'number' ? v : Number(v ?? fallback) || fallback)
@@ -148,6 +150,7 @@ export function estimate(inventory: CostInventory, overrides: Partial<Assumption
   const lines: LineItem[] = []
   const unpriced: Record<string, number> = {}
   const notes: string[] = []
+  let maxScaleExtra = 0
   const add = (category: string, resource: string, detail: string, monthly: number) =>
     lines.push({ category, resource, detail, monthly: round2(monthly) })
   const all = inventory.resources
@@ -174,7 +177,16 @@ export function estimate(inventory: CostInventory, overrides: Partial<Assumption
     const vcpu = num(td.inputs.cpu) / 1024
     const gb = num(td.inputs.memory) / 1024
     const perTaskHour = vcpu * p.fargateVcpuHour + gb * p.fargateGbHour
-    const { onDemand, spot } = splitTasks(tasks, i.capacityProviderStrategies as Strategy[] | undefined)
+    const strategies = i.capacityProviderStrategies as Strategy[] | undefined
+    const { onDemand, spot } = splitTasks(tasks, strategies)
+    const monthlyFor = (split: { onDemand: number; spot: number }) =>
+      (split.onDemand + split.spot * a.fargateSpotPriceFactor) * perTaskHour * h
+    const max = num(target?.inputs.maxCapacity)
+    if (max > tasks) {
+      const extra = monthlyFor(splitTasks(max, strategies)) - monthlyFor({ onDemand, spot })
+      maxScaleExtra += extra
+      notes.push(`${svc.name} at its autoscaling maximum of ${max} tasks adds $${round2(extra)} per month`)
+    }
     const size = `(${vcpu} vCPU, ${gb} GB)`
     add('compute', svc.name, `${onDemand} on-demand tasks x ${size} x ${h} h`, onDemand * perTaskHour * h)
     if (spot > 0) {
@@ -382,5 +394,6 @@ export function estimate(inventory: CostInventory, overrides: Partial<Assumption
     total,
     unpriced,
     notes,
+    maxScaleExtra: round2(maxScaleExtra),
   }
 }

@@ -23,6 +23,7 @@ export function formatEstimate(e: Estimate): string {
   }
   out.push('')
   out.push(`TOTAL per month: ${usd(e.total)}`)
+  if (e.maxScaleExtra > 0) out.push(`At the autoscaling maximum: ${usd(e.total + e.maxScaleExtra)}`)
   out.push('')
   out.push('Assumptions (override with --assume key=value):')
   for (const [k, v] of Object.entries(e.assumptions)) out.push(`  ${k} = ${v}`)

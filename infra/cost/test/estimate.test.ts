@@ -46,6 +46,13 @@ describe('cost estimate: arithmetic on small inventories', () => {
     expect(line(e, 'svc')).to.equal(144.16)
   })
 
+  it('states what the autoscaling maximum adds: 46 more tasks x $36.04', () => {
+    const e = estimate(inv(service()))
+    // (50 - 4) x (0.04048 + 2 x 0.004445) x 730 = 1657.8446
+    expect(e.maxScaleExtra).to.equal(1657.84)
+    expect(e.notes.join('\n')).to.match(/svc at its autoscaling maximum of 50 tasks adds \$1657\.84/)
+  })
+
   it('prices Spot tasks beyond the on-demand base at the Spot factor', () => {
     const strategies = [
       { capacityProvider: 'FARGATE', base: 2, weight: 1 },
