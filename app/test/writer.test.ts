@@ -14,7 +14,7 @@ import { LocalCluster, removeDir, scratchDir } from '../drill/pg-cluster.js'
 import { TcpProxy } from '../drill/tcp-proxy.js'
 import { ConfigError, loadConfig } from '../src/config.js'
 import { applyMigrations } from '../src/db/migrate.js'
-import { withEndpoint, writerEndpointReader } from '../src/db/writer-endpoint.js'
+import { endpointOf, parseEndpoint, withEndpoint, writerEndpointReader } from '../src/db/writer-endpoint.js'
 import { buildTestApp, testEnv } from './helpers/app.js'
 import { services } from './helpers/services.js'
 import { register } from './helpers/users.js'
@@ -199,6 +199,21 @@ describe('switchable writer', function () {
     } finally {
       ssm.restore()
     }
+  })
+
+  it('accepts host:port endpoints only, and keeps credentials, database and options when moving', () => {
+    expect(parseEndpoint(' db-eu.abc.eu-west-1.rds.amazonaws.com:5432\n')).to.equal(
+      'db-eu.abc.eu-west-1.rds.amazonaws.com:5432',
+    )
+    expect(parseEndpoint('[::1]:5433')).to.equal('[::1]:5433')
+    for (const bad of ['', 'db:0', 'db:70000', 'db', 'postgresql://db:5432', 'user@db:5432', 'db:5432/app']) {
+      expect(() => parseEndpoint(bad), bad).to.throw(/host:port/)
+    }
+    const url = 'postgresql://app:s%40cret@old.example:5432/ledger?sslmode=require'
+    const moved = withEndpoint(url, 'new.example:6432')
+    expect(moved).to.equal('postgresql://app:s%40cret@new.example:6432/ledger?sslmode=require')
+    expect(endpointOf(moved)).to.equal('new.example:6432')
+    expect(endpointOf('postgresql://u@h/db')).to.equal('h:5432')
   })
 
   it('refuses bad replica URLs and writer sources at boot, naming each', () => {
