@@ -1,0 +1,259 @@
+/**
+ * `npm run bench`: a bounded local load benchmark of the real service. It prints numbers and never
+ * fails on them: latency targets are read by people, not asserted (docs/benchmarks.md).
+ *
+ * Steps: own database + Redis namespace -> service process with the round-trip probe -> seeded
+ * users -> sequential probe of database round trips per route -> baseline phase -> 10x burst ->
+ * table, JSON in out/bench/, clean-up.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
+import { resolve } from 'node:path'
+import pg from 'pg'
+import { type RouteResult, runPhase } from './load.js'
+import type { ProbeSnapshot, RouteCounts } from './probe-types.js'
+import { formatProbe, formatTable, type PhaseReport, probeRows } from './report.js'
+import { type RunningService, root, startService, targetsFromEnv } from './service.js'
+import { splitRate } from './stats.js'
+import { ROUTES, type RouteSpec, seedUsers, send, transactionRequest } from './workload.js'
+
+const env = process.env
+const int = (name: string, fallback: number) => {
+  const v = env[name]
+  return v && /^\d+$/.test(v) ? Number(v) : fallback
+}
+
+const options = {
+  users: int('BENCH_USERS', 20),
+  baseRps: int('BENCH_BASE_RPS', 30),
+  burstFactor: int('BENCH_BURST_FACTOR', 10),
+  baseSeconds: int('BENCH_BASE_SECONDS', 15),
+  burstSeconds: int('BENCH_BURST_SECONDS', 10),
+  probeTransactions: int('BENCH_PROBE_TRANSACTIONS', 20),
+  scryptLogN: int('BENCH_SCRYPT_LOG_N', 17),
+  /** Milliseconds one database round trip costs from the EU to the US primary. */
+  euRoundTripMs: int('BENCH_EU_RTT_MS', 80),
+  /** The whole run stops (and cleans up) after this long, whatever happens. */
+  hardLimitSeconds: int('BENCH_HARD_LIMIT_SECONDS', 115),
+}
+
+const P95_TARGET_MS = 200
+const log = (msg: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`)
+
+async function main() {
+  const started = new Date()
+  const loadBefore = loadavg()
+  const targets = targetsFromEnv()
+  log(`machine: ${cpus().length} cores, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`)
+
+  let service: RunningService | undefined
+  const hardStop = setTimeout(() => {
+    console.error(`bench: hard limit of ${options.hardLimitSeconds}s reached; stopping`)
+    void (service?.close() ?? Promise.resolve()).finally(() => process.exit(1))
+  }, options.hardLimitSeconds * 1000)
+  hardStop.unref()
+
+  try {
+    service = await startService(
+      targets,
+      {
+        SCRYPT_LOG_N: String(options.scryptLogN),
+        // All load comes from one address and a few accounts: the per-IP and per-account login
+        // limits would answer 429 to nearly everything, which measures the limiter, not the service.
+        LOGIN_MAX_PER_IP: '1000000',
+        LOGIN_MAX_PER_ACCOUNT: '1000000',
+        REGISTER_MAX_PER_IP: '1000000',
+        REGISTER_MAX_PER_ACCOUNT: '1000000',
+      },
+      log,
+    )
+    const svc = service
+    const routes = await availableRoutes(svc.url)
+
+    log(`seeding ${options.users} users (register, login, account, opening deposit)`)
+    const seedStart = Date.now()
+    const users = await seedUsers(svc.url, options.users, svc.databaseName.slice('bench_'.length))
+    log(`seeded in ${((Date.now() - seedStart) / 1000).toFixed(1)}s`)
+
+    // Sequential probe: no concurrency, so every count belongs to exactly one request.
+    await svc.probe(true)
+    let created = 0
+    for (let i = 0; i < options.probeTransactions; i++) {
+      const res = await send(svc.url, transactionRequest(users, i))
+      if (res.status !== 201)
+        throw new Error(`probe transaction answered ${res.status}: ${JSON.stringify(res.body)}`)
+      created++
+    }
+    for (const route of routes.filter((r) => r.name !== 'POST /v1/transactions')) {
+      for (let i = 0; i < 3; i++) {
+        const res = await send(svc.url, route.build(users, i))
+        if (res.status >= 300)
+          throw new Error(`probe ${route.name} answered ${res.status}: ${JSON.stringify(res.body)}`)
+      }
+    }
+    const probe = await svc.probe(true)
+    const tx = probe.routes['POST /v1/transactions']
+    if (!tx || tx.requests !== created) {
+      throw new Error(`probe saw ${tx?.requests ?? 0} transaction requests, sent ${created}`)
+    }
+    const roundTrips = tx.dbBeforeResponse / tx.requests
+    console.log(`\nDatabase round trips per request (sequential probe, counted in the service's pg client):`)
+    console.log(formatProbe(probeRows(probe)))
+    console.log('\nStatements of POST /v1/transactions:')
+    for (const [statement, count] of Object.entries(tx.statements)) {
+      console.log(`  ${(count / tx.requests).toFixed(2)} x  ${statement}`)
+    }
+
+    const memoryBefore = { ...svc.memory(), heapUsedBytes: probe.memory.heapUsed }
+    const baseRates = splitRate(options.baseRps, Object.fromEntries(routes.map((r) => [r.name, r.weight])))
+    const burstRates = Object.fromEntries(
+      Object.entries(baseRates).map(([name, rps]) => [name, rps * options.burstFactor]),
+    )
+
+    const phases: PhaseReport[] = []
+    for (const [phase, rates, seconds] of [
+      ['baseline', baseRates, options.baseSeconds],
+      [`burst x${options.burstFactor}`, burstRates, options.burstSeconds],
+    ] as const) {
+      const total = Object.values(rates).reduce((a, b) => a + b, 0)
+      log(`phase ${phase}: ${total} req/s target for ${seconds}s over ${routes.length} routes`)
+      await svc.probe(true)
+      const results = await runPhase(svc.url, routes, rates, seconds, users)
+      const counts = await svc.probe(true)
+      const memory = svc.memory()
+      phases.push({
+        phase,
+        seconds,
+        results,
+        counts: counts.routes,
+        memory: { ...memory, heapUsedBytes: counts.memory.heapUsed },
+      })
+    }
+
+    const rowsWritten = await countTransactions(svc.databaseUrl)
+    const posted = phases.reduce((n, p) => n + created2xx(p.results, 'POST /v1/transactions'), 0)
+    const expectedRows = posted + created + options.users
+
+    console.log(
+      `\nLoad (latency in ms; ! marks p95 > ${P95_TARGET_MS} ms; errors = non-2xx + socket errors + timeouts):`,
+    )
+    console.log(formatTable(phases, P95_TARGET_MS))
+    const memoryAfter = phases.at(-1)?.memory
+    const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`
+    console.log(
+      `\nService memory: RSS ${mb(memoryBefore.rssBytes)} before load -> ${phases.map((p) => `${mb(p.memory.rssBytes)} after ${p.phase}`).join(' -> ')}` +
+        `; peak RSS ${mb(memoryAfter?.peakRssBytes ?? Number.NaN)}; heap used ${mb(memoryBefore.heapUsedBytes)} -> ${mb(memoryAfter?.heapUsedBytes ?? Number.NaN)}`,
+    )
+    console.log(
+      `Transactions in the database: ${rowsWritten} (expected ${expectedRows}: ${options.users} seed + ${created} probe + ${posted} answered 2xx under load)`,
+    )
+    const baselineP50 =
+      phases[0]?.results.find((r) => r.route === 'POST /v1/transactions')?.latencyMs.p50 ?? Number.NaN
+    console.log(`\nround trips per transaction: ${fmt(roundTrips)}`)
+    console.log(
+      `projected EU write path: ${fmt(roundTrips)} x ${options.euRoundTripMs} ms = ${fmt(roundTrips * options.euRoundTripMs)} ms of network to the US primary` +
+        ` (+ ~${fmt(baselineP50)} ms local p50 at baseline = ~${fmt(roundTrips * options.euRoundTripMs + baselineP50)} ms)`,
+    )
+    if (tx.dbAfterResponse > 0) {
+      console.log(
+        `  plus ${fmt(tx.dbAfterResponse / tx.requests)} per request after the response (not on the latency path)`,
+      )
+    }
+    const loadAfter = loadavg()
+    log(
+      `load average now ${loadAfter.map((l) => l.toFixed(2)).join(' ')} (other work on this machine competes for the same cores)`,
+    )
+
+    const report = {
+      startedAt: started.toISOString(),
+      finishedAt: new Date().toISOString(),
+      machine: {
+        cores: cpus().length,
+        cpu: cpus()[0]?.model,
+        loadAverageBefore: loadBefore,
+        loadAverageAfter: loadAfter,
+        node: process.version,
+      },
+      options,
+      roundTrips: {
+        perTransaction: roundTrips,
+        afterResponsePerTransaction: tx.dbAfterResponse / tx.requests,
+        projectedEuNetworkMs: roundTrips * options.euRoundTripMs,
+        method:
+          'pg Client.query calls attributed per HTTP request via AsyncLocalStorage (scripts/bench/db-probe.ts)',
+        probe: probeRows(probe),
+        transactionStatements: tx.statements,
+      },
+      phases: phases.map((p) => ({ ...p, counts: summarizeCounts(p.counts) })),
+      memory: { beforeLoad: memoryBefore, phases: phases.map((p) => ({ phase: p.phase, ...p.memory })) },
+      transactionsInDatabase: { rows: rowsWritten, expected: expectedRows },
+    }
+    const dir = resolve(root, 'out/bench')
+    mkdirSync(dir, { recursive: true })
+    const file = resolve(dir, `${started.toISOString().replace(/[:.]/g, '-')}.json`)
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`)
+    log(`results written to ${file}`)
+  } finally {
+    await service?.close()
+    clearTimeout(hardStop)
+  }
+}
+
+function fmt(n: number): string {
+  return Number.isFinite(n) ? (Math.round(n * 100) / 100).toString() : '-'
+}
+
+function created2xx(results: RouteResult[], route: string): number {
+  const r = results.find((x) => x.route === route)
+  return Object.entries(r?.statusCodes ?? {})
+    .filter(([code]) => code.startsWith('2'))
+    .reduce((n, [, c]) => n + c, 0)
+}
+
+function summarizeCounts(counts: Record<string, RouteCounts>) {
+  return Object.fromEntries(
+    Object.entries(counts).map(([route, c]) => [
+      route,
+      {
+        requests: c.requests,
+        dbBeforeResponse: c.dbBeforeResponse,
+        dbAfterResponse: c.dbAfterResponse,
+        connects: c.connects,
+        redisCommands: c.redisCommands,
+      },
+    ]),
+  )
+}
+
+/** Drops routes this build of the service does not have (search and reports arrived later). */
+async function availableRoutes(baseUrl: string): Promise<RouteSpec[]> {
+  const res = await fetch(`${baseUrl}/docs/json`)
+  if (!res.ok) return ROUTES
+  const doc = (await res.json()) as { paths?: Record<string, unknown> }
+  const paths = new Set(Object.keys(doc.paths ?? {}))
+  const kept = ROUTES.filter((r) => paths.has(r.name.split(' ')[1] as string))
+  const dropped = ROUTES.filter((r) => !kept.includes(r)).map((r) => r.name)
+  if (dropped.length) log(`not in this service, skipped: ${dropped.join(', ')}`)
+  return kept
+}
+
+async function countTransactions(databaseUrl: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  try {
+    const { rows } = await client.query<{ n: string }>('SELECT count(*)::text AS n FROM transactions')
+    return Number(rows[0]?.n)
+  } finally {
+    await client.end()
+  }
+}
+
+export type { ProbeSnapshot }
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err)
+    process.exit(1)
+  },
+)

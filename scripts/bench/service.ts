@@ -1,0 +1,202 @@
+/**
+ * The service under test: its own PostgreSQL database (migrated like a deploy would) and Redis key
+ * namespace, and the real entry point (app/src/server.ts) as a separate process with the probe
+ * preloaded. Everything it creates is removed again by `close()`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Redis } from 'ioredis'
+import pg from 'pg'
+import { applyMigrations } from '../../app/src/db/migrate.js'
+import type { ProbeSnapshot } from './probe-types.js'
+
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+
+/** Where the benchmark's state lives; overridable like the test suite's. */
+export interface BenchTargets {
+  adminUrl: string
+  redisUrl: string
+}
+
+/** Targets from BENCH_/TEST_ environment variables, else this machine's servers. */
+export function targetsFromEnv(env = process.env): BenchTargets {
+  return {
+    adminUrl:
+      env.BENCH_POSTGRES_URL ?? env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres',
+    redisUrl: env.BENCH_REDIS_URL ?? env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+  }
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url)
+  u.pathname = `/${database}`
+  return u.toString()
+}
+
+/** A running service and how to talk to it. */
+export interface RunningService {
+  url: string
+  pid: number
+  databaseName: string
+  databaseUrl: string
+  redisPrefix: string
+  output: () => string
+  /** Counters of the in-process probe; `reset` starts the next window from zero. */
+  probe: (reset?: boolean) => Promise<ProbeSnapshot>
+  /** Resident set size and its peak so far, from /proc (what the OS charges the process). */
+  memory: () => { rssBytes: number; peakRssBytes: number }
+  close: () => Promise<void>
+}
+
+/** Creates the database and namespace, migrates, starts the service and waits until it listens. */
+export async function startService(
+  targets: BenchTargets,
+  serviceEnv: Record<string, string>,
+  log: (msg: string) => void,
+): Promise<RunningService> {
+  const runId = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`
+  const databaseName = `bench_${runId}`
+  const databaseUrl = withDatabase(targets.adminUrl, databaseName)
+  const redisPrefix = `bench:${runId}:`
+
+  const admin = new pg.Client({ connectionString: targets.adminUrl, connectionTimeoutMillis: 3000 })
+  await admin.connect()
+  try {
+    await admin.query(`CREATE DATABASE "${databaseName}"`)
+  } finally {
+    await admin.end()
+  }
+  let child: ChildProcess | undefined
+  const cleanup = async () => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child?.once('exit', r))
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child?.kill('SIGKILL'), 10_000)
+      await exited
+      clearTimeout(timer)
+    }
+    const dropper = new pg.Client({ connectionString: targets.adminUrl, connectionTimeoutMillis: 3000 })
+    await dropper.connect()
+    await dropper.query(`DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`).finally(() => dropper.end())
+    await deleteKeys(targets.redisUrl, redisPrefix)
+  }
+
+  try {
+    await applyMigrations({ databaseUrl, migrationsDir: resolve(root, 'prisma/migrations') })
+    log(`database ${databaseName} migrated; redis prefix ${redisPrefix}`)
+
+    child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--import', './scripts/bench/db-probe.ts', 'app/src/server.ts'],
+      {
+        cwd: root,
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          NODE_ENV: 'production',
+          HOST: '127.0.0.1',
+          PORT: '0',
+          // Production's level: request logs are part of what a request costs.
+          LOG_LEVEL: 'info',
+          DATABASE_URL: databaseUrl,
+          REDIS_URL: targets.redisUrl,
+          REDIS_KEY_PREFIX: redisPrefix,
+          COOKIE_SECURE: 'false',
+          ...serviceEnv,
+        },
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      },
+    )
+    const url = await waitForListen(child)
+    const pid = child.pid as number
+    log(`service pid ${pid} listening on ${url}`)
+    let nextId = 1
+    const running = child
+    return {
+      url,
+      pid,
+      databaseName,
+      databaseUrl,
+      redisPrefix,
+      output: () => outputs.get(running) ?? '',
+      probe: (reset = false) => askProbe(running, nextId++, reset),
+      memory: () => procMemory(pid),
+      close: cleanup,
+    }
+  } catch (err) {
+    await cleanup().catch(() => {})
+    throw err
+  }
+}
+
+const outputs = new WeakMap<ChildProcess, string>()
+
+/** Resolves with the URL once the server logs where it listens. */
+function waitForListen(child: ChildProcess): Promise<string> {
+  outputs.set(child, '')
+  const append = (d: Buffer) => {
+    // Keep the tail only: a long run must not grow the benchmark's own memory.
+    outputs.set(child, ((outputs.get(child) ?? '') + d.toString()).slice(-20_000))
+  }
+  child.stdout?.on('data', append)
+  child.stderr?.on('data', append)
+  return new Promise((resolveUrl, reject) => {
+    const timer = setTimeout(() => {
+      clearInterval(poll)
+      reject(new Error(`service did not start within 60 s:\n${outputs.get(child)}`))
+    }, 60_000)
+    const poll = setInterval(() => {
+      const match = /listening on (http:\/\/[\d.:]+)/.exec(outputs.get(child) ?? '')
+      if (match) {
+        clearTimeout(timer)
+        clearInterval(poll)
+        resolveUrl(match[1] as string)
+      }
+    }, 50)
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer)
+      clearInterval(poll)
+      reject(new Error(`service exited (${code ?? signal}) before listening:\n${outputs.get(child)}`))
+    })
+  })
+}
+
+function askProbe(child: ChildProcess, id: number, reset: boolean): Promise<ProbeSnapshot> {
+  return new Promise((resolveSnap, reject) => {
+    const timer = setTimeout(() => {
+      child.off('message', onMessage)
+      reject(new Error('the probe in the service did not answer within 10 s'))
+    }, 10_000)
+    const onMessage = (msg: { type?: string; id?: number; snapshot?: ProbeSnapshot }) => {
+      if (msg?.type !== 'bench:probe' || msg.id !== id || !msg.snapshot) return
+      clearTimeout(timer)
+      child.off('message', onMessage)
+      resolveSnap(msg.snapshot)
+    }
+    child.on('message', onMessage)
+    child.send({ type: 'bench:probe', id, reset })
+  })
+}
+
+function procMemory(pid: number): { rssBytes: number; peakRssBytes: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN)
+  return { rssBytes: kb('VmRSS') * 1024, peakRssBytes: kb('VmHWM') * 1024 }
+}
+
+async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
+  try {
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
+      cursor = next
+      if (keys.length > 0) await redis.del(...keys)
+    } while (cursor !== '0')
+  } finally {
+    redis.disconnect()
+  }
+}
