@@ -1,4 +1,3 @@
-import { request as httpRequest } from 'node:http'
 import { connect } from 'node:net'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -11,29 +10,6 @@ import { freshRedisPrefix } from '../helpers/services.js'
 import { GOOD_PASSWORD, uniqueEmail } from '../helpers/users.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
-
-/** Sends a request over a raw socket and resolves with the whole response text. */
-function post(url: string, path: string, body: object): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const data = JSON.stringify(body)
-    const req = httpRequest(
-      `${url}${path}`,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
-      },
-      (res) => {
-        let text = ''
-        res.on('data', (d) => {
-          text += d
-        })
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }))
-      },
-    )
-    req.on('error', reject)
-    req.end(data)
-  })
-}
 
 describe('the real server on a port', function () {
   this.timeout(60_000)
@@ -66,27 +42,39 @@ describe('the real server on a port', function () {
     expect(res.status).to.equal(200)
   })
 
-  it('on SIGTERM finishes the in-flight request, refuses new connections, and exits 0', async () => {
-    // Production scrypt cost makes registration take a while: a naturally slow request.
-    server = await startServer({ SCRYPT_LOG_N: '17' })
+  it('on SIGTERM finishes the in-flight request, turns new connections away, and exits 0', async () => {
+    server = await startServer()
     const { url } = server
-    const inFlight = post(url, '/v1/auth/register', {
-      email: uniqueEmail(),
-      password: GOOD_PASSWORD,
-      name: 'Slow',
+    // An in-flight request under the test's control: its body arrives in two halves, around SIGTERM.
+    const body = JSON.stringify({ email: uniqueEmail(), password: GOOD_PASSWORD, name: 'In flight' })
+    const socket = connect(Number(new URL(url).port), '127.0.0.1')
+    await new Promise<void>((resolve) => socket.on('connect', () => resolve()))
+    let answer = ''
+    socket.on('data', (d) => {
+      answer += d
     })
+    const answered = new Promise<void>((resolve) => socket.on('end', () => resolve()))
+    socket.write(
+      `POST /v1/auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`,
+    )
+    socket.write(body.slice(0, 10))
     await new Promise((r) => setTimeout(r, 100))
+
     server.child.kill('SIGTERM')
-    const response = await inFlight
-    expect(response.status).to.equal(201)
+    await new Promise((r) => setTimeout(r, 300))
+    const during = await fetch(`${url}/health/live`).then(
+      (res) => res.status,
+      () => 'refused' as const,
+    )
+    expect(during).to.be.oneOf(['refused', 503])
+    expect(server.child.exitCode, 'still draining').to.equal(null)
+
+    socket.write(body.slice(10))
+    await answered
+    expect(answer).to.match(/^HTTP\/1.1 201/)
     const exit = await server.exited
     expect(exit.code).to.equal(0)
     expect(server.output()).to.include('shutdown complete')
-    const refused = await fetch(`${url}/health/live`).then(
-      () => false,
-      () => true,
-    )
-    expect(refused).to.equal(true)
   })
 
   it('exits 1 at the shutdown deadline when a request never completes', async () => {
