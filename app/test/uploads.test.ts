@@ -210,6 +210,32 @@ describe('uploads (presigned POST to a real S3-compatible server)', () => {
     expect(events[0]?.payload).to.deep.include({ uploadId: up.id })
   })
 
+  it('answers 503 when S3 is unreachable, and keeps the upload pending', async () => {
+    const offline = await buildTestApp({ ...s3.env, S3_ENDPOINT: 'http://127.0.0.1:9' })
+    try {
+      const user = await login(offline)
+      const res = await offline.inject({
+        method: 'POST',
+        url: '/v1/uploads',
+        headers: bearer(user.token),
+        payload: { fileName: 'a.txt', contentType: 'text/plain', size: 1 },
+      })
+      // Presigning is local arithmetic: it needs no S3 round trip.
+      expect(res.statusCode).to.equal(201)
+      const done = await offline.inject({
+        method: 'POST',
+        url: `/v1/uploads/${res.json().id}/complete`,
+        headers: bearer(user.token),
+      })
+      expect(done.statusCode).to.equal(503)
+      expect(done.json().error.code).to.equal('SERVICE_UNAVAILABLE')
+      const row = await offline.prisma.upload.findUniqueOrThrow({ where: { id: res.json().id } })
+      expect(row.status).to.equal('pending')
+    } finally {
+      await offline.close()
+    }
+  })
+
   it('requires a session', async () => {
     const res = await app.inject({ method: 'GET', url: '/v1/uploads' })
     expect(res.statusCode).to.equal(401)
