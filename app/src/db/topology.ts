@@ -33,11 +33,16 @@ export interface TopologyOptions {
   redis: () => Redis | Cluster | undefined
   /** Reads the writer's `host:port`; without it the writer is DATABASE_URL's host for good. */
   writerSource?: WriterEndpointReader
+  /**
+   * Least time between two error-triggered re-checks. Errors arrive in bursts (every in-flight
+   * request fails at once); SSM's default GetParameter quota is 40/s per account and region,
+   * shared by every task, so an SSM source wants this higher than a file.
+   * @default 500
+   */
+  recheckMinIntervalMs?: number
 }
 
 const RECENT_WRITE_KEY = 'db:recent-write:'
-// Errors arrive in bursts (every in-flight request fails at once): one re-check per burst.
-const RECHECK_MIN_INTERVAL_MS = 500
 
 /** Writer + replicas with read-your-writes routing and a writer that can be switched at run time. */
 export class DatabaseTopology {
@@ -124,7 +129,7 @@ export class DatabaseTopology {
    */
   recheckSoon(): void {
     const now = Date.now()
-    if (this.closed || now - this.lastRecheck < RECHECK_MIN_INTERVAL_MS) return
+    if (this.closed || now - this.lastRecheck < (this.opts.recheckMinIntervalMs ?? 500)) return
     this.lastRecheck = now
     void this.refreshWriter()
     void this.checkReplicas()

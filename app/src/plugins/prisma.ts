@@ -35,6 +35,7 @@ async function prismaPlugin(app: FastifyInstance, opts: { config: Config['databa
     log: app.log.child({ component: 'db' }),
     redis: () => (app.hasDecorator('redis') ? app.redis : undefined),
     writerSource: config.writerEndpointSource ? writerEndpointReader(config.writerEndpointSource) : undefined,
+    recheckMinIntervalMs: config.writerEndpointSource?.startsWith('ssm:') ? 2000 : 500,
   })
   await topology.start()
 
