@@ -3,9 +3,9 @@
  * external plugins -> application plugins -> routes. Tests register this same plugin.
  *
  * Adding a feature: put its routes under routes/<area>/index.ts, register them below with a
- * prefix, protect them with `preHandler: app.authenticate` (then `request.user` is set), use
- * `app.prisma` / `app.redis`, throw the helpers of lib/errors.ts, and give every route
- * request and response schemas.
+ * prefix, protect them with `app.authenticate` as an onRequest (or preHandler) hook (then
+ * `request.user` is set), use `app.prisma` / `app.redis`, throw the helpers of lib/errors.ts, and
+ * give every route request and response schemas (docs/api.md, "Adding routes").
  */
 import fastifyCookie from '@fastify/cookie'
 import fastifyHelmet from '@fastify/helmet'
@@ -49,7 +49,7 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
   await fastify.register(prisma, { config: config.database })
   await fastify.register(redis, { config: config.redis })
   await fastify.register(rateLimit)
-  await fastify.register(swagger)
+  await fastify.register(swagger, { cookieName: config.session.cookieName })
   await fastify.register(cache)
   await fastify.register(storage, { config: config.s3 })
   await fastify.register(reports)

@@ -5,7 +5,7 @@ import { ErrorResponse } from '../schemas/common.js'
 import { PublicUser } from '../schemas/user.js'
 
 /** Shared schemas plus the OpenAPI document generated from every route's schemas (GET /docs/json). */
-async function swaggerPlugin(app: FastifyInstance) {
+async function swaggerPlugin(app: FastifyInstance, opts: { cookieName: string }) {
   app.addSchema(ErrorResponse)
   app.addSchema(PublicUser)
   await app.register(fastifySwagger, {
@@ -19,7 +19,7 @@ async function swaggerPlugin(app: FastifyInstance) {
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'Session token from POST /v1/auth/login' },
-          cookie: { type: 'apiKey', in: 'cookie', name: 'sid' },
+          cookie: { type: 'apiKey', in: 'cookie', name: opts.cookieName },
         },
       },
     },
