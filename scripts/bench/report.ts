@@ -92,6 +92,7 @@ export function formatTable(phases: PhaseReport[], p95TargetMs: number): string 
         num(r.latencyMs.p99),
         num(r.latencyMs.max),
         num(perRequest(counts?.dbBeforeResponse ?? 0, counts?.requests ?? 0), 2),
+        errorDetail(r),
         r.latencyMs.p95 > p95TargetMs ? '!' : '',
       ]
     }),
@@ -113,4 +114,14 @@ export function formatTable(phases: PhaseReport[], p95TargetMs: number): string 
     ],
     rows,
   )
+}
+
+/** `503x11 timeoutx2`: what the errors of a row were. */
+export function errorDetail(r: Pick<RouteResult, 'statusCodes' | 'socketErrors' | 'timeouts'>): string {
+  const parts = Object.entries(r.statusCodes)
+    .filter(([code]) => !code.startsWith('2'))
+    .map(([code, n]) => `${code}x${n}`)
+  if (r.timeouts) parts.push(`timeoutx${r.timeouts}`)
+  if (r.socketErrors) parts.push(`socketx${r.socketErrors}`)
+  return parts.join(' ')
 }
