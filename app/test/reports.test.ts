@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
 import { buildTestApp } from './helpers/app.js'
-import { bearer, login, uniqueEmail } from './helpers/users.js'
+import { bearer, login, register, uniqueEmail } from './helpers/users.js'
 import { openAccount, post } from './transactions.support.js'
 
 interface Period {
@@ -292,10 +292,26 @@ describe('reports', () => {
       ])
     })
 
-    it('records a user as active on the day of an authenticated request', async () => {
-      const user = await login(app)
-      await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(user.token) })
+    it('records a user as active on the day they log in, even without another request', async () => {
+      const account = await login(app)
       const today = new Date().toISOString().slice(0, 10)
+      let rows = 0
+      for (let i = 0; i < 20 && rows === 0; i++) {
+        rows = await app.prisma.userActivity.count({
+          where: { userId: account.user.id, day: new Date(today) },
+        })
+        if (rows === 0) await new Promise((r) => setTimeout(r, 25))
+      }
+      expect(rows).to.equal(1)
+    })
+
+    it('records a user as active on the day of an authenticated request', async () => {
+      // A session made without the login route: only the authenticated request can mark the day.
+      const user = await register(app)
+      const { token } = await app.sessions.create(user.user.id, 'user')
+      const today = new Date().toISOString().slice(0, 10)
+      expect(await app.prisma.userActivity.count({ where: { userId: user.user.id } })).to.equal(0)
+      await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(token) })
       let rows = 0
       for (let i = 0; i < 20 && rows === 0; i++) {
         rows = await app.prisma.userActivity.count({ where: { userId: user.user.id, day: new Date(today) } })

@@ -52,7 +52,9 @@ const DailyResponse = Type.Object({
   days: Type.Array(
     Type.Object({
       date: Type.String({ format: 'date' }),
-      activeUsers: Type.Integer({ description: 'Users with an authenticated request that day' }),
+      activeUsers: Type.Integer({
+        description: 'Users who logged in or made an authenticated request that day',
+      }),
       registrations: Type.Integer(),
       transactions: Type.Array(
         Type.Object({ currency: Type.String(), count: Type.Integer(), volume: Type.String() }),
