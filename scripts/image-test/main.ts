@@ -49,7 +49,11 @@ const pgUrl = process.env.IMAGE_TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:
 const redisUrl = process.env.IMAGE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 const startedAt = Date.now()
-const log = (msg: string) => console.log(`[image] ${msg}`)
+// Once an abort has begun, the main flow only sees the failures the abort itself caused: keep quiet.
+let aborting = false
+const log = (msg: string) => {
+  if (!aborting) console.log(`[image] ${msg}`)
+}
 const elapsed = (from: number) => `${((Date.now() - from) / 1000).toFixed(1)} s`
 const remaining = () => Math.max(1000, startedAt + totalTimeoutMs - Date.now())
 
@@ -86,8 +90,10 @@ function cleanup(): Promise<void> {
 
 async function abort(reason: string, code: number): Promise<never> {
   console.error(`[image] ${reason}`)
+  aborting = true
   killAll()
   await cleanup()
+  console.log('[image] image test FAILED')
   process.exit(code)
 }
 
@@ -442,6 +448,7 @@ async function requireService(name: string, url: string) {
 
 main()
   .then(async (ok) => {
+    if (aborting) return // abort() reports and exits
     await cleanup()
     console.log(
       `\n[image] ${checks.filter((c) => c.ok).length} of ${checks.length} checks ok in ${elapsed(startedAt)}`,
@@ -451,6 +458,7 @@ main()
     process.exit(ok ? 0 : 1)
   })
   .catch(async (err: Error) => {
+    if (aborting) return
     console.error(`[image] ${err.message}`)
     killAll()
     await cleanup()
