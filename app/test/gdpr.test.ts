@@ -1,3 +1,4 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
 import { buildTestApp } from './helpers/app.js'
@@ -65,7 +66,11 @@ describe('GDPR: export and erasure', () => {
 
     // Wait for the relay to turn the outbox into notifications.
     for (let i = 0; i < 60; i++) {
-      if ((await app.prisma.notification.count({ where: { userId: user.user.id } })) >= 3) break
+      const types = ['deposit.received', 'transfer.out', 'upload.completed']
+      if (
+        (await app.prisma.notification.count({ where: { userId: user.user.id, type: { in: types } } })) === 3
+      )
+        break
       await new Promise((r) => setTimeout(r, 50))
     }
     return { user, peer, account, peerAccount, upload, transferId: transfer.json().transaction.id as string }
@@ -127,6 +132,9 @@ describe('GDPR: export and erasure', () => {
     const otherToken = secondSession.json().token as string
     const key = `users/${user.user.id}/${upload.id}`
     expect(await s3.exists(key)).to.equal(true)
+    // An object under the user's prefix that no record points at (an upload never confirmed).
+    const stray = `users/${user.user.id}/stray`
+    await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: stray, Body: 'x' }))
 
     const res = await app.inject({
       method: 'DELETE',
@@ -137,7 +145,7 @@ describe('GDPR: export and erasure', () => {
     expect(res.statusCode, res.body).to.equal(200)
     expect(res.json()).to.include({
       erased: true,
-      objectsDeleted: 1,
+      objectsDeleted: 2,
       uploadsDeleted: 1,
       accountsKept: 1,
       sessionsRevoked: 2,
@@ -145,6 +153,7 @@ describe('GDPR: export and erasure', () => {
 
     // Files and sessions are gone; the password no longer opens anything.
     expect(await s3.exists(key)).to.equal(false)
+    expect(await s3.exists(stray)).to.equal(false)
     expect(
       (await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(user.token) })).statusCode,
     ).to.equal(401)

@@ -2,16 +2,16 @@
  * The GDPR erasure (Art. 17). Personal data is deleted; ledger rows that other users' balances
  * and the accounting record depend on are kept but no longer identify anyone (docs/gdpr.md).
  *
- * Order, so a failure at any step leaves a state a retry completes:
- *   1. delete the user's objects in S3 (absent objects count as deleted);
+ * Order, so a failure at any step leaves a state a retry completes (the caller revokes every
+ * session first, so no request of the user adds data meanwhile):
+ *   1. delete every object under the user's S3 prefix;
  *   2. one database transaction: delete uploads, notifications, outbox events, idempotency records
  *      and activity days; blank transaction descriptions and account names; anonymise the user row
- *      (email, name, password hash, profile, preferences) and stamp deleted_at;
- *   3. revoke every session and drop cached data.
+ *      (email, name, password hash, profile, preferences) and stamp deleted_at.
  */
 import { randomUUID } from 'node:crypto'
 import type { PrismaClient } from '../generated/prisma/client.js'
-import type { Storage } from '../storage/s3.js'
+import { Storage } from '../storage/s3.js'
 
 /** Counts of what one erasure removed or anonymised. */
 export interface ErasureSummary {
@@ -25,14 +25,15 @@ export interface ErasureSummary {
 /** The placeholder address of an erased user: unique, and in a reserved domain nobody can own. */
 export const erasedEmail = (userId: string) => `erased-${userId}@erased.invalid`
 
-/** Steps 1 and 2 of the erasure; the caller revokes sessions and drops caches afterwards. */
+/** Steps 1 and 2 of the erasure; the caller revokes sessions before and drops caches after. */
 export async function eraseUserData(
   db: PrismaClient,
   storage: Storage,
   userId: string,
 ): Promise<ErasureSummary> {
-  const uploads = await db.upload.findMany({ where: { userId }, select: { key: true } })
-  await storage.deleteObjects(uploads.map((u) => u.key))
+  // The whole prefix, not only the recorded keys: it also catches an object whose record was
+  // never written or already deleted.
+  const objectsDeleted = await storage.deletePrefix(Storage.userPrefix(userId))
 
   return db.$transaction(async (tx) => {
     const uploadsDeleted = await tx.upload.deleteMany({ where: { userId } })
@@ -63,7 +64,7 @@ export async function eraseUserData(
       },
     })
     return {
-      objectsDeleted: uploads.length,
+      objectsDeleted,
       uploadsDeleted: uploadsDeleted.count,
       notificationsDeleted: notificationsDeleted.count,
       transactionsAnonymised: transactionsAnonymised.count,

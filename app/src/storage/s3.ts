@@ -9,6 +9,7 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   NotFound,
   S3Client,
   S3ServiceException,
@@ -92,6 +93,22 @@ export class Storage {
       if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 404) return undefined
       throw err
     }
+  }
+
+  /** Deletes every object under a prefix (records or not); returns how many there were. */
+  async deletePrefix(prefix: string): Promise<number> {
+    let deleted = 0
+    let token: string | undefined
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: prefix, ContinuationToken: token }),
+      )
+      const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : []))
+      await this.deleteObjects(keys)
+      deleted += keys.length
+      token = page.IsTruncated ? page.NextContinuationToken : undefined
+    } while (token)
+    return deleted
   }
 
   /** Deletes objects (absent ones count as deleted), in batches of S3's 1000-key limit. */

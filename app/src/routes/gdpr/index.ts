@@ -145,6 +145,9 @@ const gdpr: FastifyPluginAsyncTypebox = async (app) => {
       if (!(await app.passwords.verify(request.body.password, user.passwordHash))) {
         throw new HttpError(403, 'REAUTHENTICATION_FAILED', 'Password is incorrect')
       }
+      // Sessions first: no request of this user can add data while it is erased. If a later step
+      // fails, the user logs in again and repeats the request; nothing was erased half-way.
+      const sessionsRevoked = await app.sessions.revokeAll(id)
       let summary: Awaited<ReturnType<typeof eraseUserData>>
       try {
         summary = await eraseUserData(app.prisma, app.storage, id)
@@ -156,7 +159,6 @@ const gdpr: FastifyPluginAsyncTypebox = async (app) => {
         }
         throw err
       }
-      const sessionsRevoked = await app.sessions.revokeAll(id)
       await Promise.all([
         app.cache.invalidate(cacheNs.profile(id)),
         app.cache.invalidate(cacheNs.reports(id)),
