@@ -96,6 +96,7 @@ describe('switchable writer', function () {
       DATABASE_WRITER_ENDPOINT_SOURCE: `file:${endpointFile}`,
       DATABASE_WRITER_POLL_MS: '100',
     })
+    const held = app.prisma
     const before = await register(app)
     expect(await whereIs(before.email)).to.deep.equal(['main'])
 
@@ -105,6 +106,9 @@ describe('switchable writer', function () {
     const after = await register(app)
     expect(await whereIs(after.email)).to.deep.equal(['second'])
     expect(app.db.status().writerSwitches).to.equal(1)
+    // A component that stored the client at boot (an outbox relay, say) follows the switch too.
+    await held.user.create({ data: { email: `held-${before.email}`, name: 'Held', passwordHash: 'x' } })
+    expect(await whereIs(`held-${before.email}`)).to.deep.equal(['second'])
     const ready = await app.inject({ method: 'GET', url: '/health/ready' })
     expect(ready.statusCode).to.equal(200)
   })

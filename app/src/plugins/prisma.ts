@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { DatabaseTopology } from '../db/topology.js'
 import { writerEndpointReader } from '../db/writer-endpoint.js'
+import { followWriter } from '../db/writer-proxy.js'
 import type { PrismaClient } from '../generated/prisma/client.js'
 import { dependencyOf } from '../lib/dependency-errors.js'
 
@@ -10,7 +11,7 @@ export { createPrismaClient } from '../db/client.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The Prisma client of the current writer database. Always go through this decorator. */
+    /** The Prisma client of the current writer database; follows a writer switch even when stored. */
     prisma: PrismaClient
     /** Writer, read replicas and read-your-writes routing (see db/topology.ts). */
     db: DatabaseTopology
@@ -39,8 +40,9 @@ async function prismaPlugin(app: FastifyInstance, opts: { config: Config['databa
   })
   await topology.start()
 
-  // A getter, so a writer switch reaches every route without any of them holding a stale client.
-  app.decorate('prisma', { getter: () => topology.writer })
+  // Always the current writer, even for code that stored `app.prisma` before a switch.
+  const writer = followWriter(() => topology.writer)
+  app.decorate('prisma', { getter: () => writer })
   app.decorate('db', topology)
 
   // A write path reads from the writer: read-modify-write on a lagging replica is how money goes
