@@ -49,6 +49,7 @@ export class Cache {
   private readonly lockMs: number
   private readonly waitMs: number
   private readonly pollMs: number
+  private lastWarnAt = 0
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -130,12 +131,18 @@ export class Cache {
       return await command()
     } catch (err) {
       this.stats.redisErrors++
-      this.log.warn({ err: { message: (err as Error).message } }, 'cache unavailable; reading through')
+      // Once per interval: during an outage every read would log otherwise.
+      const now = Date.now()
+      if (now - this.lastWarnAt >= WARN_INTERVAL_MS) {
+        this.lastWarnAt = now
+        this.log.warn({ err: { message: (err as Error).message } }, 'cache unavailable; reading through')
+      }
       return FAILED
     }
   }
 }
 
 const FAILED = Symbol('redis-failed')
+const WARN_INTERVAL_MS = 10_000
 const versionKey = (ns: string) => `cache:${ns}:v`
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
