@@ -139,14 +139,17 @@ async function debootstrapTarball(target: string, log: (msg: string) => void, re
 /** The first Debian mirror apt uses here, else the public one. */
 function debianMirror(): string {
   for (const file of ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list']) {
-    if (!existsSync(file)) continue
-    const text = readFileSync(file, 'utf8')
-    const deb822 = /^URIs:\s*(\S+\/debian)\s*$/m.exec(text)
-    const oneLine = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+\/debian)\s+bookworm\b/m.exec(text)
-    const uri = deb822?.[1] ?? oneLine?.[1]
+    const uri = existsSync(file) ? mirrorIn(readFileSync(file, 'utf8')) : undefined
     if (uri) return uri
   }
   return 'http://deb.debian.org/debian'
+}
+
+/** The Debian archive URI in an apt source file (deb822 `URIs:` or one-line `deb` form). */
+export function mirrorIn(text: string): string | undefined {
+  const deb822 = /^URIs:\s*(\S+\/debian)\s*$/m.exec(text)
+  const oneLine = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+\/debian)\s+bookworm\b/m.exec(text)
+  return deb822?.[1] ?? oneLine?.[1]
 }
 
 /** node + npm where the official image has them, and its uid 1000 `node` user. */

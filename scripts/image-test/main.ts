@@ -29,7 +29,7 @@ import {
   removeImageQuietly,
 } from './engine.js'
 import { type Background, killAll, run, signal, tailOf } from './exec.js'
-import { type ImageRuntime, prepareRuntime } from './runtime.js'
+import { healthcheckArgv, type ImageRuntime, prepareRuntime, scriptArgv } from './runtime.js'
 import {
   appliedMigrations,
   clearRedisPrefix,
@@ -164,7 +164,7 @@ async function main(): Promise<boolean> {
   const redisPrefix = `image-test:${randomBytes(4).toString('hex')}:`
   undo.push({ what: `delete Redis keys ${redisPrefix}*`, fn: () => clearRedisPrefix(redisUrl, redisPrefix) })
   const pkg = JSON.parse(await runtime.shell(`cat ${rel(posix.join(image.workdir, 'package.json'))}`, 30_000))
-  const migrate = commandArgv(pkg.scripts?.['db:migrate'], 'db:migrate script of the image’s package.json')
+  const migrate = scriptArgv(pkg.scripts?.['db:migrate'], 'db:migrate script of the image’s package.json')
   const migrationArgv = [...entrypoint, ...migrate]
   const expected = (
     await runtime.shell(
@@ -289,7 +289,7 @@ async function runHealthcheck(
   env: Record<string, string>,
   declared: boolean,
 ) {
-  const [kind, ...rest] = test
+  const kind = test[0]
   if (kind === undefined || kind === 'NONE') {
     // An engine that drops the instruction (podman's OCI format) would hide a broken check.
     check(
@@ -299,8 +299,7 @@ async function runHealthcheck(
     )
     return
   }
-  // CMD runs its argv directly (no ENTRYPOINT); CMD-SHELL runs one string through /bin/sh.
-  const argv = kind === 'CMD-SHELL' ? ['/bin/sh', '-c', rest.join(' ')] : rest
+  const argv = healthcheckArgv(test)
   const t = Date.now()
   const result = await runtime.exec({ argv, env }, 30_000)
   check('HEALTHCHECK command passes', result.code === 0, `exit ${result.code} in ${elapsed(t)}`)
@@ -417,14 +416,6 @@ function migrationsDir(workdir: string): string {
 /** An absolute image path made relative to the image root, for scripts run from it. */
 function rel(path: string): string {
   return path.replace(/^\/+/, '') || '.'
-}
-
-/** A package.json script as argv; only plain words, since no shell runs it in a container override. */
-function commandArgv(script: unknown, what: string): string[] {
-  if (typeof script !== 'string' || script.trim() === '') throw new Error(`no ${what}`)
-  if (/[;&|<>$`"'\\*?()]/.test(script))
-    throw new Error(`${what} needs a shell ("${script}"); keep it plain argv`)
-  return script.trim().split(/\s+/)
 }
 
 /** Fails fast, before a long build, when a server the run needs is not answering. */

@@ -119,8 +119,22 @@ async function podmanRuntime(engine: Engine, image: string, config: ImageConfig)
   }
 }
 
+/** A package.json script as argv; only plain words, since no shell runs it in a container override. */
+export function scriptArgv(script: unknown, what: string): string[] {
+  if (typeof script !== 'string' || script.trim() === '') throw new Error(`no ${what}`)
+  if (/[;&|<>$`"'\\*?()]/.test(script))
+    throw new Error(`${what} needs a shell ("${script}"); keep it plain argv`)
+  return script.trim().split(/\s+/)
+}
+
+/** A HEALTHCHECK test as argv: CMD runs directly (no ENTRYPOINT), CMD-SHELL through /bin/sh. */
+export function healthcheckArgv(test: string[]): string[] {
+  const [kind, ...rest] = test
+  return kind === 'CMD-SHELL' ? ['/bin/sh', '-c', rest.join(' ')] : rest
+}
+
 /** USER as uid:gid, names looked up in the image's own passwd/group like a runtime does. */
-function resolveUser(root: string, user: string): { spec: string; home: string } {
+export function resolveUser(root: string, user: string): { spec: string; home: string } {
   const [u = '', g] = (user || '0').split(':')
   const passwd = readTable(join(root, 'etc/passwd'))
   const groups = readTable(join(root, 'etc/group'))
@@ -145,7 +159,11 @@ function readTable(file: string): string[][] {
 }
 
 /** The image's ENV, then the run's additions; HOME and HOSTNAME as Docker sets them when unset. */
-function containerEnv(config: ImageConfig, home: string, extra: Record<string, string>): NodeJS.ProcessEnv {
+export function containerEnv(
+  config: Pick<ImageConfig, 'env'>,
+  home: string,
+  extra: Record<string, string>,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { HOSTNAME: 'image-test', HOME: home }
   for (const entry of config.env) {
     const eq = entry.indexOf('=')
