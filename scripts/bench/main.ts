@@ -35,6 +35,8 @@ const options = {
   euRoundTripMs: int('BENCH_EU_RTT_MS', 80),
   /** The whole run stops (and cleans up) after this long, whatever happens. */
   hardLimitSeconds: int('BENCH_HARD_LIMIT_SECONDS', 115),
+  /** Compare the probe's count with PostgreSQL's (costs two waits for the statistics to flush). */
+  crossCheck: env.BENCH_CROSS_CHECK !== '0',
   /** Comma-separated parts of route names to leave out, e.g. `login` to see the rest without scrypt. */
   exclude: (env.BENCH_EXCLUDE ?? '')
     .split(',')
@@ -43,6 +45,10 @@ const options = {
 }
 
 const P95_TARGET_MS = 200
+// PostgreSQL 15 backends flush their statistics at most once a second while busy and 10 s after
+// going idle (PGSTAT_IDLE_INTERVAL); waiting longer makes pg_stat_database exact.
+const STATS_FLUSH_MS = 11_500
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const log = (msg: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`)
 
 async function main() {
@@ -69,6 +75,9 @@ async function main() {
         LOGIN_MAX_PER_ACCOUNT: '1000000',
         REGISTER_MAX_PER_IP: '1000000',
         REGISTER_MAX_PER_ACCOUNT: '1000000',
+        // The relay still runs right after every write (it is kicked); only its idle poll every
+        // 500 ms is slowed, so no background statement straddles the cross-check's window edges.
+        ...(options.crossCheck ? { OUTBOX_RELAY_INTERVAL_MS: '60000' } : {}),
       },
       log,
     )
@@ -86,6 +95,8 @@ async function main() {
     log(`seeded in ${((Date.now() - seedStart) / 1000).toFixed(1)}s`)
 
     // Sequential probe: no concurrency, so every count belongs to exactly one request.
+    if (options.crossCheck) await sleep(STATS_FLUSH_MS)
+    const serverBefore = options.crossCheck ? await serverTransactions(targets.adminUrl, svc.databaseName) : 0
     await svc.probe(true)
     let created = 0
     for (let i = 0; i < options.probeTransactions; i++) {
@@ -101,7 +112,7 @@ async function main() {
           throw new Error(`probe ${route.name} answered ${res.status}: ${JSON.stringify(res.body)}`)
       }
     }
-    const probe = await svc.probe(true)
+    const probe = await svc.probe(false)
     const tx = probe.routes['POST /v1/transactions']
     if (!tx || tx.requests !== created) {
       throw new Error(`probe saw ${tx?.requests ?? 0} transaction requests, sent ${created}`)
@@ -112,6 +123,32 @@ async function main() {
     console.log('\nStatements of POST /v1/transactions:')
     for (const [statement, count] of Object.entries(tx.statements)) {
       console.log(`  ${(count / tx.requests).toFixed(2)} x  ${statement}`)
+    }
+
+    let crossCheck: { serverTransactions: number; clientQueries: number; seconds: number } | undefined
+    if (options.crossCheck) {
+      // PostgreSQL's own count over the same window: every autocommit statement is one
+      // transaction, so it must equal the queries the probe saw (requests + background work).
+      const windowStart = Date.now()
+      await sleep(STATS_FLUSH_MS)
+      const serverAfter = await serverTransactions(targets.adminUrl, svc.databaseName)
+      const window = await svc.probe(true)
+      const clientQueries = [...Object.values(window.routes), window.background].reduce(
+        (n, c) => n + c.dbBeforeResponse + c.dbAfterResponse,
+        0,
+      )
+      crossCheck = {
+        serverTransactions: serverAfter - serverBefore,
+        clientQueries,
+        seconds: (Date.now() - windowStart) / 1000,
+      }
+      console.log(
+        `\nCross-check over the probe window: PostgreSQL counted ${crossCheck.serverTransactions} transactions in the` +
+          ` bench database (pg_stat_database), the probe counted ${clientQueries} queries` +
+          ` (${crossCheck.serverTransactions === clientQueries ? 'equal' : 'NOT equal: some work bypasses the probe or ran in explicit transactions'})`,
+      )
+    } else {
+      await svc.probe(true)
     }
 
     const memoryBefore = { ...svc.memory(), heapUsedBytes: probe.memory.heapUsed }
@@ -170,6 +207,13 @@ async function main() {
         `  plus ${fmt(tx.dbAfterResponse / tx.requests)} per request after the response (not on the latency path)`,
       )
     }
+    for (const p of phases) {
+      const opened = Object.values(p.counts).reduce((n, c) => n + c.connects, 0)
+      console.log(
+        `${p.phase}: requests opened ${opened} new PostgreSQL connections` +
+          ' (from the EU each costs several round trips more: TCP, TLS, start-up and authentication)',
+      )
+    }
     const loadAfter = loadavg()
     log(
       `load average now ${loadAfter.map((l) => l.toFixed(2)).join(' ')} (other work on this machine competes for the same cores)`,
@@ -198,6 +242,7 @@ async function main() {
           Object.entries(probe.routes).map(([r, c]) => [r, c.statements]),
         ),
         background: probe.background,
+        crossCheck,
       },
       phases: phases.map((p) => ({ ...p, counts: summarizeCounts(p.counts) })),
       memory: { beforeLoad: memoryBefore, phases: phases.map((p) => ({ phase: p.phase, ...p.memory })) },
@@ -258,6 +303,21 @@ async function availableRoutes(baseUrl: string): Promise<RouteSpec[]> {
     )
   }
   return kept
+}
+
+/** Committed plus rolled-back transactions PostgreSQL has counted in one database. */
+async function serverTransactions(adminUrl: string, database: string): Promise<number> {
+  const client = new pg.Client({ connectionString: adminUrl })
+  await client.connect()
+  try {
+    const { rows } = await client.query<{ n: string }>(
+      'SELECT (xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = $1',
+      [database],
+    )
+    return Number(rows[0]?.n)
+  } finally {
+    await client.end()
+  }
 }
 
 async function countTransactions(databaseUrl: string): Promise<number> {
