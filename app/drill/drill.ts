@@ -56,6 +56,8 @@ export interface DrillResult {
   reads: Record<string, number>
   readsFailedAfterCrash: number
   serviceRestarted: boolean
+  /** Outbox events still undelivered 10 s after traffic stopped (the relay must follow the switch). */
+  outboxPending: number
   timings: Record<string, number>
 }
 
@@ -209,6 +211,13 @@ async function drill(opts: DrillOptions, cleanups: Cleanup[]): Promise<DrillResu
   if (!recovered)
     throw new Error(`writes did not come back within ${opts.recoveryTimeoutMs} ms:\n${service.tail()}`)
 
+  // The outbox relay (a component built at boot) must follow the switch and drain the new primary.
+  const outboxPending = async () =>
+    Number((await sql(standby.url(DATABASE), 'SELECT count(*)::int AS n FROM outbox_events'))[0]?.n)
+  await waitUntil('outbox drained', 10_000, async () => (await outboxPending()) === 0).catch(() => {})
+  const outboxLeft = await outboxPending()
+  mark(`outbox events left undelivered on the new primary: ${outboxLeft}`)
+
   const serviceRestarted = !service.running || service.pid !== servicePid
   const verdict = await compare(standby.url(DATABASE), accountIds, workload.acks)
   return {
@@ -225,6 +234,7 @@ async function drill(opts: DrillOptions, cleanups: Cleanup[]): Promise<DrillResu
     reads: tally(workload.reads.map((r) => r.status)),
     readsFailedAfterCrash: workload.reads.filter((r) => r.at > crashAt && r.status !== '200').length,
     serviceRestarted,
+    outboxPending: outboxLeft,
     timings,
   }
 }

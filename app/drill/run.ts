@@ -34,6 +34,8 @@ function problemsOf(r: DrillResult): string[] {
   if (r.balanceDrift !== '0')
     problems.push(`balance differs from the sum of its deposits by ${r.balanceDrift}`)
   if (r.serviceRestarted) problems.push('the service restarted; the writer must switch without a restart')
+  if (r.outboxPending > 0)
+    problems.push(`${r.outboxPending} outbox event(s) never relayed from the new primary`)
   return problems
 }
 
@@ -62,7 +64,9 @@ function print(r: DrillResult): void {
     .map(([status, n]) => `${status} x${n}`)
     .join(', ')
   console.log(`    reads: ${reads || 'none'}; failed after the crash: ${r.readsFailedAfterCrash}`)
-  console.log(`    service restarted: ${r.serviceRestarted ? 'yes' : 'no'}`)
+  console.log(
+    `    service restarted: ${r.serviceRestarted ? 'yes' : 'no'}; outbox events left: ${r.outboxPending}`,
+  )
 }
 
 async function main(): Promise<number> {
