@@ -182,7 +182,8 @@ async function main() {
     const expectedRows = posted + created + options.users
 
     console.log(
-      `\nLoad (latency in ms; ! marks p95 > ${P95_TARGET_MS} ms; errors = non-2xx + socket errors + timeouts):`,
+      `\nLoad (latency in ms; ! marks p95 > ${P95_TARGET_MS} ms; errors = non-2xx + socket errors + timeouts;` +
+        ' unanswered = reached the service, no answer before the phase ended):',
     )
     console.log(formatTable(phases, P95_TARGET_MS))
     const memoryAfter = phases.at(-1)?.memory
