@@ -22,6 +22,8 @@ const STAGES = [
   { name: 'compose', ...check('docker-compose', '-f', 'docker-compose.yml', 'config', '-q') },
   { name: 'app', ...mocha('app') },
   { name: 'infra', ...mocha('infra') },
+  // The benchmark's arithmetic only; `npm run bench` prints latencies and is never a test stage.
+  { name: 'bench', ...mocha('scripts/bench') },
   { name: 'dr', ...mocha('infra/dr') },
   { name: 'workflows', ...check('npm', 'run', 'workflows:check') },
   { name: 'delivery', kind: 'mocha', cmd: ['npx', 'mocha', '--config', 'infra/delivery.mocharc.cjs'] },
