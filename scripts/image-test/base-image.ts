@@ -26,7 +26,8 @@ import { run, which } from './exec.js'
 
 // Bump when the recipe below changes, so cached stand-ins built the old way are rebuilt.
 const RECIPE = '1'
-const LABEL = 'blueprint.image-test.stand-in'
+/** Every image built FROM the stand-in inherits this label, which is how our build cache is told apart. */
+export const STAND_IN_LABEL = 'blueprint.image-test.stand-in'
 
 /** Where the debootstrap tarball is kept between runs (IMAGE_TEST_CACHE overrides). */
 export function cacheDir(): string {
@@ -51,10 +52,14 @@ export async function ensureStandIn(
   timeoutMs: number,
 ): Promise<{ ref: string; built: boolean }> {
   const ref = standInRef()
-  const found = await run(engine.bin, ['image', 'inspect', '--format', `{{index .Labels "${LABEL}"}}`, ref], {
-    timeoutMs: 60_000,
-    allowFailure: true,
-  })
+  const found = await run(
+    engine.bin,
+    ['image', 'inspect', '--format', `{{index .Labels "${STAND_IN_LABEL}"}}`, ref],
+    {
+      timeoutMs: 60_000,
+      allowFailure: true,
+    },
+  )
   if (found.code === 0 && found.stdout.trim() === fingerprint()) {
     log(`base: ${ref} (cached stand-in, ${fingerprint()})`)
     return { ref, built: false }
@@ -87,7 +92,7 @@ export async function ensureStandIn(
         '--change',
         `ENV NODE_VERSION=${process.versions.node}`,
         '--change',
-        `LABEL ${LABEL}="${fingerprint()}"`,
+        `LABEL ${STAND_IN_LABEL}="${fingerprint()}"`,
         '--message',
         `stand-in for the public Node ${process.versions.node.split('.')[0]} image (debootstrap minbase bookworm)`,
         tarball,

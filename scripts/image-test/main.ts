@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os'
 import { dirname, join, posix, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ensureStandIn, removeTree } from './base-image.js'
+import { ensureStandIn, removeTree, STAND_IN_LABEL } from './base-image.js'
 import {
   detectEngine,
   type Engine,
@@ -111,6 +111,19 @@ async function main(): Promise<boolean> {
   log(`engine: ${engine.name} (${engine.bin}); logs in ${runDir.slice(repo.length + 1)}`)
   await requireService('PostgreSQL', pgUrl)
   await requireService('Redis', redisUrl)
+  if (engine.name === 'podman' && !process.env.IMAGE_TEST_NODE_IMAGE) {
+    // Runs last. Untagged images from our own earlier builds (they carry the stand-in's label) pile up
+    // as build cache; keep a day of them for speed, drop the rest. Nobody else's images match.
+    undo.push({
+      what: 'prune old build cache',
+      fn: () =>
+        run(
+          engine.bin,
+          ['image', 'prune', '--force', '--filter', `label=${STAND_IN_LABEL}`, '--filter', 'until=24h'],
+          { timeoutMs: 120_000, allowFailure: true },
+        ),
+    })
+  }
 
   // ---- base image
   let baseRef = process.env.IMAGE_TEST_NODE_IMAGE

@@ -178,9 +178,17 @@ async function dockerRuntime(engine: Engine, image: string, _config: ImageConfig
     Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`])
   // argv replaces CMD only, as `docker run IMAGE cmd...` and an ECS command override do; but the caller
   // already prefixed the ENTRYPOINT, so clear the image's to not run it twice.
-  const runArgs = (spec: ProcessSpec) => [
+  const names: string[] = []
+  const runArgs = (spec: ProcessSpec) => {
+    const name = `image-test-${randomBytes(4).toString('hex')}`
+    names.push(name)
+    return runArgsNamed(spec, name)
+  }
+  const runArgsNamed = (spec: ProcessSpec, name: string) => [
     'run',
     '--rm',
+    '--name',
+    name,
     '--network',
     'host',
     '--entrypoint',
@@ -207,6 +215,11 @@ async function dockerRuntime(engine: Engine, image: string, _config: ImageConfig
       )
       return result.stdout
     },
-    async dispose() {},
+    // A killed client leaves its container running: remove every one this run started.
+    async dispose() {
+      for (const name of names.splice(0)) {
+        await run(engine.bin, ['rm', '--force', name], { timeoutMs: 60_000, allowFailure: true })
+      }
+    },
   }
 }
