@@ -58,6 +58,8 @@ export interface DrillResult {
   serviceRestarted: boolean
   /** Outbox events still undelivered 10 s after traffic stopped (the relay must follow the switch). */
   outboxPending: number
+  /** Distinct error-level log lines of the service (a 500 is a bug; 503 is the expected answer). */
+  serverErrors: string[]
   timings: Record<string, number>
 }
 
@@ -150,6 +152,9 @@ async function drill(opts: DrillOptions, cleanups: Cleanup[]): Promise<DrillResu
       DATABASE_REPLICA_CHECK_MS: '1000',
       DATABASE_CONNECT_TIMEOUT_MS: '1000',
       DATABASE_QUERY_TIMEOUT_MS: '3000',
+      // Far above this link's lag, and short enough that the reading user's setup write expires
+      // before the crash.
+      DATABASE_READ_YOUR_WRITES_MS: '2000',
       REDIS_URL: opts.redisUrl,
       REDIS_KEY_PREFIX: redisPrefix,
       LOG_LEVEL: 'warn',
@@ -165,6 +170,17 @@ async function drill(opts: DrillOptions, cleanups: Cleanup[]): Promise<DrillResu
   mark(`service ready at ${service.baseUrl} (pid ${servicePid})`)
 
   const { token, accountIds } = await signUp(service.baseUrl, opts.clients)
+  const reader = await signUp(service.baseUrl, 1)
+  // Something for the reading user to read.
+  await call(
+    service.baseUrl,
+    'POST',
+    '/v1/transactions',
+    { type: 'deposit', amount: '1', currency: 'EUR', toAccountId: reader.accountIds[0] },
+    201,
+    reader.token,
+    randomBytes(8).toString('hex'),
+  )
   const workload = new Workload({
     baseUrl: service.baseUrl,
     token,
@@ -172,6 +188,7 @@ async function drill(opts: DrillOptions, cleanups: Cleanup[]): Promise<DrillResu
     currency: 'EUR',
     clients: opts.clients,
     readers: 2,
+    readToken: reader.token,
     requestTimeoutMs: 3000,
     retryDelayMs: 100,
   })
@@ -218,6 +235,14 @@ async function drill(opts: DrillOptions, cleanups: Cleanup[]): Promise<DrillResu
   const outboxLeft = await outboxPending()
   mark(`outbox events left undelivered on the new primary: ${outboxLeft}`)
 
+  const serverErrors = [
+    ...new Set(
+      service.logs
+        .map((line) => parseLog(line))
+        .filter((entry) => (entry?.level ?? 0) >= 50)
+        .map((entry) => `${entry?.msg}: ${entry?.err?.message ?? ''}`.slice(0, 200)),
+    ),
+  ]
   const serviceRestarted = !service.running || service.pid !== servicePid
   const verdict = await compare(standby.url(DATABASE), accountIds, workload.acks)
   return {
@@ -235,6 +260,7 @@ async function drill(opts: DrillOptions, cleanups: Cleanup[]): Promise<DrillResu
     readsFailedAfterCrash: workload.reads.filter((r) => r.at > crashAt && r.status !== '200').length,
     serviceRestarted,
     outboxPending: outboxLeft,
+    serverErrors,
     timings,
   }
 }
@@ -275,6 +301,14 @@ function alive(pid: number): boolean {
     return true
   } catch {
     return false
+  }
+}
+
+function parseLog(line: string): { level?: number; msg?: string; err?: { message?: string } } | undefined {
+  try {
+    return JSON.parse(line)
+  } catch {
+    return undefined
   }
 }
 
@@ -345,10 +379,15 @@ async function call<T = { token: string; account: { id: string } }>(
   body: unknown,
   expected: number,
   token?: string,
+  idempotencyKey?: string,
 ): Promise<T> {
   const res = await fetch(`${baseUrl}${path}`, {
     method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+    },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(10_000),
   })

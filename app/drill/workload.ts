@@ -32,6 +32,8 @@ export interface WorkloadOptions {
   clients: number
   /** Clients that only read (GET /v1/transactions): served by a replica where the route uses one. */
   readers: number
+  /** A user who does not write during the drill, so read-your-writes does not pin its reads to the writer. */
+  readToken: string
   requestTimeoutMs: number
   retryDelayMs: number
 }
@@ -82,10 +84,10 @@ export class Workload {
   }
 
   private async readLoop(): Promise<void> {
-    const { baseUrl, token, requestTimeoutMs } = this.opts
+    const { baseUrl, readToken, requestTimeoutMs } = this.opts
     while (!this.stopping) {
       const status = await fetch(`${baseUrl}/v1/transactions?limit=5`, {
-        headers: { authorization: `Bearer ${token}` },
+        headers: { authorization: `Bearer ${readToken}` },
         signal: AbortSignal.timeout(requestTimeoutMs),
       }).then(
         async (res) => {
