@@ -63,7 +63,7 @@ const accounts: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const rows = await app.prisma.account.findMany({
+      const rows = await (await request.reader()).account.findMany({
         where: { userId: userId(request) },
         orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
         take: MAX_ACCOUNTS_PER_USER,

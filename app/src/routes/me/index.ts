@@ -39,7 +39,7 @@ const me: FastifyPluginAsyncTypebox<{ preferencesMaxBytes: number; profileTtlSec
     return request.user.id
   }
   const loadUser = async (request: FastifyRequest) => {
-    const user = await app.prisma.user.findUnique({ where: { id: userId(request) } })
+    const user = await (await request.reader()).user.findUnique({ where: { id: userId(request) } })
     if (!user) throw unauthorized('Account no longer exists')
     return user
   }

@@ -243,7 +243,7 @@ const transactions: FastifyPluginAsyncTypebox<{ maxAttempts: number }> = async (
           OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }],
         })
       }
-      const rows = await app.prisma.transaction.findMany({
+      const rows = await (await request.reader()).transaction.findMany({
         where: { AND: and },
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         take: limit + 1,
@@ -270,7 +270,7 @@ const transactions: FastifyPluginAsyncTypebox<{ maxAttempts: number }> = async (
     },
     async (request) => {
       const owner = userId(request)
-      const row = await app.prisma.transaction.findFirst({
+      const row = await (await request.reader()).transaction.findFirst({
         where: { id: request.params.id, OR: [{ fromUserId: owner }, { toUserId: owner }] },
       })
       if (!row) throw notFound('Transaction not found')
