@@ -63,6 +63,13 @@ async function main() {
     void (service?.close() ?? Promise.resolve()).finally(() => process.exit(1))
   }, options.hardLimitSeconds * 1000)
   hardStop.unref()
+  // Ctrl-C: the service gets the signal too and drains; the database and keys still need removing.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`bench: ${signal}; cleaning up`)
+      void (service?.close() ?? Promise.resolve()).finally(() => process.exit(130))
+    })
+  }
 
   try {
     service = await startService(

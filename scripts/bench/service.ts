@@ -65,6 +65,7 @@ export async function startService(
   const admin = new pg.Client({ connectionString: targets.adminUrl, connectionTimeoutMillis: 3000 })
   await admin.connect()
   try {
+    await sweepStaleRuns(admin, targets.redisUrl, log)
     await admin.query(`CREATE DATABASE "${databaseName}"`)
   } finally {
     await admin.end()
@@ -185,6 +186,24 @@ function procMemory(pid: number): { rssBytes: number; peakRssBytes: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN)
   return { rssBytes: kb('VmRSS') * 1024, peakRssBytes: kb('VmHWM') * 1024 }
+}
+
+// A run killed outright leaves its database and keys; later runs remove those older than an hour
+// (run ids start with their start time, so a concurrent run is never touched).
+const STALE_AFTER_MS = 60 * 60 * 1000
+
+async function sweepStaleRuns(admin: pg.Client, redisUrl: string, log: (msg: string) => void): Promise<void> {
+  const { rows } = await admin.query<{ datname: string }>(
+    "SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%'",
+  )
+  for (const { datname } of rows) {
+    const runId = datname.slice('bench_'.length)
+    const startedAt = Number.parseInt(runId.split('_')[0] ?? '', 36)
+    if (!Number.isFinite(startedAt) || Date.now() - startedAt < STALE_AFTER_MS) continue
+    await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`)
+    await deleteKeys(redisUrl, `bench:${runId}:`)
+    log(`removed ${datname} left by an interrupted run`)
+  }
 }
 
 async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
