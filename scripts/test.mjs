@@ -72,7 +72,9 @@ for (const stage of stages) {
     failed++
   }
   if (!ok) failures.push(stage.name)
-  console.log(`=== ${stage.name}: ${ok ? 'ok' : `FAILED (exit ${result.status ?? result.signal})`} in ${seconds}s`)
+  console.log(
+    `=== ${stage.name}: ${ok ? 'ok' : `FAILED (exit ${result.status ?? result.signal})`} in ${seconds}s`,
+  )
 }
 rmSync(dir, { recursive: true, force: true })
 
