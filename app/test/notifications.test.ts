@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto'
 import { expect } from 'chai'
 import { services } from './helpers/services.js'
 import { bearer, login } from './helpers/users.js'
-import { deposit, openAccount, post, type Running, SseClient, startInstance } from './transactions.support.js'
+import {
+  deposit,
+  LocalRedisCluster,
+  openAccount,
+  post,
+  type Running,
+  SseClient,
+  startInstance,
+} from './transactions.support.js'
 
 describe('notifications: SSE across instances, replay, list and read', () => {
   // Two instances sharing the database and the Redis namespace, like two tasks behind the ALB.
@@ -242,11 +250,50 @@ describe('notifications: SSE across instances, replay, list and read', () => {
     const extra = await startInstance({ REDIS_KEY_PREFIX: prefix, OUTBOX_RELAY_ENABLED: 'false' })
     const user = await login(a.app)
     const stream = await open(extra, user.token)
+    expect(stream.status).to.equal(200)
     await new Promise((resolve) => setTimeout(resolve, 100))
     expect(extra.app.notifications.streams.size).to.equal(1)
     const started = Date.now()
     await extra.app.close()
     expect(Date.now() - started).to.be.below(2000)
     await stream.until(() => (stream.ended ? true : undefined), 2000, 'the stream to end')
+  })
+})
+
+describe('notifications with REDIS_CLUSTER=true (a real three-node Redis Cluster)', () => {
+  const cluster = new LocalRedisCluster()
+  let a: Running
+  let b: Running
+
+  before(async function () {
+    if (!LocalRedisCluster.available()) this.skip()
+    this.timeout(30_000)
+    await cluster.start()
+    const common = {
+      REDIS_URL: cluster.url,
+      REDIS_CLUSTER: 'true',
+      REDIS_KEY_PREFIX: 'cluster-spec:',
+      OUTBOX_RELAY_INTERVAL_MS: '100',
+    }
+    a = await startInstance(common)
+    b = await startInstance({ ...common, OUTBOX_RELAY_ENABLED: 'false' })
+  })
+  after(async () => {
+    await Promise.all([a?.app.close(), b?.app.close()])
+    await cluster.stop()
+  })
+
+  it('delivers an event from instance A to a stream on instance B through the cluster', async () => {
+    const user = await login(a.app)
+    const account = await openAccount(a.app, user.token)
+    const stream = await SseClient.open(`${b.url}/v1/notifications/stream`, bearer(user.token))
+    try {
+      expect(stream.status).to.equal(200)
+      await deposit(a.app, user.token, account, 77)
+      const event = await stream.next((e) => e.event === 'deposit.received')
+      expect(JSON.parse(event.data as string).payload.amount).to.equal('77')
+    } finally {
+      stream.close()
+    }
   })
 })

@@ -22,6 +22,8 @@ export class NotificationHub {
     /** Channel names are not covered by ioredis' keyPrefix, so the prefix is added here. */
     private readonly channelPrefix: string,
     private readonly log: FastifyBaseLogger,
+    /** How long a subscription waits for the subscriber connection to (re)connect. */
+    private readonly readyTimeoutMs = 1000,
   ) {
     subscriber.on('message', (channel: string, raw: string) => this.deliver(channel, raw))
   }
@@ -46,6 +48,7 @@ export class NotificationHub {
     set.add(listener)
     const remove = () => this.remove(userId, listener)
     try {
+      await this.connected()
       // Repeating SUBSCRIBE for a channel is harmless, and it confirms the subscription is live.
       await this.subscriber.subscribe(this.channelOf(userId))
     } catch (err) {
@@ -66,6 +69,22 @@ export class NotificationHub {
   async close(): Promise<void> {
     this.listeners.clear()
     this.subscriber.disconnect()
+  }
+
+  /** Resolves once the subscriber connection is usable: it has no offline queue to hide behind. */
+  private connected(): Promise<void> {
+    if (this.subscriber.status === 'ready') return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.subscriber.off('ready', onReady)
+        reject(new Error(`redis subscriber not ready after ${this.readyTimeoutMs} ms`))
+      }, this.readyTimeoutMs)
+      const onReady = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.subscriber.once('ready', onReady)
+    })
   }
 
   private remove(userId: string, listener: Listener): void {

@@ -42,7 +42,13 @@ async function notificationsPlugin(app: FastifyInstance, opts: NotificationsOpti
   subscriber.on('error', (err: Error) =>
     app.log.warn({ err: { message: err.message } }, 'redis subscriber error'),
   )
-  const hub = new NotificationHub(subscriber, app.redis, opts.redis.keyPrefix, app.log)
+  const hub = new NotificationHub(
+    subscriber,
+    app.redis,
+    opts.redis.keyPrefix,
+    app.log,
+    opts.redis.connectTimeoutMs,
+  )
   const relay = new OutboxRelay(
     app.prisma,
     async (message) => {

@@ -95,7 +95,8 @@ const notifications: FastifyPluginAsyncTypebox = async (app) => {
         raw.end()
       }
       streams.add(close)
-      request.raw.on('close', close)
+      // The response's close fires when the client goes away (the request's may fire once its body is read).
+      raw.on('close', close)
 
       reply.hijack()
       // Hijacked replies skip Fastify's header handling: carry over what hooks set (helmet, request id).
