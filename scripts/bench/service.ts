@@ -165,7 +165,8 @@ function waitForListen(child: ChildProcess): Promise<string> {
   })
 }
 
-function askProbe(child: ChildProcess, id: number, reset: boolean): Promise<ProbeSnapshot> {
+/** Asks the probe preloaded in `child` for its counters over IPC (`reset` zeroes them after). */
+export function askProbe(child: ChildProcess, id: number, reset: boolean): Promise<ProbeSnapshot> {
   return new Promise((resolveSnap, reject) => {
     const timer = setTimeout(() => {
       child.off('message', onMessage)

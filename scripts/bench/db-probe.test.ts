@@ -1,0 +1,76 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { expect } from 'chai'
+import type { ProbeSnapshot } from './probe-types.js'
+import { askProbe, root, targetsFromEnv } from './service.js'
+
+/** Counts from the probe, polled until `done` holds (after-response queries land a moment later). */
+async function settled(child: ChildProcess, done: (s: ProbeSnapshot) => boolean): Promise<ProbeSnapshot> {
+  let snap = await askProbe(child, 1, false)
+  for (let i = 2; i < 40 && !done(snap); i++) {
+    await new Promise((r) => setTimeout(r, 50))
+    snap = await askProbe(child, i, false)
+  }
+  return snap
+}
+
+describe('db-probe: database round trips attributed to the request that sent them', function () {
+  this.timeout(30_000)
+  let child: ChildProcess
+  let base: string
+
+  before(async () => {
+    child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--import',
+        './scripts/bench/db-probe.ts',
+        'scripts/bench/fixtures/probe-server.ts',
+      ],
+      {
+        cwd: root,
+        env: { ...process.env, DATABASE_URL: targetsFromEnv().adminUrl },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      },
+    )
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`fixture server exited with ${code}`)))
+      child.on('message', (m: { type?: string; port?: number }) => {
+        if (m.type === 'listening' && m.port) resolve(m.port)
+      })
+    })
+    base = `http://127.0.0.1:${port}`
+  })
+
+  after(() => {
+    child?.kill()
+  })
+
+  it('counts each query once for its own request, also when requests queue for one pooled connection', async () => {
+    // Ten requests at once over a one-connection pool: most get their connection from another
+    // request's release, the case AsyncLocalStorage alone would misattribute.
+    await Promise.all([
+      ...Array.from({ length: 5 }, () => fetch(`${base}/two?n=2`).then((r) => r.text())),
+      ...Array.from({ length: 5 }, () => fetch(`${base}/three?n=3`).then((r) => r.text())),
+      ...Array.from({ length: 2 }, () => fetch(`${base}/late?n=1&after=1`).then((r) => r.text())),
+    ])
+    const snap = await settled(child, (s) => (s.routes['GET /late']?.dbAfterResponse ?? 0) >= 2)
+
+    expect(snap.routes['GET /two']).to.include({ requests: 5, dbBeforeResponse: 10, dbAfterResponse: 0 })
+    expect(snap.routes['GET /three']).to.include({ requests: 5, dbBeforeResponse: 15, dbAfterResponse: 0 })
+    expect(snap.routes['GET /late']).to.include({ requests: 2, dbBeforeResponse: 2, dbAfterResponse: 2 })
+    // The start-up query ran outside any request.
+    expect(snap.background.dbBeforeResponse).to.equal(1)
+    expect(snap.routes['GET /late']?.statements).to.have.property('after: SELECT 1 AS after_response', 2)
+  })
+
+  it('starts from zero after a reset', async () => {
+    await askProbe(child, 100, true)
+    await fetch(`${base}/two?n=2`).then((r) => r.text())
+    const snap = await askProbe(child, 101, false)
+    expect(Object.keys(snap.routes)).to.deep.equal(['GET /two'])
+    expect(snap.routes['GET /two']).to.include({ requests: 1, dbBeforeResponse: 2 })
+    expect(snap.background.dbBeforeResponse).to.equal(0)
+  })
+})
