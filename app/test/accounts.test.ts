@@ -62,4 +62,25 @@ describe('accounts: GET/POST /v1/accounts', () => {
     const open = await app.inject({ method: 'POST', url: '/v1/accounts', payload: { currency: 'EUR' } })
     expect([list.statusCode, open.statusCode]).to.deep.equal([401, 401])
   })
+
+  it('documents the accounts, transactions and notifications routes with their schemas in OpenAPI', async () => {
+    const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json()
+    const expected = {
+      '/v1/accounts': ['get', 'post'],
+      '/v1/transactions': ['post', 'get'],
+      '/v1/transactions/{id}': ['get'],
+      '/v1/notifications': ['get'],
+      '/v1/notifications/stream': ['get'],
+      '/v1/notifications/{id}/read': ['post'],
+    }
+    for (const [path, methods] of Object.entries(expected)) {
+      expect(Object.keys(doc.paths[path] ?? {}), path).to.have.members(methods)
+    }
+    const post = doc.paths['/v1/transactions'].post
+    expect(post.parameters.map((p: { name: string }) => p.name)).to.include('idempotency-key')
+    expect(Object.keys(post.responses)).to.include.members(['201', '400', '404', '422'])
+    expect(doc.paths['/v1/notifications/stream'].get.responses['200'].content).to.have.property(
+      'text/event-stream',
+    )
+  })
 })
