@@ -50,7 +50,7 @@ async function notificationsPlugin(app: FastifyInstance, opts: NotificationsOpti
     opts.redis.connectTimeoutMs,
   )
   const relay = new OutboxRelay(
-    app.prisma,
+    () => app.prisma,
     async (message) => {
       // A money movement changes the report summaries of each side, the counterparty included.
       if (/^(deposit|withdrawal|transfer)\./.test(message.type))

@@ -30,7 +30,8 @@ export class OutboxRelay {
   private kicked = false
 
   constructor(
-    private readonly db: PrismaClient,
+    /** Read at every run: the writer client may be swapped at run time (DR switch-over). */
+    private readonly db: () => PrismaClient,
     private readonly publish: (message: NotificationMessage) => Promise<void>,
     private readonly options: RelayOptions,
     private readonly log: FastifyBaseLogger,
@@ -60,7 +61,7 @@ export class OutboxRelay {
   async runOnce(): Promise<number> {
     // One statement: claim a batch, copy it into notifications, delete it. A crash before commit
     // leaves the events in place for the next run; none is delivered twice.
-    const rows = await this.db.$queryRaw<NotificationRow[]>`
+    const rows = await this.db().$queryRaw<NotificationRow[]>`
       WITH batch AS (
         SELECT id, user_id, type, payload, created_at FROM outbox_events
         ORDER BY id LIMIT ${this.options.batchSize}
