@@ -31,6 +31,7 @@ function emptyCounts(): RouteCounts {
     requests: 0,
     dbBeforeResponse: 0,
     dbAfterResponse: 0,
+    dbByTarget: {},
     connects: 0,
     redisCommands: 0,
     statements: {},
@@ -60,11 +61,22 @@ function fingerprint(query: unknown): string {
   return text.replace(/\s+/g, ' ').trim().slice(0, 70)
 }
 
+/** Which database a client talks to: its application_name (writer or replica), else host:port. */
+function targetOf(client: pg.Client): string {
+  const params = (client as unknown as { connectionParameters?: Record<string, unknown> })
+    .connectionParameters
+  return String(params?.application_name || `${client.host}:${client.port}`)
+}
+
 const originalQuery = pg.Client.prototype.query
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   const { counts, finished } = current()
   if (finished) counts.dbAfterResponse++
-  else counts.dbBeforeResponse++
+  else {
+    counts.dbBeforeResponse++
+    const target = targetOf(this)
+    counts.dbByTarget[target] = (counts.dbByTarget[target] ?? 0) + 1
+  }
   const key = `${finished ? 'after' : 'before'}: ${fingerprint(args[0])}`
   counts.statements[key] = (counts.statements[key] ?? 0) + 1
   return (originalQuery as (...a: unknown[]) => unknown).apply(this, args)

@@ -10,11 +10,12 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { resolve } from 'node:path'
 import pg from 'pg'
+import { type DelayProxy, startDelayProxy } from './delay-proxy.js'
 import { type RouteResult, runPhase } from './load.js'
 import type { ProbeSnapshot, RouteCounts } from './probe-types.js'
 import { formatProbe, formatTable, type PhaseReport, probeRows } from './report.js'
 import { type RunningService, root, startService, targetsFromEnv } from './service.js'
-import { splitRate } from './stats.js'
+import { splitRate, summarize } from './stats.js'
 import { ROUTES, type RouteSpec, seedUsers, send, transactionRequest } from './workload.js'
 
 const env = process.env
@@ -33,6 +34,11 @@ const options = {
   scryptLogN: int('BENCH_SCRYPT_LOG_N', 17),
   /** Milliseconds one database round trip costs from the EU to the US primary. */
   euRoundTripMs: int('BENCH_EU_RTT_MS', 80),
+  /**
+   * EU topology: the writer through a proxy adding BENCH_EU_RTT_MS per round trip (the US primary);
+   * reads straight from the same database declared as the local replica.
+   */
+  eu: env.BENCH_EU === '1',
   /** The whole run stops (and cleans up) after this long, whatever happens. */
   hardLimitSeconds: int('BENCH_HARD_LIMIT_SECONDS', 115),
   /** Compare the probe's count with PostgreSQL's (costs two waits for the statistics to flush). */
@@ -58,6 +64,7 @@ async function main() {
   log(`machine: ${cpus().length} cores, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`)
 
   let service: RunningService | undefined
+  let proxy: DelayProxy | undefined
   const hardStop = setTimeout(() => {
     console.error(`bench: hard limit of ${options.hardLimitSeconds}s reached; stopping`)
     void (service?.close() ?? Promise.resolve()).finally(() => process.exit(1))
@@ -72,6 +79,24 @@ async function main() {
   }
 
   try {
+    if (options.eu) {
+      const pgUrl = new URL(targets.adminUrl)
+      proxy = await startDelayProxy(
+        { host: pgUrl.hostname, port: Number(pgUrl.port || 5432) },
+        options.euRoundTripMs,
+      )
+      log(
+        `EU mode: writer through a proxy adding ${options.euRoundTripMs} ms per round trip, reads from a local replica (the same database, direct)`,
+      )
+    }
+    const viaProxy = proxy
+      ? (url: string) => {
+          const u = new URL(url)
+          u.hostname = '127.0.0.1'
+          u.port = String(proxy?.port)
+          return u.toString()
+        }
+      : undefined
     service = await startService(
       targets,
       {
@@ -84,9 +109,13 @@ async function main() {
         REGISTER_MAX_PER_ACCOUNT: '1000000',
         // The relay still runs right after every write (it is kicked); only its idle poll every
         // 500 ms is slowed, so no background statement straddles the cross-check's window edges.
-        ...(options.crossCheck ? { OUTBOX_RELAY_INTERVAL_MS: '60000' } : {}),
+        // The replica health check too, in EU mode.
+        ...(options.crossCheck
+          ? { OUTBOX_RELAY_INTERVAL_MS: '60000', DATABASE_REPLICA_CHECK_MS: '60000' }
+          : {}),
       },
       log,
+      viaProxy,
     )
     const svc = service
     const routes = await availableRoutes(svc.url)
@@ -102,12 +131,17 @@ async function main() {
     log(`seeded in ${((Date.now() - seedStart) / 1000).toFixed(1)}s`)
 
     // Sequential probe: no concurrency, so every count belongs to exactly one request.
+    // Autovacuum workers' transactions count in pg_stat_database too; their runs are counted apart.
+    const autoBefore = options.crossCheck ? await autovacuumRuns(svc.databaseUrl) : 0
     if (options.crossCheck) await sleep(STATS_FLUSH_MS)
     const serverBefore = options.crossCheck ? await serverTransactions(targets.adminUrl, svc.databaseName) : 0
     await svc.probe(true)
     let created = 0
+    const sequentialMs: number[] = []
     for (let i = 0; i < options.probeTransactions; i++) {
+      const sentAt = performance.now()
       const res = await send(svc.url, transactionRequest(users, i))
+      sequentialMs.push(performance.now() - sentAt)
       if (res.status !== 201)
         throw new Error(`probe transaction answered ${res.status}: ${JSON.stringify(res.body)}`)
       created++
@@ -125,6 +159,7 @@ async function main() {
       throw new Error(`probe saw ${tx?.requests ?? 0} transaction requests, sent ${created}`)
     }
     const roundTrips = tx.dbBeforeResponse / tx.requests
+    const sequential = summarize(sequentialMs)
     console.log(`\nDatabase round trips per request (sequential probe, counted in the service's pg client):`)
     console.log(formatProbe(probeRows(probe)))
     console.log('\nStatements of POST /v1/transactions:')
@@ -132,7 +167,9 @@ async function main() {
       console.log(`  ${(count / tx.requests).toFixed(2)} x  ${statement}`)
     }
 
-    let crossCheck: { serverTransactions: number; clientQueries: number; seconds: number } | undefined
+    let crossCheck:
+      | { serverTransactions: number; clientQueries: number; autovacuumRuns: number; seconds: number }
+      | undefined
     if (options.crossCheck) {
       // PostgreSQL's own count over the same window: every autocommit statement is one
       // transaction, so it must equal the queries the probe saw (requests + background work).
@@ -144,15 +181,18 @@ async function main() {
         (n, c) => n + c.dbBeforeResponse + c.dbAfterResponse,
         0,
       )
+      const autoRuns = (await autovacuumRuns(svc.databaseUrl)) - autoBefore
       crossCheck = {
         serverTransactions: serverAfter - serverBefore,
         clientQueries,
+        autovacuumRuns: autoRuns,
         seconds: (Date.now() - windowStart) / 1000,
       }
       console.log(
         `\nCross-check over the probe window: PostgreSQL counted ${crossCheck.serverTransactions} transactions in the` +
           ` bench database (pg_stat_database), the probe counted ${clientQueries} queries` +
-          ` (${crossCheck.serverTransactions === clientQueries ? 'equal' : 'NOT equal: some work bypasses the probe or ran in explicit transactions'})`,
+          (autoRuns ? ` + ${autoRuns} autovacuum/autoanalyze runs in the same database` : '') +
+          ` (${crossCheck.serverTransactions === clientQueries + autoRuns ? 'equal' : 'NOT equal: some work bypasses the probe or ran in explicit transactions'})`,
       )
     } else {
       await svc.probe(true)
@@ -203,12 +243,19 @@ async function main() {
       `Transactions in the database: ${rowsWritten}; answered 201: ${expectedRows} (${options.users} seed + ${created} probe + ${posted} under load);` +
         ' extra rows are posts still in flight when a phase stopped, or that timed out at the client',
     )
-    const baselineP50 =
-      phases[0]?.results.find((r) => r.route === 'POST /v1/transactions')?.latencyMs.p50 ?? Number.NaN
-    console.log(`\nround trips per transaction: ${fmt(roundTrips)}`)
+    // The writer pool is the one an EU task reaches across the ocean; reads may use a local replica.
+    const writerTrips = (tx.dbByTarget['blueprint-writer'] ?? 0) / tx.requests
+    console.log(`\nround trips per transaction: ${fmt(roundTrips)} (to the writer: ${fmt(writerTrips)})`)
+    const mode = options.eu ? `, EU mode: ${options.euRoundTripMs} ms per writer round trip` : ''
     console.log(
-      `projected EU write path: ${fmt(roundTrips)} x ${options.euRoundTripMs} ms = ${fmt(roundTrips * options.euRoundTripMs)} ms of network to the US primary` +
-        ` (+ ~${fmt(baselineP50)} ms local p50 at baseline = ~${fmt(roundTrips * options.euRoundTripMs + baselineP50)} ms)`,
+      `POST /v1/transactions one at a time (${sequential.count} sequential${mode}): p50 ${fmt(sequential.p50)} ms, p95 ${fmt(sequential.p95)} ms`,
+    )
+    const network = writerTrips * options.euRoundTripMs
+    console.log(
+      `projected EU write path: ${fmt(writerTrips)} x ${options.euRoundTripMs} ms = ${fmt(network)} ms of network to the US primary` +
+        (options.eu
+          ? ' (included in the sequential p50 above, which is measured with it)'
+          : ` + ${fmt(sequential.p50)} ms measured here one at a time = ~${fmt(network + sequential.p50)} ms`),
     )
     if (tx.dbAfterResponse > 0) {
       console.log(
@@ -240,8 +287,11 @@ async function main() {
       options,
       roundTrips: {
         perTransaction: roundTrips,
+        sequentialTransactionMs: sequential,
+        writerPerTransaction: writerTrips,
+        euMode: options.eu,
         afterResponsePerTransaction: tx.dbAfterResponse / tx.requests,
-        projectedEuNetworkMs: roundTrips * options.euRoundTripMs,
+        projectedEuNetworkMs: writerTrips * options.euRoundTripMs,
         method:
           'pg Client.query calls attributed per HTTP request via AsyncLocalStorage (scripts/bench/db-probe.ts)',
         probe: probeRows(probe),
@@ -263,6 +313,7 @@ async function main() {
     log(`results written to ${file}`)
   } finally {
     await service?.close()
+    await proxy?.close()
     clearTimeout(hardStop)
   }
 }
@@ -286,6 +337,7 @@ function summarizeCounts(counts: Record<string, RouteCounts>) {
         requests: c.requests,
         dbBeforeResponse: c.dbBeforeResponse,
         dbAfterResponse: c.dbAfterResponse,
+        dbByTarget: c.dbByTarget,
         connects: c.connects,
         redisCommands: c.redisCommands,
       },
@@ -311,6 +363,20 @@ async function availableRoutes(baseUrl: string): Promise<RouteSpec[]> {
     )
   }
   return kept
+}
+
+/** Autovacuum and autoanalyze runs PostgreSQL has recorded over every table of one database. */
+async function autovacuumRuns(databaseUrl: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  try {
+    const { rows } = await client.query<{ n: string }>(
+      'SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0)::text AS n FROM pg_stat_all_tables',
+    )
+    return Number(rows[0]?.n)
+  } finally {
+    await client.end()
+  }
 }
 
 /** Committed plus rolled-back transactions PostgreSQL has counted in one database. */

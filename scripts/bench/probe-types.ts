@@ -7,6 +7,8 @@ export interface RouteCounts {
   dbBeforeResponse: number
   /** pg queries issued by the request's own code after the response went out (onResponse hooks). */
   dbAfterResponse: number
+  /** Queries before the response per pool (`application_name`: blueprint-writer / blueprint-replica). */
+  dbByTarget: Record<string, number>
   /** New PostgreSQL connections opened (each costs several round trips). */
   connects: number
   redisCommands: number

@@ -17,6 +17,8 @@ export interface ProbeRow {
   route: string
   requests: number
   dbPerRequest: number
+  /** Of those, to the writer pool (the US primary, seen from the EU). */
+  writerPerRequest: number
   dbAfterResponsePerRequest: number
   connectsPerRequest: number
   redisPerRequest: number
@@ -46,6 +48,7 @@ export function probeRows(snapshot: ProbeSnapshot): ProbeRow[] {
       route,
       requests: c.requests,
       dbPerRequest: perRequest(c.dbBeforeResponse, c.requests),
+      writerPerRequest: perRequest(c.dbByTarget['blueprint-writer'] ?? 0, c.requests),
       dbAfterResponsePerRequest: perRequest(c.dbAfterResponse, c.requests),
       connectsPerRequest: perRequest(c.connects, c.requests),
       redisPerRequest: perRequest(c.redisCommands, c.requests),
@@ -60,6 +63,7 @@ export function formatProbe(rows: ProbeRow[]): string {
       'route',
       'requests',
       'db round trips/req',
+      'to writer/req',
       'db after response/req',
       'new db conns/req',
       'redis cmds/req',
@@ -68,6 +72,7 @@ export function formatProbe(rows: ProbeRow[]): string {
       r.route,
       String(r.requests),
       num(r.dbPerRequest, 2),
+      num(r.writerPerRequest, 2),
       num(r.dbAfterResponsePerRequest, 2),
       num(r.connectsPerRequest, 2),
       num(r.redisPerRequest, 2),

@@ -56,6 +56,8 @@ export async function startService(
   targets: BenchTargets,
   serviceEnv: Record<string, string>,
   log: (msg: string) => void,
+  /** EU topology: the writer is reached through this (a delay proxy), the direct URL is the local replica. */
+  writerVia?: (url: string) => string,
 ): Promise<RunningService> {
   const runId = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`
   const databaseName = `bench_${runId}`
@@ -102,7 +104,8 @@ export async function startService(
           PORT: '0',
           // Production's level: request logs are part of what a request costs.
           LOG_LEVEL: 'info',
-          DATABASE_URL: databaseUrl,
+          DATABASE_URL: writerVia ? writerVia(databaseUrl) : databaseUrl,
+          ...(writerVia ? { DATABASE_REPLICA_URL: databaseUrl } : {}),
           REDIS_URL: targets.redisUrl,
           REDIS_KEY_PREFIX: redisPrefix,
           COOKIE_SECURE: 'false',
