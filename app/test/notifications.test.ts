@@ -3,6 +3,7 @@ import { expect } from 'chai'
 import { services } from './helpers/services.js'
 import { bearer, login } from './helpers/users.js'
 import {
+  dbClient,
   deposit,
   LocalRedisCluster,
   openAccount,
@@ -118,6 +119,53 @@ describe('notifications: SSE across instances, replay, list and read', () => {
     const amounts = again.events.map((e) => JSON.parse(e.data as string).payload.amount)
     expect(amounts).to.deep.equal(['2', '3'])
     expect(again.events.every((e) => BigInt(e.id as string) > BigInt(seen.id as string))).to.equal(true)
+  })
+
+  it('also takes the last event id as ?lastEventId= (clients that cannot set headers)', async () => {
+    const user = await login(a.app)
+    const account = await openAccount(a.app, user.token)
+    const first = await open(b, user.token)
+    await deposit(a.app, user.token, account, 5)
+    const seen = await first.next((e) => e.event === 'deposit.received')
+    first.close()
+    await deposit(a.app, user.token, account, 6)
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    const again = await SseClient.open(
+      `${b.url}/v1/notifications/stream?lastEventId=${seen.id}`,
+      bearer(user.token),
+    )
+    streams.push(again)
+    const replayed = await again.next((e) => e.event === 'deposit.received')
+    expect(JSON.parse(replayed.data as string).payload.amount).to.equal('6')
+  })
+
+  it('relays every outbox event exactly once with several relays running at the same time', async () => {
+    const user = await login(a.app)
+    const total = 300
+    await Promise.all(
+      Array.from({ length: total }, (_, seq) => a.app.notify(user.user.id, 'upload.completed', { seq })),
+    )
+    // A's own loop plus explicit runs of both instances' relays, all at once.
+    const relays = [a.app.notifications.relay, b.app.notifications.relay]
+    for (let round = 0; round < 20; round++) {
+      const moved = await Promise.all([...relays, ...relays].map((r) => r.runOnce()))
+      if (moved.every((n) => n === 0)) break
+    }
+    const db = await dbClient()
+    try {
+      const { rows } = await db.query(
+        `SELECT count(*)::int AS n, count(DISTINCT payload->>'seq')::int AS distinct_seq
+         FROM notifications WHERE user_id = $1 AND type = 'upload.completed'`,
+        [user.user.id],
+      )
+      expect(rows[0]).to.deep.equal({ n: total, distinct_seq: total })
+      const left = await db.query('SELECT count(*)::int AS n FROM outbox_events WHERE user_id = $1', [
+        user.user.id,
+      ])
+      expect(left.rows[0].n).to.equal(0)
+    } finally {
+      await db.end()
+    }
   })
 
   it('sends a heartbeat comment at the configured interval', async () => {

@@ -16,6 +16,9 @@ const ListQuery = Type.Object(
   { additionalProperties: false },
 )
 
+/** Unsent bytes a stream may hold for a slow client before it is closed. */
+const MAX_BUFFERED_BYTES = 1024 * 1024
+
 /** One SSE frame: the id lets the browser resend it as Last-Event-ID when it reconnects. */
 function frame(message: NotificationMessage): string {
   const { userId: _user, ...data } = message
@@ -75,16 +78,19 @@ const notifications: FastifyPluginAsyncTypebox = async (app) => {
       const pending: NotificationMessage[] = []
       let live = false
       const replayed = new Set<string>()
+      let closed = false
       const raw = reply.raw
       const send = (message: NotificationMessage) => {
-        if (replayed.has(message.id)) return
+        if (replayed.has(message.id) || closed) return
         raw.write(frame(message))
+        // A client that stops reading would make us buffer without bound: drop it; it can
+        // reconnect and catch up with Last-Event-ID.
+        if (raw.writableLength > MAX_BUFFERED_BYTES) close()
       }
       const unsubscribe = await hub.subscribe(owner, (message) =>
         live ? send(message) : pending.push(message),
       )
 
-      let closed = false
       let heartbeat: NodeJS.Timeout | undefined
       const close = () => {
         if (closed) return
