@@ -120,6 +120,7 @@ const notifications: FastifyPluginAsyncTypebox = async (app) => {
 
       try {
         if (lastEventId !== undefined) {
+          // From the writer: a lagging replica would silently skip the newest missed events.
           const rows = await app.prisma.notification.findMany({
             where: { userId: owner, id: { gt: lastEventId } },
             orderBy: { id: 'asc' },
@@ -171,7 +172,7 @@ const notifications: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { limit, cursor, unread } = request.query
-      const rows = await app.prisma.notification.findMany({
+      const rows = await (await request.reader()).notification.findMany({
         where: {
           userId: userId(request),
           ...(cursor ? { id: { lt: BigInt(cursor) } } : {}),
