@@ -8,6 +8,8 @@ export interface CommandResult {
   signal: NodeJS.Signals | null
   stdout: string
   stderr: string
+  /** Both streams interleaved as they arrived: what a failure report shows. */
+  output: string
 }
 
 /** Options of one command run. */
@@ -32,7 +34,7 @@ export class CommandError extends Error {
     readonly timedOut: boolean,
   ) {
     const how = timedOut ? 'timed out' : `exited ${result.code ?? result.signal}`
-    const tail = tailOf(`${result.stdout}\n${result.stderr}`, 30)
+    const tail = tailOf(result.output, 30)
     super(`${command} ${how}${tail ? `\n${tail}` : ''}`)
     this.name = 'CommandError'
   }
@@ -82,14 +84,17 @@ export function run(cmd: string, args: string[], opts: RunOptions): Promise<Comm
     log?.write(`\n$ ${command}\n`)
     let stdout = ''
     let stderr = ''
+    let output = ''
     // Keep memory bounded on chatty builds: the log file has everything.
     const keep = (acc: string, chunk: Buffer) => (acc + chunk.toString()).slice(-1_000_000)
     child.stdout?.on('data', (c: Buffer) => {
       stdout = keep(stdout, c)
+      output = keep(output, c)
       log?.write(c)
     })
     child.stderr?.on('data', (c: Buffer) => {
       stderr = keep(stderr, c)
+      output = keep(output, c)
       log?.write(c)
     })
     if (opts.input !== undefined) child.stdin?.end(opts.input)
@@ -108,7 +113,7 @@ export function run(cmd: string, args: string[], opts: RunOptions): Promise<Comm
       clearTimeout(timer)
       running.delete(child)
       log?.end()
-      const result = { code, signal, stdout, stderr }
+      const result = { code, signal, stdout, stderr, output }
       if ((code === 0 && !timedOut) || (opts.allowFailure && !timedOut)) resolve(result)
       else reject(new CommandError(command, result, timedOut))
     })

@@ -104,7 +104,7 @@ async function podmanRuntime(engine: Engine, image: string, config: ImageConfig)
     async exec(spec, timeoutMs) {
       const [cmd, args, env] = command(spec)
       const result = await run(cmd, args, { env, timeoutMs, allowFailure: true })
-      return { code: result.code, output: `${result.stdout}${result.stderr}` }
+      return { code: result.code, output: result.output }
     },
     start(spec, logFile) {
       const [cmd, args, env] = command(spec)
@@ -201,7 +201,7 @@ async function dockerRuntime(engine: Engine, image: string, _config: ImageConfig
     root: undefined,
     async exec(spec, timeoutMs) {
       const result = await run(engine.bin, runArgs(spec), { timeoutMs, allowFailure: true })
-      return { code: result.code, output: `${result.stdout}${result.stderr}` }
+      return { code: result.code, output: result.output }
     },
     start(spec, logFile) {
       // Without -d the client stays attached and proxies SIGTERM to the container.
