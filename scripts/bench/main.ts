@@ -12,7 +12,7 @@ import { resolve } from 'node:path'
 import pg from 'pg'
 import { type DelayProxy, startDelayProxy } from './delay-proxy.js'
 import { type RouteResult, runPhase } from './load.js'
-import type { ProbeSnapshot, RouteCounts } from './probe-types.js'
+import type { RouteCounts } from './probe-types.js'
 import { formatProbe, formatTable, type PhaseReport, probeRows } from './report.js'
 import { type RunningService, root, startService, targetsFromEnv } from './service.js'
 import { splitRate, summarize } from './stats.js'
@@ -130,11 +130,12 @@ async function main() {
     )
     log(`seeded in ${((Date.now() - seedStart) / 1000).toFixed(1)}s`)
 
-    // Sequential probe: no concurrency, so every count belongs to exactly one request.
     // Autovacuum workers' transactions count in pg_stat_database too; their runs are counted apart.
     const autoBefore = options.crossCheck ? await autovacuumRuns(svc.databaseUrl) : 0
     if (options.crossCheck) await sleep(STATS_FLUSH_MS)
     const serverBefore = options.crossCheck ? await serverTransactions(targets.adminUrl, svc.databaseName) : 0
+    const windowStart = Date.now()
+    // Sequential probe: no concurrency, so every count belongs to exactly one request.
     await svc.probe(true)
     let created = 0
     const sequentialMs: number[] = []
@@ -173,7 +174,6 @@ async function main() {
     if (options.crossCheck) {
       // PostgreSQL's own count over the same window: every autocommit statement is one
       // transaction, so it must equal the queries the probe saw (requests + background work).
-      const windowStart = Date.now()
       await sleep(STATS_FLUSH_MS)
       const serverAfter = await serverTransactions(targets.adminUrl, svc.databaseName)
       const window = await svc.probe(true)
@@ -404,8 +404,6 @@ async function countTransactions(databaseUrl: string): Promise<number> {
     await client.end()
   }
 }
-
-export type { ProbeSnapshot }
 
 main().then(
   () => process.exit(0),
