@@ -3,8 +3,7 @@
 const fs = require('node:fs')
 const Mocha = require('mocha')
 
-const { EVENT_RUN_END, EVENT_TEST_PASS, EVENT_TEST_FAIL, EVENT_TEST_PENDING } =
-  Mocha.Runner.constants
+const { EVENT_RUN_END, EVENT_TEST_PASS, EVENT_TEST_FAIL, EVENT_TEST_PENDING } = Mocha.Runner.constants
 
 class SummaryReporter extends Mocha.reporters.Spec {
   constructor(runner, options) {
