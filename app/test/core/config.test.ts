@@ -63,8 +63,8 @@ describe('configuration', () => {
     expect(names.filter((n) => !(n in example))).to.deep.equal([])
   })
 
-  it('documents every variable in docs/configuration.md', () => {
-    const doc = readFileSync(resolve(root, 'docs/configuration.md'), 'utf8')
+  it('documents every variable in the configuration reference of README.md', () => {
+    const doc = readFileSync(resolve(root, 'README.md'), 'utf8')
     const source = readFileSync(resolve(root, 'app/src/config.ts'), 'utf8')
     const names = [...source.matchAll(/read\.\w+\(\s*'([A-Z0-9_]+)'/g)].map((m) => m[1] as string)
     expect(names.filter((n) => !doc.includes(`\`${n}\``))).to.deep.equal([])
