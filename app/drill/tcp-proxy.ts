@@ -1,7 +1,7 @@
 /**
  * A TCP forwarder that can add one-way latency and be cut: in the drill it stands for the
  * network between primary and standby (bytes "on the wire" are lost when the primary dies),
- * in tests for a database that goes away and comes back.
+ * in tests for a database that goes away and comes back, in the benchmark for the transatlantic link.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 

@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { resolve } from 'node:path'
 import pg from 'pg'
-import { type DelayProxy, startDelayProxy } from './delay-proxy.js'
+import { TcpProxy } from '../../app/drill/tcp-proxy.js'
 import { type RouteResult, runPhase } from './load.js'
 import type { RouteCounts } from './probe-types.js'
 import { formatProbe, formatTable, type PhaseReport, probeRows } from './report.js'
@@ -64,7 +64,7 @@ async function main() {
   log(`machine: ${cpus().length} cores, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`)
 
   let service: RunningService | undefined
-  let proxy: DelayProxy | undefined
+  let proxy: TcpProxy | undefined
   const hardStop = setTimeout(() => {
     console.error(`bench: hard limit of ${options.hardLimitSeconds}s reached; stopping`)
     void (service?.close() ?? Promise.resolve()).finally(() => process.exit(1))
@@ -81,10 +81,9 @@ async function main() {
   try {
     if (options.eu) {
       const pgUrl = new URL(targets.adminUrl)
-      proxy = await startDelayProxy(
-        { host: pgUrl.hostname, port: Number(pgUrl.port || 5432) },
-        options.euRoundTripMs,
-      )
+      // Half the round trip in each direction.
+      proxy = new TcpProxy(pgUrl.hostname, Number(pgUrl.port || 5432), options.euRoundTripMs / 2)
+      await proxy.up()
       log(
         `EU mode: writer through a proxy adding ${options.euRoundTripMs} ms per round trip, reads from a local replica (the same database, direct)`,
       )
@@ -313,7 +312,7 @@ async function main() {
     log(`results written to ${file}`)
   } finally {
     await service?.close()
-    await proxy?.close()
+    await proxy?.down()
     clearTimeout(hardStop)
   }
 }

@@ -1,8 +1,8 @@
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
+import { TcpProxy } from '../../drill/tcp-proxy.js'
 import { buildTestApp } from '../helpers/app.js'
 import { services, withDatabase } from '../helpers/services.js'
-import { TcpProxy } from '../helpers/tcp-proxy.js'
 import { bearer, login, register } from '../helpers/users.js'
 
 /** Polls until `check` passes or the time is up; returns how long it took. */
