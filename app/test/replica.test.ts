@@ -159,6 +159,48 @@ describe('read replicas', () => {
     }
   })
 
+  it('stays ready on its replica while the writer is unreachable, and is unavailable once neither answers', async () => {
+    const writerProxy = new TcpProxy('127.0.0.1', 5432)
+    const replicaProxy = new TcpProxy('127.0.0.1', 5432)
+    await Promise.all([writerProxy.up(), replicaProxy.up()])
+    try {
+      const through = (url: string, proxy: TcpProxy) => {
+        const u = new URL(url)
+        u.port = String(proxy.port)
+        return u.toString()
+      }
+      app = await probeApp({
+        DATABASE_URL: through(services.databaseUrl, writerProxy),
+        DATABASE_REPLICA_URL: through(withDatabase(services.adminUrl, replicaA), replicaProxy),
+        DATABASE_CONNECT_TIMEOUT_MS: '300',
+        HEALTH_TIMEOUT_MS: '500',
+      })
+      const ready = async () => {
+        const res = await app?.inject({ method: 'GET', url: '/health/ready' })
+        return { status: res?.statusCode, body: res?.json() }
+      }
+      expect(await ready()).to.deep.equal({
+        status: 200,
+        body: { status: 'ok', checks: { postgres: 'ok', redis: 'ok', replica: 'ok' } },
+      })
+
+      await writerProxy.down()
+      expect(await ready()).to.deep.equal({
+        status: 200,
+        body: { status: 'ok', checks: { postgres: 'fail', redis: 'ok', replica: 'ok' } },
+      })
+      expect(await readFrom(app)).to.equal(replicaA)
+
+      await replicaProxy.down()
+      expect(await ready()).to.deep.equal({
+        status: 503,
+        body: { status: 'unavailable', checks: { postgres: 'fail', redis: 'ok', replica: 'fail' } },
+      })
+    } finally {
+      await Promise.all([writerProxy.down(), replicaProxy.down()])
+    }
+  })
+
   it('keeps reads on a healthy replica when another is down', async () => {
     const deadPort = await freePort()
     app = await probeApp({

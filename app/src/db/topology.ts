@@ -174,6 +174,11 @@ export class DatabaseTopology {
     await Promise.all(this.replicas.map((replica) => this.checkReplica(replica)))
   }
 
+  /** Every configured replica's client, in or out of the read pool: readiness probes them itself. */
+  replicaClients(): PrismaClient[] {
+    return this.replicas.map((r) => r.client)
+  }
+
   /** Stops polling and closes every pool, waiting for in-flight queries. */
   async close(): Promise<void> {
     this.closed = true

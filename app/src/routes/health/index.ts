@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 const Check = Type.Union([Type.Literal('ok'), Type.Literal('fail')])
 const Ready = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
-  checks: Type.Object({ postgres: Check, redis: Check }),
+  checks: Type.Object({ postgres: Check, redis: Check, replica: Type.Optional(Check) }),
 })
 
 /** Resolves 'ok' when `probe` answers within `timeoutMs`, 'fail' otherwise. */
@@ -46,19 +46,27 @@ const health: FastifyPluginAsyncTypebox<{ timeoutMs: number }> = async (app, opt
       logLevel: 'warn',
       schema: {
         tags: ['health'],
-        summary: 'PostgreSQL and Redis answer within the health timeout; 503 names the one that did not',
+        summary:
+          'PostgreSQL (the writer, or a read replica when configured) and Redis answer within the health timeout; 503 names what did not',
         response: { 200: Ready, 503: Ready },
       },
     },
     async (_request, reply) => {
-      const [postgres, redis] = await Promise.all([
+      const replicas = app.db.replicaClients()
+      const [postgres, redis, replica] = await Promise.all([
         within(opts.timeoutMs, () => app.prisma.$queryRaw`SELECT 1`),
         within(opts.timeoutMs, () => app.redis.ping()),
+        replicas.length
+          ? within(opts.timeoutMs, () => Promise.any(replicas.map((client) => client.$queryRaw`SELECT 1`)))
+          : undefined,
       ])
-      const ok = postgres === 'ok' && redis === 'ok'
+      // eu-west's writer is across the ocean: if readiness required it, a US outage would take the
+      // surviving region out of DNS too. A region whose own replica answers keeps serving reads
+      // (writes answer 503 fast) until the DR promotion repoints the writer.
+      const ok = (postgres === 'ok' || replica === 'ok') && redis === 'ok'
       return reply
         .code(ok ? 200 : 503)
-        .send({ status: ok ? 'ok' : 'unavailable', checks: { postgres, redis } })
+        .send({ status: ok ? 'ok' : 'unavailable', checks: { postgres, redis, ...(replica && { replica }) } })
     },
   )
 }
