@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { expect } from 'chai'
+import { RELAY_LOCK_KEY } from '../src/notifications/relay.js'
 import { services } from './helpers/services.js'
 import { bearer, login } from './helpers/users.js'
 import {
@@ -164,6 +165,32 @@ describe('notifications: SSE across instances, replay, list and read', () => {
       ])
       expect(left.rows[0].n).to.equal(0)
     } finally {
+      await db.end()
+    }
+  })
+
+  it('runs relays one at a time, so notification ids grow in commit order and replay never skips one', async () => {
+    const user = await login(a.app)
+    await a.app.notify(user.user.id, 'upload.completed', { seq: 'turn' })
+    const db = await dbClient()
+    try {
+      await db.query('BEGIN')
+      await db.query('SELECT pg_advisory_xact_lock($1::bigint)', [RELAY_LOCK_KEY])
+      let finished = false
+      const run = b.app.notifications.relay.runOnce().then(() => {
+        finished = true
+      })
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      expect(finished, 'a relay ran while another one held the turn').to.equal(false)
+      await db.query('COMMIT')
+      await run
+      const { rows } = await db.query(
+        `SELECT count(*)::int AS n FROM notifications WHERE user_id = $1 AND payload->>'seq' = 'turn'`,
+        [user.user.id],
+      )
+      expect(rows[0].n).to.equal(1)
+    } finally {
+      await db.query('ROLLBACK').catch(() => {})
       await db.end()
     }
   })

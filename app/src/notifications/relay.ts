@@ -1,7 +1,7 @@
 /**
  * The outbox relay: moves outbox events into persisted notifications, then publishes them on
  * Redis so whichever instance holds the user's stream can push them. Every instance runs one;
- * `FOR UPDATE SKIP LOCKED` lets them share the queue without waiting on or doubling each other.
+ * runs take turns under a transaction-scoped advisory lock (see RELAY_LOCK_KEY).
  */
 import type { FastifyBaseLogger } from 'fastify'
 import type { PrismaClient } from '../generated/prisma/client.js'
@@ -12,6 +12,13 @@ export interface RelayOptions {
   intervalMs: number
   batchSize: number
 }
+
+/**
+ * Notification ids are what `Last-Event-ID` replay compares, so they must grow in commit order.
+ * Two relays committing side by side could draw ids 7 and 8 and commit 8 first: a client
+ * reconnecting in between would skip 7 for good. Runs therefore take turns under this lock.
+ */
+export const RELAY_LOCK_KEY = 7_309_001
 
 interface NotificationRow {
   id: bigint
@@ -59,9 +66,11 @@ export class OutboxRelay {
 
   /** Relays one batch; returns how many events it moved. */
   async runOnce(): Promise<number> {
-    // One statement: claim a batch, copy it into notifications, delete it. A crash before commit
+    // One transaction: claim a batch, copy it into notifications, delete it. A crash before commit
     // leaves the events in place for the next run; none is delivered twice.
-    const rows = await this.db().$queryRaw<NotificationRow[]>`
+    const rows = await this.db().$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${RELAY_LOCK_KEY}::bigint)`
+      return tx.$queryRaw<NotificationRow[]>`
       WITH batch AS (
         SELECT id, user_id, type, payload, created_at FROM outbox_events
         ORDER BY id LIMIT ${this.options.batchSize}
@@ -74,6 +83,7 @@ export class OutboxRelay {
       WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = b.user_id)
       ORDER BY b.id
       RETURNING id, user_id AS "userId", type, payload, created_at AS "createdAt", read_at AS "readAt"`
+    })
     // Persisted first, pushed second: if Redis is away the client still gets them by replay.
     const results = await Promise.allSettled(rows.map((row) => this.publish(toMessage(row))))
     const failed = results.filter((r) => r.status === 'rejected').length
