@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import cache from './cache/plugin.js'
 import type { Config } from './config.js'
+import idempotencyRetention from './ledger/idempotency-retention.js'
 import notifications from './notifications/plugin.js'
 import auth from './plugins/auth.js'
 import errors from './plugins/errors.js'
@@ -57,6 +58,10 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
   // Application plugins.
   await fastify.register(auth, { session: config.session, scryptLogN: config.scryptLogN })
   await fastify.register(notifications, { config: config.notifications, redis: config.redis })
+  await fastify.register(idempotencyRetention, {
+    retentionHours: config.transactions.idempotencyRetentionHours,
+    sweepIntervalMs: config.transactions.idempotencySweepIntervalMs,
+  })
 
   // Routes.
   await fastify.register(healthRoutes, { prefix: '/health', timeoutMs: config.healthTimeoutMs })
@@ -67,7 +72,10 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
     profileTtlSeconds: config.cache.profileTtlSeconds,
   })
   await fastify.register(accountRoutes, { prefix: '/v1/accounts' })
-  await fastify.register(transactionRoutes, { prefix: '/v1/transactions', ...config.transactions })
+  await fastify.register(transactionRoutes, {
+    prefix: '/v1/transactions',
+    maxAttempts: config.transactions.maxAttempts,
+  })
   await fastify.register(notificationRoutes, { prefix: '/v1/notifications' })
   await fastify.register(uploadRoutes, { prefix: '/v1/uploads' })
   await fastify.register(searchRoutes, { prefix: '/v1/search' })

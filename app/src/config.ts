@@ -60,6 +60,10 @@ export interface Config {
   transactions: {
     /** Attempts of one request when PostgreSQL reports a deadlock or serialization failure. */
     maxAttempts: number
+    /** Idempotency records older than this are deleted; a retry must come within it. */
+    idempotencyRetentionHours: number
+    /** Time between sweeps of expired idempotency records. */
+    idempotencySweepIntervalMs: number
   }
   notifications: {
     /** SSE comment interval; the ALB drops connections idle for 60 s. */
@@ -152,6 +156,8 @@ export function loadConfig(env: Env = process.env): Config {
     },
     transactions: {
       maxAttempts: read.int('TRANSACTION_MAX_ATTEMPTS', 3, 1, 10),
+      idempotencyRetentionHours: read.int('IDEMPOTENCY_RETENTION_HOURS', 168, 1, 8760),
+      idempotencySweepIntervalMs: read.int('IDEMPOTENCY_SWEEP_INTERVAL_MS', 3_600_000, 100),
     },
     notifications: {
       heartbeatMs: read.int('NOTIFICATIONS_HEARTBEAT_MS', 20_000, 10, 25_000),
