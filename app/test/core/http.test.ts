@@ -207,6 +207,34 @@ describe('HTTP core', () => {
       expect(doc.paths[path][method].requestBody, `${method} ${path}`).to.be.an('object')
     }
     expect(doc.components.schemas).to.have.property('ErrorResponse')
+    // Every endpoint of the service, with a documented success answer (and a body schema for writes).
+    const endpoints: [string, string, number][] = [
+      ['get', '/v1/accounts', 200],
+      ['post', '/v1/accounts', 201],
+      ['post', '/v1/transactions', 201],
+      ['get', '/v1/transactions', 200],
+      ['get', '/v1/transactions/{id}', 200],
+      ['get', '/v1/notifications', 200],
+      ['get', '/v1/notifications/stream', 200],
+      ['post', '/v1/notifications/{id}/read', 200],
+      ['post', '/v1/uploads', 201],
+      ['get', '/v1/uploads', 200],
+      ['get', '/v1/uploads/{id}', 200],
+      ['post', '/v1/uploads/{id}/complete', 200],
+      ['delete', '/v1/uploads/{id}', 204],
+      ['get', '/v1/search', 200],
+      ['get', '/v1/reports/summary', 200],
+      ['get', '/v1/admin/reports/daily', 200],
+      ['get', '/v1/me/export', 200],
+      ['delete', '/v1/me', 200],
+    ]
+    for (const [method, path, status] of endpoints) {
+      const op = doc.paths[path]?.[method]
+      expect(op, `${method} ${path} is documented`).to.be.an('object')
+      expect(op.responses, `${method} ${path}`).to.have.property(String(status))
+      if (['post', 'put', 'patch'].includes(method) && !path.endsWith('/read') && !path.endsWith('/complete'))
+        expect(op.requestBody, `${method} ${path} body schema`).to.be.an('object')
+    }
     expect(JSON.stringify(doc.paths['/v1/auth/register'].post.requestBody)).to.include(
       '"additionalProperties":false',
     )
