@@ -5,6 +5,7 @@ import type { Prisma } from '../../generated/prisma/client.js'
 import { AmountInput, CurrencyCode, MinorUnits, parseAmount } from '../../ledger/money.js'
 import { type PostOutcome, postTransaction, type TransactionRequest } from '../../ledger/post-transaction.js'
 import { badRequest, HttpError, notFound, unauthorized } from '../../lib/errors.js'
+import { olderThan, toPage } from '../../lib/pagination.js'
 import { authErrors, errorRef } from '../../schemas/common.js'
 
 const Uuid = Type.String({ format: 'uuid' })
@@ -84,22 +85,6 @@ function toTransaction(row: TransactionRow) {
     toAccountId: row.toAccountId,
     description: row.description,
     createdAt: row.createdAt.toISOString(),
-  }
-}
-
-/** Opaque page cursor: the (createdAt, id) of the last item, newest-first order. */
-function encodeCursor(row: TransactionRow): string {
-  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url')
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [string, string]
-    const createdAt = new Date(at)
-    if (Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw new Error('bad cursor')
-    return { createdAt, id }
-  } catch {
-    throw badRequest('Invalid cursor', [{ field: 'cursor', message: 'is not a cursor this API returned' }])
   }
 }
 
@@ -237,23 +222,13 @@ const transactions: FastifyPluginAsyncTypebox<{ maxAttempts: number }> = async (
       if (accountId) and.push({ OR: [{ fromAccountId: accountId }, { toAccountId: accountId }] })
       if (from) and.push({ createdAt: { gte: new Date(from) } })
       if (to) and.push({ createdAt: { lt: new Date(to) } })
-      if (cursor) {
-        const after = decodeCursor(cursor)
-        and.push({
-          OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }],
-        })
-      }
+      if (cursor) and.push(olderThan(cursor))
       const rows = await (await request.reader()).transaction.findMany({
         where: { AND: and },
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         take: limit + 1,
       })
-      const page = rows.slice(0, limit)
-      const last = page.at(-1)
-      return {
-        items: page.map(toTransaction),
-        nextCursor: rows.length > limit && last ? encodeCursor(last) : null,
-      }
+      return toPage(rows, limit, toTransaction)
     },
   )
 

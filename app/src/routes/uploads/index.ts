@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { Upload as UploadRow } from '../../generated/prisma/client.js'
 import { badRequest, HttpError, notFound, unauthorized } from '../../lib/errors.js'
+import { olderThan, toPage } from '../../lib/pagination.js'
 import { authErrors, errorRef } from '../../schemas/common.js'
 import { Storage } from '../../storage/s3.js'
 
@@ -70,21 +71,6 @@ export function toUpload(row: UploadRow) {
     status: row.status,
     createdAt: row.createdAt.toISOString(),
     completedAt: row.completedAt?.toISOString() ?? null,
-  }
-}
-
-function encodeCursor(row: UploadRow): string {
-  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url')
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [string, string]
-    const createdAt = new Date(at)
-    if (Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw new Error('bad cursor')
-    return { createdAt, id }
-  } catch {
-    throw badRequest('Invalid cursor', [{ field: 'cursor', message: 'is not a cursor this API returned' }])
   }
 }
 
@@ -235,28 +221,12 @@ const uploads: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { limit, cursor } = request.query
-      const after = cursor ? decodeCursor(cursor) : undefined
       const rows = await app.prisma.upload.findMany({
-        where: {
-          userId: userId(request),
-          ...(after
-            ? {
-                OR: [
-                  { createdAt: { lt: after.createdAt } },
-                  { createdAt: after.createdAt, id: { lt: after.id } },
-                ],
-              }
-            : {}),
-        },
+        where: { userId: userId(request), ...olderThan(cursor) },
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         take: limit + 1,
       })
-      const page = rows.slice(0, limit)
-      const last = page.at(-1)
-      return {
-        items: page.map(toUpload),
-        nextCursor: rows.length > limit && last ? encodeCursor(last) : null,
-      }
+      return toPage(rows, limit, toUpload)
     },
   )
 
