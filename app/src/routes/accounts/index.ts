@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { CurrencyCode, isKnownCurrency, MinorUnits } from '../../ledger/money.js'
-import { badRequest, conflict, unauthorized } from '../../lib/errors.js'
+import { currentUserId, sessionSecurity } from '../../lib/current-user.js'
+import { badRequest, conflict } from '../../lib/errors.js'
 import { authErrors, errorRef } from '../../schemas/common.js'
 
 /** An account as clients see it; the balance is integer minor units as a string. */
@@ -46,11 +46,6 @@ function toAccount(row: AccountRow) {
 /** The signed-in user's accounts: GET/POST /v1/accounts. */
 const accounts: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('preHandler', app.authenticate)
-  const security: Record<string, string[]>[] = [{ bearer: [] }, { cookie: [] }]
-  const userId = (request: FastifyRequest) => {
-    if (!request.user) throw unauthorized()
-    return request.user.id
-  }
 
   app.get(
     '',
@@ -58,13 +53,13 @@ const accounts: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['accounts'],
         summary: "The user's accounts with their balances, oldest first",
-        security,
+        security: sessionSecurity,
         response: { 200: Type.Object({ items: Type.Array(AccountSchema) }), ...authErrors },
       },
     },
     async (request) => {
       const rows = await (await request.reader()).account.findMany({
-        where: { userId: userId(request) },
+        where: { userId: currentUserId(request) },
         orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
         take: MAX_ACCOUNTS_PER_USER,
       })
@@ -78,7 +73,7 @@ const accounts: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['accounts'],
         summary: 'Open an account in a currency, with a zero balance',
-        security,
+        security: sessionSecurity,
         body: CreateAccountBody,
         response: {
           201: Type.Object({ account: AccountSchema }),
@@ -93,7 +88,7 @@ const accounts: FastifyPluginAsyncTypebox = async (app) => {
       if (!isKnownCurrency(currency)) {
         throw badRequest('Unknown currency', [{ field: 'currency', message: 'is not an ISO 4217 code' }])
       }
-      const owner = userId(request)
+      const owner = currentUserId(request)
       const count = await app.prisma.account.count({ where: { userId: owner } })
       if (count >= MAX_ACCOUNTS_PER_USER) {
         throw conflict('ACCOUNT_LIMIT', `A user may hold at most ${MAX_ACCOUNTS_PER_USER} accounts`)

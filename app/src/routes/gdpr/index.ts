@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { cacheNs } from '../../cache/plugin.js'
 import { eraseUserData } from '../../gdpr/erase.js'
 import { exportUserData } from '../../gdpr/export.js'
+import { currentUserId, sessionSecurity } from '../../lib/current-user.js'
 import { HttpError, unauthorized } from '../../lib/errors.js'
 import { NotificationSchema } from '../../notifications/message.js'
 import { authErrors, errorRef } from '../../schemas/common.js'
@@ -94,11 +94,6 @@ const EraseSummary = Type.Object({
 /** GDPR: GET /v1/me/export and DELETE /v1/me. */
 const gdpr: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('preHandler', app.authenticate)
-  const security: Record<string, string[]>[] = [{ bearer: [] }, { cookie: [] }]
-  const userId = (request: FastifyRequest) => {
-    if (!request.user) throw unauthorized()
-    return request.user.id
-  }
 
   app.get(
     '/export',
@@ -106,13 +101,13 @@ const gdpr: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['me', 'gdpr'],
         summary: 'Export every piece of the user’s data as one JSON document',
-        security,
+        security: sessionSecurity,
         response: { 200: ExportDocument, ...authErrors },
       },
     },
     async (request, reply) => {
       // Redis or PostgreSQL being away surfaces as a 503 through the shared error handler.
-      const doc = await exportUserData(app.prisma, app.redis, userId(request))
+      const doc = await exportUserData(app.prisma, app.redis, currentUserId(request))
       if (!doc) throw unauthorized('Account no longer exists')
       reply.header('content-disposition', `attachment; filename="export-${doc.profile.id}.json"`)
       reply.header('cache-control', 'no-store')
@@ -133,13 +128,13 @@ const gdpr: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['me', 'gdpr'],
         summary:
           'Erase the account: re-authenticate with the password; personal data goes, the ledger stays anonymised',
-        security,
+        security: sessionSecurity,
         body: EraseBody,
         response: { 200: EraseSummary, 400: errorRef, 403: errorRef, ...authErrors },
       },
     },
     async (request, reply) => {
-      const id = userId(request)
+      const id = currentUserId(request)
       const user = await app.prisma.user.findUnique({ where: { id } })
       if (!user) throw unauthorized('Account no longer exists')
       if (!(await app.passwords.verify(request.body.password, user.passwordHash))) {

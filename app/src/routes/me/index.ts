@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { cacheNs } from '../../cache/plugin.js'
 import type { Prisma } from '../../generated/prisma/client.js'
+import { currentUserId, sessionSecurity } from '../../lib/current-user.js'
 import { badRequest, unauthorized } from '../../lib/errors.js'
 import { authErrors, errorRef } from '../../schemas/common.js'
 import { ProfileFields, toPublicUser, userRef } from '../../schemas/user.js'
@@ -31,21 +32,15 @@ const me: FastifyPluginAsyncTypebox<{ preferencesMaxBytes: number; profileTtlSec
   const profileTtl = opts.profileTtlSeconds ?? 300
   // onRequest, before the body is parsed: anonymous callers learn nothing from validation errors.
   app.addHook('onRequest', app.authenticate)
-  const security: Record<string, string[]>[] = [{ bearer: [] }, { cookie: [] }]
 
-  /** The caller's id; authenticate guarantees it on every route of this plugin. */
-  const userId = (request: FastifyRequest) => {
-    if (!request.user) throw unauthorized()
-    return request.user.id
-  }
   const loadUser = async (request: FastifyRequest) => {
-    const user = await (await request.reader()).user.findUnique({ where: { id: userId(request) } })
+    const user = await (await request.reader()).user.findUnique({ where: { id: currentUserId(request) } })
     if (!user) throw unauthorized('Account no longer exists')
     return user
   }
   /** Profile and preferences through the cache (cache-aside; PATCH and PUT invalidate it). */
   const cachedProfile = (request: FastifyRequest) =>
-    app.cache.getOrLoad(cacheNs.profile(userId(request)), 'profile', profileTtl, async () => {
+    app.cache.getOrLoad(cacheNs.profile(currentUserId(request)), 'profile', profileTtl, async () => {
       const user = await loadUser(request)
       return { user: toPublicUser(user), preferences: user.preferences as Record<string, unknown> }
     })
@@ -56,7 +51,7 @@ const me: FastifyPluginAsyncTypebox<{ preferencesMaxBytes: number; profileTtlSec
       schema: {
         tags: ['me'],
         summary: 'The signed-in user',
-        security,
+        security: sessionSecurity,
         response: { 200: userRef, ...authErrors },
       },
     },
@@ -69,13 +64,13 @@ const me: FastifyPluginAsyncTypebox<{ preferencesMaxBytes: number; profileTtlSec
       schema: {
         tags: ['me'],
         summary: 'Change profile fields (name, locale, timezone, avatarUrl)',
-        security,
+        security: sessionSecurity,
         body: ProfilePatch,
         response: { 200: userRef, 400: errorRef, ...authErrors },
       },
     },
     async (request) => {
-      const user = await app.prisma.user.update({ where: { id: userId(request) }, data: request.body })
+      const user = await app.prisma.user.update({ where: { id: currentUserId(request) }, data: request.body })
       await app.cache.invalidate(cacheNs.profile(user.id))
       return toPublicUser(user)
     },
@@ -87,7 +82,7 @@ const me: FastifyPluginAsyncTypebox<{ preferencesMaxBytes: number; profileTtlSec
       schema: {
         tags: ['me'],
         summary: 'User preferences',
-        security,
+        security: sessionSecurity,
         response: { 200: Preferences, ...authErrors },
       },
     },
@@ -100,7 +95,7 @@ const me: FastifyPluginAsyncTypebox<{ preferencesMaxBytes: number; profileTtlSec
       schema: {
         tags: ['me'],
         summary: 'Replace user preferences',
-        security,
+        security: sessionSecurity,
         body: Preferences,
         response: { 200: Preferences, 400: errorRef, ...authErrors },
       },
@@ -114,7 +109,7 @@ const me: FastifyPluginAsyncTypebox<{ preferencesMaxBytes: number; profileTtlSec
         ])
       }
       const user = await app.prisma.user.update({
-        where: { id: userId(request) },
+        where: { id: currentUserId(request) },
         data: { preferences: preferences as Prisma.InputJsonObject },
       })
       await app.cache.invalidate(cacheNs.profile(user.id))
@@ -128,12 +123,12 @@ const me: FastifyPluginAsyncTypebox<{ preferencesMaxBytes: number; profileTtlSec
       schema: {
         tags: ['me'],
         summary: 'Revoke every session of this user, this one included (for example after a password change)',
-        security,
+        security: sessionSecurity,
         response: { 200: Type.Object({ revoked: Type.Integer() }), ...authErrors },
       },
     },
     async (request, reply) => {
-      const revoked = await app.sessions.revokeAll(userId(request))
+      const revoked = await app.sessions.revokeAll(currentUserId(request))
       app.clearSessionCookie(reply)
       return { revoked }
     },

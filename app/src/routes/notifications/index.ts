@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import { badRequest, notFound, unauthorized } from '../../lib/errors.js'
+import { currentUserId, sessionSecurity } from '../../lib/current-user.js'
+import { badRequest, notFound } from '../../lib/errors.js'
 import { type NotificationMessage, NotificationSchema, toMessage } from '../../notifications/message.js'
 import { authErrors, errorRef } from '../../schemas/common.js'
 
@@ -38,12 +38,7 @@ function lastEventIdOf(header: string | string[] | undefined, query: string | un
 /** Notifications: the SSE stream, the persisted list and read receipts (/v1/notifications). */
 const notifications: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('preHandler', app.authenticate)
-  const security: Record<string, string[]>[] = [{ bearer: [] }, { cookie: [] }]
   const { hub, streams, config } = app.notifications
-  const userId = (request: FastifyRequest) => {
-    if (!request.user) throw unauthorized()
-    return request.user.id
-  }
 
   app.get(
     '/stream',
@@ -55,7 +50,7 @@ const notifications: FastifyPluginAsyncTypebox = async (app) => {
           'Each event has `id` (send it back as `Last-Event-ID` when reconnecting to replay what was ' +
           'missed), `event` (the notification type) and `data` (the notification as JSON). A comment ' +
           'line arrives at least every 25 s. The stream ends when the session ends or the server stops.',
-        security,
+        security: sessionSecurity,
         headers: Type.Object({ 'last-event-id': Type.Optional(EventId) }),
         querystring: Type.Object({ lastEventId: Type.Optional(EventId) }, { additionalProperties: false }),
         response: {
@@ -69,7 +64,7 @@ const notifications: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const owner = userId(request)
+      const owner = currentUserId(request)
       const lastEventId = lastEventIdOf(request.headers['last-event-id'], request.query.lastEventId)
       const token = app.sessionTokenOf(request)
 
@@ -158,7 +153,7 @@ const notifications: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['notifications'],
         summary: "The user's notifications, newest first",
-        security,
+        security: sessionSecurity,
         querystring: ListQuery,
         response: {
           200: Type.Object({
@@ -174,7 +169,7 @@ const notifications: FastifyPluginAsyncTypebox = async (app) => {
       const { limit, cursor, unread } = request.query
       const rows = await (await request.reader()).notification.findMany({
         where: {
-          userId: userId(request),
+          userId: currentUserId(request),
           ...(cursor ? { id: { lt: BigInt(cursor) } } : {}),
           ...(unread ? { readAt: null } : {}),
         },
@@ -195,7 +190,7 @@ const notifications: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['notifications'],
         summary: 'Mark a notification read (idempotent; 404 for anybody else)',
-        security,
+        security: sessionSecurity,
         params: Type.Object({ id: EventId }),
         response: {
           200: Type.Object({ notification: NotificationSchema }),
@@ -206,7 +201,7 @@ const notifications: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const owner = userId(request)
+      const owner = currentUserId(request)
       const id = BigInt(request.params.id)
       // The first read time stays; marking again changes nothing.
       await app.prisma.notification.updateMany({

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { cacheNs } from '../../cache/plugin.js'
-import { badRequest, forbidden, unauthorized } from '../../lib/errors.js'
+import { currentUser, sessionSecurity } from '../../lib/current-user.js'
+import { badRequest, forbidden } from '../../lib/errors.js'
 import { dailyReport, type Granularity, userSummary } from '../../reports/queries.js'
 import { authErrors, errorRef } from '../../schemas/common.js'
 
@@ -82,11 +82,6 @@ export interface ReportRoutesOptions {
 /** GET /v1/reports/summary (the user's) and GET /v1/admin/reports/daily (admins only). */
 const reports: FastifyPluginAsyncTypebox<ReportRoutesOptions> = async (app, opts) => {
   app.addHook('preHandler', app.authenticate)
-  const security: Record<string, string[]>[] = [{ bearer: [] }, { cookie: [] }]
-  const userOf = (request: FastifyRequest) => {
-    if (!request.user) throw unauthorized()
-    return request.user
-  }
 
   app.get(
     '/reports/summary',
@@ -94,13 +89,13 @@ const reports: FastifyPluginAsyncTypebox<ReportRoutesOptions> = async (app, opts
       schema: {
         tags: ['reports'],
         summary: "Per-period totals and counts of the user's transactions, per account, type and direction",
-        security,
+        security: sessionSecurity,
         querystring: SummaryQuery,
         response: { 200: SummaryResponse, 400: errorRef, ...authErrors },
       },
     },
     async (request) => {
-      const user = userOf(request)
+      const user = currentUser(request)
       const to = request.query.to ?? today()
       const from = request.query.from ?? addDays(to, -29)
       checkRange(from, to, MAX_SUMMARY_DAYS)
@@ -127,13 +122,13 @@ const reports: FastifyPluginAsyncTypebox<ReportRoutesOptions> = async (app, opts
       schema: {
         tags: ['reports', 'admin'],
         summary: 'Daily active users, registrations, and transaction count and volume per currency (admins)',
-        security,
+        security: sessionSecurity,
         querystring: DailyQuery,
         response: { 200: DailyResponse, 400: errorRef, 403: errorRef, ...authErrors },
       },
     },
     async (request) => {
-      if (userOf(request).role !== 'admin') throw forbidden('Admins only')
+      if (currentUser(request).role !== 'admin') throw forbidden('Admins only')
       const { from, to } = request.query
       checkRange(from, to, MAX_DAILY_DAYS)
       // Not invalidated per write: every write of every user would churn it. The TTL bounds staleness.

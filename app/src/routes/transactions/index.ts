@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
 import { type Static, Type } from 'typebox'
 import type { Prisma } from '../../generated/prisma/client.js'
 import { AmountInput, CurrencyCode, MinorUnits, parseAmount } from '../../ledger/money.js'
 import { type PostOutcome, postTransaction, type TransactionRequest } from '../../ledger/post-transaction.js'
-import { badRequest, HttpError, notFound, unauthorized } from '../../lib/errors.js'
+import { currentUserId, sessionSecurity } from '../../lib/current-user.js'
+import { badRequest, HttpError, notFound } from '../../lib/errors.js'
 import { olderThan, toPage } from '../../lib/pagination.js'
 import { authErrors, errorRef } from '../../schemas/common.js'
 
@@ -102,11 +102,6 @@ const REFUSALS: Record<Exclude<PostOutcome['outcome'], 'created' | 'replayed'>, 
 /** Money movement: POST/GET /v1/transactions, GET /v1/transactions/:id. */
 const transactions: FastifyPluginAsyncTypebox<{ maxAttempts: number }> = async (app, opts) => {
   app.addHook('preHandler', app.authenticate)
-  const security: Record<string, string[]>[] = [{ bearer: [] }, { cookie: [] }]
-  const userId = (request: FastifyRequest) => {
-    if (!request.user) throw unauthorized()
-    return request.user.id
-  }
 
   app.post(
     '',
@@ -117,7 +112,7 @@ const transactions: FastifyPluginAsyncTypebox<{ maxAttempts: number }> = async (
         description:
           'The same key with the same body answers the original status and body again (header ' +
           '`Idempotent-Replayed: true`); with another body, 422. A refused request (422/404) writes nothing.',
-        security,
+        security: sessionSecurity,
         headers: CreateHeaders,
         body: CreateBody,
         response: {
@@ -171,7 +166,7 @@ const transactions: FastifyPluginAsyncTypebox<{ maxAttempts: number }> = async (
       }
       const result = await postTransaction(
         app.prisma,
-        userId(request),
+        currentUserId(request),
         request.headers['idempotency-key'],
         input,
         {
@@ -182,7 +177,7 @@ const transactions: FastifyPluginAsyncTypebox<{ maxAttempts: number }> = async (
       switch (result.outcome) {
         case 'created':
           // The caller's own summaries at once (they may read them next); the counterparty's via the relay.
-          await app.invalidateUserReports(userId(request))
+          await app.invalidateUserReports(currentUserId(request))
           app.notifications.relay.kick()
           return reply.code(result.status as 201).send(result.body as Static<typeof TransactionEnvelope>)
         case 'replayed':
@@ -203,7 +198,7 @@ const transactions: FastifyPluginAsyncTypebox<{ maxAttempts: number }> = async (
       schema: {
         tags: ['transactions'],
         summary: "The user's transactions, newest first, with cursor pagination",
-        security,
+        security: sessionSecurity,
         querystring: ListQuery,
         response: {
           200: Type.Object({
@@ -217,7 +212,7 @@ const transactions: FastifyPluginAsyncTypebox<{ maxAttempts: number }> = async (
     },
     async (request) => {
       const { limit, cursor, accountId, from, to } = request.query
-      const owner = userId(request)
+      const owner = currentUserId(request)
       const and: Prisma.TransactionWhereInput[] = [{ OR: [{ fromUserId: owner }, { toUserId: owner }] }]
       if (accountId) and.push({ OR: [{ fromAccountId: accountId }, { toAccountId: accountId }] })
       if (from) and.push({ createdAt: { gte: new Date(from) } })
@@ -238,13 +233,13 @@ const transactions: FastifyPluginAsyncTypebox<{ maxAttempts: number }> = async (
       schema: {
         tags: ['transactions'],
         summary: 'One transaction of the user (404 for anybody else, whether or not it exists)',
-        security,
+        security: sessionSecurity,
         params: Type.Object({ id: Uuid }),
         response: { 200: TransactionEnvelope, 400: errorRef, 404: errorRef, ...authErrors },
       },
     },
     async (request) => {
-      const owner = userId(request)
+      const owner = currentUserId(request)
       const row = await (await request.reader()).transaction.findFirst({
         where: { id: request.params.id, OR: [{ fromUserId: owner }, { toUserId: owner }] },
       })

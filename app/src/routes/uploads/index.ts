@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { Upload as UploadRow } from '../../generated/prisma/client.js'
-import { badRequest, HttpError, notFound, unauthorized } from '../../lib/errors.js'
+import { currentUserId, sessionSecurity } from '../../lib/current-user.js'
+import { badRequest, HttpError, notFound } from '../../lib/errors.js'
 import { olderThan, toPage } from '../../lib/pagination.js'
 import { authErrors, errorRef } from '../../schemas/common.js'
 import { Storage } from '../../storage/s3.js'
@@ -93,16 +94,11 @@ async function guardStorage<T>(work: () => Promise<T>): Promise<T> {
 const uploads: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('preHandler', app.authenticate)
   app.addSchema(UploadSchema)
-  const security: Record<string, string[]>[] = [{ bearer: [] }, { cookie: [] }]
   const s3 = app.storage.config
 
-  const userId = (request: FastifyRequest) => {
-    if (!request.user) throw unauthorized()
-    return request.user.id
-  }
   const findOwn = async (request: FastifyRequest, id: string) => {
     // Another user's upload is a 404, never a 403: existence is not revealed.
-    const row = await app.prisma.upload.findFirst({ where: { id, userId: userId(request) } })
+    const row = await app.prisma.upload.findFirst({ where: { id, userId: currentUserId(request) } })
     if (!row) throw notFound('Upload not found')
     return row
   }
@@ -113,7 +109,7 @@ const uploads: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['uploads'],
         summary: 'Start an upload: returns a presigned POST limited to this key, content type and size',
-        security,
+        security: sessionSecurity,
         body: CreateBody,
         response: { 201: CreatedUpload, 400: errorRef, ...authErrors },
       },
@@ -132,7 +128,7 @@ const uploads: FastifyPluginAsyncTypebox = async (app) => {
       }
       if (problems.length > 0) throw badRequest('Upload not allowed', problems)
 
-      const owner = userId(request)
+      const owner = currentUserId(request)
       const id = randomUUID()
       const key = `${Storage.userPrefix(owner)}${id}`
       const type = contentType.toLowerCase()
@@ -158,7 +154,7 @@ const uploads: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['uploads'],
         summary: 'Confirm an upload: checks the object exists in S3 with the declared size and type',
-        security,
+        security: sessionSecurity,
         params: Type.Object({ id: Uuid }),
         response: {
           200: Type.Object({ upload: uploadRef }),
@@ -207,7 +203,7 @@ const uploads: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['uploads'],
         summary: "The user's uploads, newest first, with cursor pagination",
-        security,
+        security: sessionSecurity,
         querystring: ListQuery,
         response: {
           200: Type.Object({
@@ -222,7 +218,7 @@ const uploads: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { limit, cursor } = request.query
       const rows = await app.prisma.upload.findMany({
-        where: { userId: userId(request), ...olderThan(cursor) },
+        where: { userId: currentUserId(request), ...olderThan(cursor) },
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         take: limit + 1,
       })
@@ -236,7 +232,7 @@ const uploads: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['uploads'],
         summary: 'One upload with a short-lived download URL (once completed)',
-        security,
+        security: sessionSecurity,
         params: Type.Object({ id: Uuid }),
         response: { 200: UploadWithDownload, 400: errorRef, 404: errorRef, ...authErrors },
       },
@@ -260,7 +256,7 @@ const uploads: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['uploads'],
         summary: 'Delete an upload: the object in S3, then its record',
-        security,
+        security: sessionSecurity,
         params: Type.Object({ id: Uuid }),
         response: { 204: Type.Null(), 400: errorRef, 404: errorRef, ...authErrors },
       },
