@@ -52,7 +52,7 @@ export interface ServiceConfig {
   scaleOutMinutes: number
   /** Minutes below scaleInCpu before scaling in. @default 10 */
   scaleInMinutes: number
-  /** Fargate Spot weight against on-demand weight 1; 0 disables Spot. @default 0 */
+  /** Fargate Spot weight against on-demand weight 1; 0 disables Spot. Cost: Spot is ~70% cheaper but interruptible. @default 0 */
   spotWeight: number
   /** Tasks always kept on on-demand Fargate. @default 4 */
   onDemandBase: number

@@ -1,5 +1,6 @@
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
+import type { ServiceConfig } from './config.js'
 
 export interface TaskSecurityGroupArgs {
   vpcId: pulumi.Input<string>
@@ -51,17 +52,10 @@ export interface ContainerSecret {
   jsonKey?: string
 }
 
-export interface ServiceArgs {
+/** What a region gives the service besides its typed config (ServiceConfig documents each setting). */
+export interface ServiceArgs extends ServiceConfig {
   /** ECS cluster name. */
   clusterName: string
-  /** Service image URI. */
-  image: string
-  /** Task CPU units. Cost: Fargate bills vCPU-seconds. @default 1024 */
-  cpu: number
-  /** Task memory in MiB. @default 2048 */
-  memory: number
-  /** Container port. @default 3000 */
-  port: number
   /** Private subnets for the tasks. */
   subnetIds: pulumi.Input<string>[]
   securityGroupId: pulumi.Input<string>
@@ -76,32 +70,6 @@ export interface ServiceArgs {
   bucketAccess: { arn: pulumi.Input<string>; prefix: string }[]
   /** SSM parameters the task reads at run time (the writer endpoint). */
   parameterArns: pulumi.Input<string>[]
-  /** Autoscaling floor; also the initial desired count. @default 4 */
-  minTasks: number
-  /** @default 50 */
-  maxTasks: number
-  /** @default 70 */
-  cpuTarget: number
-  /** @default 30 */
-  scaleInCpu: number
-  /** @default 2 */
-  scaleOutMinutes: number
-  /** @default 10 */
-  scaleInMinutes: number
-  /** Fargate Spot weight against on-demand weight 1. Cost: Spot is ~70% cheaper but interruptible. @default 0 */
-  spotWeight: number
-  /** Tasks always on on-demand Fargate. @default 4 */
-  onDemandBase: number
-  /** @default 60 */
-  healthCheckGraceSeconds: number
-  /** @default 30 */
-  stopTimeoutSeconds: number
-  /** Command of the one-off migration task. */
-  migrationCommand: string[]
-  /** @default 30 */
-  logRetentionDays: number
-  /** OpenTelemetry collector sidecar image. */
-  collectorImage: string
   region: string
   /** Resources the ECS service must wait for (the listener that attaches the target group). */
   dependsOn?: pulumi.Input<pulumi.Resource>[]
