@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import { expect } from 'chai'
 import { RELAY_LOCK_KEY } from '../src/notifications/relay.js'
+import { redisBinariesAvailable, startRedisCluster } from './helpers/redis-cluster.js'
 import { services } from './helpers/services.js'
 import { bearer, login } from './helpers/users.js'
 import {
   dbClient,
   deposit,
-  LocalRedisCluster,
   openAccount,
   post,
   type Running,
@@ -336,16 +336,16 @@ describe('notifications: SSE across instances, replay, list and read', () => {
 })
 
 describe('notifications with REDIS_CLUSTER=true (a real three-node Redis Cluster)', () => {
-  const cluster = new LocalRedisCluster()
+  let cluster: Awaited<ReturnType<typeof startRedisCluster>> | undefined
   let a: Running
   let b: Running
 
   before(async function () {
-    if (!LocalRedisCluster.available()) this.skip()
+    if (!redisBinariesAvailable()) this.skip()
     this.timeout(30_000)
-    await cluster.start()
+    cluster = await startRedisCluster()
     const common = {
-      REDIS_URL: cluster.url,
+      REDIS_URL: cluster.ports.map((p) => `redis://127.0.0.1:${p}`).join(','),
       REDIS_CLUSTER: 'true',
       REDIS_KEY_PREFIX: 'cluster-spec:',
       OUTBOX_RELAY_INTERVAL_MS: '100',
@@ -355,7 +355,7 @@ describe('notifications with REDIS_CLUSTER=true (a real three-node Redis Cluster
   })
   after(async () => {
     await Promise.all([a?.app.close(), b?.app.close()])
-    await cluster.stop()
+    cluster?.stop()
   })
 
   it('delivers an event from instance A to a stream on instance B through the cluster', async () => {

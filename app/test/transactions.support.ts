@@ -2,12 +2,8 @@
  * Helpers of the accounts, transactions and notifications specs: real listening instances, an SSE
  * client over real HTTP, and a PostgreSQL proxy that counts the round trips the service makes.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
 import { buildTestApp } from './helpers/app.js'
@@ -236,113 +232,4 @@ export class PgRoundTripCounter {
     for (const s of this.sockets) s.destroy()
     await new Promise<void>((resolve) => this.server?.close(() => resolve()))
   }
-}
-
-/** A throwaway three-master Redis Cluster on local ports, for specs of REDIS_CLUSTER=true. */
-export class LocalRedisCluster {
-  ports: number[]
-  private readonly processes: ChildProcess[] = []
-  private dir = ''
-
-  constructor() {
-    this.ports = []
-  }
-
-  /** The REDIS_URL of the cluster's seed nodes. */
-  get url(): string {
-    return this.ports.map((p) => `redis://127.0.0.1:${p}`).join(',')
-  }
-
-  /** True when redis-server and redis-cli are installed. */
-  static available(): boolean {
-    return (
-      spawnSync('redis-server', ['--version']).status === 0 &&
-      spawnSync('redis-cli', ['--version']).status === 0
-    )
-  }
-
-  async start(): Promise<void> {
-    this.ports = await freePorts()
-    this.dir = mkdtempSync(join(tmpdir(), 'redis-cluster-'))
-    for (const port of this.ports) {
-      const child = spawn(
-        'redis-server',
-        [
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          `nodes-${port}.conf`,
-          '--dir',
-          this.dir,
-          '--save',
-          '',
-          '--appendonly',
-          'no',
-        ],
-        { stdio: ['ignore', 'ignore', 'inherit'] },
-      )
-      this.processes.push(child)
-    }
-    await this.waitFor(() => this.ports.every((p) => this.cli(p, 'ping') === 'PONG'), 'nodes to start')
-    const create = spawnSync(
-      'redis-cli',
-      [
-        '--cluster',
-        'create',
-        ...this.ports.map((p) => `127.0.0.1:${p}`),
-        '--cluster-replicas',
-        '0',
-        '--cluster-yes',
-      ],
-      { encoding: 'utf8' },
-    )
-    if (create.status !== 0) throw new Error(`cluster create failed: ${create.stdout}${create.stderr}`)
-    await this.waitFor(
-      () => this.ports.every((p) => this.cli(p, 'cluster', 'info').includes('cluster_state:ok')),
-      'the cluster to be ok',
-    )
-  }
-
-  async stop(): Promise<void> {
-    for (const child of this.processes) child.kill('SIGTERM')
-    await Promise.all(
-      this.processes.map((c) =>
-        c.exitCode === null ? new Promise((resolve) => c.once('exit', resolve)) : undefined,
-      ),
-    )
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true })
-  }
-
-  private cli(port: number, ...args: string[]): string {
-    return spawnSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).stdout.trim()
-  }
-
-  private async waitFor(check: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 10_000
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-  }
-}
-
-/** Three consecutive ports that are free, each with its cluster bus port (port + 10000) free too. */
-async function freePorts(): Promise<number[]> {
-  const free = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const probe = createServer()
-      probe.once('error', () => resolve(false))
-      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)))
-    })
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000)
-    const ports = [base, base + 1, base + 2]
-    const checks = await Promise.all(ports.flatMap((p) => [free(p), free(p + 10_000)]))
-    if (checks.every(Boolean)) return ports
-  }
-  throw new Error('no free ports for a local Redis Cluster')
 }
