@@ -4,7 +4,7 @@
 #   migrate:  docker run --rm -e DATABASE_URL=... blueprint-app node dist/src/db/migrate-cli.js
 #             (once per deploy, before new tasks take traffic; needs neither the Prisma CLI nor its engine)
 # NODE_IMAGE stays a public LTS slim image; tests may pass a local stand-in with --build-arg.
-ARG NODE_IMAGE=node:22-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: compile TypeScript and generate the Prisma client (dev dependencies live only here)
 FROM ${NODE_IMAGE} AS build

@@ -4,6 +4,10 @@
 // incremental `npm install`, which never wipes node_modules under a running process.
 import { spawnSync } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
+import { ensureNode } from './node-runtime.mjs'
+
+// Node 24 first: on an older machine Node this re-runs the script under the project's own copy.
+await ensureNode()
 
 const marker = 'node_modules/.package-lock.json'
 const args = !existsSync(marker)

@@ -5,6 +5,10 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { ensureNode } from './node-runtime.mjs'
+
+// Node 24 first: on an older machine Node this re-runs the script under the project's own copy.
+await ensureNode()
 
 const mocha = (suite) => ({
   kind: 'mocha',

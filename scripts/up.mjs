@@ -13,6 +13,10 @@ import { connect } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseEnv } from 'node:util'
+import { ensureNode } from './node-runtime.mjs'
+
+// Node 24 first: on an older machine Node this re-runs the script under the project's own copy.
+await ensureNode()
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const log = (msg) => console.log(`[up] ${msg}`)
