@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { DestinationStream } from 'pino'
 import app from './app.js'
 import type { Config } from './config.js'
-import { requestIdOf } from './plugins/request-id.js'
+import { requestIdOf } from './platform/request-id.js'
 
 /** What tests may inject besides configuration. */
 export interface BuildOptions {

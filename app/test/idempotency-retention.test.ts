@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
-import { sweepIdempotencyKeys } from '../src/ledger/idempotency-retention.js'
+import { sweepIdempotencyKeys } from '../src/features/accounts/idempotency-retention.js'
 import { buildTestApp } from './helpers/app.js'
 import { login } from './helpers/users.js'
 import { dbClient, openAccount, post } from './transactions.support.js'

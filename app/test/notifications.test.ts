@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { expect } from 'chai'
-import { RELAY_LOCK_KEY } from '../src/notifications/relay.js'
+import { RELAY_LOCK_KEY } from '../src/features/notifications/relay.js'
 import { redisBinariesAvailable, startRedisCluster } from './helpers/redis-cluster.js'
 import { services } from './helpers/services.js'
 import { bearer, login } from './helpers/users.js'

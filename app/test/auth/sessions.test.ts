@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
-import { sessionIdOf } from '../../src/lib/sessions.js'
+import { sessionIdOf } from '../../src/features/auth/sessions.js'
 import { buildTestApp, testEnv } from '../helpers/app.js'
 import { services } from '../helpers/services.js'
 import { bearer, login } from '../helpers/users.js'

@@ -1,0 +1,82 @@
+/**
+ * Posts a deposit, withdrawal or transfer through the `post_transaction` database function
+ * (prisma/migrations/*_transactions_notifications): one statement, so one round trip and one
+ * implicit database transaction holding the balances, the transaction row, the idempotency record
+ * and the outbox events.
+ */
+import { createHash } from 'node:crypto'
+import type { PrismaClient } from '../../generated/prisma/client.js'
+import { sqlStateOf } from './sql-state.js'
+
+/** What a client asks for, already validated and normalized. */
+export interface TransactionRequest {
+  type: 'deposit' | 'withdrawal' | 'transfer'
+  amount: bigint
+  currency: string
+  fromAccountId: string | null
+  toAccountId: string | null
+  description: string | null
+}
+
+/** The database's verdict. Only `created` wrote anything. */
+export type PostOutcome =
+  | { outcome: 'created' | 'replayed'; status: number; body: unknown }
+  | { outcome: 'key_reused' }
+  | {
+      outcome: 'account_not_found' | 'currency_mismatch' | 'insufficient_funds'
+      field: 'fromAccountId' | 'toAccountId'
+    }
+
+/** SHA-256 of the normalized request: equal for equal requests however the JSON was written. */
+export function requestHash(request: TransactionRequest): string {
+  const canonical = JSON.stringify([
+    'POST /v1/transactions',
+    request.type,
+    request.amount.toString(),
+    request.currency,
+    request.fromAccountId,
+    request.toAccountId,
+    request.description,
+  ])
+  return createHash('sha256').update(canonical).digest('hex')
+}
+
+// Deadlock and serialization failure (P2034 is Prisma's name for both): the database rolled everything back; trying again is safe.
+const RETRYABLE = new Set(['40P01', '40001', 'P2034'])
+
+/** Options of `postTransaction`. */
+export interface PostOptions {
+  maxAttempts: number
+  /** Called before each retry (for logs and metrics). */
+  onRetry?: (attempt: number, sqlState: string) => void
+}
+
+/** Runs the posting, retrying a bounded number of times on deadlock or serialization failure. */
+export async function postTransaction(
+  db: PrismaClient,
+  userId: string,
+  idempotencyKey: string,
+  request: TransactionRequest,
+  options: PostOptions,
+): Promise<PostOutcome> {
+  const hash = requestHash(request)
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const rows = await db.$queryRaw<{ result: PostOutcome }[]>`
+        SELECT post_transaction(
+          ${userId}::uuid, ${idempotencyKey}, ${hash}, ${request.type}::"TransactionType",
+          ${request.amount.toString()}::bigint, ${request.currency},
+          ${request.fromAccountId}::uuid, ${request.toAccountId}::uuid, ${request.description}
+        ) AS result`
+      const result = rows[0]?.result
+      if (!result) throw new Error('post_transaction returned no row')
+      return result
+    } catch (err) {
+      const state = sqlStateOf(err)
+      if (!state || !RETRYABLE.has(state) || attempt >= options.maxAttempts) throw err
+      options.onRetry?.(attempt, state)
+      // Jittered backoff so the transactions that collided do not collide again in lockstep.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt))
+    }
+  }
+}

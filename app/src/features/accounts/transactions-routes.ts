@@ -1,0 +1,252 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { type Static, Type } from 'typebox'
+import type { Prisma } from '../../generated/prisma/client.js'
+import { badRequest, HttpError, notFound } from '../../platform/errors.js'
+import { olderThan, toPage } from '../../platform/pagination.js'
+import { authErrors, errorRef } from '../../platform/schemas.js'
+import { currentUserId, sessionSecurity } from '../auth/current-user.js'
+import { AmountInput, CurrencyCode, MinorUnits, parseAmount } from './money.js'
+import { type PostOutcome, postTransaction, type TransactionRequest } from './post-transaction.js'
+
+const Uuid = Type.String({ format: 'uuid' })
+
+/** A transaction as clients see it; the POST answer and its replays carry exactly this shape. */
+export const TransactionSchema = Type.Object(
+  {
+    id: Uuid,
+    type: Type.Union([Type.Literal('deposit'), Type.Literal('withdrawal'), Type.Literal('transfer')]),
+    amount: MinorUnits,
+    currency: Type.String(),
+    fromAccountId: Type.Union([Uuid, Type.Null()]),
+    toAccountId: Type.Union([Uuid, Type.Null()]),
+    description: Type.Union([Type.String(), Type.Null()]),
+    createdAt: Type.String({ format: 'date-time' }),
+  },
+  { description: 'A money movement; amount is integer minor units as a string' },
+)
+const TransactionEnvelope = Type.Object({ transaction: TransactionSchema })
+
+const CreateBody = Type.Object(
+  {
+    type: Type.Union([Type.Literal('deposit'), Type.Literal('withdrawal'), Type.Literal('transfer')]),
+    amount: AmountInput,
+    currency: CurrencyCode,
+    fromAccountId: Type.Optional(Uuid),
+    toAccountId: Type.Optional(Uuid),
+    description: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { additionalProperties: false },
+)
+const CreateHeaders = Type.Object({
+  'idempotency-key': Type.String({
+    minLength: 1,
+    maxLength: 255,
+    pattern: '^[\\x21-\\x7E]+$',
+    description: 'Client-chosen unique key (a UUID v4 is a good choice); retries reuse it',
+  }),
+})
+
+const ListQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+    cursor: Type.Optional(Type.String({ maxLength: 200, description: 'nextCursor of the previous page' })),
+    accountId: Type.Optional(Uuid),
+    from: Type.Optional(Type.String({ format: 'date-time', description: 'Created at or after (inclusive)' })),
+    to: Type.Optional(Type.String({ format: 'date-time', description: 'Created before (exclusive)' })),
+  },
+  { additionalProperties: false },
+)
+
+/** The direction each type needs: where money comes from and goes to. */
+const ENDPOINTS = {
+  deposit: { from: false, to: true },
+  withdrawal: { from: true, to: false },
+  transfer: { from: true, to: true },
+} as const
+
+interface TransactionRow {
+  id: string
+  type: 'deposit' | 'withdrawal' | 'transfer'
+  amount: bigint
+  currency: string
+  fromAccountId: string | null
+  toAccountId: string | null
+  description: string | null
+  createdAt: Date
+}
+
+function toTransaction(row: TransactionRow) {
+  return {
+    id: row.id,
+    type: row.type,
+    amount: row.amount.toString(),
+    currency: row.currency,
+    fromAccountId: row.fromAccountId,
+    toAccountId: row.toAccountId,
+    description: row.description,
+    createdAt: row.createdAt.toISOString(),
+  }
+}
+
+const REFUSALS: Record<Exclude<PostOutcome['outcome'], 'created' | 'replayed'>, [number, string, string]> = {
+  key_reused: [
+    422,
+    'IDEMPOTENCY_KEY_REUSED',
+    'This Idempotency-Key was already used with a different request',
+  ],
+  insufficient_funds: [422, 'INSUFFICIENT_FUNDS', 'The balance does not cover this amount'],
+  currency_mismatch: [422, 'CURRENCY_MISMATCH', "The currency does not match the account's currency"],
+  account_not_found: [404, 'ACCOUNT_NOT_FOUND', 'Account not found'],
+}
+
+/** Money movement: POST/GET /v1/transactions, GET /v1/transactions/:id. */
+const transactions: FastifyPluginAsyncTypebox<{ maxAttempts: number }> = async (app, opts) => {
+  app.addHook('preHandler', app.authenticate)
+
+  app.post(
+    '',
+    {
+      schema: {
+        tags: ['transactions'],
+        summary: 'Deposit, withdraw or transfer, exactly once per Idempotency-Key',
+        description:
+          'The same key with the same body answers the original status and body again (header ' +
+          '`Idempotent-Replayed: true`); with another body, 422. A refused request (422/404) writes nothing.',
+        security: sessionSecurity,
+        headers: CreateHeaders,
+        body: CreateBody,
+        response: {
+          201: TransactionEnvelope,
+          400: errorRef,
+          404: errorRef,
+          422: errorRef,
+          ...authErrors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body
+      const amount = parseAmount(body.amount)
+      if (amount === undefined) {
+        throw badRequest('Invalid amount', [
+          { field: 'amount', message: 'must be an integer from 1 to 10^15' },
+        ])
+      }
+      const needs = ENDPOINTS[body.type]
+      const problems = [
+        ...(needs.from !== (body.fromAccountId !== undefined)
+          ? [
+              {
+                field: 'fromAccountId',
+                message: needs.from ? 'is required' : `is not allowed for a ${body.type}`,
+              },
+            ]
+          : []),
+        ...(needs.to !== (body.toAccountId !== undefined)
+          ? [
+              {
+                field: 'toAccountId',
+                message: needs.to ? 'is required' : `is not allowed for a ${body.type}`,
+              },
+            ]
+          : []),
+        ...(body.fromAccountId !== undefined && body.fromAccountId === body.toAccountId
+          ? [{ field: 'toAccountId', message: 'must differ from fromAccountId' }]
+          : []),
+      ]
+      if (problems.length > 0) throw badRequest('Request is invalid', problems)
+
+      const input: TransactionRequest = {
+        type: body.type,
+        amount,
+        currency: body.currency,
+        fromAccountId: body.fromAccountId?.toLowerCase() ?? null,
+        toAccountId: body.toAccountId?.toLowerCase() ?? null,
+        description: body.description ?? null,
+      }
+      const result = await postTransaction(
+        app.prisma,
+        currentUserId(request),
+        request.headers['idempotency-key'],
+        input,
+        {
+          maxAttempts: opts.maxAttempts,
+          onRetry: (attempt, sqlState) => request.log.warn({ attempt, sqlState }, 'transaction retried'),
+        },
+      )
+      switch (result.outcome) {
+        case 'created':
+          // The caller's own summaries at once (they may read them next); the counterparty's via the relay.
+          await app.invalidateUserReports(currentUserId(request))
+          app.notifications.relay.kick()
+          return reply.code(result.status as 201).send(result.body as Static<typeof TransactionEnvelope>)
+        case 'replayed':
+          reply.header('idempotent-replayed', 'true')
+          return reply.code(result.status as 201).send(result.body as Static<typeof TransactionEnvelope>)
+        default: {
+          const [status, code, message] = REFUSALS[result.outcome]
+          const details = 'field' in result ? [{ field: result.field, message }] : undefined
+          throw new HttpError(status, code, message, details)
+        }
+      }
+    },
+  )
+
+  app.get(
+    '',
+    {
+      schema: {
+        tags: ['transactions'],
+        summary: "The user's transactions, newest first, with cursor pagination",
+        security: sessionSecurity,
+        querystring: ListQuery,
+        response: {
+          200: Type.Object({
+            items: Type.Array(TransactionSchema),
+            nextCursor: Type.Union([Type.String(), Type.Null()]),
+          }),
+          400: errorRef,
+          ...authErrors,
+        },
+      },
+    },
+    async (request) => {
+      const { limit, cursor, accountId, from, to } = request.query
+      const owner = currentUserId(request)
+      const and: Prisma.TransactionWhereInput[] = [{ OR: [{ fromUserId: owner }, { toUserId: owner }] }]
+      if (accountId) and.push({ OR: [{ fromAccountId: accountId }, { toAccountId: accountId }] })
+      if (from) and.push({ createdAt: { gte: new Date(from) } })
+      if (to) and.push({ createdAt: { lt: new Date(to) } })
+      if (cursor) and.push(olderThan(cursor))
+      const rows = await (await request.reader()).transaction.findMany({
+        where: { AND: and },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: limit + 1,
+      })
+      return toPage(rows, limit, toTransaction)
+    },
+  )
+
+  app.get(
+    '/:id',
+    {
+      schema: {
+        tags: ['transactions'],
+        summary: 'One transaction of the user (404 for anybody else, whether or not it exists)',
+        security: sessionSecurity,
+        params: Type.Object({ id: Uuid }),
+        response: { 200: TransactionEnvelope, 400: errorRef, 404: errorRef, ...authErrors },
+      },
+    },
+    async (request) => {
+      const owner = currentUserId(request)
+      const row = await (await request.reader()).transaction.findFirst({
+        where: { id: request.params.id, OR: [{ fromUserId: owner }, { toUserId: owner }] },
+      })
+      if (!row) throw notFound('Transaction not found')
+      return { transaction: toTransaction(row) }
+    },
+  )
+}
+
+export default transactions

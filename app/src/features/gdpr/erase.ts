@@ -1,0 +1,74 @@
+/**
+ * The GDPR erasure (Art. 17). Personal data is deleted; ledger rows that other users' balances
+ * and the accounting record depend on are kept but no longer identify anyone (docs/gdpr.md).
+ *
+ * Order, so a failure at any step leaves a state a retry completes (the caller revokes every
+ * session first, so no request of the user adds data meanwhile):
+ *   1. delete every object under the user's S3 prefix;
+ *   2. one database transaction: delete uploads, notifications, outbox events, idempotency records
+ *      and activity days; blank transaction descriptions and account names; anonymise the user row
+ *      (email, name, password hash, profile, preferences) and stamp deleted_at.
+ */
+import { randomUUID } from 'node:crypto'
+import type { PrismaClient } from '../../generated/prisma/client.js'
+import { Storage } from '../../platform/storage/s3.js'
+
+/** Counts of what one erasure removed or anonymised. */
+export interface ErasureSummary {
+  objectsDeleted: number
+  uploadsDeleted: number
+  notificationsDeleted: number
+  transactionsAnonymised: number
+  accountsKept: number
+}
+
+/** The placeholder address of an erased user: unique, and in a reserved domain nobody can own. */
+export const erasedEmail = (userId: string) => `erased-${userId}@erased.invalid`
+
+/** Steps 1 and 2 of the erasure; the caller revokes sessions before and drops caches after. */
+export async function eraseUserData(
+  db: PrismaClient,
+  storage: Storage,
+  userId: string,
+): Promise<ErasureSummary> {
+  // The whole prefix, not only the recorded keys: it also catches an object whose record was
+  // never written or already deleted.
+  const objectsDeleted = await storage.deletePrefix(Storage.userPrefix(userId))
+
+  return db.$transaction(async (tx) => {
+    const uploadsDeleted = await tx.upload.deleteMany({ where: { userId } })
+    const notificationsDeleted = await tx.notification.deleteMany({ where: { userId } })
+    await tx.outboxEvent.deleteMany({ where: { userId } })
+    // Their stored responses repeat transaction bodies, descriptions included.
+    await tx.idempotencyKey.deleteMany({ where: { userId } })
+    await tx.userActivity.deleteMany({ where: { userId } })
+    const transactionsAnonymised = await tx.transaction.updateMany({
+      where: { OR: [{ fromUserId: userId }, { toUserId: userId }], description: { not: null } },
+      data: { description: null },
+    })
+    const accounts = await tx.account.updateMany({ where: { userId }, data: { name: null } })
+    await tx.user.update({
+      where: { id: userId },
+      data: {
+        email: erasedEmail(userId),
+        name: 'Erased user',
+        // Not a hash any password can match (verifyPassword rejects malformed hashes); random so
+        // two erased rows never share a value.
+        passwordHash: `erased$${randomUUID()}`,
+        locale: null,
+        timezone: null,
+        avatarUrl: null,
+        preferences: {},
+        role: 'user',
+        deletedAt: new Date(),
+      },
+    })
+    return {
+      objectsDeleted,
+      uploadsDeleted: uploadsDeleted.count,
+      notificationsDeleted: notificationsDeleted.count,
+      transactionsAnonymised: transactionsAnonymised.count,
+      accountsKept: accounts.count,
+    }
+  })
+}

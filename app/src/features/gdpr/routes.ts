@@ -1,0 +1,168 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { cacheNs } from '../../platform/cache/plugin.js'
+import { HttpError, unauthorized } from '../../platform/errors.js'
+import { authErrors, errorRef } from '../../platform/schemas.js'
+import { currentUserId, sessionSecurity } from '../auth/current-user.js'
+import { userRef } from '../auth/schemas.js'
+import { NotificationSchema } from '../notifications/message.js'
+import { eraseUserData } from './erase.js'
+import { exportUserData } from './export.js'
+
+const DateTime = Type.String({ format: 'date-time' })
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()])
+
+const ExportDocument = Type.Object(
+  {
+    exportedAt: DateTime,
+    profile: userRef,
+    preferences: Type.Record(Type.String(), Type.Unknown()),
+    accounts: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        currency: Type.String(),
+        name: Nullable(Type.String()),
+        balance: Type.String({ description: 'Minor units' }),
+        createdAt: DateTime,
+      }),
+    ),
+    transactions: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        type: Type.String(),
+        amount: Type.String({ description: 'Minor units' }),
+        currency: Type.String(),
+        fromAccountId: Nullable(Type.String()),
+        toAccountId: Nullable(Type.String()),
+        description: Nullable(Type.String()),
+        createdAt: DateTime,
+      }),
+    ),
+    uploads: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        fileName: Type.String(),
+        contentType: Type.String(),
+        size: Type.Integer(),
+        status: Type.String(),
+        createdAt: DateTime,
+        completedAt: Nullable(DateTime),
+      }),
+    ),
+    notifications: Type.Array(NotificationSchema),
+    sessions: Type.Array(
+      Type.Object({
+        id: Type.String({ description: 'Prefix of the session hash (the token itself is never stored)' }),
+        createdAt: Nullable(DateTime),
+        expiresAt: Nullable(DateTime),
+      }),
+    ),
+    activityDays: Type.Array(Type.String({ format: 'date' })),
+    idempotencyKeys: Type.Array(
+      Type.Object({
+        key: Type.String(),
+        statusCode: Type.Integer(),
+        transactionId: Nullable(Type.String()),
+        createdAt: DateTime,
+      }),
+    ),
+  },
+  { description: 'Every piece of data the service holds about the user' },
+)
+
+const EraseBody = Type.Object(
+  {
+    password: Type.String({
+      minLength: 1,
+      maxLength: 1024,
+      description: 'Current password (re-authentication)',
+    }),
+  },
+  { additionalProperties: false },
+)
+
+const EraseSummary = Type.Object({
+  erased: Type.Literal(true),
+  objectsDeleted: Type.Integer(),
+  uploadsDeleted: Type.Integer(),
+  notificationsDeleted: Type.Integer(),
+  transactionsAnonymised: Type.Integer(),
+  accountsKept: Type.Integer({ description: 'Accounts kept, anonymised, for the ledger (see docs/gdpr.md)' }),
+  sessionsRevoked: Type.Integer(),
+})
+
+/** GDPR: GET /v1/me/export and DELETE /v1/me. */
+const gdpr: FastifyPluginAsyncTypebox = async (app) => {
+  app.addHook('preHandler', app.authenticate)
+
+  app.get(
+    '/export',
+    {
+      schema: {
+        tags: ['me', 'gdpr'],
+        summary: 'Export every piece of the user’s data as one JSON document',
+        security: sessionSecurity,
+        response: { 200: ExportDocument, ...authErrors },
+      },
+    },
+    async (request, reply) => {
+      // Redis or PostgreSQL being away surfaces as a 503 through the shared error handler.
+      const doc = await exportUserData(app.prisma, app.redis, currentUserId(request))
+      if (!doc) throw unauthorized('Account no longer exists')
+      reply.header('content-disposition', `attachment; filename="export-${doc.profile.id}.json"`)
+      reply.header('cache-control', 'no-store')
+      return doc
+    },
+  )
+
+  app.delete(
+    '',
+    {
+      preHandler: app.limit({
+        name: 'erase',
+        max: 5,
+        windowSeconds: 900,
+        key: (request) => request.user?.id ?? request.ip,
+      }),
+      schema: {
+        tags: ['me', 'gdpr'],
+        summary:
+          'Erase the account: re-authenticate with the password; personal data goes, the ledger stays anonymised',
+        security: sessionSecurity,
+        body: EraseBody,
+        response: { 200: EraseSummary, 400: errorRef, 403: errorRef, ...authErrors },
+      },
+    },
+    async (request, reply) => {
+      const id = currentUserId(request)
+      const user = await app.prisma.user.findUnique({ where: { id } })
+      if (!user) throw unauthorized('Account no longer exists')
+      if (!(await app.passwords.verify(request.body.password, user.passwordHash))) {
+        throw new HttpError(403, 'REAUTHENTICATION_FAILED', 'Password is incorrect')
+      }
+      // Sessions first: no request of this user can add data while it is erased. If a later step
+      // fails, the user logs in again and repeats the request; nothing was erased half-way.
+      const sessionsRevoked = await app.sessions.revokeAll(id)
+      let summary: Awaited<ReturnType<typeof eraseUserData>>
+      try {
+        summary = await eraseUserData(app.prisma, app.storage, id)
+      } catch (err) {
+        if (err instanceof HttpError) throw err
+        // S3 refused or is away: nothing in the database changed yet; the client may retry.
+        if ((err as { $metadata?: unknown }).$metadata !== undefined) {
+          throw new HttpError(503, 'SERVICE_UNAVAILABLE', 'File storage temporarily unavailable, retry later')
+        }
+        throw err
+      }
+      await Promise.all([
+        app.cache.invalidate(cacheNs.profile(id)),
+        app.cache.invalidate(cacheNs.reports(id)),
+      ])
+      app.clearSessionCookie(reply)
+      request.log.info({ userId: id }, 'user erased')
+      return { erased: true as const, ...summary, sessionsRevoked }
+    },
+  )
+}
+
+export default gdpr

@@ -1,0 +1,123 @@
+/**
+ * The outbox relay: moves outbox events into persisted notifications, then publishes them on
+ * Redis so whichever instance holds the user's stream can push them. Every instance runs one;
+ * runs take turns under a transaction-scoped advisory lock (see RELAY_LOCK_KEY).
+ */
+import type { FastifyBaseLogger } from 'fastify'
+import type { PrismaClient } from '../../generated/prisma/client.js'
+import { type NotificationMessage, toMessage } from './message.js'
+
+/** Options of one relay loop. */
+export interface RelayOptions {
+  intervalMs: number
+  batchSize: number
+}
+
+/**
+ * Notification ids are what `Last-Event-ID` replay compares, so they must grow in commit order.
+ * Two relays committing side by side could draw ids 7 and 8 and commit 8 first: a client
+ * reconnecting in between would skip 7 for good. Runs therefore take turns under this lock.
+ */
+export const RELAY_LOCK_KEY = 7_309_001
+
+interface NotificationRow {
+  id: bigint
+  userId: string
+  type: string
+  payload: unknown
+  createdAt: Date
+  readAt: Date | null
+}
+
+/** Polls the outbox (and runs at once when kicked) until stopped. */
+export class OutboxRelay {
+  private running: Promise<void> | undefined
+  private stopped = true
+  private wake: (() => void) | undefined
+  private kicked = false
+
+  constructor(
+    /** Read at every run: the writer client may be swapped at run time (DR switch-over). */
+    private readonly db: () => PrismaClient,
+    private readonly publish: (message: NotificationMessage) => Promise<void>,
+    private readonly options: RelayOptions,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  /** Starts the background loop. */
+  start(): void {
+    if (!this.stopped) return
+    this.stopped = false
+    this.running = this.loop()
+  }
+
+  /** Asks for a run now instead of at the next tick (after a write this instance made). */
+  kick(): void {
+    this.kicked = true
+    this.wake?.()
+  }
+
+  /** Stops the loop and waits for the batch in progress, so pools can close after it. */
+  async stop(): Promise<void> {
+    this.stopped = true
+    this.wake?.()
+    await this.running
+  }
+
+  /** Relays one batch; returns how many events it moved. */
+  async runOnce(): Promise<number> {
+    // One transaction: claim a batch, copy it into notifications, delete it. A crash before commit
+    // leaves the events in place for the next run; none is delivered twice.
+    const rows = await this.db().$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${RELAY_LOCK_KEY}::bigint)`
+      return tx.$queryRaw<NotificationRow[]>`
+      WITH batch AS (
+        SELECT id, user_id, type, payload, created_at FROM outbox_events
+        ORDER BY id LIMIT ${this.options.batchSize}
+        FOR UPDATE SKIP LOCKED
+      ), gone AS (
+        DELETE FROM outbox_events o USING batch b WHERE o.id = b.id
+      )
+      INSERT INTO notifications (user_id, type, payload, created_at)
+      SELECT b.user_id, b.type, b.payload, b.created_at FROM batch b
+      WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = b.user_id)
+      ORDER BY b.id
+      RETURNING id, user_id AS "userId", type, payload, created_at AS "createdAt", read_at AS "readAt"`
+    })
+    // Persisted first, pushed second: if Redis is away the client still gets them by replay.
+    const results = await Promise.allSettled(rows.map((row) => this.publish(toMessage(row))))
+    const failed = results.filter((r) => r.status === 'rejected').length
+    if (failed > 0)
+      this.log.warn({ failed }, 'notifications persisted but not published; clients replay them')
+    return rows.length
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0
+    while (!this.stopped) {
+      this.kicked = false
+      let moved = 0
+      try {
+        moved = await this.runOnce()
+        failures = 0
+      } catch (err) {
+        failures++
+        this.log.warn({ err: { message: (err as Error).message } }, 'outbox relay run failed')
+      }
+      if (this.stopped) break
+      if (moved === this.options.batchSize || this.kicked) continue
+      const pause = failures
+        ? Math.min(this.options.intervalMs * 2 ** failures, 10_000)
+        : this.options.intervalMs
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, pause)
+        function done() {
+          clearTimeout(timer)
+          resolve()
+        }
+        this.wake = done
+      })
+      this.wake = undefined
+    }
+  }
+}
