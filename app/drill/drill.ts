@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { call, signUp } from '../../scripts/kit/api.js'
 import {
   deleteKeys,
   freePort,
@@ -21,8 +22,8 @@ import {
   TcpProxy,
   waitUntil,
 } from '../../scripts/kit/index.js'
+import { type Ack, Workload } from '../../scripts/kit/workload.js'
 import { applyMigrations } from '../src/db/migrate.js'
-import { type Ack, Workload } from './workload.js'
 
 const migrationsDir = join(import.meta.dirname, '../../prisma/migrations')
 const DATABASE = 'drill'
@@ -357,52 +358,6 @@ function firstOnNewPrimary(acks: Ack[], deadAt: number): number {
 function outage(acks: Ack[], crashAt: number, deadAt: number): number {
   const lastBefore = Math.max(...acks.filter((a) => a.at <= crashAt).map((a) => a.at))
   return firstOnNewPrimary(acks, deadAt) - lastBefore
-}
-
-async function signUp(baseUrl: string, accounts: number): Promise<{ token: string; accountIds: string[] }> {
-  const email = `drill-${randomBytes(4).toString('hex')}@example.com`
-  const password = 'drill drill drill drill'
-  await call(baseUrl, 'POST', '/v1/auth/register', { email, password, name: 'Drill' }, 201)
-  const { token } = await call(baseUrl, 'POST', '/v1/auth/login', { email, password }, 200)
-  const accountIds: string[] = []
-  for (let i = 0; i < accounts; i++) {
-    const { account } = await call(
-      baseUrl,
-      'POST',
-      '/v1/accounts',
-      { currency: 'EUR', name: `drill ${i}` },
-      201,
-      token,
-    )
-    accountIds.push(account.id)
-  }
-  return { token, accountIds }
-}
-
-/** One API call that must answer `expected`; returns the parsed body. */
-async function call<T = { token: string; account: { id: string } }>(
-  baseUrl: string,
-  method: string,
-  path: string,
-  body: unknown,
-  expected: number,
-  token?: string,
-  idempotencyKey?: string,
-): Promise<T> {
-  const res = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: {
-      'content-type': 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
-    },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  })
-  const text = await res.text()
-  if (res.status !== expected)
-    throw new Error(`${method} ${path}: expected ${expected}, got ${res.status} ${text}`)
-  return JSON.parse(text) as T
 }
 
 function tally(values: string[]): Record<string, number> {
