@@ -25,7 +25,10 @@ const within = (from: number, to: number) => (a: Attempt) => a.sentAt >= from &&
 
 function statusTally(attempts: Attempt[]): string {
   const counts: Record<string, number> = {}
-  for (const a of attempts) counts[a.status] = (counts[a.status] ?? 0) + 1
+  for (const a of attempts) {
+    const key = a.detail ? `${a.status} ${a.detail}` : a.status
+    counts[key] = (counts[key] ?? 0) + 1
+  }
   return Object.entries(counts)
     .map(([s, n]) => `${s} x${n}`)
     .join(', ')

@@ -29,6 +29,8 @@ export interface Attempt {
   at: number
   /** HTTP status, or the network error's name when there was no answer. */
   status: string
+  /** For an error answer: the API's error code, or `balancer` for a page the balancer wrote itself. */
+  detail?: string
 }
 
 /** What to drive and how hard. */
@@ -103,16 +105,18 @@ export class Workload {
     const { baseUrl, readToken, requestTimeoutMs } = this.opts
     while (!this.stopping) {
       const sentAt = Date.now()
+      let detail: string | undefined
       const status = await fetch(`${baseUrl}/v1/transactions?limit=5`, {
         headers: { authorization: `Bearer ${readToken}` },
         signal: AbortSignal.timeout(requestTimeoutMs),
       }).then(async (res) => {
-        await res.arrayBuffer()
+        const text = await res.text()
+        if (!res.ok) detail = errorDetail(res, text)
         return String(res.status)
       }, networkError)
       const at = Date.now()
       this.reads.push({ at, status })
-      this.attempts.push({ kind: 'read', sentAt, at, status })
+      this.attempts.push({ kind: 'read', sentAt, at, status, detail })
       await new Promise((r) => setTimeout(r, this.opts.readPauseMs ?? 20))
     }
   }
@@ -138,11 +142,16 @@ export class Workload {
         }),
         signal: AbortSignal.timeout(requestTimeoutMs),
       })
-      const body = (await res.json().catch(() => undefined)) as
-        | { transaction?: { id?: string }; error?: { code?: string } }
-        | undefined
+      const text = await res.text()
+      const body = parseBody(text) as { transaction?: { id?: string }; error?: { code?: string } } | undefined
       const at = Date.now()
-      this.attempts.push({ kind: 'write', sentAt, at, status: String(res.status) })
+      this.attempts.push({
+        kind: 'write',
+        sentAt,
+        at,
+        status: String(res.status),
+        detail: res.status === 201 ? undefined : errorDetail(res, text),
+      })
       if (res.status === 201 && body?.transaction?.id) {
         this.acks.push({ key, transactionId: body.transaction.id, sentAt, at })
         return true
@@ -162,4 +171,19 @@ export class Workload {
 function networkError(err: unknown): string {
   const e = err as Error & { cause?: { code?: string } }
   return e.cause?.code ?? e.name
+}
+
+function parseBody(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/** Who answered an error: the API's error code, or the balancer's own HTML page. */
+function errorDetail(res: Response, text: string): string {
+  if (res.headers.get('content-type')?.includes('text/html')) return 'balancer'
+  const body = parseBody(text) as { error?: { code?: string } } | undefined
+  return body?.error?.code ?? 'no code'
 }
