@@ -201,7 +201,7 @@ export async function driftAfterDeploy(
   image: string,
   workflow = readFileSync(join(repoRoot, '.github', 'workflows', 'deploy-stack.yml'), 'utf8'),
   imageConfigPath = 'service.image',
-): Promise<{ effects: DeployEffects; diffs: DriftDiff[] }> {
+): Promise<{ effects: DeployEffects; diffs: DriftDiff[]; deployed: boolean }> {
   const effects = deployEffects(workflow, stack, imageConfigPath)
   const parameters = Object.fromEntries(effects.parameters.map((p) => [p, image]))
   let deployConfig = stackConfig(stack)
@@ -224,5 +224,7 @@ export async function driftAfterDeploy(
     )
     if (keys.length) diffs.push({ name: r.name, type: r.type, keys })
   }
-  return { effects, diffs }
+  // A deploy that never reaches the task definition would trivially show no drift.
+  const shipped = deployed.resources.some((r) => JSON.stringify(r.inputs).includes(image))
+  return { effects, diffs, deployed: shipped }
 }

@@ -2,8 +2,8 @@
 import type { StackName } from '../../src/config.js'
 import { buildStack, type Inventory } from '../inventory.js'
 import { driftAfterDeploy, failbackCheck } from './converge.js'
-import { foreignRegion, regionLossTable } from './regions.js'
 import { flowsTable, reachability } from './reachability.js'
+import { foreignRegion, regionLossTable } from './regions.js'
 import { unreadable } from './storage.js'
 
 /** One check's verdict and what it prints. */
@@ -64,7 +64,9 @@ export async function runChecks(
           [
             `${s.step} pulumi up --stack ${s.stack}: ${s.ok ? 'ok' : 'FAIL'}`,
             ...s.errors.map((e) => `    error: ${e}`),
-            ...s.changes.filter((c) => c.error).map((c) => `    ${c.action} ${c.name} (${c.inputs.join(', ')}): ${c.error}`),
+            ...s.changes
+              .filter((c) => c.error)
+              .map((c) => `    ${c.action} ${c.name} (${c.inputs.join(', ')}): ${c.error}`),
           ].join('\n'),
         )
         .join('\n'),
@@ -72,10 +74,10 @@ export async function runChecks(
     const drift: string[] = []
     let driftOk = true
     for (const s of stacks) {
-      const { effects, diffs } = await driftAfterDeploy(s, `deploy-check/${s}:0123abcd`)
-      if (diffs.length) driftOk = false
+      const { effects, diffs, deployed } = await driftAfterDeploy(s, `deploy-check/${s}:0123abcd`)
+      if (diffs.length || !deployed) driftOk = false
       drift.push(
-        `${s}: deploy records the image in ${[...effects.runnerConfig.map((p) => `runner config ${p}${effects.commitsStackFile ? ' (committed)' : ' (not committed)'}`), ...effects.parameters.map((p) => `SSM ${p}`)].join(', ') || 'nothing'}; drift preview: ${diffs.length ? diffs.map((d) => `${d.name}.${d.keys.join('/')}`).join(', ') : 'no diff'}`,
+        `${s}: deploy records the image in ${[...effects.runnerConfig.map((p) => `runner config ${p}${effects.commitsStackFile ? ' (committed)' : ' (not committed)'}`), ...effects.parameters.map((p) => `SSM ${p}`)].join(', ') || 'nothing'}; ${deployed ? '' : 'the deployed task definition does not carry the new image; '}drift preview: ${diffs.length ? diffs.map((d) => `${d.name}.${d.keys.join('/')}`).join(', ') : 'no diff'}`,
       )
     }
     sections.push({ name: 'drift after deploy', ok: driftOk, text: drift.join('\n') })
