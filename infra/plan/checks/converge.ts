@@ -8,7 +8,14 @@ import { parse } from 'yaml'
 import { failbackPlan } from '../../dr/failback.js'
 import { buildTopology, conventionalDbIds, siteOf } from '../../dr/topology.js'
 import type { StackName } from '../../src/config.js'
-import { buildStack, type Inventory, PROJECT, stackConfig } from '../inventory.js'
+import {
+  type BuildOptions,
+  type BuiltStack,
+  buildStack,
+  type Inventory,
+  PROJECT,
+  stackConfig,
+} from '../inventory.js'
 import { type Change, harmful, replacements } from './replacement.js'
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
@@ -42,6 +49,18 @@ export interface StepResult {
   changes: Change[]
 }
 
+// Runs of the program are deterministic per (stack, config, parameters): the checks reuse them.
+const runs = new Map<string, Promise<BuiltStack>>()
+function cachedBuild(stack: StackName, opts: BuildOptions): Promise<BuiltStack> {
+  const key = JSON.stringify([stack, opts])
+  let run = runs.get(key)
+  if (!run) {
+    run = buildStack(stack, opts)
+    runs.set(key, run)
+  }
+  return run
+}
+
 const SET = /pulumi config set --stack (\S+)( --path)? (\S+) (.+)$/
 const UP = /pulumi up --stack (\S+)/
 
@@ -61,7 +80,7 @@ export async function runPlan(
   const errors = new Map<string, string[]>()
   const build = async (stack: StackName) => {
     try {
-      const built = await buildStack(stack, {
+      const built = await cachedBuild(stack, {
         config: overrides(stack, config[stack] ?? {}),
         allowProviderErrors: true,
       })
@@ -209,8 +228,8 @@ export async function driftAfterDeploy(
     deployConfig = configSet(deployConfig, `${PROJECT}:${path}`, image, true)
   const committed = effects.commitsStackFile ? deployConfig : stackConfig(stack)
   const opts = { allowProviderErrors: true, parameters }
-  const deployed = (await buildStack(stack, { ...opts, config: overrides(stack, deployConfig) })).inventory
-  const drift = (await buildStack(stack, { ...opts, config: overrides(stack, committed) })).inventory
+  const deployed = (await cachedBuild(stack, { ...opts, config: overrides(stack, deployConfig) })).inventory
+  const drift = (await cachedBuild(stack, { ...opts, config: overrides(stack, committed) })).inventory
   const after = new Map(drift.resources.map((r) => [r.urn, r]))
   const diffs: DriftDiff[] = []
   for (const r of deployed.resources) {
