@@ -66,14 +66,13 @@ function sgAllows(
     for (const rule of sg[direction] as SgRule[]) {
       if (!portMatches(rule.protocol, rule.from, rule.to, port)) continue
       const cidr = rule.cidrs.find((c) => covers(c, peer.cidr))
-      if (cidr) return { ok: true, via: `${sg.name} ${direction} ${cidr}` }
+      if (cidr) return { ok: true, via: `${sg.name} (${cidr === '0.0.0.0/0' ? 'any' : 'cidr'})` }
       // Security groups cannot reference a group in a peer VPC of another region: only same-VPC references count.
       if (peer.sameVpc && rule.groups.some((g) => peer.groups.includes(g)))
-        return { ok: true, via: `${sg.name} ${direction} from group` }
+        return { ok: true, via: `${sg.name} (group)` }
       if (peer.sameVpc && rule.self && peer.groups.includes(sg.id))
-        return { ok: true, via: `${sg.name} self` }
-      if (peer.prefixList && rule.prefixLists.length)
-        return { ok: true, via: `${sg.name} ${direction} prefix list` }
+        return { ok: true, via: `${sg.name} (self)` }
+      if (peer.prefixList && rule.prefixLists.length) return { ok: true, via: `${sg.name} (prefix list)` }
     }
   }
   return { ok: false }
