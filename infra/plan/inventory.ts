@@ -138,6 +138,8 @@ export interface BuildOptions {
   config?: Record<string, string>
   /** SSM parameter name -> value, answered to `aws.ssm.getParameter` (e.g. where a deploy records the image). */
   parameters?: Record<string, string>
+  /** Whether the run refreshes first (managed SSM parameters then carry the `parameters` values). @default true */
+  refresh?: boolean
   /** Return the errors the real provider would raise (BuiltStack.providerErrors) instead of failing the build. */
   allowProviderErrors?: boolean
 }
@@ -162,8 +164,9 @@ export function runUnderMocks<T>(
   stack: StackName,
   config: Record<string, string>,
   program: () => T | Promise<T>,
+  opts: Pick<BuildOptions, 'parameters' | 'refresh' | 'allowProviderErrors'> = {},
 ): Promise<Captured<T>> {
-  const run = queue.then(() => capture(stack, config, program))
+  const run = queue.then(() => capture(stack, config, program, opts))
   queue = run.catch(() => undefined)
   return run
 }
@@ -191,10 +194,13 @@ async function capture<T>(
   stack: StackName,
   config: Record<string, string>,
   program: () => T | Promise<T>,
-  opts: Pick<BuildOptions, 'parameters' | 'allowProviderErrors'> = {},
+  opts: Pick<BuildOptions, 'parameters' | 'refresh' | 'allowProviderErrors'> = {},
 ): Promise<Captured<T>> {
   const region = STACK_REGIONS[stack]
-  const mocks = new AwsMocks(region, mockStackOutputs, opts.parameters ? { parameters: opts.parameters } : {})
+  const mocks = new AwsMocks(region, mockStackOutputs, {
+    ...(opts.parameters ? { parameters: opts.parameters } : {}),
+    ...(opts.refresh === undefined ? {} : { refresh: opts.refresh }),
+  })
   await pulumi.runtime.setMocks(mocks, PROJECT, stack, false)
   pulumi.runtime.setAllConfig({ ...stackConfig(stack), ...config })
 
@@ -206,6 +212,7 @@ async function capture<T>(
   const original = monitor.registerResource.bind(monitor)
   monitor.registerResource = (req, cb) => {
     inFlight++
+    mocks.ignoreChanges.set(req.getName(), req.getIgnorechangesList())
     const options: InventoryResource['options'] = {}
     if (req.getProtect()) options.protect = true
     if (req.getRetainondelete()) options.retainOnDelete = true

@@ -31,13 +31,18 @@ export class AwsMocks implements pulumi.runtime.Mocks {
    * report all of them; `buildStack` fails on them unless asked to return them.
    */
   readonly providerErrors: string[] = []
+  /** `ignoreChanges` of each registration by name (the mock interface does not carry resource options). */
+  readonly ignoreChanges = new Map<string, string[]>()
+  /** Whether the run refreshes first, so managed parameters carry what is in SSM (data sources always do). */
+  private readonly refresh: boolean
 
   constructor(
     private readonly defaultRegion: string,
     private readonly stackOutputs: (stackName: string) => State,
-    opts: { parameters?: Record<string, string> } = {},
+    opts: { parameters?: Record<string, string>; refresh?: boolean } = {},
   ) {
     this.parameters = new Map(Object.entries(opts.parameters ?? {}))
+    this.refresh = opts.refresh ?? true
   }
 
   private regionOf(providerRef: string | undefined): string {
@@ -61,6 +66,14 @@ export class AwsMocks implements pulumi.runtime.Mocks {
     const arn = (service: string, resource: string, regional = true) =>
       `arn:aws:${service}:${regional ? region : ''}:${MOCK_ACCOUNT}:${resource}`
     const extra = outputsFor(args.type, args.name, inputs, id, region, arn)
+    if (args.type === 'aws:ssm/parameter:Parameter' && this.refresh) {
+      // A parameter whose value the program ignores keeps what is in SSM: a refresh reads it into the state and
+      // the update leaves it there. Without ignoreChanges the update writes the program's value back.
+      const stored = this.parameters.get(String(inputs.name))
+      const ignored = this.ignoreChanges.get(args.name) ?? []
+      if (stored !== undefined && ignored.includes('insecureValue')) extra.insecureValue = stored
+      if (stored !== undefined && ignored.includes('value')) extra.value = stored
+    }
     if (args.type === 'aws:acm/certificate:Certificate') {
       const options = extra.domainValidationOptions as { domainName: string; resourceRecordName: string }[]
       this.certificateRecords.set(

@@ -1,3 +1,4 @@
+import * as aws from '@pulumi/aws'
 import { expect } from 'chai'
 import {
   configSet,
@@ -7,7 +8,7 @@ import {
   printedFailbackPlan,
   runPlan,
 } from '../plan/checks/converge.js'
-import { stackConfig } from '../plan/inventory.js'
+import { runUnderMocks, stackConfig } from '../plan/inventory.js'
 
 const IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/blueprint-service:deadbeef'
 
@@ -145,5 +146,51 @@ describe('offline model: failback and drift', () => {
   it('the real deploy workflow: a drift preview right after a deploy shows no diff', async () => {
     const { diffs, deployed } = await driftAfterDeploy('eu-west', IMAGE.replace('us-east-1', 'eu-west-1'))
     expect({ diffs, deployed }).to.deep.equal({ diffs: [], deployed: true })
+  })
+})
+
+describe('offline model: deploy state in SSM', () => {
+  const NAME = '/blueprint/us-east/service/image'
+  /** A parameter seeded from config whose value feeds a task-like resource, as a region reads its image. */
+  const program = (ignore: boolean) => () => {
+    const p = new aws.ssm.Parameter(
+      'image',
+      { name: NAME, type: 'String', insecureValue: 'seed:1' },
+      ignore ? { ignoreChanges: ['insecureValue'] } : {},
+    )
+    new aws.ssm.Parameter('consumer', { name: '/consumer', type: 'String', insecureValue: p.insecureValue })
+    return {}
+  }
+  const consumer = (resources: { name: string; inputs: Record<string, unknown> }[]) =>
+    resources.find((r) => r.name === 'consumer')?.inputs.insecureValue
+
+  it('a refreshed run reads a value-ignored parameter from SSM; without ignoreChanges or refresh it keeps its input', async () => {
+    const parameters = { [NAME]: 'deployed:2' }
+    expect(consumer((await runUnderMocks('us-east', {}, program(true), { parameters })).resources)).to.equal(
+      'deployed:2',
+    )
+    expect(consumer((await runUnderMocks('us-east', {}, program(false), { parameters })).resources)).to.equal(
+      'seed:1',
+    )
+    const stale = await runUnderMocks('us-east', {}, program(true), { parameters, refresh: false })
+    expect(consumer(stale.resources)).to.equal('seed:1')
+  })
+
+  it('reads a parameter named by a stack output and a refreshing pulumi up', () => {
+    const text = `
+jobs:
+  deploy:
+    steps:
+      - run: aws ssm put-parameter --overwrite --type String --name "$(jq -er '.imageParameter' "$RUNNER_TEMP/outputs.json")" --value "$IMAGE"
+      - uses: pulumi/actions@v6
+        with:
+          command: up
+          refresh: true
+`
+    expect(deployEffects(text, 'us-east', 'service.image')).to.deep.include({
+      parameterOutputs: ['imageParameter'],
+      refreshes: true,
+      runnerConfig: [],
+    })
   })
 })

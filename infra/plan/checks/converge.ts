@@ -176,13 +176,16 @@ export interface DeployEffects {
   commitsStackFile: boolean
   /** SSM parameters the job writes (`aws ssm put-parameter --name`), with `$STACK` filled in. */
   parameters: string[]
+  /** Parameters named by a stack output (`--name "$(jq -er '.imageParameter' outputs.json)"`): output keys. */
+  parameterOutputs: string[]
+  /** Whether its `pulumi up` refreshes first (`refresh: true`, `--refresh`), so SSM values reach the state. */
+  refreshes: boolean
 }
 
-/** Reads a deploy workflow's `run:` steps for what it records where. */
+/** Reads a deploy workflow's steps for what it records where. */
 export function deployEffects(workflow: string, stack: string, imageConfigPath: string): DeployEffects {
-  const doc = parse(workflow) as {
-    jobs?: Record<string, { steps?: { run?: string; env?: Record<string, string> }[] }>
-  }
+  type Step = { run?: string; with?: Record<string, unknown> }
+  const doc = parse(workflow) as { jobs?: Record<string, { steps?: Step[] }> }
   const steps = Object.values(doc.jobs ?? {}).flatMap((j) => j.steps ?? [])
   const sub = (s: string) =>
     s
@@ -192,14 +195,29 @@ export function deployEffects(workflow: string, stack: string, imageConfigPath: 
         imageConfigPath,
       )
       .replace(/"/g, '')
-  const out: DeployEffects = { runnerConfig: [], commitsStackFile: false, parameters: [] }
+  const out: DeployEffects = {
+    runnerConfig: [],
+    commitsStackFile: false,
+    parameters: [],
+    parameterOutputs: [],
+    refreshes: false,
+  }
   for (const step of steps) {
     const run = step.run ?? ''
     for (const m of run.matchAll(/pulumi config set\b[^\n]*?--path\s+(\S+)/g))
       out.runnerConfig.push(sub(m[1] as string))
-    for (const m of run.matchAll(/aws ssm put-parameter\b[^\n]*?--name\s+(\S+)/g))
-      out.parameters.push(sub(m[1] as string))
+    for (const m of run.matchAll(/aws ssm put-parameter\b[^\n]*?--name\s+("(?:[^"\\]|\\.)*"|\S+)/g)) {
+      const name = m[1] as string
+      const output = /jq\b[^']*'\.(\w+)'/.exec(name)
+      if (output) out.parameterOutputs.push(output[1] as string)
+      else out.parameters.push(sub(name))
+    }
     if (/git commit\b/.test(run) && /git push\b/.test(run)) out.commitsStackFile = true
+    if (
+      /pulumi up\b[^\n]*--refresh/.test(run) ||
+      (step.with?.command === 'up' && step.with?.refresh === true)
+    )
+      out.refreshes = true
   }
   return out
 }
@@ -222,14 +240,36 @@ export async function driftAfterDeploy(
   imageConfigPath = 'service.image',
 ): Promise<{ effects: DeployEffects; diffs: DriftDiff[]; deployed: boolean }> {
   const effects = deployEffects(workflow, stack, imageConfigPath)
-  const parameters = Object.fromEntries(effects.parameters.map((p) => [p, image]))
+  const named = [...effects.parameters]
+  if (effects.parameterOutputs.length) {
+    // The job reads these names from `pulumi stack output`: resolve them from a run of the committed stack.
+    const built = await cachedBuild(stack, { allowProviderErrors: true })
+    const outputs = built.outputs as unknown as Record<string, unknown>
+    for (const key of effects.parameterOutputs) {
+      if (outputs[key] !== undefined) named.push(String(await built.resolve(outputs[key] as string)))
+    }
+  }
+  const ssm = Object.fromEntries(named.map((p) => [p, image]))
   let deployConfig = stackConfig(stack)
   for (const path of effects.runnerConfig)
     deployConfig = configSet(deployConfig, `${PROJECT}:${path}`, image, true)
   const committed = effects.commitsStackFile ? deployConfig : stackConfig(stack)
-  const opts = { allowProviderErrors: true, parameters }
-  const deployed = (await cachedBuild(stack, { ...opts, config: overrides(stack, deployConfig) })).inventory
-  const drift = (await cachedBuild(stack, { ...opts, config: overrides(stack, committed) })).inventory
+  // SSM reaches a run through a data source read or a refresh; the drift job always refreshes.
+  const deployed = (
+    await cachedBuild(stack, {
+      allowProviderErrors: true,
+      parameters: ssm,
+      refresh: effects.refreshes,
+      config: overrides(stack, deployConfig),
+    })
+  ).inventory
+  const drift = (
+    await cachedBuild(stack, {
+      allowProviderErrors: true,
+      parameters: ssm,
+      config: overrides(stack, committed),
+    })
+  ).inventory
   const after = new Map(drift.resources.map((r) => [r.urn, r]))
   const diffs: DriftDiff[] = []
   for (const r of deployed.resources) {
