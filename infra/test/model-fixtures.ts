@@ -1,5 +1,7 @@
 // Shared fixtures of the offline-model specs: the real stacks built once, and mutations that add or break
 // the resources a cross-region path needs (the shapes infra/plan/checks/network-model.ts reads).
+
+import { covers } from '../plan/checks/cidr.js'
 import { type BuiltStack, buildStack, type Inventory, type InventoryResource } from '../plan/inventory.js'
 import { mockId } from '../plan/mocks.js'
 import type { StackName } from '../src/config.js'
@@ -28,12 +30,33 @@ const PEERING_TYPES = new Set([
   'aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter',
 ])
 
-/** Removes every peering connection, accepter and route over one, so a variant starts from no peering. */
+const RULE_TYPES = new Set([
+  'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule',
+  'aws:ec2/securityGroupRule:SecurityGroupRule',
+])
+
+/**
+ * Removes every peering connection, accepter, route over one and security-group rule admitting another VPC's
+ * private addresses, so a variant starts from no peering at all.
+ */
 export function unpeer(inv: Inventory): Inventory {
+  const own = String(inv.resources.find((r) => r.type === 'aws:ec2/vpc:Vpc')?.inputs.cidrBlock)
+  const foreign = (cidrs: unknown) =>
+    (Array.isArray(cidrs) ? cidrs : [cidrs]).some(
+      (c) => typeof c === 'string' && covers('10.0.0.0/8', c) && !covers(own, c),
+    )
   inv.resources = inv.resources.filter(
     (r) =>
-      !PEERING_TYPES.has(r.type) && !(r.type === 'aws:ec2/route:Route' && r.inputs.vpcPeeringConnectionId),
+      !PEERING_TYPES.has(r.type) &&
+      !(r.type === 'aws:ec2/route:Route' && r.inputs.vpcPeeringConnectionId) &&
+      !(RULE_TYPES.has(r.type) && foreign(r.inputs.cidrIpv4 ?? r.inputs.cidrBlocks)),
   )
+  for (const sg of inv.resources.filter((x) => x.type === 'aws:ec2/securityGroup:SecurityGroup')) {
+    if (Array.isArray(sg.inputs.ingress))
+      sg.inputs.ingress = (sg.inputs.ingress as Record<string, unknown>[]).filter(
+        (x) => !foreign(x.cidrBlocks),
+      )
+  }
   for (const r of inv.resources.filter((x) => x.type === 'aws:ec2/routeTable:RouteTable')) {
     if (Array.isArray(r.inputs.routes))
       r.inputs.routes = (r.inputs.routes as Record<string, unknown>[]).filter(
