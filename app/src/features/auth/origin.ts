@@ -7,7 +7,8 @@ export function isSameOrigin(request: FastifyRequest, allowedOrigins: string[]):
   if (!origin || origin === 'null') return false
   if (allowedOrigins.includes(origin)) return true
   try {
-    return new URL(origin).host === request.host
+    // Both through URL, so a default port (":443", ":80") compares equal to none.
+    return new URL(origin).origin === new URL(`${request.protocol}://${request.host}`).origin
   } catch {
     return false
   }
