@@ -43,11 +43,13 @@ export async function startSmtpSink() {
   return {
     url: `smtp://127.0.0.1:${port}`,
     mails,
-    /** The next mail to `to` after `since` mails, waiting up to `timeoutMs`. */
-    async next(to: string, since: number, timeoutMs = 5000): Promise<ReceivedMail> {
+    /** The next mail to `to` (with `subject`, if given) after `since` mails, waiting up to `timeoutMs`. */
+    async next(to: string, since: number, subject?: string, timeoutMs = 5000): Promise<ReceivedMail> {
       const deadline = Date.now() + timeoutMs
       for (;;) {
-        const found = mails.slice(since).find((m) => m.to.includes(to))
+        const found = mails
+          .slice(since)
+          .find((m) => m.to.includes(to) && (!subject || m.raw.includes(`Subject: ${subject}`)))
         if (found) return found
         if (Date.now() > deadline) throw new Error(`no mail to ${to} within ${timeoutMs} ms`)
         await new Promise<void>((resolve) => {
