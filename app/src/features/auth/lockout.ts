@@ -12,7 +12,9 @@
  *
  *   lock:acct:<sha256(email)>          failures from untrusted clients   TTL = window
  *   lock:dev:<sha256(device token)>    failures from one device          TTL = window
- *   device:{<userId>}:<sha256(token)>  a device token of the user        TTL = device cookie lifetime
+ *   user:{<userId>}:devices            hash { sha256(token) -> expiry ms } TTL = device cookie lifetime
+ *
+ * One hash per user, so the erasure drops every device of the user with one DEL.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
@@ -24,7 +26,8 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
 /** Key of the untrusted-failure counter of an account (by normalized email; erasure deletes it). */
 export const accountLockKey = (email: string) => `lock:acct:${sha256(email)}`
 const deviceLockKey = (token: string) => `lock:dev:${sha256(token)}`
-const deviceKey = (userId: string, token: string) => `device:{${userId}}:${sha256(token)}`
+/** Key of the user's known devices. */
+export const devicesKey = (userId: string) => `user:{${userId}}:devices`
 const DEVICE_TOKEN = /^[A-Za-z0-9_-]{43}$/
 
 /** Who is trying to log in, as far as throttling cares. */
@@ -51,7 +54,8 @@ export class LoginThrottle {
         attempt.userId !== undefined &&
         attempt.deviceToken !== undefined &&
         DEVICE_TOKEN.test(attempt.deviceToken) &&
-        (await this.redis.exists(deviceKey(attempt.userId, attempt.deviceToken))) === 1
+        Number((await this.redis.hget(devicesKey(attempt.userId), sha256(attempt.deviceToken))) ?? 0) >
+          Date.now()
       const [counter, max] = trusted
         ? [deviceLockKey(attempt.deviceToken as string), this.config.failuresPerDevice]
         : [accountLockKey(attempt.email), this.config.untrustedFailuresPerAccount]
@@ -75,7 +79,11 @@ export class LoginThrottle {
       deviceToken && DEVICE_TOKEN.test(deviceToken) ? deviceToken : randomBytes(32).toString('base64url')
     const ttl = this.config.deviceCookieDays * 86_400
     await this.guard(async () => {
-      await this.redis.set(deviceKey(userId, token), '1', 'EX', ttl)
+      await this.redis
+        .multi()
+        .hset(devicesKey(userId), sha256(token), String(Date.now() + ttl * 1000))
+        .expire(devicesKey(userId), ttl)
+        .exec()
       await this.redis.del(deviceLockKey(token))
     })
     return token

@@ -157,7 +157,7 @@ const gdpr: FastifyPluginAsyncTypebox = async (app) => {
       await Promise.all([
         app.cache.invalidate(cacheNs.profile(id)),
         app.cache.invalidate(cacheNs.reports(id)),
-        forgetInRedis(app.redis, id, user.email),
+        forgetInRedis(app, id, user.email),
       ])
       app.clearSessionCookie(reply)
       request.log.info({ userId: id }, 'user erased')
