@@ -216,7 +216,7 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       environment: {
         NODE_ENV: 'production',
         HOST: '0.0.0.0',
-        TRUST_PROXY: 'true',
+        TRUST_PROXY: network.cidr,
         COOKIE_SECURE: 'true',
         DATABASE_WRITER_ENDPOINT_SOURCE: pulumi.interpolate`ssm:${writerParameter.name}`,
         REDIS_CLUSTER: 'true',
