@@ -194,3 +194,18 @@ jobs:
     })
   })
 })
+
+describe('offline model: failback state steps', () => {
+  it('honours pulumi state unprotect: the replacement is then judged as stateful, not refused', async () => {
+    const plan = [
+      'E.1 x',
+      "pulumi state unprotect --stack us-east '<urn of the us-east DB from the line above>'",
+      'pulumi config set --stack us-east --path blueprint:database.identifier blueprint-us-east-db-2',
+      'pulumi up --stack us-east',
+    ]
+    const [step] = await runPlan(plan, { 'us-east': stackConfig('us-east') })
+    const db = step?.changes.find((c) => c.name === 'blueprint-us-east-db')
+    expect(db?.error).to.equal('stateful: a replacement starts empty')
+    expect(step?.ok).to.equal(false)
+  })
+})

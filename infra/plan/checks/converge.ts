@@ -63,6 +63,13 @@ function cachedBuild(stack: StackName, opts: BuildOptions): Promise<BuiltStack> 
 
 const SET = /pulumi config set --stack (\S+)( --path)? (\S+) (.+)$/
 const UP = /pulumi up --stack (\S+)/
+const UNPROTECT = /pulumi state unprotect --stack (\S+) '([^']+)'/
+
+// "<urn of the us-east DB ...>" in a printed plan: the stack's own database (not a same-region reader).
+function isWriterLike(r: { type: string; inputs: Record<string, unknown> }): boolean {
+  const source = r.inputs.replicateSourceDb
+  return r.type === 'aws:rds/instance:Instance' && (typeof source !== 'string' || source.startsWith('arn:'))
+}
 
 /**
  * Applies the `pulumi config set` lines of `plan` to the stacks' config in memory and runs the program at
@@ -91,7 +98,7 @@ export async function runPlan(
   }
   for (const stack of Object.keys(start) as StackName[]) {
     const first = await build(stack)
-    if (first.inventory) previous.set(stack, first.inventory)
+    if (first.inventory) previous.set(stack, structuredClone(first.inventory))
   }
   let label = ''
   for (const raw of plan) {
@@ -116,6 +123,17 @@ export async function runPlan(
       } else config[stack] = configSet(config[stack] ?? stackConfig(stack as StackName), key, filled, !!path)
       continue
     }
+    const unprotect = UNPROTECT.exec(line)
+    if (unprotect) {
+      // `pulumi state unprotect` clears the flag in state only: the next up may replace what it names.
+      const before = previous.get(unprotect[1] as string)
+      const target = unprotect[2] as string
+      for (const r of before?.resources ?? []) {
+        const matches = target.startsWith('<') ? /\bDB\b/.test(target) && isWriterLike(r) : r.urn === target
+        if (matches && r.options?.protect) r.options = { ...r.options, protect: false }
+      }
+      continue
+    }
     const up = UP.exec(line)
     if (!up) continue
     const stack = up[1] as StackName
@@ -124,7 +142,7 @@ export async function runPlan(
     const changes = run.inventory && before ? replacements(before, run.inventory) : []
     const stepErrors = [...(errors.get(stack) ?? []), ...run.errors]
     errors.delete(stack)
-    if (run.inventory) previous.set(stack, run.inventory)
+    if (run.inventory) previous.set(stack, structuredClone(run.inventory))
     results.push({
       step: label,
       stack,
