@@ -16,7 +16,7 @@ import {
   PROJECT,
   stackConfig,
 } from '../inventory.js'
-import { type Change, harmful, replacements } from './replacement.js'
+import { type Change, harmful, replacements, replicaTimeoutError } from './replacement.js'
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 
@@ -140,6 +140,13 @@ export async function runPlan(
     const run = await build(stack)
     const before = previous.get(stack)
     const changes = run.inventory && before ? replacements(before, run.inventory) : []
+    // A replica created or replaced in this step must be given the time its creation takes.
+    for (const c of changes) {
+      if (c.action === 'delete' || c.error) continue
+      const r = run.inventory?.resources.find((x) => x.urn === c.urn)
+      const error = r && replicaTimeoutError(r, run.inventory?.region ?? '')
+      if (error) c.error = error
+    }
     const stepErrors = [...(errors.get(stack) ?? []), ...run.errors]
     errors.delete(stack)
     if (run.inventory) previous.set(stack, structuredClone(run.inventory))

@@ -171,3 +171,34 @@ function deleteError(b: InventoryResource, after: Inventory): { error?: string }
 export function harmful(changes: Change[]): Change[] {
   return changes.filter((c) => c.error)
 }
+
+/** Go duration (`3h`, `90m`, `1h30m`) in minutes; undefined when unparsable. */
+export function minutes(duration: string): number | undefined {
+  const parts = [...duration.matchAll(/(\d+(?:\.\d+)?)(h|m|s)/g)]
+  if (!parts.length) return undefined
+  return parts.reduce(
+    (sum, [, n, unit]) => sum + Number(n) * (unit === 'h' ? 60 : unit === 's' ? 1 / 60 : 1),
+    0,
+  )
+}
+
+/** terraform-provider-aws's default create timeout of aws_db_instance. */
+export const RDS_DEFAULT_CREATE_MINUTES = 40
+
+/**
+ * Creating a cross-region read replica copies a snapshot to the other region and catches up: the failback plan
+ * estimates 1-3 h per TB. Below that, the provider gives up at its create timeout and the stack is left with a
+ * half-built replica. Needs customTimeouts.create of at least 3 h per started TB.
+ */
+export function replicaTimeoutError(r: InventoryResource, region: string): string | undefined {
+  const source = r.inputs.replicateSourceDb
+  if (r.type !== 'aws:rds/instance:Instance' || typeof source !== 'string' || !source.startsWith('arn:'))
+    return undefined
+  if (source.includes(`:${region}:`)) return undefined
+  const gb = Number(r.inputs.allocatedStorage ?? 1000)
+  const needed = Math.max(1, Math.ceil(gb / 1000)) * 180
+  const create = r.options?.customTimeouts?.create
+  const given = create ? minutes(create) : RDS_DEFAULT_CREATE_MINUTES
+  if (given !== undefined && given >= needed) return undefined
+  return `create timeout ${create ?? `${RDS_DEFAULT_CREATE_MINUTES}m (provider default)`} < ${needed / 60}h for a ${gb} GB cross-region replica; set customTimeouts.create`
+}
