@@ -86,6 +86,16 @@ describe('offline model: failback and drift', () => {
     ])
   })
 
+  it('reads values as the shell does: a trailing comment is not part of the value', async () => {
+    const plan = [
+      'F.1 x',
+      'pulumi config set --stack us-east --path blueprint:database.instanceClass db.r6g.4xlarge   # bigger',
+      'pulumi up --stack us-east',
+    ]
+    const [step] = await runPlan(plan, { 'us-east': stackConfig('us-east') })
+    expect(step?.errors).to.deep.equal([])
+  })
+
   it('passes a step the program accepts with in-place changes only', async () => {
     const plan = [
       'D.1 x',

@@ -102,7 +102,8 @@ export async function runPlan(
   }
   let label = ''
   for (const raw of plan) {
-    const line = raw.trim()
+    // A shell comment after a command is not part of its value.
+    const line = raw.replace(/\s+#.*$/, '').trim()
     const step = /^([A-Z](?:\.\d+)+)\s/.exec(line)
     if (step) label = step[1] as string
     const set = SET.exec(line)
@@ -183,14 +184,29 @@ export async function failbackCheck(
     [home]: stackConfig(home),
     [promoted]: configSet(stackConfig(promoted), `${PROJECT}:database.role`, 'primary', true),
   } as Partial<Record<StackName, StackConfigMap>>
-  // The plan's rebuilt instance takes the conventional identifier the current one does not have.
+  // The plan's rebuilt instance takes the conventional identifier the current one does not have; any other
+  // placeholder ("<readers it ran before the failover>") means the value the committed stack file holds.
   const fill = (stack: string, key: string) => {
-    if (!key.endsWith('database.identifier')) return undefined
-    const current = JSON.parse(stackConfig(stack as StackName)[`${PROJECT}:database`] ?? '{}').identifier
-    const [primary, replica] = conventionalDbIds(PROJECT, stack)
-    return current === replica ? primary : replica
+    const committed = JSON.parse(stackConfig(stack as StackName)[`${PROJECT}:database`] ?? '{}')
+    if (key.endsWith('database.identifier')) {
+      const [primary, replica] = conventionalDbIds(PROJECT, stack)
+      return committed.identifier === replica ? primary : replica
+    }
+    return committedValue(stack as StackName, key)
   }
   return runPlan(plan, start, fill)
+}
+
+/** The committed stack file's value at a `project:a.b` config path, as a string. */
+function committedValue(stack: StackName, key: string): string | undefined {
+  const [top, ...path] = key.split('.')
+  let v: unknown = stackConfig(stack)[top as string]
+  if (path.length)
+    v = path.reduce<unknown>(
+      (o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined),
+      typeof v === 'string' ? JSON.parse(v) : v,
+    )
+  return v === undefined ? undefined : String(v)
 }
 
 /** What a deploy job persists and what stays on the runner. */
@@ -263,7 +279,7 @@ export async function driftAfterDeploy(
   image: string,
   workflow = readFileSync(join(repoRoot, '.github', 'workflows', 'deploy-stack.yml'), 'utf8'),
   imageConfigPath = 'service.image',
-): Promise<{ effects: DeployEffects; diffs: DriftDiff[]; deployed: boolean }> {
+): Promise<{ effects: DeployEffects; diffs: DriftDiff[]; deployed: boolean; ssm: string[] }> {
   const effects = deployEffects(workflow, stack, imageConfigPath)
   const named = [...effects.parameters]
   if (effects.parameterOutputs.length) {
@@ -310,5 +326,5 @@ export async function driftAfterDeploy(
   }
   // A deploy that never reaches the task definition would trivially show no drift.
   const shipped = deployed.resources.some((r) => JSON.stringify(r.inputs).includes(image))
-  return { effects, diffs, deployed: shipped }
+  return { effects, diffs, deployed: shipped, ssm: named }
 }
