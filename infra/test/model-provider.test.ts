@@ -208,3 +208,27 @@ describe('offline model: inventory options', () => {
     })
   })
 })
+
+describe('offline model: rebuilding a database as a replica', () => {
+  const rebuild = async (retain: boolean, replica: boolean) => {
+    const [before] = await bothStacks()
+    const [after] = await bothStacks()
+    const b = named(before, 'aws:rds/instance:Instance', '-db')
+    const a = named(after, 'aws:rds/instance:Instance', '-db')
+    b.options = { retainOnDelete: retain }
+    a.inputs.identifier = 'blueprint-us-east-db-replica'
+    if (replica) a.inputs.replicateSourceDb = 'arn:aws:rds:eu-west-1:123456789012:db:blueprint-eu-west-db'
+    return replacements(before, after).find((c) => c.name === b.name)
+  }
+
+  it('accepts replacing a retained instance by a replica of the writer', async () => {
+    const change = await rebuild(true, true)
+    expect(change?.action).to.equal('replace')
+    expect(change?.error).to.equal(undefined)
+  })
+
+  it('fails when the old instance is not retained, or the new one is not a replica', async () => {
+    expect((await rebuild(false, true))?.error).to.include('set retainOnDelete')
+    expect((await rebuild(true, false))?.error).to.include('starts empty')
+  })
+})

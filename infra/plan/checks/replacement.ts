@@ -146,7 +146,17 @@ function replaceError(b: InventoryResource, a: InventoryResource): string | unde
   const name = key ? a.inputs[key] : undefined
   if (name !== undefined && same(name, b.inputs[key as string]) && !a.options?.deleteBeforeReplace)
     return `fixed name ${JSON.stringify(name)}: create-before-delete fails ("already exists"); set deleteBeforeReplace or change the name`
-  if (stateful(b)) return 'stateful: a replacement starts empty'
+  if (stateful(b)) {
+    // Rebuilding a stale database as a replica is safe only when both hold: the old instance stays in AWS
+    // (retainOnDelete, for writes the writer never saw) and the new one fills from the writer (a replica).
+    const retained = b.options?.retainOnDelete === true
+    const refilled = typeof a.inputs.replicateSourceDb === 'string'
+    if (retained && refilled) return undefined
+    if (retained) return 'stateful: the replacement starts empty (the old one is retained but no longer used)'
+    if (refilled)
+      return 'stateful: the old instance is deleted with writes its replica never saw (set retainOnDelete)'
+    return 'stateful: a replacement starts empty'
+  }
   return undefined
 }
 
