@@ -24,6 +24,8 @@ export interface InventoryResource {
     retainOnDelete?: boolean
     deleteBeforeReplace?: boolean
     ignoreChanges?: string[]
+    /** Pulumi customTimeouts (Go durations such as `3h`); unset means the provider's default. */
+    customTimeouts?: { create?: string; update?: string; delete?: string }
   }
 }
 
@@ -106,6 +108,7 @@ interface RegisterRequest {
   getProtect(): boolean | undefined
   getRetainondelete(): boolean | undefined
   getDeletebeforereplace(): boolean | undefined
+  getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined
   getIgnorechangesList(): string[]
   getDependenciesList(): string[]
 }
@@ -218,6 +221,20 @@ async function capture<T>(
     if (req.getRetainondelete()) options.retainOnDelete = true
     if (req.getDeletebeforereplace()) options.deleteBeforeReplace = true
     if (req.getIgnorechangesList().length) options.ignoreChanges = req.getIgnorechangesList()
+    const timeouts = req.getCustomtimeouts()
+    const customTimeouts = Object.fromEntries(
+      (['create', 'update', 'delete'] as const)
+        .map((k) => [
+          k,
+          k === 'create'
+            ? timeouts?.getCreate()
+            : k === 'update'
+              ? timeouts?.getUpdate()
+              : timeouts?.getDelete(),
+        ])
+        .filter(([, v]) => v),
+    )
+    if (Object.keys(customTimeouts).length) options.customTimeouts = customTimeouts
     const entry: InventoryResource = {
       type: req.getType(),
       name: req.getName(),

@@ -86,6 +86,16 @@ describe('offline model: failback and drift', () => {
     ])
   })
 
+  it('reads values as the shell does: a trailing comment is not part of the value', async () => {
+    const plan = [
+      'F.1 x',
+      'pulumi config set --stack us-east --path blueprint:database.instanceClass db.r6g.4xlarge   # bigger',
+      'pulumi up --stack us-east',
+    ]
+    const [step] = await runPlan(plan, { 'us-east': stackConfig('us-east') })
+    expect(step?.errors).to.deep.equal([])
+  })
+
   it('passes a step the program accepts with in-place changes only', async () => {
     const plan = [
       'D.1 x',
@@ -192,5 +202,20 @@ jobs:
       refreshes: true,
       runnerConfig: [],
     })
+  })
+})
+
+describe('offline model: failback state steps', () => {
+  it('honours pulumi state unprotect: the replacement is then judged as stateful, not refused', async () => {
+    const plan = [
+      'E.1 x',
+      "pulumi state unprotect --stack us-east '<urn of the us-east DB from the line above>'",
+      'pulumi config set --stack us-east --path blueprint:database.identifier blueprint-us-east-db-2',
+      'pulumi up --stack us-east',
+    ]
+    const [step] = await runPlan(plan, { 'us-east': stackConfig('us-east') })
+    const db = step?.changes.find((c) => c.name === 'blueprint-us-east-db')
+    expect(db?.error).to.match(/^stateful: the replacement starts empty/)
+    expect(step?.ok).to.equal(false)
   })
 })

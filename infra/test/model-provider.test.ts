@@ -1,7 +1,7 @@
 import * as aws from '@pulumi/aws'
 import type * as pulumi from '@pulumi/pulumi'
 import { expect } from 'chai'
-import { harmful, replacements } from '../plan/checks/replacement.js'
+import { harmful, minutes, replacements, replicaTimeoutError } from '../plan/checks/replacement.js'
 import { getObject, unreadable } from '../plan/checks/storage.js'
 import { buildStack, runUnderMocks } from '../plan/inventory.js'
 import { setOrder } from '../plan/mocks.js'
@@ -168,5 +168,67 @@ describe('offline model: storage classes', () => {
   // Fails while uploads and assets move to GLACIER at 90 days (infra-fixes moves them to Intelligent-Tiering).
   it('the real stacks keep uploads and assets readable at every age', async () => {
     for (const inv of await bothStacks()) expect(unreadable(inv), inv.stack).to.deep.equal([])
+  })
+})
+
+describe('offline model: RDS create timeouts', () => {
+  it('a cross-region replica needs a create timeout of 3 h per TB; the 40 min default fails', async () => {
+    const [, eu] = await bothStacks()
+    const replica = named(eu, 'aws:rds/instance:Instance', '-db')
+    replica.options = { ...replica.options }
+    delete replica.options.customTimeouts
+    expect(replicaTimeoutError(replica, 'eu-west-1')).to.include('40m (provider default) < 3h for a 1000 GB')
+    replica.options.customTimeouts = { create: '2h' }
+    expect(replicaTimeoutError(replica, 'eu-west-1')).to.include('create timeout 2h < 3h')
+    replica.options.customTimeouts = { create: '3h30m' }
+    expect(replicaTimeoutError(replica, 'eu-west-1')).to.equal(undefined)
+  })
+
+  it('does not apply to a primary or a same-region reader', async () => {
+    const [us] = await bothStacks()
+    for (const r of us.resources.filter((x) => x.type === 'aws:rds/instance:Instance'))
+      expect(replicaTimeoutError(r, 'us-east-1'), r.name).to.equal(undefined)
+    expect(minutes('1h30m')).to.equal(90)
+  })
+})
+
+describe('offline model: inventory options', () => {
+  it('records customTimeouts and deleteBeforeReplace as registered', async () => {
+    const { resources } = await runUnderMocks('us-east', {}, () => {
+      new aws.ssm.Parameter(
+        'p',
+        { name: '/p', type: 'String', insecureValue: 'v' },
+        { customTimeouts: { create: '3h' }, deleteBeforeReplace: true },
+      )
+      return {}
+    })
+    expect(resources.find((r) => r.name === 'p')?.options).to.deep.include({
+      deleteBeforeReplace: true,
+      customTimeouts: { create: '3h' },
+    })
+  })
+})
+
+describe('offline model: rebuilding a database as a replica', () => {
+  const rebuild = async (retain: boolean, replica: boolean) => {
+    const [before] = await bothStacks()
+    const [after] = await bothStacks()
+    const b = named(before, 'aws:rds/instance:Instance', '-db')
+    const a = named(after, 'aws:rds/instance:Instance', '-db')
+    b.options = { retainOnDelete: retain }
+    a.inputs.identifier = 'blueprint-us-east-db-replica'
+    if (replica) a.inputs.replicateSourceDb = 'arn:aws:rds:eu-west-1:123456789012:db:blueprint-eu-west-db'
+    return replacements(before, after).find((c) => c.name === b.name)
+  }
+
+  it('accepts replacing a retained instance by a replica of the writer', async () => {
+    const change = await rebuild(true, true)
+    expect(change?.action).to.equal('replace')
+    expect(change?.error).to.equal(undefined)
+  })
+
+  it('fails when the old instance is not retained, or the new one is not a replica', async () => {
+    expect((await rebuild(false, true))?.error).to.include('set retainOnDelete')
+    expect((await rebuild(true, false))?.error).to.include('starts empty')
   })
 })

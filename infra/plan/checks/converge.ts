@@ -16,7 +16,7 @@ import {
   PROJECT,
   stackConfig,
 } from '../inventory.js'
-import { type Change, harmful, replacements } from './replacement.js'
+import { type Change, harmful, replacements, replicaTimeoutError } from './replacement.js'
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 
@@ -63,6 +63,13 @@ function cachedBuild(stack: StackName, opts: BuildOptions): Promise<BuiltStack> 
 
 const SET = /pulumi config set --stack (\S+)( --path)? (\S+) (.+)$/
 const UP = /pulumi up --stack (\S+)/
+const UNPROTECT = /pulumi state unprotect --stack (\S+) '([^']+)'/
+
+// "<urn of the us-east DB ...>" in a printed plan: the stack's own database (not a same-region reader).
+function isWriterLike(r: { type: string; inputs: Record<string, unknown> }): boolean {
+  const source = r.inputs.replicateSourceDb
+  return r.type === 'aws:rds/instance:Instance' && (typeof source !== 'string' || source.startsWith('arn:'))
+}
 
 /**
  * Applies the `pulumi config set` lines of `plan` to the stacks' config in memory and runs the program at
@@ -91,11 +98,12 @@ export async function runPlan(
   }
   for (const stack of Object.keys(start) as StackName[]) {
     const first = await build(stack)
-    if (first.inventory) previous.set(stack, first.inventory)
+    if (first.inventory) previous.set(stack, structuredClone(first.inventory))
   }
   let label = ''
   for (const raw of plan) {
-    const line = raw.trim()
+    // A shell comment after a command is not part of its value.
+    const line = raw.replace(/\s+#.*$/, '').trim()
     const step = /^([A-Z](?:\.\d+)+)\s/.exec(line)
     if (step) label = step[1] as string
     const set = SET.exec(line)
@@ -116,15 +124,33 @@ export async function runPlan(
       } else config[stack] = configSet(config[stack] ?? stackConfig(stack as StackName), key, filled, !!path)
       continue
     }
+    const unprotect = UNPROTECT.exec(line)
+    if (unprotect) {
+      // `pulumi state unprotect` clears the flag in state only: the next up may replace what it names.
+      const before = previous.get(unprotect[1] as string)
+      const target = unprotect[2] as string
+      for (const r of before?.resources ?? []) {
+        const matches = target.startsWith('<') ? /\bDB\b/.test(target) && isWriterLike(r) : r.urn === target
+        if (matches && r.options?.protect) r.options = { ...r.options, protect: false }
+      }
+      continue
+    }
     const up = UP.exec(line)
     if (!up) continue
     const stack = up[1] as StackName
     const run = await build(stack)
     const before = previous.get(stack)
     const changes = run.inventory && before ? replacements(before, run.inventory) : []
+    // A replica created or replaced in this step must be given the time its creation takes.
+    for (const c of changes) {
+      if (c.action === 'delete' || c.error) continue
+      const r = run.inventory?.resources.find((x) => x.urn === c.urn)
+      const error = r && replicaTimeoutError(r, run.inventory?.region ?? '')
+      if (error) c.error = error
+    }
     const stepErrors = [...(errors.get(stack) ?? []), ...run.errors]
     errors.delete(stack)
-    if (run.inventory) previous.set(stack, run.inventory)
+    if (run.inventory) previous.set(stack, structuredClone(run.inventory))
     results.push({
       step: label,
       stack,
@@ -158,14 +184,29 @@ export async function failbackCheck(
     [home]: stackConfig(home),
     [promoted]: configSet(stackConfig(promoted), `${PROJECT}:database.role`, 'primary', true),
   } as Partial<Record<StackName, StackConfigMap>>
-  // The plan's rebuilt instance takes the conventional identifier the current one does not have.
+  // The plan's rebuilt instance takes the conventional identifier the current one does not have; any other
+  // placeholder ("<readers it ran before the failover>") means the value the committed stack file holds.
   const fill = (stack: string, key: string) => {
-    if (!key.endsWith('database.identifier')) return undefined
-    const current = JSON.parse(stackConfig(stack as StackName)[`${PROJECT}:database`] ?? '{}').identifier
-    const [primary, replica] = conventionalDbIds(PROJECT, stack)
-    return current === replica ? primary : replica
+    const committed = JSON.parse(stackConfig(stack as StackName)[`${PROJECT}:database`] ?? '{}')
+    if (key.endsWith('database.identifier')) {
+      const [primary, replica] = conventionalDbIds(PROJECT, stack)
+      return committed.identifier === replica ? primary : replica
+    }
+    return committedValue(stack as StackName, key)
   }
   return runPlan(plan, start, fill)
+}
+
+/** The committed stack file's value at a `project:a.b` config path, as a string. */
+function committedValue(stack: StackName, key: string): string | undefined {
+  const [top, ...path] = key.split('.')
+  let v: unknown = stackConfig(stack)[top as string]
+  if (path.length)
+    v = path.reduce<unknown>(
+      (o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined),
+      typeof v === 'string' ? JSON.parse(v) : v,
+    )
+  return v === undefined ? undefined : String(v)
 }
 
 /** What a deploy job persists and what stays on the runner. */
@@ -238,7 +279,7 @@ export async function driftAfterDeploy(
   image: string,
   workflow = readFileSync(join(repoRoot, '.github', 'workflows', 'deploy-stack.yml'), 'utf8'),
   imageConfigPath = 'service.image',
-): Promise<{ effects: DeployEffects; diffs: DriftDiff[]; deployed: boolean }> {
+): Promise<{ effects: DeployEffects; diffs: DriftDiff[]; deployed: boolean; ssm: string[] }> {
   const effects = deployEffects(workflow, stack, imageConfigPath)
   const named = [...effects.parameters]
   if (effects.parameterOutputs.length) {
@@ -285,5 +326,5 @@ export async function driftAfterDeploy(
   }
   // A deploy that never reaches the task definition would trivially show no drift.
   const shipped = deployed.resources.some((r) => JSON.stringify(r.inputs).includes(image))
-  return { effects, diffs, deployed: shipped }
+  return { effects, diffs, deployed: shipped, ssm: named }
 }

@@ -74,10 +74,10 @@ export async function runChecks(
     const drift: string[] = []
     let driftOk = true
     for (const s of stacks) {
-      const { effects, diffs, deployed } = await driftAfterDeploy(s, `deploy-check/${s}:0123abcd`)
+      const { effects, diffs, deployed, ssm } = await driftAfterDeploy(s, `deploy-check/${s}:0123abcd`)
       if (diffs.length || !deployed) driftOk = false
       drift.push(
-        `${s}: deploy records the image in ${[...effects.runnerConfig.map((p) => `runner config ${p}${effects.commitsStackFile ? ' (committed)' : ' (not committed)'}`), ...effects.parameters.map((p) => `SSM ${p}`)].join(', ') || 'nothing'}; ${deployed ? '' : 'the deployed task definition does not carry the new image; '}drift preview: ${diffs.length ? diffs.map((d) => `${d.name}.${d.keys.join('/')}`).join(', ') : 'no diff'}`,
+        `${s}: deploy records the image in ${[...effects.runnerConfig.map((p) => `runner config ${p}${effects.commitsStackFile ? ' (committed)' : ' (not committed)'}`), ...ssm.map((p) => `SSM ${p}${effects.refreshes ? ' (pulumi up --refresh)' : ''}`)].join(', ') || 'nothing'}; ${deployed ? '' : 'the deployed task definition does not carry the new image; '}drift preview: ${diffs.length ? diffs.map((d) => `${d.name}.${d.keys.join('/')}`).join(', ') : 'no diff'}`,
       )
     }
     sections.push({ name: 'drift after deploy', ok: driftOk, text: drift.join('\n') })

@@ -146,7 +146,17 @@ function replaceError(b: InventoryResource, a: InventoryResource): string | unde
   const name = key ? a.inputs[key] : undefined
   if (name !== undefined && same(name, b.inputs[key as string]) && !a.options?.deleteBeforeReplace)
     return `fixed name ${JSON.stringify(name)}: create-before-delete fails ("already exists"); set deleteBeforeReplace or change the name`
-  if (stateful(b)) return 'stateful: a replacement starts empty'
+  if (stateful(b)) {
+    // Rebuilding a stale database as a replica is safe only when both hold: the old instance stays in AWS
+    // (retainOnDelete, for writes the writer never saw) and the new one fills from the writer (a replica).
+    const retained = b.options?.retainOnDelete === true
+    const refilled = typeof a.inputs.replicateSourceDb === 'string'
+    if (retained && refilled) return undefined
+    if (retained) return 'stateful: the replacement starts empty (the old one is retained but no longer used)'
+    if (refilled)
+      return 'stateful: the old instance is deleted with writes its replica never saw (set retainOnDelete)'
+    return 'stateful: a replacement starts empty'
+  }
   return undefined
 }
 
@@ -170,4 +180,35 @@ function deleteError(b: InventoryResource, after: Inventory): { error?: string }
 /** Changes that fail or lose state. */
 export function harmful(changes: Change[]): Change[] {
   return changes.filter((c) => c.error)
+}
+
+/** Go duration (`3h`, `90m`, `1h30m`) in minutes; undefined when unparsable. */
+export function minutes(duration: string): number | undefined {
+  const parts = [...duration.matchAll(/(\d+(?:\.\d+)?)(h|m|s)/g)]
+  if (!parts.length) return undefined
+  return parts.reduce(
+    (sum, [, n, unit]) => sum + Number(n) * (unit === 'h' ? 60 : unit === 's' ? 1 / 60 : 1),
+    0,
+  )
+}
+
+/** terraform-provider-aws's default create timeout of aws_db_instance. */
+export const RDS_DEFAULT_CREATE_MINUTES = 40
+
+/**
+ * Creating a cross-region read replica copies a snapshot to the other region and catches up: the failback plan
+ * estimates 1-3 h per TB. Below that, the provider gives up at its create timeout and the stack is left with a
+ * half-built replica. Needs customTimeouts.create of at least 3 h per started TB.
+ */
+export function replicaTimeoutError(r: InventoryResource, region: string): string | undefined {
+  const source = r.inputs.replicateSourceDb
+  if (r.type !== 'aws:rds/instance:Instance' || typeof source !== 'string' || !source.startsWith('arn:'))
+    return undefined
+  if (source.includes(`:${region}:`)) return undefined
+  const gb = Number(r.inputs.allocatedStorage ?? 1000)
+  const needed = Math.max(1, Math.ceil(gb / 1000)) * 180
+  const create = r.options?.customTimeouts?.create
+  const given = create ? minutes(create) : RDS_DEFAULT_CREATE_MINUTES
+  if (given !== undefined && given >= needed) return undefined
+  return `create timeout ${create ?? `${RDS_DEFAULT_CREATE_MINUTES}m (provider default)`} < ${needed / 60}h for a ${gb} GB cross-region replica; set customTimeouts.create`
 }
