@@ -1,7 +1,7 @@
-import { createServer } from 'node:net'
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
 import type { Cluster, Redis } from 'ioredis'
+import { freePort } from '../../scripts/kit/net.js'
 import { Cache } from '../src/platform/cache/cache.js'
 import { createRedisClient } from '../src/platform/redis.js'
 import { buildTestApp } from './helpers/app.js'
@@ -111,12 +111,7 @@ describe('cache-aside helper', () => {
 
   it('falls back to the loader, quickly, when Redis is unavailable', async () => {
     // A port that was free a moment ago: nothing listens there.
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port
-        s.close(() => resolve(p))
-      })
-    })
+    const port = await freePort()
     const dead = redisClient(`redis://127.0.0.1:${port}`)
     clients.push(dead)
     dead.on('error', () => {})

@@ -7,8 +7,15 @@ import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import pg from 'pg'
-import { freePort, LocalCluster, removeDir, scratchDir } from '../../scripts/kit/index.js'
-import { TcpProxy } from '../../scripts/kit/tcp-proxy.js'
+import {
+  freePort,
+  LocalCluster,
+  removeDir,
+  scratchDir,
+  sleep,
+  TcpProxy,
+  waitUntil,
+} from '../../scripts/kit/index.js'
 import { buildServer } from '../src/build.js'
 import { DatabaseTopology } from '../src/db/topology.js'
 import { testConfig } from './helpers/app.js'
@@ -17,7 +24,7 @@ import { bearer, login } from './helpers/users.js'
 
 const replicaA = `${services.databaseName}_ra`
 const replicaB = `${services.databaseName}_rb`
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const waitFor = (condition: () => boolean, timeoutMs = 5000) => waitUntil('condition', timeoutMs, condition)
 
 async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: services.adminUrl })
@@ -237,14 +244,6 @@ describe('read replicas', () => {
     }
   })
 })
-
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time')
-    await sleep(50)
-  }
-}
 
 describe('read replicas: a real streaming standby', function () {
   this.timeout(60_000)

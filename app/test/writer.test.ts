@@ -9,9 +9,15 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { mockClient } from 'aws-sdk-client-mock'
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
-import pg from 'pg'
-import { LocalCluster, removeDir, scratchDir } from '../../scripts/kit/pg-cluster.js'
-import { TcpProxy } from '../../scripts/kit/tcp-proxy.js'
+import {
+  LocalCluster,
+  removeDir,
+  scratchDir,
+  sleep,
+  sql,
+  TcpProxy,
+  waitUntil,
+} from '../../scripts/kit/index.js'
 import { ConfigError, loadConfig } from '../src/config.js'
 import { applyMigrations } from '../src/db/migrate.js'
 import { endpointOf, parseEndpoint, withEndpoint, writerEndpointReader } from '../src/db/writer-endpoint.js'
@@ -21,25 +27,9 @@ import { register } from './helpers/users.js'
 
 const migrationsDir = new URL('../../prisma/migrations', import.meta.url).pathname
 const MAIN = '127.0.0.1:5432'
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-async function query<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []) {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return (await client.query<T>(sql, params)).rows
-  } finally {
-    await client.end()
-  }
-}
-
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time')
-    await sleep(50)
-  }
-}
+const query = sql
+const waitFor = (condition: () => boolean | Promise<boolean>, timeoutMs = 5000) =>
+  waitUntil('condition', timeoutMs, condition)
 
 describe('switchable writer', function () {
   this.timeout(60_000)

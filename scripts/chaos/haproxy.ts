@@ -149,6 +149,8 @@ defaults
   timeout server ${idle}
   timeout http-keep-alive ${idle}
   timeout connect 1s
+  # the ALB's health-check timeout
+  timeout check 5s
   # a request never delivered (connection refused) goes to another server; a delivered one is never replayed
   retries 2
   option redispatch 1

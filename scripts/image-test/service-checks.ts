@@ -1,19 +1,14 @@
 /** What the started image is checked against: its own database, a Redis key prefix, real HTTP. */
 import { randomBytes } from 'node:crypto'
-import pg from 'pg'
+import { sql } from '../kit/postgres.js'
 
 /** Migrations recorded as finished in the database's history table. */
 export async function appliedMigrations(databaseUrl: string): Promise<string[]> {
-  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5000 })
-  await client.connect()
-  try {
-    const { rows } = await client.query<{ migration_name: string }>(
-      'SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL ORDER BY migration_name',
-    )
-    return rows.map((r) => r.migration_name)
-  } finally {
-    await client.end()
-  }
+  const rows = await sql<{ migration_name: string }>(
+    databaseUrl,
+    'SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL ORDER BY migration_name',
+  )
+  return rows.map((r) => r.migration_name)
 }
 
 function parse(text: string): unknown {

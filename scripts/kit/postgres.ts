@@ -30,7 +30,7 @@ export async function sql<T extends pg.QueryResultRow = Record<string, unknown>>
   try {
     await client.connect()
   } catch (err) {
-    throw new Error(`PostgreSQL is not reachable at ${redact(url)}: ${(err as Error).message}`)
+    throw new Error(`PostgreSQL is not reachable at ${redact(url)} (${(err as Error).message})`)
   }
   try {
     return (await client.query<T>(text, params)).rows

@@ -18,7 +18,10 @@ export async function deleteKeys(redis: Redis | string, prefix: string): Promise
       : redis
   let deleted = 0
   try {
-    if (typeof redis === 'string') await client.connect()
+    if (typeof redis === 'string')
+      await client.connect().catch((err: Error) => {
+        throw new Error(`Redis is not reachable at ${redis} (${err.message})`)
+      })
     let cursor = '0'
     do {
       const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { waitUntil } from '../../../scripts/kit/net.js'
 
 /** True when redis-server and redis-cli are installed. */
 export function redisBinariesAvailable(): boolean {
@@ -73,7 +74,7 @@ export async function startRedisCluster(size = 3): Promise<{ ports: number[]; st
     rmSync(dir, { recursive: true, force: true })
   }
   try {
-    for (const port of ports) await waitFor(() => ping(port), 5000)
+    for (const port of ports) await waitUntil('redis node up', 5000, () => ping(port), 100)
     execFileSync(
       'redis-cli',
       [
@@ -86,7 +87,7 @@ export async function startRedisCluster(size = 3): Promise<{ ports: number[]; st
       ],
       { stdio: 'ignore' },
     )
-    await waitFor(() => clusterOk(ports), 10_000)
+    await waitUntil('redis cluster ok', 10_000, () => clusterOk(ports), 100)
   } catch (err) {
     stop()
     throw err
@@ -116,14 +117,6 @@ function clusterOk(ports: number[]): boolean {
       return false
     }
   })
-}
-
-async function waitFor(check: () => boolean, withinMs: number): Promise<void> {
-  const started = Date.now()
-  while (!check()) {
-    if (Date.now() - started > withinMs) throw new Error('redis cluster did not come up')
-    await new Promise((r) => setTimeout(r, 100))
-  }
 }
 
 /** Number of keys on one node. */
