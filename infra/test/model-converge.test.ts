@@ -28,7 +28,9 @@ ${run
   .join('\n')}
 `
 
-describe('offline model: failback and drift', () => {
+describe('offline model: failback and drift', function () {
+  // Each spec runs the program under mocks (several runs for failback and drift); CI machines are shared.
+  this.timeout(180_000)
   it('applies pulumi config set --path to a nested key as the CLI does', () => {
     const next = configSet(stackConfig('us-east'), 'blueprint:database.readReplicas', '0', true)
     expect(JSON.parse(next['blueprint:database'] as string)).to.include({
@@ -159,7 +161,9 @@ describe('offline model: failback and drift', () => {
   })
 })
 
-describe('offline model: deploy state in SSM', () => {
+describe('offline model: deploy state in SSM', function () {
+  // Each spec runs the program under mocks (several runs for failback and drift); CI machines are shared.
+  this.timeout(180_000)
   const NAME = '/blueprint/us-east/service/image'
   /** A parameter seeded from config whose value feeds a task-like resource, as a region reads its image. */
   const program = (ignore: boolean) => () => {
@@ -205,7 +209,9 @@ jobs:
   })
 })
 
-describe('offline model: failback state steps', () => {
+describe('offline model: failback state steps', function () {
+  // Each spec runs the program under mocks (several runs for failback and drift); CI machines are shared.
+  this.timeout(180_000)
   it('honours pulumi state unprotect: the replacement is then judged as stateful, not refused', async () => {
     const plan = [
       'E.1 x',

@@ -28,7 +28,9 @@ function certificateProgram(
   }
 }
 
-describe('offline model: provider semantics in the mocks', () => {
+describe('offline model: provider semantics in the mocks', function () {
+  // Each spec runs the program under mocks (several runs for failback and drift); CI machines are shared.
+  this.timeout(180_000)
   it('returns domainValidationOptions in set order, not declaration order', () => {
     const ordered = setOrder(NAMES.map((domainName) => ({ domainName })))
     expect(ordered.map((o) => o.domainName)).to.not.deep.equal(NAMES)
@@ -61,7 +63,9 @@ describe('offline model: provider semantics in the mocks', () => {
   })
 })
 
-describe('offline model: replacements between two runs', () => {
+describe('offline model: replacements between two runs', function () {
+  // Each spec runs the program under mocks (several runs for failback and drift); CI machines are shared.
+  this.timeout(180_000)
   it('finds no change between two separate runs of the same config (stable URNs and inputs)', async () => {
     const first = (await real('us-east')).inventory
     const second = (await buildStack('us-east', { allowProviderErrors: true })).inventory
@@ -101,7 +105,9 @@ describe('offline model: replacements between two runs', () => {
   })
 })
 
-describe('offline model: storage classes', () => {
+describe('offline model: storage classes', function () {
+  // Each spec runs the program under mocks (several runs for failback and drift); CI machines are shared.
+  this.timeout(180_000)
   it('a GET of an object in GLACIER or DEEP_ARCHIVE fails; Glacier IR and Intelligent-Tiering read', async () => {
     const [us] = await bothStacks()
     const bucket = String(named(us, 'aws:s3/bucket:Bucket', '-uploads').inputs.bucket)
@@ -171,7 +177,9 @@ describe('offline model: storage classes', () => {
   })
 })
 
-describe('offline model: RDS create timeouts', () => {
+describe('offline model: RDS create timeouts', function () {
+  // Each spec runs the program under mocks (several runs for failback and drift); CI machines are shared.
+  this.timeout(180_000)
   it('a cross-region replica needs a create timeout of 3 h per TB; the 40 min default fails', async () => {
     const [, eu] = await bothStacks()
     const replica = named(eu, 'aws:rds/instance:Instance', '-db')
@@ -192,7 +200,9 @@ describe('offline model: RDS create timeouts', () => {
   })
 })
 
-describe('offline model: inventory options', () => {
+describe('offline model: inventory options', function () {
+  // Each spec runs the program under mocks (several runs for failback and drift); CI machines are shared.
+  this.timeout(180_000)
   it('records customTimeouts and deleteBeforeReplace as registered', async () => {
     const { resources } = await runUnderMocks('us-east', {}, () => {
       new aws.ssm.Parameter(
@@ -209,7 +219,9 @@ describe('offline model: inventory options', () => {
   })
 })
 
-describe('offline model: rebuilding a database as a replica', () => {
+describe('offline model: rebuilding a database as a replica', function () {
+  // Each spec runs the program under mocks (several runs for failback and drift); CI machines are shared.
+  this.timeout(180_000)
   const rebuild = async (retain: boolean, replica: boolean) => {
     const [before] = await bothStacks()
     const [after] = await bothStacks()

@@ -10,7 +10,9 @@ const row = (rows: FlowResult[], topology: string, stack: string, flow: string) 
   return r
 }
 
-describe('offline model: reachability', () => {
+describe('offline model: reachability', function () {
+  // Each spec runs the program under mocks (several runs for failback and drift); CI machines are shared.
+  this.timeout(180_000)
   // Fails on a branch without cross-region peering (infra-fixes adds it): the check doing its job.
   it('the real stacks have a path for every flow, in the normal and the promoted topology', async () => {
     const rows = reachability(await bothStacks())

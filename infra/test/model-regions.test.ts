@@ -2,7 +2,9 @@ import { expect } from 'chai'
 import { foreignRegion } from '../plan/checks/regions.js'
 import { add, bothStacks } from './model-fixtures.js'
 
-describe('offline model: region loss', () => {
+describe('offline model: region loss', function () {
+  // Each spec runs the program under mocks (several runs for failback and drift); CI machines are shared.
+  this.timeout(180_000)
   // Fails while eu-west creates its alarm topic, key and health alarm in us-east-1 (infra-fixes moves them).
   it('the DR region (eu-west) lists no resource or provider in another region', async () => {
     const [, eu] = await bothStacks()
