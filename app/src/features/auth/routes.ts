@@ -179,8 +179,9 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       // Throws the same 401 when the generation moved meanwhile.
       const created = await app.sessions.create(current.id, current.role, generation)
       const device = await throttle.succeed(current.id, deviceToken)
-      setDeviceCookie(reply, device)
+      // The session cookie first: clients that read one Set-Cookie read the session.
       app.setSessionCookie(reply, created.token)
+      setDeviceCookie(reply, device)
       // Security event: the user hears of every new sign-in. A failed write must not fail the login.
       await app
         .notify(current.id, 'security.login', {
