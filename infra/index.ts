@@ -4,6 +4,8 @@ import { buildRegion } from './src/region.js'
 
 const region = buildRegion(loadConfig())
 
+export const vpcId = region.vpcId
+export const peeringConnectionId = region.peeringConnectionId
 export const albDnsName = region.albDnsName
 export const albZoneId = region.albZoneId
 export const healthCheckPath = region.healthCheckPath

@@ -4,6 +4,9 @@ import * as pulumi from '@pulumi/pulumi'
 export const STACK_REGIONS = { 'us-east': 'us-east-1', 'eu-west': 'eu-west-1' } as const
 export type StackName = keyof typeof STACK_REGIONS
 
+/** Days within which an erased user's files leave every bucket, replicas included (docs/gdpr.md). */
+export const ERASURE_PROMISE_DAYS = 30
+
 /** Role of the regional PostgreSQL: the writer, or a cross-region read replica of the other stack's writer. */
 export type DatabaseRole = 'primary' | 'replica'
 
@@ -14,6 +17,15 @@ export interface NetworkConfig {
   azs: string[]
   /** Flow-log retention in days. @default 90 */
   flowLogRetentionDays: number
+  /** The other region's VPC CIDR: routes and database ingress for cross-region writes. Must not overlap `cidr`. */
+  peerCidr?: string
+  /**
+   * Requester side of the inter-region peering: the other region's VPC id (its `vpcId` output). The stack that
+   * sets it creates the peering request; the other stack accepts it with `peeringConnectionId`.
+   */
+  peerVpcId?: string
+  /** Accepter side: id of the peering connection the other stack requested (its `peeringConnectionId` output). */
+  peeringConnectionId?: string
 }
 
 export interface DnsConfig {
@@ -107,11 +119,15 @@ export interface CacheConfig {
 }
 
 export interface StorageConfig {
-  /** Days before objects move to Standard-IA. @default 30 */
+  /** Days before uploads and assets move to Intelligent-Tiering (never a class that needs a restore). @default 30 */
+  tieringDays: number
+  /** Days before logs move to Standard-IA. @default 30 */
   infrequentAccessDays: number
-  /** Days before objects move to Glacier. @default 90 */
+  /** Days before logs move to Glacier Flexible Retrieval (logs only: reading them back needs a restore). @default 90 */
   glacierDays: number
-  /** Days noncurrent versions are kept. @default 90 */
+  /** Days before logs expire. @default 365 */
+  logExpirationDays: number
+  /** Days noncurrent versions are kept; bounds how long an erased user's files survive (docs/gdpr.md). @default 30 */
   noncurrentVersionDays: number
   /** Stack whose buckets receive this stack's objects (cross-region replication); off when unset. */
   replicateTo?: StackName
@@ -224,6 +240,9 @@ export function loadConfig(): StackConfig {
         ['a', 'b', 'c'].map((s) => `${region}${s}`),
       ),
       flowLogRetentionDays: net.int('flowLogRetentionDays', 90),
+      peerCidr: net.optStr('peerCidr'),
+      peerVpcId: net.optStr('peerVpcId'),
+      peeringConnectionId: net.optStr('peeringConnectionId'),
     },
     dns: {
       zoneId: dns.str('zoneId'),
@@ -277,9 +296,11 @@ export function loadConfig(): StackConfig {
       snapshotRetentionDays: cache.int('snapshotRetentionDays', 7),
     },
     storage: {
+      tieringDays: storage.int('tieringDays', 30),
       infrequentAccessDays: storage.int('infrequentAccessDays', 30),
       glacierDays: storage.int('glacierDays', 90),
-      noncurrentVersionDays: storage.int('noncurrentVersionDays', 90),
+      logExpirationDays: storage.int('logExpirationDays', 365),
+      noncurrentVersionDays: storage.int('noncurrentVersionDays', 30),
       replicateTo: storage.optOneOf('replicateTo', Object.keys(STACK_REGIONS) as StackName[]),
     },
     alarms: {
@@ -311,6 +332,25 @@ function validate(c: StackConfig, set: SetHint): void {
   }
   if (!/^\d+\.\d+\.\d+\.\d+\/16$/.test(c.network.cidr)) {
     fail(`network.cidr must be a /16, got ${c.network.cidr}`, 'network.cidr', '10.10.0.0/16 --path')
+  }
+  const n = c.network
+  if (n.peerCidr !== undefined && !/^\d+\.\d+\.\d+\.\d+\/16$/.test(n.peerCidr)) {
+    fail(`network.peerCidr must be a /16, got ${n.peerCidr}`, 'network.peerCidr', '10.20.0.0/16 --path')
+  }
+  if (n.peerCidr === n.cidr) {
+    // Peering refuses overlapping CIDRs; both stacks carve the same /20 layout from their /16.
+    fail(`network.peerCidr overlaps network.cidr (${n.cidr})`, 'network.peerCidr', '10.20.0.0/16 --path')
+  }
+  if ((n.peerVpcId || n.peeringConnectionId) && !n.peerCidr) {
+    fail('peering needs the other VPC CIDR', 'network.peerCidr', '10.20.0.0/16 --path')
+  }
+  if (n.peerVpcId && n.peeringConnectionId) {
+    // One stack requests, the other accepts: a stack doing both would own a resource in the other region.
+    fail(
+      'set network.peerVpcId (requester) or network.peeringConnectionId (accepter), not both',
+      'network.peeringConnectionId',
+      '"" --path',
+    )
   }
   if (c.network.azs.length !== 3)
     fail('network.azs must list 3 zones', 'network.azs[0]', `${c.region}a --path`)
@@ -367,6 +407,17 @@ function validate(c: StackConfig, set: SetHint): void {
   if (!(st.infrequentAccessDays >= 30 && st.glacierDays > st.infrequentAccessDays)) {
     // S3 refuses Standard-IA transitions earlier than 30 days.
     fail('storage needs infrequentAccessDays >= 30 < glacierDays', 'storage.glacierDays', '90 --path')
+  }
+  if (st.logExpirationDays <= st.glacierDays) {
+    fail('storage.logExpirationDays must be after glacierDays', 'storage.logExpirationDays', '365 --path')
+  }
+  if (st.noncurrentVersionDays < 1 || st.noncurrentVersionDays > ERASURE_PROMISE_DAYS) {
+    // docs/gdpr.md promises an erased user's files are gone from every bucket and replica within this window.
+    fail(
+      `storage.noncurrentVersionDays must be 1..${ERASURE_PROMISE_DAYS} (the erasure promise)`,
+      'storage.noncurrentVersionDays',
+      `${ERASURE_PROMISE_DAYS} --path`,
+    )
   }
   if (st.replicateTo === c.stack)
     fail('storage.replicateTo names this stack', 'storage.replicateTo', 'eu-west --path')

@@ -68,8 +68,13 @@ export interface DatabaseArgs {
   vpcId: pulumi.Input<string>
   /** Isolated subnets (no route to the internet). */
   subnetIds: pulumi.Input<string>[]
-  /** The only security group allowed to reach 5432. */
+  /** The only security group allowed to reach 5432 from inside this VPC. */
   clientSecurityGroupId: pulumi.Input<string>
+  /**
+   * The other region's task subnets: its tasks write here after a promotion (or while this is the primary).
+   * Security groups cannot reference a group across a cross-region peering, so these are CIDRs. @default none
+   */
+  peerClientCidrs?: string[]
   /** This region's KMS key; a cross-region replica must use a key in its own region. */
   kmsKeyArn: pulumi.Input<string>
   /** Log retention for the exported PostgreSQL logs. @default 30 */
@@ -125,6 +130,18 @@ export class Database extends pulumi.ComponentResource {
             securityGroups: [args.clientSecurityGroupId],
             description: 'service tasks',
           },
+          ...(args.peerClientCidrs?.length
+            ? [
+                {
+                  protocol: 'tcp',
+                  fromPort: 5432,
+                  toPort: 5432,
+                  cidrBlocks: args.peerClientCidrs,
+                  description:
+                    'service tasks of the other region, over the peering (TLS enforced by rds.force_ssl)',
+                },
+              ]
+            : []),
         ],
         tags: { Name: `${name}-db` },
       },

@@ -1,13 +1,13 @@
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
 import { Cache } from './cache.js'
-import { STACK_REGIONS, type StackConfig } from './config.js'
+import { STACK_REGIONS, type StackConfig, type StackName } from './config.js'
 import { Database, defaultMaxConnections } from './database.js'
 import { LatencyDns } from './dns.js'
 import { Cdn } from './edge.js'
 import { HEALTH_PATH, Ingress } from './ingress.js'
 import { Keys } from './keys.js'
-import { Network } from './network.js'
+import { Network, type PeerArgs, taskSubnetCidrs } from './network.js'
 import { GlobalAlarmTopic, Observability } from './observability.js'
 import { Service, TaskSecurityGroup } from './service.js'
 import { bucketName, Storage } from './storage.js'
@@ -23,9 +23,33 @@ export function stackTags(cfg: StackConfig): Record<string, string> {
   }
 }
 
+/**
+ * The stack in us-east-1 owns what exists once per account or only in us-east-1: CloudFront and its WAF, the
+ * Route 53 health-check alarms, the shared API name's validation record. The other region owns nothing there,
+ * so its DR path needs no us-east-1 API.
+ */
+export function ownsGlobal(cfg: StackConfig): boolean {
+  return cfg.region === 'us-east-1'
+}
+
+/** This stack's side of the inter-region peering, from config (see docs/infrastructure.md for the order). */
+function peerOf(cfg: StackConfig): PeerArgs | undefined {
+  const n = cfg.network
+  if (!n.peerCidr) return undefined
+  const other = (Object.keys(STACK_REGIONS) as StackName[]).find((s) => s !== cfg.stack) as StackName
+  return {
+    cidr: n.peerCidr,
+    ...(n.peerVpcId ? { request: { vpcId: n.peerVpcId, region: STACK_REGIONS[other] } } : {}),
+    ...(n.peeringConnectionId ? { accept: { connectionId: n.peeringConnectionId } } : {}),
+  }
+}
+
 /** Values other stacks, the DR command and operators read from a region stack. */
 export interface RegionOutputs {
   region: string
+  vpcId: pulumi.Output<string>
+  /** Set once this stack requested (eu-west) or accepted (us-east) the inter-region peering. */
+  peeringConnectionId?: pulumi.Output<string>
   albDnsName: pulumi.Output<string>
   albZoneId: pulumi.Output<string>
   healthCheckPath: string
@@ -97,6 +121,7 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       azs: cfg.network.azs,
       flowLogRetentionDays: cfg.network.flowLogRetentionDays,
       kmsKeyArn: keys.keyArn,
+      peer: peerOf(cfg),
     },
     opts,
   )
@@ -107,8 +132,10 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       stack: cfg.stack,
       region: cfg.region,
       kmsKeyArn: keys.keyArn,
+      tieringDays: cfg.storage.tieringDays,
       infrequentAccessDays: cfg.storage.infrequentAccessDays,
       glacierDays: cfg.storage.glacierDays,
+      logExpirationDays: cfg.storage.logExpirationDays,
       noncurrentVersionDays: cfg.storage.noncurrentVersionDays,
       replicateTo: cfg.storage.replicateTo && {
         stack: cfg.storage.replicateTo,
@@ -127,10 +154,11 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       publicSubnetIds: network.publicSubnetIds,
       zoneId: cfg.dns.zoneId,
       domains: [cfg.dns.regionalApiDomain, cfg.dns.apiDomain],
-      // The home region (no sourceStack) owns the shared name's validation record; the other reuses it.
-      validationRecordsFor: cfg.database.sourceStack
-        ? [cfg.dns.regionalApiDomain]
-        : [cfg.dns.regionalApiDomain, cfg.dns.apiDomain],
+      // The shared name's validation record belongs to the global stack for good: not to whichever region holds
+      // the writer, which flips on promotion and failback and would hand the record between stacks.
+      validationRecordsFor: ownsGlobal(cfg)
+        ? [cfg.dns.regionalApiDomain, cfg.dns.apiDomain]
+        : [cfg.dns.regionalApiDomain],
       targetPort: cfg.service.port,
       accessLogBucket: storage.logs.name,
       accessLogReady: [storage.logsPolicy],
@@ -164,6 +192,7 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       vpcId: network.vpcId,
       subnetIds: network.isolatedSubnetIds,
       clientSecurityGroupId: tasksSg.id,
+      peerClientCidrs: cfg.network.peerCidr ? taskSubnetCidrs(cfg.network.peerCidr) : [],
       kmsKeyArn: keys.keyArn,
       protect: cfg.protect,
     },
@@ -320,6 +349,8 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
 
   return {
     region: cfg.region,
+    vpcId: network.vpcId,
+    ...(network.peeringConnectionId ? { peeringConnectionId: network.peeringConnectionId } : {}),
     albDnsName: ingress.dnsName,
     albZoneId: ingress.zoneId,
     healthCheckPath: HEALTH_PATH,
