@@ -20,6 +20,7 @@ export const dbSecretArn = region.dbSecretArn
 export const dbMasterPassword = region.dbMasterPassword
 export const dbReadReplicaIdentifiers = region.dbReadReplicaIdentifiers
 export const writerEndpointParameter = region.writerEndpointParameter
+export const imageParameter = region.imageParameter
 export const redisEndpoint = region.redisEndpoint
 export const uploadsBucketName = region.uploadsBucketName
 export const uploadsBucketArn = region.uploadsBucketArn

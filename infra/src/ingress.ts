@@ -1,11 +1,12 @@
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
+import { HEALTH_READY_PATH } from '../../app/src/contract.js'
 import { aclVisibility, webAclRules } from './wafRules.js'
 
 /** Paths the ALB forwards to the service; everything else gets a 404 at the edge of the region. */
 export const SERVICE_PATHS = ['/api/*', '/v1/*'] as const
-/** Readiness endpoint used by the target group and the Route 53 health checks. */
-export const HEALTH_PATH = '/health/ready'
+/** Readiness endpoint used by the target group and the Route 53 health checks (the service's contract). */
+export const HEALTH_PATH = HEALTH_READY_PATH
 
 export interface IngressArgs {
   vpcId: pulumi.Input<string>

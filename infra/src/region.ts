@@ -1,5 +1,6 @@
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
+import { ENV, ssmParameters } from '../../app/src/contract.js'
 import { Cache } from './cache.js'
 import { STACK_REGIONS, type StackConfig, type StackName } from './config.js'
 import { Database, defaultMaxConnections } from './database.js'
@@ -63,6 +64,8 @@ export interface RegionOutputs {
   dbMasterPassword: pulumi.Output<string>
   dbReadReplicaIdentifiers: string[]
   writerEndpointParameter: pulumi.Output<string>
+  /** SSM parameter holding the image URI the region runs (the deploy workflow writes it). */
+  imageParameter: pulumi.Output<string>
   redisEndpoint: pulumi.Output<string>
   uploadsBucketName: pulumi.Output<string>
   uploadsBucketArn: pulumi.Output<string>
@@ -223,7 +226,7 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
   const writerParameter = new aws.ssm.Parameter(
     `${prefix}-db-writer-endpoint`,
     {
-      name: `/${cfg.project}/${cfg.stack}/db/writer-endpoint`,
+      name: ssmParameters.writerEndpoint(cfg.project, cfg.stack),
       type: 'String',
       // `value` is always stored as a secret; a hostname is not one, and operators should see it in previews.
       insecureValue: writerEndpoint,
@@ -234,10 +237,25 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
     { provider, ignoreChanges: ['insecureValue'] },
   )
 
+  // The image the region runs lives in SSM, not in the runner's copy of the stack file: the deploy workflow writes
+  // it and runs `pulumi up --refresh`; previews, the drift job and an operator's laptop read the same value from
+  // state (refreshed from SSM). `service.image` only seeds it when the stack is created.
+  const imageParameter = new aws.ssm.Parameter(
+    `${prefix}-service-image`,
+    {
+      name: ssmParameters.serviceImage(cfg.project, cfg.stack),
+      type: 'String',
+      insecureValue: cfg.service.image,
+      description: 'Image URI the service runs; written by the deploy workflow (docs/delivery.md)',
+    },
+    { provider, ignoreChanges: ['insecureValue'] },
+  )
+
   const service = new Service(
     prefix,
     {
       ...cfg.service,
+      deployedImage: imageParameter.insecureValue,
       clusterName: prefix,
       subnetIds: network.privateSubnetIds,
       securityGroupId: tasksSg.id,
@@ -247,15 +265,15 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
         HOST: '0.0.0.0',
         TRUST_PROXY: 'true',
         COOKIE_SECURE: 'true',
-        DATABASE_WRITER_ENDPOINT_SOURCE: pulumi.interpolate`ssm:${writerParameter.name}`,
-        REDIS_CLUSTER: 'true',
-        S3_BUCKET: storage.uploads.name,
-        S3_REGION: cfg.region,
+        [ENV.writerEndpointSource]: pulumi.interpolate`ssm:${writerParameter.name}`,
+        [ENV.redisCluster]: 'true',
+        [ENV.s3Bucket]: storage.uploads.name,
+        [ENV.s3Region]: cfg.region,
       },
       secrets: [
-        { name: 'DATABASE_URL', secretArn: database.urlSecretArn },
-        { name: 'DATABASE_REPLICA_URL', secretArn: database.replicaUrlSecretArn },
-        { name: 'REDIS_URL', secretArn: cache.urlSecretArn },
+        { name: ENV.databaseUrl, secretArn: database.urlSecretArn },
+        { name: ENV.databaseReplicaUrl, secretArn: database.replicaUrlSecretArn },
+        { name: ENV.redisUrl, secretArn: cache.urlSecretArn },
       ],
       kmsKeyArn: keys.keyArn,
       // The service keeps user uploads under users/<id>/; static assets are published by CI, not the service.
@@ -364,6 +382,7 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
     dbMasterPassword: database.masterPassword,
     dbReadReplicaIdentifiers: database.readReplicaIdentifiers,
     writerEndpointParameter: writerParameter.name,
+    imageParameter: imageParameter.name,
     redisEndpoint: cache.configurationEndpoint,
     uploadsBucketName: storage.uploads.name,
     uploadsBucketArn: storage.uploads.arn,

@@ -71,6 +71,11 @@ export interface ServiceArgs extends ServiceConfig {
   /** SSM parameters the task reads at run time (the writer endpoint). */
   parameterArns: pulumi.Input<string>[]
   region: string
+  /**
+   * Image the service and migration containers run, when it differs from `image` (the SSM-recorded deploy).
+   * `image` still names the ECR repository the execution role may pull from. @default image
+   */
+  deployedImage?: pulumi.Input<string>
   /** Resources the ECS service must wait for (the listener that attaches the target group). */
   dependsOn?: pulumi.Input<pulumi.Resource>[]
 }
@@ -235,7 +240,7 @@ export class Service extends pulumi.ComponentResource {
 
     const app = {
       name: 'service',
-      image: args.image,
+      image: args.deployedImage ?? args.image,
       essential: true,
       portMappings: [{ containerPort: args.port, protocol: 'tcp' }],
       environment: [
@@ -264,7 +269,7 @@ export class Service extends pulumi.ComponentResource {
     const migrationTask = taskDefinition('migrate', [
       {
         name: 'migrate',
-        image: args.image,
+        image: args.deployedImage ?? args.image,
         essential: true,
         command: args.migrationCommand,
         environment,

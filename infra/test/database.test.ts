@@ -110,7 +110,7 @@ describe('database (us-east primary)', () => {
 
   it('publishes the writer hostname in SSM for the service and the DR command', async () => {
     const { inventory } = await stack('us-east')
-    hasProps(one(inventory, T.ssm), {
+    hasProps(one(inventory, T.ssm, 'writer-endpoint'), {
       name: '/blueprint/us-east/db/writer-endpoint',
       type: 'String',
       insecureValue: 'blueprint-us-east-db.c9akciq32.us-east-1.rds.amazonaws.com:5432',
@@ -120,7 +120,7 @@ describe('database (us-east primary)', () => {
   it('leaves the writer endpoint to the DR command after creation, so an apply never repoints writers', async () => {
     for (const name of ['us-east', 'eu-west'] as const) {
       const { inventory } = await stack(name)
-      expect(one(inventory, T.ssm).options?.ignoreChanges).to.deep.equal(['insecureValue'])
+      expect(one(inventory, T.ssm, 'writer-endpoint').options?.ignoreChanges).to.deep.equal(['insecureValue'])
     }
   })
 
@@ -198,7 +198,7 @@ describe('database (eu-west replica role)', () => {
 
   it('points the writer-endpoint parameter at the us-east writer', async () => {
     const { inventory } = await stack('eu-west')
-    hasProps(one(inventory, T.ssm), {
+    hasProps(one(inventory, T.ssm, 'writer-endpoint'), {
       name: '/blueprint/eu-west/db/writer-endpoint',
       insecureValue: source.dbEndpoint,
     })

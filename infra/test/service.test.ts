@@ -55,6 +55,23 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       expect(app?.portMappings).to.deep.equal([{ containerPort: 3000, protocol: 'tcp' }])
     })
 
+    it('runs the image recorded in SSM, which the program seeds once and never rolls back', async () => {
+      const { inventory, outputs, resolve, dependencies } = await stack(name)
+      const param = one(inventory, 'aws:ssm/parameter:Parameter', `blueprint-${name}-service-image`)
+      hasProps(param, {
+        name: `/blueprint/${name}/service/image`,
+        type: 'String',
+        insecureValue: images[name],
+      })
+      // The deploy workflow writes the value; a later preview or `pulumi up` from a laptop must keep it.
+      expect(param.options?.ignoreChanges).to.deep.equal(['insecureValue'])
+      expect(await resolve(outputs.imageParameter)).to.equal(`/blueprint/${name}/service/image`)
+      // Both task definitions take their image from the parameter's state (refreshed from SSM), not from config.
+      for (const family of ['-service', '-migrate']) {
+        expect(dependencies(one(inventory, T.td, family).urn), family).to.include(param.urn)
+      }
+    })
+
     it('follows a CPU/memory change in config', async () => {
       const { inventory } = await stack(name, {
         'blueprint:service': JSON.stringify({ image: 'x.dkr.ecr.y/z:1', cpu: 2048, memory: 4096 }),
