@@ -17,6 +17,8 @@ export const CONFIG_KEYS = {
   sourceStack: 'database.sourceStack',
   /** RDS identifier; a rebuilt instance needs a new one because the old one is retained, not deleted. */
   databaseIdentifier: 'database.identifier',
+  /** Same-region readers; a replica-role region has none (config validation refuses them). */
+  readReplicas: 'database.readReplicas',
 } as const
 
 /** Placeholder for the Pulumi organisation in printed commands, unless `--pulumi-org` names it. */

@@ -41,6 +41,11 @@ export interface DnsConfig {
   healthCheckIntervalSeconds: 10 | 30
   /** Consecutive failed checks before a region stops receiving traffic. @default 3 */
   healthCheckFailureThreshold: number
+  /**
+   * The other region's Route 53 health check (its `healthCheckId` output). The us-east-1 stack alarms on it,
+   * since Route 53 metrics exist only in us-east-1 and the other stack must own nothing there.
+   */
+  peerHealthCheckId?: string
 }
 
 export interface ServiceConfig {
@@ -252,6 +257,7 @@ export function loadConfig(): StackConfig {
       healthCheckIntervalSeconds:
         dns.oneOf('healthCheckIntervalSeconds', ['10', '30'] as const, '30') === '10' ? 10 : 30,
       healthCheckFailureThreshold: dns.int('healthCheckFailureThreshold', 3),
+      peerHealthCheckId: dns.optStr('peerHealthCheckId'),
     },
     service: {
       image: svc.str('image'),
@@ -424,6 +430,13 @@ function validate(c: StackConfig, set: SetHint): void {
   if (c.edge.cdn && c.region !== 'us-east-1') {
     // CloudFront certificates and CloudFront-scope WAF ACLs only exist in us-east-1.
     fail('the CDN must be owned by the us-east-1 stack', 'edge.cdn', 'false --path')
+  }
+  if (c.dns.peerHealthCheckId && c.region !== 'us-east-1') {
+    fail(
+      'only the us-east-1 stack alarms on health checks (Route 53 metrics live there)',
+      'dns.peerHealthCheckId',
+      '"" --path',
+    )
   }
   if (c.edge.cdn && !c.edge.failoverStack) {
     fail('the CDN needs a failover origin stack', 'edge.failoverStack', 'eu-west --path')

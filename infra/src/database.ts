@@ -34,6 +34,13 @@ export function defaultMaxConnections(instanceClass: string): number {
   return Math.min(Math.floor((gib * 1024 ** 3) / 9531392), 5000)
 }
 
+/**
+ * RDS's default create timeout is 40 minutes; a cross-region replica of 1 TB takes 1-3 h (snapshot copy and
+ * catch-up), and so can a same-region reader or a class change. Past the timeout Pulumi marks the create failed
+ * while RDS carries on, and the next `up` tries to create it again.
+ */
+export const RDS_TIMEOUTS = { create: '4h', update: '4h', delete: '2h' }
+
 const MASTER_USER = 'blueprint'
 const DB_NAME = 'blueprint'
 
@@ -112,10 +119,14 @@ export class Database extends pulumi.ComponentResource {
     const major = args.engineVersion.split('.')[0]
     this.identifier = args.identifier
 
+    // Groups are named for the instance. A failback rebuild gives the instance a new identifier, so new groups
+    // are created; the old ones stay in AWS (retainOnDelete) because the retained old instance still uses them,
+    // and RDS refuses to delete a group in use. The failback plan deletes them with the old instance.
+    const retained = { parent: this, retainOnDelete: true }
     const subnets = new aws.rds.SubnetGroup(
       `${name}-db-subnets`,
       { name: `${args.identifier}-subnets`, subnetIds: args.subnetIds },
-      parent,
+      retained,
     )
     const sg = new aws.ec2.SecurityGroup(
       `${name}-db-sg`,
@@ -159,7 +170,7 @@ export class Database extends pulumi.ComponentResource {
           { name: 'log_min_duration_statement', value: '1000' },
         ],
       },
-      parent,
+      retained,
     )
     const monitoringRole = new aws.iam.Role(
       `${name}-db-monitoring`,
@@ -251,6 +262,7 @@ export class Database extends pulumi.ComponentResource {
       parent: this,
       protect: args.protect ?? true,
       retainOnDelete: true,
+      customTimeouts: RDS_TIMEOUTS,
       dependsOn: logGroups,
       // Storage autoscaling grows allocatedStorage outside Pulumi; the engine minor version moves with AWS.
       ignoreChanges: ['allocatedStorage', 'engineVersion'],
@@ -277,9 +289,13 @@ export class Database extends pulumi.ComponentResource {
             skipFinalSnapshot: true,
             finalSnapshotIdentifier: undefined,
             dbSubnetGroupName: undefined,
+            // Rebuilt from the writer at will: deletion protection would only block the failback plan, which
+            // removes same-region readers before the region becomes a replica (a replica has none).
+            deletionProtection: false,
           },
           {
             parent: this,
+            customTimeouts: RDS_TIMEOUTS,
             ignoreChanges: ['engineVersion'],
             dependsOn: logGroupsFor(`${name}-db-read-${i}`, id),
           },

@@ -4,12 +4,12 @@ import { ENV, ssmParameters } from '../../app/src/contract.js'
 import { Cache } from './cache.js'
 import { STACK_REGIONS, type StackConfig, type StackName } from './config.js'
 import { Database, defaultMaxConnections } from './database.js'
-import { LatencyDns } from './dns.js'
+import { healthCheckAlarm, LatencyDns } from './dns.js'
 import { Cdn } from './edge.js'
 import { HEALTH_PATH, Ingress } from './ingress.js'
 import { Keys } from './keys.js'
 import { Network, type PeerArgs, taskSubnetCidrs } from './network.js'
-import { GlobalAlarmTopic, Observability } from './observability.js'
+import { Observability } from './observability.js'
 import { Service, TaskSecurityGroup } from './service.js'
 import { bucketName, Storage } from './storage.js'
 
@@ -93,14 +93,6 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
     defaultTags: { tags: stackTags(cfg) },
   })
   const opts: pulumi.ComponentResourceOptions = { providers: [provider] }
-  // Route 53 health-check metrics and CloudFront-scoped resources exist only in us-east-1.
-  const globalProvider =
-    cfg.region === 'us-east-1'
-      ? provider
-      : new aws.Provider(`${prefix}-aws-us-east-1`, {
-          region: 'us-east-1',
-          defaultTags: { tags: stackTags(cfg) },
-        })
   const account = aws.getCallerIdentityOutput({}, { provider }).accountId
 
   // eu-west learns the writer's identity (and the CDN's) from us-east; us-east never references eu-west, and
@@ -315,14 +307,6 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
     opts,
   )
 
-  const globalTopicArn =
-    cfg.region === 'us-east-1'
-      ? observability.topicArn
-      : new GlobalAlarmTopic(
-          `${prefix}-global`,
-          { email: cfg.alarms.email, keyAlias: `${prefix}-global-alarms`, protect: cfg.protect },
-          { providers: [globalProvider] },
-        ).topicArn
   const dns = new LatencyDns(
     prefix,
     {
@@ -336,11 +320,20 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       healthPath: HEALTH_PATH,
       intervalSeconds: cfg.dns.healthCheckIntervalSeconds,
       failureThreshold: cfg.dns.healthCheckFailureThreshold,
-      alarmTopicArn: globalTopicArn,
-      globalProvider,
+      // Route 53 publishes health-check metrics in us-east-1 only: the global stack alarms on both regions'.
+      ...(ownsGlobal(cfg) ? { alarmTopicArn: observability.topicArn } : {}),
     },
     opts,
   )
+  if (ownsGlobal(cfg) && cfg.dns.peerHealthCheckId) {
+    healthCheckAlarm(
+      `${prefix}-peer-health`,
+      cfg.dns.peerHealthCheckId,
+      `the other region's API (health check ${cfg.dns.peerHealthCheckId})`,
+      observability.topicArn,
+      { provider },
+    )
+  }
 
   const failover = cfg.edge.failoverStack
   const cdn =
@@ -354,7 +347,8 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
             failoverOrigin: pulumi.interpolate`${bucketName(cfg.project, failover, 'assets', account)}.s3.${STACK_REGIONS[failover]}.amazonaws.com`,
             rateLimit: cfg.edge.rateLimit,
           },
-          { providers: [globalProvider] },
+          // The CDN is only allowed in the us-east-1 stack (config validation): its region provider is global.
+          { providers: [provider] },
         )
       : undefined
   const cdnStack = ref(cfg.edge.cdnStack)
