@@ -1,10 +1,10 @@
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
-import { HEALTH_READY_PATH } from '../../app/src/contract.js'
+import { API_PATH_PREFIX, HEALTH_READY_PATH } from '../../app/src/contract.js'
 import { aclVisibility, webAclRules } from './wafRules.js'
 
-/** Paths the ALB forwards to the service; everything else gets a 404 at the edge of the region. */
-export const SERVICE_PATHS = ['/api/*', '/v1/*'] as const
+/** Paths the ALB forwards to the service (its API prefix); everything else gets a 404 at the edge of the region. */
+export const SERVICE_PATHS = [`${API_PATH_PREFIX}/*`] as const
 /** Readiness endpoint used by the target group and the Route 53 health checks (the service's contract). */
 export const HEALTH_PATH = HEALTH_READY_PATH
 

@@ -98,7 +98,7 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       })
     })
 
-    it('health-checks targets on /health/ready and routes /api/* and /v1/* to the service', async () => {
+    it('health-checks targets on /health/ready and routes /v1/* (the API prefix) to the service', async () => {
       const { inventory } = await stack(name)
       const tg = one(inventory, T.tg)
       hasProps(tg, {
@@ -111,7 +111,7 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       const paths = rules.flatMap((r) =>
         (r.inputs.conditions as { pathPattern: { values: string[] } }[]).flatMap((c) => c.pathPattern.values),
       )
-      expect(paths).to.have.members(['/api/*', '/v1/*', '/health/ready'])
+      expect(paths).to.have.members(['/v1/*', '/health/ready'])
       for (const r of rules) {
         const [action] = r.inputs.actions as { type: string; targetGroupArn: string }[]
         expect(action?.type).to.equal('forward')
