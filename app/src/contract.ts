@@ -16,6 +16,8 @@ export const ENV = {
   databaseReplicaUrl: 'DATABASE_REPLICA_URL',
   /** `ssm:<parameter>` or `file:<path>` holding the writer's `host:port` (see ssmParameters.writerEndpoint). */
   writerEndpointSource: 'DATABASE_WRITER_ENDPOINT_SOURCE',
+  /** `true`: connect with RDS IAM tokens for DATABASE_URL's user (no password anywhere). */
+  databaseIamAuth: 'DATABASE_IAM_AUTH',
   redisUrl: 'REDIS_URL',
   redisCluster: 'REDIS_CLUSTER',
   s3Bucket: 'S3_BUCKET',
@@ -29,3 +31,6 @@ export const ssmParameters = {
   /** Image URI the region runs; the deploy workflow writes it, `pulumi up` and the drift job read it. */
   serviceImage: (project: string, stack: string) => `/${project}/${stack}/service/image`,
 } as const
+
+/** PostgreSQL role the service connects as (created by prisma/migrations/*_app_role; IAM-authenticated on RDS). */
+export const DB_APP_ROLE = 'blueprint_app'

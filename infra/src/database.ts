@@ -98,10 +98,8 @@ export class Database extends pulumi.ComponentResource {
   readonly address: pulumi.Output<string>
   /** Secret with the master credentials (`username`, `password`, `host`, `port`, `dbname`). */
   readonly masterSecretArn: pulumi.Output<string>
-  /** Secret holding DATABASE_URL: master credentials at the writer (the service repoints the host at run time). */
+  /** Secret holding the migration task's DATABASE_URL: master (schema owner) credentials at the writer. */
   readonly urlSecretArn: pulumi.Output<string>
-  /** Secret holding DATABASE_REPLICA_URL: the same credentials at this region's reader. */
-  readonly replicaUrlSecretArn: pulumi.Output<string>
   /** Master password (secret); the other region's replica connects with it. */
   readonly masterPassword: pulumi.Output<string>
   readonly readReplicaIdentifiers: string[]
@@ -232,6 +230,9 @@ export class Database extends pulumi.ComponentResource {
       enabledCloudwatchLogsExports: ['postgresql', 'upgrade'],
       autoMinorVersionUpgrade: true,
       applyImmediately: false,
+      // The service connects as DB_APP_ROLE with IAM tokens (signed locally, so no password and no cross-region
+      // Secrets Manager call on the DR path); the master password is left to migrations.
+      iamDatabaseAuthenticationEnabled: true,
     } satisfies aws.rds.InstanceArgs
 
     if (args.bornReplica && !args.sourceMasterPassword) {
@@ -333,7 +334,6 @@ export class Database extends pulumi.ComponentResource {
       }),
     )
     this.urlSecretArn = secret('url', url(args.writerEndpoint ?? instance.endpoint))
-    this.replicaUrlSecretArn = secret('replica-url', url(this.readerEndpoint))
     this.registerOutputs({ endpoint: this.endpoint, arn: this.arn })
   }
 }

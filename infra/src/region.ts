@@ -1,6 +1,6 @@
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
-import { ENV, ssmParameters } from '../../app/src/contract.js'
+import { DB_APP_ROLE, ENV, ssmParameters } from '../../app/src/contract.js'
 import { Cache } from './cache.js'
 import { STACK_REGIONS, type StackConfig, type StackName } from './config.js'
 import { Database, defaultMaxConnections } from './database.js'
@@ -43,6 +43,11 @@ function peerOf(cfg: StackConfig): PeerArgs | undefined {
     ...(n.peerVpcId ? { request: { vpcId: n.peerVpcId, region: STACK_REGIONS[other] } } : {}),
     ...(n.peeringConnectionId ? { accept: { connectionId: n.peeringConnectionId } } : {}),
   }
+}
+
+/** DATABASE_URL of the application role at `endpoint`: no password (IAM tokens), TLS required. */
+function appDatabaseUrl(endpoint: pulumi.Input<string>): pulumi.Output<string> {
+  return pulumi.interpolate`postgresql://${DB_APP_ROLE}@${endpoint}/blueprint?sslmode=require`
 }
 
 /** Values other stacks, the DR command and operators read from a region stack. */
@@ -258,15 +263,19 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
         TRUST_PROXY: 'true',
         COOKIE_SECURE: 'true',
         [ENV.writerEndpointSource]: pulumi.interpolate`ssm:${writerParameter.name}`,
+        // The application role with IAM tokens: these URLs hold no password, so they are plain environment.
+        [ENV.databaseUrl]: appDatabaseUrl(writerEndpoint),
+        [ENV.databaseReplicaUrl]: appDatabaseUrl(database.readerEndpoint),
+        [ENV.databaseIamAuth]: 'true',
         [ENV.redisCluster]: 'true',
         [ENV.s3Bucket]: storage.uploads.name,
         [ENV.s3Region]: cfg.region,
       },
-      secrets: [
-        { name: ENV.databaseUrl, secretArn: database.urlSecretArn },
-        { name: ENV.databaseReplicaUrl, secretArn: database.replicaUrlSecretArn },
-        { name: ENV.redisUrl, secretArn: cache.urlSecretArn },
-      ],
+      secrets: [{ name: ENV.redisUrl, secretArn: cache.urlSecretArn }],
+      // Migrations run as the schema owner; only the migration task gets its credentials.
+      migrationSecrets: [{ name: ENV.databaseUrl, secretArn: database.urlSecretArn }],
+      // Any region's instance: tasks write to the other region's writer (normal or promoted topology).
+      databaseConnectArns: [pulumi.interpolate`arn:aws:rds-db:*:${account}:dbuser:*/${DB_APP_ROLE}`],
       kmsKeyArn: keys.keyArn,
       // The service keeps user uploads under users/<id>/; static assets are published by CI, not the service.
       bucketAccess: [{ arn: storage.uploads.arn, prefix: 'users' }],

@@ -64,6 +64,13 @@ export interface ServiceArgs extends ServiceConfig {
   environment: Record<string, pulumi.Input<string>>
   /** Secrets injected from Secrets Manager. */
   secrets: ContainerSecret[]
+  /**
+   * Secrets only the migration task gets (the schema owner's credentials); an environment variable of the same
+   * name is dropped from that task. The service itself never receives them. @default none
+   */
+  migrationSecrets?: ContainerSecret[]
+  /** `rds-db:connect` resources (`arn:aws:rds-db:<region>:<account>:dbuser:<resource id>/<user>`). @default none */
+  databaseConnectArns?: pulumi.Input<string>[]
   /** KMS key that encrypts the secrets and the log group. */
   kmsKeyArn: pulumi.Input<string>
   /** Bucket ARNs and the object prefix the task may use in each. */
@@ -154,7 +161,9 @@ export class Service extends pulumi.ComponentResource {
             {
               Effect: 'Allow',
               Action: 'secretsmanager:GetSecretValue',
-              Resource: [...new Set(args.secrets.map((s) => s.secretArn))],
+              Resource: [
+                ...new Set([...args.secrets, ...(args.migrationSecrets ?? [])].map((s) => s.secretArn)),
+              ],
             },
             { Effect: 'Allow', Action: 'kms:Decrypt', Resource: args.kmsKeyArn },
           ],
@@ -200,6 +209,9 @@ export class Service extends pulumi.ComponentResource {
               Resource: '*',
             },
             { Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: args.parameterArns },
+            ...(args.databaseConnectArns?.length
+              ? [{ Effect: 'Allow', Action: 'rds-db:connect', Resource: args.databaseConnectArns }]
+              : []),
           ],
         }),
       },
@@ -207,10 +219,17 @@ export class Service extends pulumi.ComponentResource {
     )
 
     const environment = Object.entries(args.environment).map(([n, value]) => ({ name: n, value }))
-    const secrets = args.secrets.map((s) => ({
+    const toSecret = (s: ContainerSecret) => ({
       name: s.name,
       valueFrom: s.jsonKey ? pulumi.interpolate`${s.secretArn}:${s.jsonKey}::` : s.secretArn,
-    }))
+    })
+    const secrets = args.secrets.map(toSecret)
+    const migrationOnly = new Set((args.migrationSecrets ?? []).map((s) => s.name))
+    const migrationSecrets = [
+      ...args.secrets.filter((s) => !migrationOnly.has(s.name)),
+      ...(args.migrationSecrets ?? []),
+    ].map(toSecret)
+    const migrationEnvironment = environment.filter((e) => !migrationOnly.has(e.name))
     const logs = (prefix: string) => ({
       logDriver: 'awslogs',
       options: {
@@ -272,8 +291,8 @@ export class Service extends pulumi.ComponentResource {
         image: args.deployedImage ?? args.image,
         essential: true,
         command: args.migrationCommand,
-        environment,
-        secrets,
+        environment: migrationEnvironment,
+        secrets: migrationSecrets,
         logConfiguration: logs('migrate'),
         readonlyRootFilesystem: true,
         mountPoints: [{ sourceVolume: 'tmp', containerPath: '/tmp' }],

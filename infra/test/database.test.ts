@@ -132,7 +132,7 @@ describe('database (us-east primary)', () => {
       dbName: 'blueprint',
     })
     const keyArn = `arn:aws:kms:us-east-1:123456789012:key/${idOf(one(inventory, T.key))}`
-    for (const suffix of ['master', 'url', 'replica-url']) {
+    for (const suffix of ['master', 'url']) {
       const secret = one(inventory, 'aws:secretsmanager/secret:Secret', `blueprint-us-east-db-${suffix}`)
       hasProps(secret, { name: `blueprint-us-east-db/${suffix}`, kmsKeyId: keyArn })
       hasProps(
