@@ -29,6 +29,10 @@ interface ManagedRule {
 describe('the ALB and its WAF agree with the service (us-east and eu-west)', () => {
   it('reads the service routes from app.ts (the check below is not vacuous)', () => {
     expect(servicePrefixes).to.include('/health')
+    // The readiness path of the contract is a route the service really has (/health + /ready).
+    const health = readFileSync('app/src/features/health/routes.ts', 'utf8')
+    expect(HEALTH_READY_PATH).to.equal('/health/ready')
+    expect(health).to.include("'/ready'")
     expect(servicePrefixes.filter((p) => p.startsWith(API_PATH_PREFIX)).length).to.be.greaterThan(3)
   })
 
