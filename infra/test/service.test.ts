@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { expect } from 'chai'
 import type { StackName } from '../src/config.js'
 import { all, hasProps, idOf, json, one, stack } from './helpers.js'
@@ -66,6 +67,10 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       // The deploy workflow writes the value; a later preview or `pulumi up` from a laptop must keep it.
       expect(param.options?.ignoreChanges).to.deep.equal(['insecureValue'])
       expect(await resolve(outputs.imageParameter)).to.equal(`/blueprint/${name}/service/image`)
+      // The deploy workflow refreshes exactly this resource by URN (a full refresh would call Route 53).
+      const workflow = readFileSync('.github/workflows/deploy-stack.yml', 'utf8')
+      const target = /--target "([^"]+)"/.exec(workflow)?.[1]?.replaceAll('$STACK', name)
+      expect(target).to.equal(param.urn)
       // Both task definitions take their image from the parameter's state (refreshed from SSM), not from config.
       for (const family of ['-service', '-migrate']) {
         expect(dependencies(one(inventory, T.td, family).urn), family).to.include(param.urn)
