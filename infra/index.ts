@@ -4,6 +4,8 @@ import { buildRegion } from './src/region.js'
 
 const region = buildRegion(loadConfig())
 
+export const vpcId = region.vpcId
+export const peeringConnectionId = region.peeringConnectionId
 export const albDnsName = region.albDnsName
 export const albZoneId = region.albZoneId
 export const healthCheckPath = region.healthCheckPath
@@ -18,6 +20,7 @@ export const dbSecretArn = region.dbSecretArn
 export const dbMasterPassword = region.dbMasterPassword
 export const dbReadReplicaIdentifiers = region.dbReadReplicaIdentifiers
 export const writerEndpointParameter = region.writerEndpointParameter
+export const imageParameter = region.imageParameter
 export const redisEndpoint = region.redisEndpoint
 export const uploadsBucketName = region.uploadsBucketName
 export const uploadsBucketArn = region.uploadsBucketArn

@@ -28,6 +28,8 @@ export interface Config {
     /** `file:/path` or `ssm:/name` holding the writer's host:port; unset: DATABASE_URL's host for good. */
     writerEndpointSource: string | undefined
     writerPollMs: number
+    /** Authenticate with IAM tokens signed for the URL's user (RDS); the URL then carries no password. */
+    iamAuth: boolean
     replicaCheckMs: number
     /** A replica lagging more than this stops taking reads until it catches up. */
     replicaMaxLagMs: number
@@ -165,6 +167,7 @@ export function loadConfig(env: Env = process.env): Config {
       replicaUrls: read.urlList('DATABASE_REPLICA_URL', ['postgres:', 'postgresql:']),
       writerEndpointSource: read.writerSource('DATABASE_WRITER_ENDPOINT_SOURCE'),
       writerPollMs: read.int('DATABASE_WRITER_POLL_MS', 5000, 100),
+      iamAuth: read.bool('DATABASE_IAM_AUTH', false),
       replicaCheckMs: read.int('DATABASE_REPLICA_CHECK_MS', 5000, 100),
       replicaMaxLagMs: read.int('DATABASE_REPLICA_MAX_LAG_MS', 30_000, 0),
       readYourWritesMs: read.int('DATABASE_READ_YOUR_WRITES_MS', 10_000, 1),

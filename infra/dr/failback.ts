@@ -26,7 +26,9 @@ function rebuildAsReplica(topology: Topology, stale: Site, writer: Site, label: 
     `      ${configSet(topology, stale, CONFIG_KEYS.databaseRole, 'replica')}`,
     `      ${configSet(topology, stale, CONFIG_KEYS.sourceStack, qualifiedStack(topology, writer))}`,
     `      ${configSet(topology, stale, CONFIG_KEYS.databaseIdentifier, '<new identifier>')}`,
-    `      pulumi preview --stack ${s} --diff   # expect: replace of the DB only; ${stale.writerParameter} -> ${writer.stack} address`,
+    `      ${configSet(topology, stale, CONFIG_KEYS.readReplicas, '0')}   # its same-region readers go (no deletion protection)`,
+    `      pulumi preview --stack ${s} --diff   # expect: replace of the DB (and its readers, groups, secrets) only;`,
+    `      # ${stale.writerParameter} keeps the ${writer.stack} address (the program never rewrites it)`,
     `      pulumi up --stack ${s} --yes`,
     `${label}.4  Verify: npm run dr -- status   # ${s} "replica of ${writer.stack}", lag under a minute, both writer`,
     `      parameters on the ${writer.stack} endpoint; status warns while the retained old instance still exists.`,
@@ -34,6 +36,10 @@ function rebuildAsReplica(topology: Topology, stale: Site, writer: Site, label: 
     '      is on, so it is turned off first), ~10 min:',
     `      aws rds modify-db-instance --region ${stale.region} --db-instance-identifier <old ${s} id> --no-deletion-protection --apply-immediately`,
     `      aws rds delete-db-instance --region ${stale.region} --db-instance-identifier <old ${s} id> --final-db-snapshot-identifier <old ${s} id>-final-$(date -u +%Y%m%d)`,
+    `      aws rds wait db-instance-deleted --region ${stale.region} --db-instance-identifier <old ${s} id>`,
+    '      # its subnet and parameter groups were retained for it (RDS refuses to delete a group in use):',
+    `      aws rds delete-db-subnet-group --region ${stale.region} --db-subnet-group-name <old ${s} id>-subnets`,
+    `      aws rds delete-db-parameter-group --region ${stale.region} --db-parameter-group-name <old ${s} id>-pg<major>`,
   ]
 }
 
@@ -55,6 +61,7 @@ export function failbackPlan(topology: Topology, current: Site): string[] {
     `B.3  Bring ${home.stack}'s stack in line (the promote command prints the same):`,
     `      pulumi refresh --stack ${home.stack} --yes`,
     `      ${configSet(topology, home, CONFIG_KEYS.databaseRole, 'primary')}`,
+    `      ${configSet(topology, home, CONFIG_KEYS.readReplicas, '<readers it ran before the failover>')}`,
     `      pulumi up --stack ${home.stack} --yes`,
     `B.4  Rebuild ${current.stack} as a replica of ${home.stack}:`,
     ...rebuildAsReplica(topology, current, home, 'B.4'),

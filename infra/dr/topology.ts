@@ -1,5 +1,7 @@
 // Every name the DR command shares with the Pulumi program and the service lives here, so a rename
 // is one edit and the contract can be read on one screen (docs/runbooks/dr-drill.md lists it too).
+// Names the service reads too (SSM paths) come from the shared contract module.
+import { ssmParameters } from '../../app/src/contract.js'
 
 /** The Pulumi project every stack belongs to. */
 export const DEFAULT_PROJECT = 'blueprint'
@@ -15,6 +17,8 @@ export const CONFIG_KEYS = {
   sourceStack: 'database.sourceStack',
   /** RDS identifier; a rebuilt instance needs a new one because the old one is retained, not deleted. */
   databaseIdentifier: 'database.identifier',
+  /** Same-region readers; a replica-role region has none (config validation refuses them). */
+  readReplicas: 'database.readReplicas',
 } as const
 
 /** Placeholder for the Pulumi organisation in printed commands, unless `--pulumi-org` names it. */
@@ -75,7 +79,7 @@ export function conventionalDbIds(project: string, stack: string): string[] {
 
 /** SSM parameter the services of `stack` read their writer endpoint from. */
 export function writerParameterName(project: string, stack: string): string {
-  return `/${project}/${stack}/db/writer-endpoint`
+  return ssmParameters.writerEndpoint(project, stack)
 }
 
 /** Builds the topology from the convention plus the operator's overrides. */

@@ -4,6 +4,9 @@ import * as pulumi from '@pulumi/pulumi'
 export const STACK_REGIONS = { 'us-east': 'us-east-1', 'eu-west': 'eu-west-1' } as const
 export type StackName = keyof typeof STACK_REGIONS
 
+/** Days within which an erased user's files leave every bucket, replicas included (docs/gdpr.md). */
+export const ERASURE_PROMISE_DAYS = 30
+
 /** Role of the regional PostgreSQL: the writer, or a cross-region read replica of the other stack's writer. */
 export type DatabaseRole = 'primary' | 'replica'
 
@@ -14,6 +17,15 @@ export interface NetworkConfig {
   azs: string[]
   /** Flow-log retention in days. @default 90 */
   flowLogRetentionDays: number
+  /** The other region's VPC CIDR: routes and database ingress for cross-region writes. Must not overlap `cidr`. */
+  peerCidr?: string
+  /**
+   * Requester side of the inter-region peering: the other region's VPC id (its `vpcId` output). The stack that
+   * sets it creates the peering request; the other stack accepts it with `peeringConnectionId`.
+   */
+  peerVpcId?: string
+  /** Accepter side: id of the peering connection the other stack requested (its `peeringConnectionId` output). */
+  peeringConnectionId?: string
 }
 
 export interface DnsConfig {
@@ -29,6 +41,11 @@ export interface DnsConfig {
   healthCheckIntervalSeconds: 10 | 30
   /** Consecutive failed checks before a region stops receiving traffic. @default 3 */
   healthCheckFailureThreshold: number
+  /**
+   * The other region's Route 53 health check (its `healthCheckId` output). The us-east-1 stack alarms on it,
+   * since Route 53 metrics exist only in us-east-1 and the other stack must own nothing there.
+   */
+  peerHealthCheckId?: string
 }
 
 export interface ServiceConfig {
@@ -107,11 +124,15 @@ export interface CacheConfig {
 }
 
 export interface StorageConfig {
-  /** Days before objects move to Standard-IA. @default 30 */
+  /** Days before uploads and assets move to Intelligent-Tiering (never a class that needs a restore). @default 30 */
+  tieringDays: number
+  /** Days before logs move to Standard-IA. @default 30 */
   infrequentAccessDays: number
-  /** Days before objects move to Glacier. @default 90 */
+  /** Days before logs move to Glacier Flexible Retrieval (logs only: reading them back needs a restore). @default 90 */
   glacierDays: number
-  /** Days noncurrent versions are kept. @default 90 */
+  /** Days before logs expire. @default 365 */
+  logExpirationDays: number
+  /** Days noncurrent versions are kept; bounds how long an erased user's files survive (docs/gdpr.md). @default 30 */
   noncurrentVersionDays: number
   /** Stack whose buckets receive this stack's objects (cross-region replication); off when unset. */
   replicateTo?: StackName
@@ -224,6 +245,9 @@ export function loadConfig(): StackConfig {
         ['a', 'b', 'c'].map((s) => `${region}${s}`),
       ),
       flowLogRetentionDays: net.int('flowLogRetentionDays', 90),
+      peerCidr: net.optStr('peerCidr'),
+      peerVpcId: net.optStr('peerVpcId'),
+      peeringConnectionId: net.optStr('peeringConnectionId'),
     },
     dns: {
       zoneId: dns.str('zoneId'),
@@ -233,6 +257,7 @@ export function loadConfig(): StackConfig {
       healthCheckIntervalSeconds:
         dns.oneOf('healthCheckIntervalSeconds', ['10', '30'] as const, '30') === '10' ? 10 : 30,
       healthCheckFailureThreshold: dns.int('healthCheckFailureThreshold', 3),
+      peerHealthCheckId: dns.optStr('peerHealthCheckId'),
     },
     service: {
       image: svc.str('image'),
@@ -277,9 +302,11 @@ export function loadConfig(): StackConfig {
       snapshotRetentionDays: cache.int('snapshotRetentionDays', 7),
     },
     storage: {
+      tieringDays: storage.int('tieringDays', 30),
       infrequentAccessDays: storage.int('infrequentAccessDays', 30),
       glacierDays: storage.int('glacierDays', 90),
-      noncurrentVersionDays: storage.int('noncurrentVersionDays', 90),
+      logExpirationDays: storage.int('logExpirationDays', 365),
+      noncurrentVersionDays: storage.int('noncurrentVersionDays', 30),
       replicateTo: storage.optOneOf('replicateTo', Object.keys(STACK_REGIONS) as StackName[]),
     },
     alarms: {
@@ -311,6 +338,25 @@ function validate(c: StackConfig, set: SetHint): void {
   }
   if (!/^\d+\.\d+\.\d+\.\d+\/16$/.test(c.network.cidr)) {
     fail(`network.cidr must be a /16, got ${c.network.cidr}`, 'network.cidr', '10.10.0.0/16 --path')
+  }
+  const n = c.network
+  if (n.peerCidr !== undefined && !/^\d+\.\d+\.\d+\.\d+\/16$/.test(n.peerCidr)) {
+    fail(`network.peerCidr must be a /16, got ${n.peerCidr}`, 'network.peerCidr', '10.20.0.0/16 --path')
+  }
+  if (n.peerCidr === n.cidr) {
+    // Peering refuses overlapping CIDRs; both stacks carve the same /20 layout from their /16.
+    fail(`network.peerCidr overlaps network.cidr (${n.cidr})`, 'network.peerCidr', '10.20.0.0/16 --path')
+  }
+  if ((n.peerVpcId || n.peeringConnectionId) && !n.peerCidr) {
+    fail('peering needs the other VPC CIDR', 'network.peerCidr', '10.20.0.0/16 --path')
+  }
+  if (n.peerVpcId && n.peeringConnectionId) {
+    // One stack requests, the other accepts: a stack doing both would own a resource in the other region.
+    fail(
+      'set network.peerVpcId (requester) or network.peeringConnectionId (accepter), not both',
+      'network.peeringConnectionId',
+      '"" --path',
+    )
   }
   if (c.network.azs.length !== 3)
     fail('network.azs must list 3 zones', 'network.azs[0]', `${c.region}a --path`)
@@ -368,11 +414,29 @@ function validate(c: StackConfig, set: SetHint): void {
     // S3 refuses Standard-IA transitions earlier than 30 days.
     fail('storage needs infrequentAccessDays >= 30 < glacierDays', 'storage.glacierDays', '90 --path')
   }
+  if (st.logExpirationDays <= st.glacierDays) {
+    fail('storage.logExpirationDays must be after glacierDays', 'storage.logExpirationDays', '365 --path')
+  }
+  if (st.noncurrentVersionDays < 1 || st.noncurrentVersionDays > ERASURE_PROMISE_DAYS) {
+    // docs/gdpr.md promises an erased user's files are gone from every bucket and replica within this window.
+    fail(
+      `storage.noncurrentVersionDays must be 1..${ERASURE_PROMISE_DAYS} (the erasure promise)`,
+      'storage.noncurrentVersionDays',
+      `${ERASURE_PROMISE_DAYS} --path`,
+    )
+  }
   if (st.replicateTo === c.stack)
     fail('storage.replicateTo names this stack', 'storage.replicateTo', 'eu-west --path')
   if (c.edge.cdn && c.region !== 'us-east-1') {
     // CloudFront certificates and CloudFront-scope WAF ACLs only exist in us-east-1.
     fail('the CDN must be owned by the us-east-1 stack', 'edge.cdn', 'false --path')
+  }
+  if (c.dns.peerHealthCheckId && c.region !== 'us-east-1') {
+    fail(
+      'only the us-east-1 stack alarms on health checks (Route 53 metrics live there)',
+      'dns.peerHealthCheckId',
+      '"" --path',
+    )
   }
   if (c.edge.cdn && !c.edge.failoverStack) {
     fail('the CDN needs a failover origin stack', 'edge.failoverStack', 'eu-west --path')

@@ -34,6 +34,13 @@ export function defaultMaxConnections(instanceClass: string): number {
   return Math.min(Math.floor((gib * 1024 ** 3) / 9531392), 5000)
 }
 
+/**
+ * RDS's default create timeout is 40 minutes; a cross-region replica of 1 TB takes 1-3 h (snapshot copy and
+ * catch-up), and so can a same-region reader or a class change. Past the timeout Pulumi marks the create failed
+ * while RDS carries on, and the next `up` tries to create it again.
+ */
+export const RDS_TIMEOUTS = { create: '4h', update: '4h', delete: '2h' }
+
 const MASTER_USER = 'blueprint'
 const DB_NAME = 'blueprint'
 
@@ -68,8 +75,13 @@ export interface DatabaseArgs {
   vpcId: pulumi.Input<string>
   /** Isolated subnets (no route to the internet). */
   subnetIds: pulumi.Input<string>[]
-  /** The only security group allowed to reach 5432. */
+  /** The only security group allowed to reach 5432 from inside this VPC. */
   clientSecurityGroupId: pulumi.Input<string>
+  /**
+   * The other region's task subnets: its tasks write here after a promotion (or while this is the primary).
+   * Security groups cannot reference a group across a cross-region peering, so these are CIDRs. @default none
+   */
+  peerClientCidrs?: string[]
   /** This region's KMS key; a cross-region replica must use a key in its own region. */
   kmsKeyArn: pulumi.Input<string>
   /** Log retention for the exported PostgreSQL logs. @default 30 */
@@ -86,10 +98,8 @@ export class Database extends pulumi.ComponentResource {
   readonly address: pulumi.Output<string>
   /** Secret with the master credentials (`username`, `password`, `host`, `port`, `dbname`). */
   readonly masterSecretArn: pulumi.Output<string>
-  /** Secret holding DATABASE_URL: master credentials at the writer (the service repoints the host at run time). */
+  /** Secret holding the migration task's DATABASE_URL: master (schema owner) credentials at the writer. */
   readonly urlSecretArn: pulumi.Output<string>
-  /** Secret holding DATABASE_REPLICA_URL: the same credentials at this region's reader. */
-  readonly replicaUrlSecretArn: pulumi.Output<string>
   /** Master password (secret); the other region's replica connects with it. */
   readonly masterPassword: pulumi.Output<string>
   readonly readReplicaIdentifiers: string[]
@@ -107,10 +117,14 @@ export class Database extends pulumi.ComponentResource {
     const major = args.engineVersion.split('.')[0]
     this.identifier = args.identifier
 
+    // Groups are named for the instance. A failback rebuild gives the instance a new identifier, so new groups
+    // are created; the old ones stay in AWS (retainOnDelete) because the retained old instance still uses them,
+    // and RDS refuses to delete a group in use. The failback plan deletes them with the old instance.
+    const retained = { parent: this, retainOnDelete: true }
     const subnets = new aws.rds.SubnetGroup(
       `${name}-db-subnets`,
       { name: `${args.identifier}-subnets`, subnetIds: args.subnetIds },
-      parent,
+      retained,
     )
     const sg = new aws.ec2.SecurityGroup(
       `${name}-db-sg`,
@@ -125,6 +139,18 @@ export class Database extends pulumi.ComponentResource {
             securityGroups: [args.clientSecurityGroupId],
             description: 'service tasks',
           },
+          ...(args.peerClientCidrs?.length
+            ? [
+                {
+                  protocol: 'tcp',
+                  fromPort: 5432,
+                  toPort: 5432,
+                  cidrBlocks: args.peerClientCidrs,
+                  description:
+                    'service tasks of the other region, over the peering (TLS enforced by rds.force_ssl)',
+                },
+              ]
+            : []),
         ],
         tags: { Name: `${name}-db` },
       },
@@ -142,7 +168,7 @@ export class Database extends pulumi.ComponentResource {
           { name: 'log_min_duration_statement', value: '1000' },
         ],
       },
-      parent,
+      retained,
     )
     const monitoringRole = new aws.iam.Role(
       `${name}-db-monitoring`,
@@ -204,6 +230,9 @@ export class Database extends pulumi.ComponentResource {
       enabledCloudwatchLogsExports: ['postgresql', 'upgrade'],
       autoMinorVersionUpgrade: true,
       applyImmediately: false,
+      // The service connects as DB_APP_ROLE with IAM tokens (signed locally, so no password and no cross-region
+      // Secrets Manager call on the DR path); the master password is left to migrations.
+      iamDatabaseAuthenticationEnabled: true,
     } satisfies aws.rds.InstanceArgs
 
     if (args.bornReplica && !args.sourceMasterPassword) {
@@ -234,6 +263,7 @@ export class Database extends pulumi.ComponentResource {
       parent: this,
       protect: args.protect ?? true,
       retainOnDelete: true,
+      customTimeouts: RDS_TIMEOUTS,
       dependsOn: logGroups,
       // Storage autoscaling grows allocatedStorage outside Pulumi; the engine minor version moves with AWS.
       ignoreChanges: ['allocatedStorage', 'engineVersion'],
@@ -260,9 +290,13 @@ export class Database extends pulumi.ComponentResource {
             skipFinalSnapshot: true,
             finalSnapshotIdentifier: undefined,
             dbSubnetGroupName: undefined,
+            // Rebuilt from the writer at will: deletion protection would only block the failback plan, which
+            // removes same-region readers before the region becomes a replica (a replica has none).
+            deletionProtection: false,
           },
           {
             parent: this,
+            customTimeouts: RDS_TIMEOUTS,
             ignoreChanges: ['engineVersion'],
             dependsOn: logGroupsFor(`${name}-db-read-${i}`, id),
           },
@@ -300,7 +334,6 @@ export class Database extends pulumi.ComponentResource {
       }),
     )
     this.urlSecretArn = secret('url', url(args.writerEndpoint ?? instance.endpoint))
-    this.replicaUrlSecretArn = secret('replica-url', url(this.readerEndpoint))
     this.registerOutputs({ endpoint: this.endpoint, arn: this.arn })
   }
 }

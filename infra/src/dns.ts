@@ -19,10 +19,12 @@ export interface LatencyDnsArgs {
   intervalSeconds?: 10 | 30
   /** Consecutive failures before the region is marked unhealthy. @default 3 */
   failureThreshold?: number
-  /** SNS topic in us-east-1 for the health-check alarm. */
-  alarmTopicArn: pulumi.Input<string>
-  /** Provider in us-east-1: Route 53 publishes health-check metrics only there. */
-  globalProvider: aws.Provider
+  /**
+   * Alarm on this region's health check, for the stack in us-east-1 only (Route 53 publishes health-check
+   * metrics only there; the other region's stack owns nothing in us-east-1, and the global stack alarms on its
+   * check with `healthCheckAlarm`). @default no alarm
+   */
+  alarmTopicArn?: pulumi.Input<string>
 }
 
 /** Latency-routed API record for this region, guarded by an HTTPS health check with an alarm. */
@@ -68,24 +70,46 @@ export class LatencyDns extends pulumi.ComponentResource {
       },
       parent,
     )
-    new aws.cloudwatch.MetricAlarm(
-      `${name}-health`,
-      {
-        alarmDescription: `${args.regionalApiDomain}${args.healthPath} failing Route 53 health checks`,
-        namespace: 'AWS/Route53',
-        metricName: 'HealthCheckStatus',
-        dimensions: { HealthCheckId: check.id },
-        statistic: 'Minimum',
-        period: 60,
-        evaluationPeriods: 2,
-        threshold: 1,
-        comparisonOperator: 'LessThanThreshold',
-        treatMissingData: 'breaching',
-        alarmActions: [args.alarmTopicArn],
-        okActions: [args.alarmTopicArn],
-      },
-      { parent: this, provider: args.globalProvider },
-    )
+    if (args.alarmTopicArn) {
+      healthCheckAlarm(
+        `${name}-health`,
+        check.id,
+        `${args.regionalApiDomain}${args.healthPath}`,
+        args.alarmTopicArn,
+        parent,
+      )
+    }
     this.registerOutputs({ healthCheckId: this.healthCheckId })
   }
+}
+
+/**
+ * Alarm on a Route 53 health check. Route 53 publishes `HealthCheckStatus` in us-east-1 only, so it must be
+ * created with a us-east-1 provider and notify a topic there: only the global (us-east) stack calls this.
+ */
+export function healthCheckAlarm(
+  name: string,
+  healthCheckId: pulumi.Input<string>,
+  target: string,
+  topicArn: pulumi.Input<string>,
+  opts: pulumi.CustomResourceOptions,
+): aws.cloudwatch.MetricAlarm {
+  return new aws.cloudwatch.MetricAlarm(
+    name,
+    {
+      alarmDescription: `${target} failing Route 53 health checks`,
+      namespace: 'AWS/Route53',
+      metricName: 'HealthCheckStatus',
+      dimensions: { HealthCheckId: healthCheckId },
+      statistic: 'Minimum',
+      period: 60,
+      evaluationPeriods: 2,
+      threshold: 1,
+      comparisonOperator: 'LessThanThreshold',
+      treatMissingData: 'breaching',
+      alarmActions: [topicArn],
+      okActions: [topicArn],
+    },
+    opts,
+  )
 }

@@ -37,7 +37,14 @@ export class Cdn extends pulumi.ComponentResource {
       { domainName: args.domain, validationMethod: 'DNS' },
       parent,
     )
-    const validated = validateCertificate(`${name}-cert`, cert, args.zoneId, [0], this)
+    const validated = validateCertificate(
+      `${name}-cert`,
+      cert,
+      args.zoneId,
+      [args.domain],
+      [args.domain],
+      this,
+    )
 
     const oac = new aws.cloudfront.OriginAccessControl(
       `${name}-oac`,

@@ -1,11 +1,12 @@
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
+import { API_PATH_PREFIX, HEALTH_READY_PATH } from '../../app/src/contract.js'
 import { aclVisibility, webAclRules } from './wafRules.js'
 
-/** Paths the ALB forwards to the service; everything else gets a 404 at the edge of the region. */
-export const SERVICE_PATHS = ['/api/*', '/v1/*'] as const
-/** Readiness endpoint used by the target group and the Route 53 health checks. */
-export const HEALTH_PATH = '/health/ready'
+/** Paths the ALB forwards to the service (its API prefix); everything else gets a 404 at the edge of the region. */
+export const SERVICE_PATHS = [`${API_PATH_PREFIX}/*`] as const
+/** Readiness endpoint used by the target group and the Route 53 health checks (the service's contract). */
+export const HEALTH_PATH = HEALTH_READY_PATH
 
 export interface IngressArgs {
   vpcId: pulumi.Input<string>
@@ -129,8 +130,7 @@ export class Ingress extends pulumi.ComponentResource {
       { parent: this },
     )
     const owned = args.validationRecordsFor ?? args.domains
-    const indexes = args.domains.flatMap((d, i) => (owned.includes(d) ? [i] : []))
-    const validated = validateCertificate(`${name}-cert`, cert, args.zoneId, indexes, this)
+    const validated = validateCertificate(`${name}-cert`, cert, args.zoneId, args.domains, owned, this)
 
     new aws.lb.Listener(
       `${name}-http`,
@@ -203,36 +203,52 @@ export class Ingress extends pulumi.ComponentResource {
   }
 }
 
-/** DNS-validates an ACM certificate in a Route 53 zone, writing the records of the names at `indexes`. */
+/**
+ * DNS-validates an ACM certificate covering `domains`, writing the validation records of the `owned` names.
+ *
+ * ACM returns `domainValidationOptions` as a set (hash order, not declaration order), so each record is picked
+ * by its domain name. `validationRecordFqdns` lists every name of the certificate, owned here or not: the
+ * provider fails a validation whose list misses one. A name's validation CNAME is the same for every
+ * certificate of the account, so a name two stacks' certificates share is written by one stack only; records
+ * keep `allowOverwrite` off so a second writer fails loudly instead of taking the record over (and deleting
+ * it, and the other certificate's renewal, on its next destroy).
+ */
 export function validateCertificate(
   name: string,
   cert: aws.acm.Certificate,
   zoneId: string,
-  indexes: number[],
+  domains: string[],
+  owned: string[],
   parent: pulumi.Resource,
   provider?: aws.Provider,
 ): aws.acm.CertificateValidation {
-  const records: pulumi.Output<string>[] = []
-  for (const i of indexes) {
-    const option = cert.domainValidationOptions.apply((o) => o[i])
-    const record = new aws.route53.Record(
+  const fqdns = domains.map((domain, i) => {
+    const option = cert.domainValidationOptions.apply((options) => {
+      const found = options.find((o) => o.domainName === domain)
+      if (!found) throw new Error(`${name}: ACM returned no validation option for ${domain}`)
+      return found
+    })
+    if (!owned.includes(domain)) {
+      // Written by the stack that owns the name; listed here so this certificate waits for it too.
+      return option.apply((o) => (o.resourceRecordName ?? '').replace(/\.$/, ''))
+    }
+    // Named by the position in `domains` (declaration order), which never depends on what ACM returns.
+    return new aws.route53.Record(
       `${name}-validation-${i}`,
       {
         zoneId,
-        name: option.apply((o) => o?.resourceRecordName ?? ''),
-        type: option.apply((o) => o?.resourceRecordType ?? 'CNAME'),
-        records: [option.apply((o) => o?.resourceRecordValue ?? '')],
+        name: option.apply((o) => o.resourceRecordName ?? ''),
+        type: option.apply((o) => o.resourceRecordType ?? 'CNAME'),
+        records: [option.apply((o) => o.resourceRecordValue ?? '')],
         ttl: 300,
-        // Two names in one zone can share a validation record; let the second write win instead of failing.
-        allowOverwrite: true,
+        allowOverwrite: false,
       },
       { parent, provider },
-    )
-    records.push(record.fqdn)
-  }
+    ).fqdn
+  })
   return new aws.acm.CertificateValidation(
     `${name}-validation`,
-    { certificateArn: cert.arn, validationRecordFqdns: records },
+    { certificateArn: cert.arn, validationRecordFqdns: fqdns },
     { parent, provider },
   )
 }

@@ -11,6 +11,26 @@ export interface NetworkArgs {
   flowLogRetentionDays?: number
   /** KMS key that encrypts the flow-log group. */
   kmsKeyArn: pulumi.Input<string>
+  /** Inter-region peering with the other stack's VPC; none when unset. */
+  peer?: PeerArgs
+}
+
+/**
+ * One side of the inter-region VPC peering. Cross-region, the requester cannot auto-accept: the request is
+ * created in the requester's region and accepted in the accepter's, each by its own stack.
+ */
+export interface PeerArgs {
+  /** The other VPC's CIDR; private (tasks) and isolated (databases) route tables send it over the peering. */
+  cidr: string
+  /** Requester side: the other VPC's id and region. */
+  request?: { vpcId: string; region: string }
+  /** Accepter side: the connection id the other stack requested. */
+  accept?: { connectionId: string }
+}
+
+/** CIDRs of the private (task) subnets a VPC of `cidr` has: the peer's databases admit exactly these. */
+export function taskSubnetCidrs(cidr: string): string[] {
+  return [0, 1, 2].map((i) => subnetCidr(cidr, 20, 4 + i))
 }
 
 /** VPC over three AZs: public (ALB, NAT), private (tasks), isolated (RDS, Redis), endpoints and flow logs. */
@@ -21,6 +41,8 @@ export class Network extends pulumi.ComponentResource {
   readonly privateSubnetIds: pulumi.Output<string>[]
   readonly isolatedSubnetIds: pulumi.Output<string>[]
   readonly endpointSecurityGroupId: pulumi.Output<string>
+  /** The inter-region peering connection's id, once this stack requested or accepted it. */
+  readonly peeringConnectionId?: pulumi.Output<string>
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super('blueprint:network:Network', name, {}, opts)
@@ -58,6 +80,12 @@ export class Network extends pulumi.ComponentResource {
       parent,
     )
 
+    this.peeringConnectionId = args.peer && peering(name, vpc.id, args.peer, this)
+    // Routes are inline on each table (a table with inline routes deletes separately managed ones). A route to a
+    // connection still pending acceptance is accepted by EC2 as a blackhole and works once it is accepted.
+    const peerRoutes = this.peeringConnectionId
+      ? [{ cidrBlock: args.peer?.cidr as string, vpcPeeringConnectionId: this.peeringConnectionId }]
+      : []
     const privateRts: aws.ec2.RouteTable[] = []
     const isolatedRts: aws.ec2.RouteTable[] = []
     this.publicSubnetIds = []
@@ -101,7 +129,7 @@ export class Network extends pulumi.ComponentResource {
         `${name}-private-rt-${i}`,
         {
           vpcId: vpc.id,
-          routes: [{ cidrBlock: '0.0.0.0/0', natGatewayId: nat.id }],
+          routes: [{ cidrBlock: '0.0.0.0/0', natGatewayId: nat.id }, ...peerRoutes],
           tags: { Name: `${name}-private-${az}` },
         },
         parent,
@@ -111,10 +139,10 @@ export class Network extends pulumi.ComponentResource {
         { subnetId: priv.id, routeTableId: privRt.id },
         parent,
       )
-      // Isolated subnets have no route out of the VPC at all.
+      // Isolated subnets have no route to the internet; only the peer VPC (the database answers its writers).
       const isoRt = new aws.ec2.RouteTable(
         `${name}-isolated-rt-${i}`,
-        { vpcId: vpc.id, tags: { Name: `${name}-isolated-${az}` } },
+        { vpcId: vpc.id, routes: peerRoutes, tags: { Name: `${name}-isolated-${az}` } },
         parent,
       )
       new aws.ec2.RouteTableAssociation(
@@ -226,4 +254,39 @@ export class Network extends pulumi.ComponentResource {
     )
     this.registerOutputs({ vpcId: this.vpcId })
   }
+}
+
+/** Requests or accepts the inter-region peering (never both: each side lives in its own region's stack). */
+function peering(
+  name: string,
+  vpcId: pulumi.Output<string>,
+  peer: PeerArgs,
+  parent: pulumi.Resource,
+): pulumi.Output<string> | undefined {
+  if (peer.request) {
+    // Cross-region the requester may not set autoAccept (the provider rejects it); the other region accepts.
+    return new aws.ec2.VpcPeeringConnection(
+      `${name}-peering`,
+      {
+        vpcId,
+        peerVpcId: peer.request.vpcId,
+        peerRegion: peer.request.region,
+        autoAccept: false,
+        tags: { Name: `${name}-peering`, side: 'requester' },
+      },
+      { parent },
+    ).id
+  }
+  if (peer.accept) {
+    return new aws.ec2.VpcPeeringConnectionAccepter(
+      `${name}-peering`,
+      {
+        vpcPeeringConnectionId: peer.accept.connectionId,
+        autoAccept: true,
+        tags: { Name: `${name}-peering`, side: 'accepter' },
+      },
+      { parent },
+    ).id
+  }
+  return undefined
 }

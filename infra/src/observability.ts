@@ -1,6 +1,5 @@
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
-import { Keys } from './keys.js'
 
 export interface ObservabilityArgs {
   /** Email subscribed to the alarm topic (the subscription must be confirmed once). */
@@ -285,39 +284,6 @@ export class Observability extends pulumi.ComponentResource {
       },
       parent,
     )
-    this.registerOutputs({ topicArn: this.topicArn })
-  }
-}
-
-export interface AlarmTopicArgs {
-  /** Email subscribed to the topic. */
-  email: string
-  /** KMS key alias (without `alias/`) for the topic's own key. */
-  keyAlias: string
-  protect?: boolean
-}
-
-/**
- * Alarm topic in us-east-1 for a stack that lives elsewhere: Route 53 health-check metrics exist only in
- * us-east-1, and an alarm can only notify a topic in its own region. Give it a provider in us-east-1.
- */
-export class GlobalAlarmTopic extends pulumi.ComponentResource {
-  readonly topicArn: pulumi.Output<string>
-
-  constructor(name: string, args: AlarmTopicArgs, opts?: pulumi.ComponentResourceOptions) {
-    super('blueprint:observability:GlobalAlarmTopic', name, {}, opts)
-    const keys = new Keys(name, { alias: args.keyAlias, protect: args.protect }, { parent: this })
-    const topic = new aws.sns.Topic(
-      `${name}-alarms`,
-      { name: `${name}-alarms`, kmsMasterKeyId: keys.keyArn },
-      { parent: this },
-    )
-    new aws.sns.TopicSubscription(
-      `${name}-email`,
-      { topic: topic.arn, protocol: 'email', endpoint: args.email },
-      { parent: this },
-    )
-    this.topicArn = topic.arn
     this.registerOutputs({ topicArn: this.topicArn })
   }
 }

@@ -1,15 +1,16 @@
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
+import { DB_APP_ROLE, ENV, ssmParameters } from '../../app/src/contract.js'
 import { Cache } from './cache.js'
-import { STACK_REGIONS, type StackConfig } from './config.js'
+import { STACK_REGIONS, type StackConfig, type StackName } from './config.js'
 import { Database, defaultMaxConnections } from './database.js'
-import { LatencyDns } from './dns.js'
+import { healthCheckAlarm, LatencyDns } from './dns.js'
 import { Cdn } from './edge.js'
 import { HEALTH_PATH, Ingress } from './ingress.js'
 import { Keys } from './keys.js'
 import { Mail } from './mail.js'
-import { Network } from './network.js'
-import { GlobalAlarmTopic, Observability } from './observability.js'
+import { Network, type PeerArgs, taskSubnetCidrs } from './network.js'
+import { Observability } from './observability.js'
 import { Service, TaskSecurityGroup } from './service.js'
 import { bucketName, Storage } from './storage.js'
 
@@ -24,9 +25,38 @@ export function stackTags(cfg: StackConfig): Record<string, string> {
   }
 }
 
+/**
+ * The stack in us-east-1 owns what exists once per account or only in us-east-1: CloudFront and its WAF, the
+ * Route 53 health-check alarms, the shared API name's validation record. The other region owns nothing there,
+ * so its DR path needs no us-east-1 API.
+ */
+export function ownsGlobal(cfg: StackConfig): boolean {
+  return cfg.region === 'us-east-1'
+}
+
+/** This stack's side of the inter-region peering, from config (see docs/infrastructure.md for the order). */
+function peerOf(cfg: StackConfig): PeerArgs | undefined {
+  const n = cfg.network
+  if (!n.peerCidr) return undefined
+  const other = (Object.keys(STACK_REGIONS) as StackName[]).find((s) => s !== cfg.stack) as StackName
+  return {
+    cidr: n.peerCidr,
+    ...(n.peerVpcId ? { request: { vpcId: n.peerVpcId, region: STACK_REGIONS[other] } } : {}),
+    ...(n.peeringConnectionId ? { accept: { connectionId: n.peeringConnectionId } } : {}),
+  }
+}
+
+/** DATABASE_URL of the application role at `endpoint`: no password (IAM tokens), TLS required. */
+function appDatabaseUrl(endpoint: pulumi.Input<string>): pulumi.Output<string> {
+  return pulumi.interpolate`postgresql://${DB_APP_ROLE}@${endpoint}/blueprint?sslmode=require`
+}
+
 /** Values other stacks, the DR command and operators read from a region stack. */
 export interface RegionOutputs {
   region: string
+  vpcId: pulumi.Output<string>
+  /** Set once this stack requested (eu-west) or accepted (us-east) the inter-region peering. */
+  peeringConnectionId?: pulumi.Output<string>
   albDnsName: pulumi.Output<string>
   albZoneId: pulumi.Output<string>
   healthCheckPath: string
@@ -40,6 +70,8 @@ export interface RegionOutputs {
   dbMasterPassword: pulumi.Output<string>
   dbReadReplicaIdentifiers: string[]
   writerEndpointParameter: pulumi.Output<string>
+  /** SSM parameter holding the image URI the region runs (the deploy workflow writes it). */
+  imageParameter: pulumi.Output<string>
   redisEndpoint: pulumi.Output<string>
   uploadsBucketName: pulumi.Output<string>
   uploadsBucketArn: pulumi.Output<string>
@@ -67,14 +99,6 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
     defaultTags: { tags: stackTags(cfg) },
   })
   const opts: pulumi.ComponentResourceOptions = { providers: [provider] }
-  // Route 53 health-check metrics and CloudFront-scoped resources exist only in us-east-1.
-  const globalProvider =
-    cfg.region === 'us-east-1'
-      ? provider
-      : new aws.Provider(`${prefix}-aws-us-east-1`, {
-          region: 'us-east-1',
-          defaultTags: { tags: stackTags(cfg) },
-        })
   const account = aws.getCallerIdentityOutput({}, { provider }).accountId
 
   // eu-west learns the writer's identity (and the CDN's) from us-east; us-east never references eu-west, and
@@ -98,6 +122,7 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       azs: cfg.network.azs,
       flowLogRetentionDays: cfg.network.flowLogRetentionDays,
       kmsKeyArn: keys.keyArn,
+      peer: peerOf(cfg),
     },
     opts,
   )
@@ -108,8 +133,10 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       stack: cfg.stack,
       region: cfg.region,
       kmsKeyArn: keys.keyArn,
+      tieringDays: cfg.storage.tieringDays,
       infrequentAccessDays: cfg.storage.infrequentAccessDays,
       glacierDays: cfg.storage.glacierDays,
+      logExpirationDays: cfg.storage.logExpirationDays,
       noncurrentVersionDays: cfg.storage.noncurrentVersionDays,
       replicateTo: cfg.storage.replicateTo && {
         stack: cfg.storage.replicateTo,
@@ -128,10 +155,11 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       publicSubnetIds: network.publicSubnetIds,
       zoneId: cfg.dns.zoneId,
       domains: [cfg.dns.regionalApiDomain, cfg.dns.apiDomain],
-      // The home region (no sourceStack) owns the shared name's validation record; the other reuses it.
-      validationRecordsFor: cfg.database.sourceStack
-        ? [cfg.dns.regionalApiDomain]
-        : [cfg.dns.regionalApiDomain, cfg.dns.apiDomain],
+      // The shared name's validation record belongs to the global stack for good: not to whichever region holds
+      // the writer, which flips on promotion and failback and would hand the record between stacks.
+      validationRecordsFor: ownsGlobal(cfg)
+        ? [cfg.dns.regionalApiDomain, cfg.dns.apiDomain]
+        : [cfg.dns.regionalApiDomain],
       targetPort: cfg.service.port,
       accessLogBucket: storage.logs.name,
       accessLogReady: [storage.logsPolicy],
@@ -165,6 +193,7 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       vpcId: network.vpcId,
       subnetIds: network.isolatedSubnetIds,
       clientSecurityGroupId: tasksSg.id,
+      peerClientCidrs: cfg.network.peerCidr ? taskSubnetCidrs(cfg.network.peerCidr) : [],
       kmsKeyArn: keys.keyArn,
       protect: cfg.protect,
     },
@@ -195,7 +224,7 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
   const writerParameter = new aws.ssm.Parameter(
     `${prefix}-db-writer-endpoint`,
     {
-      name: `/${cfg.project}/${cfg.stack}/db/writer-endpoint`,
+      name: ssmParameters.writerEndpoint(cfg.project, cfg.stack),
       type: 'String',
       // `value` is always stored as a secret; a hostname is not one, and operators should see it in previews.
       insecureValue: writerEndpoint,
@@ -209,10 +238,26 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
   // Mail from the apex of the API's domain (api.example.com -> example.com).
   const mailDomain = cfg.dns.apiDomain.split('.').slice(1).join('.')
   const mail = new Mail(prefix, { domain: mailDomain, zoneId: cfg.dns.zoneId, region: cfg.region }, opts)
+
+  // The image the region runs lives in SSM, not in the runner's copy of the stack file: the deploy workflow writes
+  // it and runs `pulumi up --refresh`; previews, the drift job and an operator's laptop read the same value from
+  // state (refreshed from SSM). `service.image` only seeds it when the stack is created.
+  const imageParameter = new aws.ssm.Parameter(
+    `${prefix}-service-image`,
+    {
+      name: ssmParameters.serviceImage(cfg.project, cfg.stack),
+      type: 'String',
+      insecureValue: cfg.service.image,
+      description: 'Image URI the service runs; written by the deploy workflow (docs/delivery.md)',
+    },
+    { provider, ignoreChanges: ['insecureValue'] },
+  )
+
   const service = new Service(
     prefix,
     {
       ...cfg.service,
+      deployedImage: imageParameter.insecureValue,
       clusterName: prefix,
       subnetIds: network.privateSubnetIds,
       securityGroupId: tasksSg.id,
@@ -222,18 +267,22 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
         HOST: '0.0.0.0',
         TRUST_PROXY: network.cidr,
         COOKIE_SECURE: 'true',
-        DATABASE_WRITER_ENDPOINT_SOURCE: pulumi.interpolate`ssm:${writerParameter.name}`,
-        REDIS_CLUSTER: 'true',
-        S3_BUCKET: storage.uploads.name,
-        S3_REGION: cfg.region,
+        [ENV.writerEndpointSource]: pulumi.interpolate`ssm:${writerParameter.name}`,
+        // The application role with IAM tokens: these URLs hold no password, so they are plain environment.
+        [ENV.databaseUrl]: appDatabaseUrl(writerEndpoint),
+        [ENV.databaseReplicaUrl]: appDatabaseUrl(database.readerEndpoint),
+        [ENV.databaseIamAuth]: 'true',
+        [ENV.redisCluster]: 'true',
+        [ENV.s3Bucket]: storage.uploads.name,
+        [ENV.s3Region]: cfg.region,
         ...mail.environment,
         APP_BASE_URL: `https://${cfg.dns.staticDomain}`,
       },
-      secrets: [
-        { name: 'DATABASE_URL', secretArn: database.urlSecretArn },
-        { name: 'DATABASE_REPLICA_URL', secretArn: database.replicaUrlSecretArn },
-        { name: 'REDIS_URL', secretArn: cache.urlSecretArn },
-      ],
+      secrets: [{ name: ENV.redisUrl, secretArn: cache.urlSecretArn }],
+      // Migrations run as the schema owner; only the migration task gets its credentials.
+      migrationSecrets: [{ name: ENV.databaseUrl, secretArn: database.urlSecretArn }],
+      // Any region's instance: tasks write to the other region's writer (normal or promoted topology).
+      databaseConnectArns: [pulumi.interpolate`arn:aws:rds-db:*:${account}:dbuser:*/${DB_APP_ROLE}`],
       kmsKeyArn: keys.keyArn,
       // The service keeps user uploads under users/<id>/; static assets are published by CI, not the service.
       bucketAccess: [{ arn: storage.uploads.arn, prefix: 'users' }],
@@ -275,14 +324,6 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
     opts,
   )
 
-  const globalTopicArn =
-    cfg.region === 'us-east-1'
-      ? observability.topicArn
-      : new GlobalAlarmTopic(
-          `${prefix}-global`,
-          { email: cfg.alarms.email, keyAlias: `${prefix}-global-alarms`, protect: cfg.protect },
-          { providers: [globalProvider] },
-        ).topicArn
   const dns = new LatencyDns(
     prefix,
     {
@@ -296,11 +337,20 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       healthPath: HEALTH_PATH,
       intervalSeconds: cfg.dns.healthCheckIntervalSeconds,
       failureThreshold: cfg.dns.healthCheckFailureThreshold,
-      alarmTopicArn: globalTopicArn,
-      globalProvider,
+      // Route 53 publishes health-check metrics in us-east-1 only: the global stack alarms on both regions'.
+      ...(ownsGlobal(cfg) ? { alarmTopicArn: observability.topicArn } : {}),
     },
     opts,
   )
+  if (ownsGlobal(cfg) && cfg.dns.peerHealthCheckId) {
+    healthCheckAlarm(
+      `${prefix}-peer-health`,
+      cfg.dns.peerHealthCheckId,
+      `the other region's API (health check ${cfg.dns.peerHealthCheckId})`,
+      observability.topicArn,
+      { provider },
+    )
+  }
 
   const failover = cfg.edge.failoverStack
   const cdn =
@@ -314,7 +364,8 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
             failoverOrigin: pulumi.interpolate`${bucketName(cfg.project, failover, 'assets', account)}.s3.${STACK_REGIONS[failover]}.amazonaws.com`,
             rateLimit: cfg.edge.rateLimit,
           },
-          { providers: [globalProvider] },
+          // The CDN is only allowed in the us-east-1 stack (config validation): its region provider is global.
+          { providers: [provider] },
         )
       : undefined
   const cdnStack = ref(cfg.edge.cdnStack)
@@ -327,6 +378,8 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
 
   return {
     region: cfg.region,
+    vpcId: network.vpcId,
+    ...(network.peeringConnectionId ? { peeringConnectionId: network.peeringConnectionId } : {}),
     albDnsName: ingress.dnsName,
     albZoneId: ingress.zoneId,
     healthCheckPath: HEALTH_PATH,
@@ -340,6 +393,7 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
     dbMasterPassword: database.masterPassword,
     dbReadReplicaIdentifiers: database.readReplicaIdentifiers,
     writerEndpointParameter: writerParameter.name,
+    imageParameter: imageParameter.name,
     redisEndpoint: cache.configurationEndpoint,
     uploadsBucketName: storage.uploads.name,
     uploadsBucketArn: storage.uploads.arn,

@@ -64,6 +64,13 @@ export interface ServiceArgs extends ServiceConfig {
   environment: Record<string, pulumi.Input<string>>
   /** Secrets injected from Secrets Manager. */
   secrets: ContainerSecret[]
+  /**
+   * Secrets only the migration task gets (the schema owner's credentials); an environment variable of the same
+   * name is dropped from that task. The service itself never receives them. @default none
+   */
+  migrationSecrets?: ContainerSecret[]
+  /** `rds-db:connect` resources (`arn:aws:rds-db:<region>:<account>:dbuser:<resource id>/<user>`). @default none */
+  databaseConnectArns?: pulumi.Input<string>[]
   /** KMS key that encrypts the secrets and the log group. */
   kmsKeyArn: pulumi.Input<string>
   /** Bucket ARNs and the object prefix the task may use in each. */
@@ -71,6 +78,11 @@ export interface ServiceArgs extends ServiceConfig {
   /** SSM parameters the task reads at run time (the writer endpoint). */
   parameterArns: pulumi.Input<string>[]
   region: string
+  /**
+   * Image the service and migration containers run, when it differs from `image` (the SSM-recorded deploy).
+   * `image` still names the ECR repository the execution role may pull from. @default image
+   */
+  deployedImage?: pulumi.Input<string>
   /** Resources the ECS service must wait for (the listener that attaches the target group). */
   dependsOn?: pulumi.Input<pulumi.Resource>[]
 }
@@ -151,7 +163,9 @@ export class Service extends pulumi.ComponentResource {
             {
               Effect: 'Allow',
               Action: 'secretsmanager:GetSecretValue',
-              Resource: [...new Set(args.secrets.map((s) => s.secretArn))],
+              Resource: [
+                ...new Set([...args.secrets, ...(args.migrationSecrets ?? [])].map((s) => s.secretArn)),
+              ],
             },
             { Effect: 'Allow', Action: 'kms:Decrypt', Resource: args.kmsKeyArn },
           ],
@@ -198,6 +212,9 @@ export class Service extends pulumi.ComponentResource {
               Resource: '*',
             },
             { Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: args.parameterArns },
+            ...(args.databaseConnectArns?.length
+              ? [{ Effect: 'Allow', Action: 'rds-db:connect', Resource: args.databaseConnectArns }]
+              : []),
           ],
         }),
       },
@@ -205,10 +222,17 @@ export class Service extends pulumi.ComponentResource {
     )
 
     const environment = Object.entries(args.environment).map(([n, value]) => ({ name: n, value }))
-    const secrets = args.secrets.map((s) => ({
+    const toSecret = (s: ContainerSecret) => ({
       name: s.name,
       valueFrom: s.jsonKey ? pulumi.interpolate`${s.secretArn}:${s.jsonKey}::` : s.secretArn,
-    }))
+    })
+    const secrets = args.secrets.map(toSecret)
+    const migrationOnly = new Set((args.migrationSecrets ?? []).map((s) => s.name))
+    const migrationSecrets = [
+      ...args.secrets.filter((s) => !migrationOnly.has(s.name)),
+      ...(args.migrationSecrets ?? []),
+    ].map(toSecret)
+    const migrationEnvironment = environment.filter((e) => !migrationOnly.has(e.name))
     const logs = (prefix: string) => ({
       logDriver: 'awslogs',
       options: {
@@ -238,7 +262,7 @@ export class Service extends pulumi.ComponentResource {
 
     const app = {
       name: 'service',
-      image: args.image,
+      image: args.deployedImage ?? args.image,
       essential: true,
       portMappings: [{ containerPort: args.port, protocol: 'tcp' }],
       environment: [
@@ -267,11 +291,11 @@ export class Service extends pulumi.ComponentResource {
     const migrationTask = taskDefinition('migrate', [
       {
         name: 'migrate',
-        image: args.image,
+        image: args.deployedImage ?? args.image,
         essential: true,
         command: args.migrationCommand,
-        environment,
-        secrets,
+        environment: migrationEnvironment,
+        secrets: migrationSecrets,
         logConfiguration: logs('migrate'),
         readonlyRootFilesystem: true,
         mountPoints: [{ sourceVolume: 'tmp', containerPath: '/tmp' }],

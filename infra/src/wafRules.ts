@@ -10,6 +10,19 @@ export const MANAGED_RULE_GROUPS = [
   'AWSManagedRulesAmazonIpReputationList',
 ] as const
 
+/**
+ * Bytes of a request body an ALB's WAF can inspect. The Common rule set's `SizeRestrictions_BODY` blocks every
+ * body above it, far below what the API accepts (preferences documents up to 16 KiB, BODY_LIMIT_BYTES 1 MiB), so
+ * that rule only counts here and the service enforces its own limits (413). The other rules still inspect the
+ * first 8 KB of every body.
+ */
+export const WAF_BODY_INSPECTION_BYTES = 8192
+
+/** Managed rules switched from block to count, each because it contradicts the API (see above). */
+export const COUNTED_MANAGED_RULES: Partial<Record<(typeof MANAGED_RULE_GROUPS)[number], string[]>> = {
+  AWSManagedRulesCommonRuleSet: ['SizeRestrictions_BODY'],
+}
+
 const visibility = (metricName: string) => ({
   cloudwatchMetricsEnabled: true,
   sampledRequestsEnabled: true,
@@ -22,7 +35,20 @@ export function webAclRules(prefix: string, rateLimit: number): Rule[] {
     name: group,
     priority: i + 1,
     overrideAction: { none: {} },
-    statement: { managedRuleGroupStatement: { vendorName: 'AWS', name: group } },
+    statement: {
+      managedRuleGroupStatement: {
+        vendorName: 'AWS',
+        name: group,
+        ...(COUNTED_MANAGED_RULES[group]
+          ? {
+              ruleActionOverrides: COUNTED_MANAGED_RULES[group].map((rule) => ({
+                name: rule,
+                actionToUse: { count: {} },
+              })),
+            }
+          : {}),
+      },
+    },
     visibilityConfig: visibility(`${prefix}-${group}`),
   }))
   return [

@@ -18,6 +18,32 @@ describe('stack config validation', () => {
     )
   })
 
+  it('refuses a peer CIDR equal to the VPC CIDR (peering refuses overlapping ranges)', async () => {
+    const net = { cidr: '10.10.0.0/16', peerCidr: '10.10.0.0/16', peeringConnectionId: 'pcx-1' }
+    const err = await rejects(stack('us-east', { 'blueprint:network': JSON.stringify(net) }))
+    expect(err.message).to.include('network.peerCidr overlaps network.cidr')
+  })
+
+  it('refuses a stack that both requests and accepts the peering', async () => {
+    const net = {
+      cidr: '10.10.0.0/16',
+      peerCidr: '10.20.0.0/16',
+      peerVpcId: 'vpc-1',
+      peeringConnectionId: 'pcx-1',
+    }
+    const err = await rejects(stack('us-east', { 'blueprint:network': JSON.stringify(net) }))
+    expect(err.message).to.include('not both')
+  })
+
+  it('refuses noncurrent versions kept longer than the 30-day erasure promise', async () => {
+    const err = await rejects(
+      stack('eu-west', {
+        'blueprint:storage': JSON.stringify({ replicateTo: 'us-east', noncurrentVersionDays: 90 }),
+      }),
+    )
+    expect(err.message).to.include('storage.noncurrentVersionDays must be 1..30')
+  })
+
   it('names the missing owner and the command that sets it', async () => {
     const err = await rejects(stack('eu-west', { 'blueprint:owner': '' }))
     expect(err.message).to.include('pulumi config set blueprint:owner')

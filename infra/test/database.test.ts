@@ -71,7 +71,7 @@ describe('database (us-east primary)', () => {
     )
   })
 
-  it('lives in the isolated subnets, reachable only from the service security group on 5432', async () => {
+  it('lives in the isolated subnets, reachable only from the service tasks of both regions on 5432', async () => {
     const { inventory } = await stack('us-east')
     const isolated = [0, 1, 2].map((i) => idOf(one(inventory, 'aws:ec2/subnet:Subnet', `-isolated-${i}`)))
     expect(one(inventory, T.subnets).inputs.subnetIds).to.have.members(isolated)
@@ -83,6 +83,14 @@ describe('database (us-east primary)', () => {
         toPort: 5432,
         securityGroups: [idOf(one(inventory, T.sg, '-tasks-sg'))],
         description: 'service tasks',
+      },
+      {
+        protocol: 'tcp',
+        fromPort: 5432,
+        toPort: 5432,
+        // eu-west's private (task) subnets: security groups cannot be referenced across regions.
+        cidrBlocks: ['10.20.64.0/20', '10.20.80.0/20', '10.20.96.0/20'],
+        description: 'service tasks of the other region, over the peering (TLS enforced by rds.force_ssl)',
       },
     ])
     expect(one(inventory, T.db, 'blueprint-us-east-db').inputs.vpcSecurityGroupIds).to.deep.equal([idOf(sg)])
@@ -102,7 +110,7 @@ describe('database (us-east primary)', () => {
 
   it('publishes the writer hostname in SSM for the service and the DR command', async () => {
     const { inventory } = await stack('us-east')
-    hasProps(one(inventory, T.ssm), {
+    hasProps(one(inventory, T.ssm, 'writer-endpoint'), {
       name: '/blueprint/us-east/db/writer-endpoint',
       type: 'String',
       insecureValue: 'blueprint-us-east-db.c9akciq32.us-east-1.rds.amazonaws.com:5432',
@@ -112,7 +120,7 @@ describe('database (us-east primary)', () => {
   it('leaves the writer endpoint to the DR command after creation, so an apply never repoints writers', async () => {
     for (const name of ['us-east', 'eu-west'] as const) {
       const { inventory } = await stack(name)
-      expect(one(inventory, T.ssm).options?.ignoreChanges).to.deep.equal(['insecureValue'])
+      expect(one(inventory, T.ssm, 'writer-endpoint').options?.ignoreChanges).to.deep.equal(['insecureValue'])
     }
   })
 
@@ -124,7 +132,7 @@ describe('database (us-east primary)', () => {
       dbName: 'blueprint',
     })
     const keyArn = `arn:aws:kms:us-east-1:123456789012:key/${idOf(one(inventory, T.key))}`
-    for (const suffix of ['master', 'url', 'replica-url']) {
+    for (const suffix of ['master', 'url']) {
       const secret = one(inventory, 'aws:secretsmanager/secret:Secret', `blueprint-us-east-db-${suffix}`)
       hasProps(secret, { name: `blueprint-us-east-db/${suffix}`, kmsKeyId: keyArn })
       hasProps(
@@ -178,9 +186,19 @@ describe('database (eu-west replica role)', () => {
     expect(params.inputs.parameters).to.deep.include({ name: 'rds.force_ssl', value: '1' })
   })
 
+  it('admits us-east task subnets on 5432, so us-east tasks can write here once it is promoted', async () => {
+    const { inventory } = await stack('eu-west')
+    const ingress = one(inventory, T.sg, '-db-sg').inputs.ingress as { cidrBlocks?: string[] }[]
+    expect(ingress.flatMap((r) => r.cidrBlocks ?? [])).to.deep.equal([
+      '10.10.64.0/20',
+      '10.10.80.0/20',
+      '10.10.96.0/20',
+    ])
+  })
+
   it('points the writer-endpoint parameter at the us-east writer', async () => {
     const { inventory } = await stack('eu-west')
-    hasProps(one(inventory, T.ssm), {
+    hasProps(one(inventory, T.ssm, 'writer-endpoint'), {
       name: '/blueprint/eu-west/db/writer-endpoint',
       insecureValue: source.dbEndpoint,
     })

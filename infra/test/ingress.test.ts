@@ -60,7 +60,30 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       const validated = records.map((r) => String(r.inputs.name))
       expect(validated.some((n) => n.endsWith(`.api.${name}.blueprint.example.com.`))).to.equal(true)
       expect(validated.some((n) => n.endsWith('.api.blueprint.example.com.'))).to.equal(name === 'us-east')
-      expect(validation.inputs.validationRecordFqdns).to.have.length(name === 'us-east' ? 2 : 1)
+    })
+
+    it('lists every name of the certificate in validationRecordFqdns, owned here or by the other stack', async () => {
+      const { inventory } = await stack(name)
+      const validation = one(inventory, T.validation, `blueprint-${name}-cert-validation`)
+      const fqdns = validation.inputs.validationRecordFqdns as string[]
+      // The provider fails a validation whose list misses any name of the certificate.
+      expect(fqdns).to.have.length(2)
+      expect(fqdns.some((f) => f.endsWith(`.api.${name}.blueprint.example.com`))).to.equal(true)
+      expect(fqdns.some((f) => f.endsWith('.api.blueprint.example.com'))).to.equal(true)
+    })
+
+    it('picks each validation record by its domain name and lets no second writer overwrite it', async () => {
+      const { inventory } = await stack(name)
+      const declared = [`api.${name}.blueprint.example.com`, 'api.blueprint.example.com']
+      const records = all(inventory, T.record, (r) => r.name.startsWith(`blueprint-${name}-cert-validation-`))
+      expect(records).to.have.length(name === 'us-east' ? 2 : 1)
+      for (const r of records) {
+        const index = Number(r.name.split('-').pop())
+        expect(String(r.inputs.name)).to.match(
+          new RegExp(`\\.${declared[index]?.replaceAll('.', '\\.')}\\.$`),
+        )
+        hasProps(r, { allowOverwrite: false })
+      }
     })
 
     it('redirects HTTP to HTTPS with a 301', async () => {
@@ -75,7 +98,7 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       })
     })
 
-    it('health-checks targets on /health/ready and routes /api/* and /v1/* to the service', async () => {
+    it('health-checks targets on /health/ready and routes /v1/* (the API prefix) to the service', async () => {
       const { inventory } = await stack(name)
       const tg = one(inventory, T.tg)
       hasProps(tg, {
@@ -88,7 +111,7 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       const paths = rules.flatMap((r) =>
         (r.inputs.conditions as { pathPattern: { values: string[] } }[]).flatMap((c) => c.pathPattern.values),
       )
-      expect(paths).to.have.members(['/api/*', '/v1/*', '/health/ready'])
+      expect(paths).to.have.members(['/v1/*', '/health/ready'])
       for (const r of rules) {
         const [action] = r.inputs.actions as { type: string; targetGroupArn: string }[]
         expect(action?.type).to.equal('forward')

@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import type { InventoryResource } from '../plan/inventory.js'
-import { mockStackOutputs } from '../plan/inventory.js'
+import { mockStackOutputs, stackConfig } from '../plan/inventory.js'
 import type { StackName } from '../src/config.js'
 import { all, hasProps, idOf, list, one, only, stack, statements } from './helpers.js'
 
@@ -153,31 +153,56 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
         type: 'A',
       })
     })
+  })
+}
 
-    it('alarms on the health check in us-east-1 (where Route 53 publishes) into a us-east-1 alarm topic', async () => {
-      const { inventory } = await stack(name)
-      const alarm = one(inventory, 'aws:cloudwatch/metricAlarm:MetricAlarm', `blueprint-${name}-health`)
-      hasProps(alarm, {
-        namespace: 'AWS/Route53',
-        metricName: 'HealthCheckStatus',
-        comparisonOperator: 'LessThanThreshold',
-        threshold: 1,
-      })
+describe('health-check alarms live with the us-east-1 stack (the only region Route 53 publishes to)', () => {
+  it("us-east alarms on its own and eu-west's health check, into its us-east-1 topic", async () => {
+    const { inventory, outputs, resolve } = await stack('us-east')
+    const alarms = all(
+      inventory,
+      'aws:cloudwatch/metricAlarm:MetricAlarm',
+      (a) => a.inputs.metricName === 'HealthCheckStatus',
+    )
+    expect(
+      alarms.map((a) => (a.inputs.dimensions as { HealthCheckId: string }).HealthCheckId),
+    ).to.have.members([await resolve(outputs.healthCheckId), '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0'])
+    const topic = one(inventory, 'aws:sns/topic:Topic', 'blueprint-us-east-alarms')
+    for (const alarm of alarms) {
+      hasProps(alarm, { namespace: 'AWS/Route53', comparisonOperator: 'LessThanThreshold', threshold: 1 })
       expect(providerRegion(inventory.resources, alarm)).to.equal('us-east-1')
-      const topics = all(
-        inventory,
-        'aws:sns/topic:Topic',
-        // The mail events topic (mail.ts) is not an alarm topic.
-        (t) => providerRegion(inventory.resources, t) === 'us-east-1' && !t.name.endsWith('-mail-events'),
-      )
-      const topic = only(topics)
       expect(alarm.inputs.alarmActions).to.deep.equal([
         `arn:aws:sns:us-east-1:${ACCOUNT}:${topic.inputs.name}`,
       ])
-      expect(topic.inputs.kmsMasterKeyId).to.match(/^arn:aws:kms:us-east-1:/)
-    })
+    }
   })
-}
+
+  it('eu-west has no provider, resource or alarm in another region (its DR path needs no us-east-1 API)', async () => {
+    const { inventory } = await stack('eu-west')
+    const providers = inventory.resources.filter((r) => r.type === 'pulumi:providers:aws')
+    expect(providers.map((p) => p.inputs.region)).to.deep.equal(['eu-west-1'])
+    const elsewhere = inventory.resources.filter(
+      (r) => r.custom && r.provider && providerRegion(inventory.resources, r) !== 'eu-west-1',
+    )
+    expect(elsewhere.map((r) => `${r.type} ${r.name}`)).to.deep.equal([])
+    expect(
+      all(
+        inventory,
+        'aws:cloudwatch/metricAlarm:MetricAlarm',
+        (a) => a.inputs.metricName === 'HealthCheckStatus',
+      ),
+    ).to.deep.equal([])
+  })
+
+  it('refuses the peer health-check alarm in the eu-west stack', async () => {
+    const dns = { ...JSON.parse(stackConfig('eu-west')['blueprint:dns'] ?? '{}'), peerHealthCheckId: 'x' }
+    const err = await stack('eu-west', { 'blueprint:dns': JSON.stringify(dns) }).then(
+      () => undefined,
+      (e: Error) => e,
+    )
+    expect(err?.message).to.include('only the us-east-1 stack alarms on health checks')
+  })
+})
 
 describe('Route 53 health check is wired to the record', () => {
   it('uses the id of the health check it created', async () => {

@@ -13,12 +13,23 @@ const T = {
   logGroup: 'aws:cloudwatch/logGroup:LogGroup',
 }
 
-const cases: [StackName, string, string][] = [
-  ['us-east', 'us-east-1', '10.10.0.0/16'],
-  ['eu-west', 'eu-west-1', '10.20.0.0/16'],
+const cases: [StackName, string, string, string][] = [
+  ['us-east', 'us-east-1', '10.10.0.0/16', '10.20.0.0/16'],
+  ['eu-west', 'eu-west-1', '10.20.0.0/16', '10.10.0.0/16'],
 ]
+const PEERING = {
+  request: 'aws:ec2/vpcPeeringConnection:VpcPeeringConnection',
+  accept: 'aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter',
+}
 
-for (const [name, region, cidr] of cases) {
+/** The peering resource this stack registered (requester or accepter); its id is what routes point at. */
+function peeringOf(inventory: Parameters<typeof all>[0]) {
+  const found = [...all(inventory, PEERING.request), ...all(inventory, PEERING.accept)]
+  expect(found, 'one side of the peering per stack').to.have.length(1)
+  return found[0] as (typeof found)[number]
+}
+
+for (const [name, region, cidr, peerCidr] of cases) {
   describe(`network (${name})`, () => {
     it('is one VPC from the stack config CIDR with DNS on', async () => {
       const { inventory } = await stack(name)
@@ -53,19 +64,37 @@ for (const [name, region, cidr] of cases) {
         const nat = one(inventory, T.nat, `-nat-${i}`)
         expect(nat.inputs.subnetId).to.equal(idOf(publicSubnet))
         const privateRt = one(inventory, T.rt, `-private-rt-${i}`)
-        expect(privateRt.inputs.routes).to.deep.equal([{ cidrBlock: '0.0.0.0/0', natGatewayId: idOf(nat) }])
+        expect(privateRt.inputs.routes).to.deep.include({ cidrBlock: '0.0.0.0/0', natGatewayId: idOf(nat) })
         const assoc = one(inventory, T.rta, `-private-${i}`)
         expect(assoc.inputs.subnetId).to.equal(idOf(one(inventory, T.subnet, `-private-${i}`)))
         expect(assoc.inputs.routeTableId).to.equal(idOf(privateRt))
       }
     })
 
-    it('gives isolated subnets no route out of the VPC', async () => {
+    it('gives isolated subnets no route out of the VPC but the peer VPC (the database answers its writers)', async () => {
       const { inventory } = await stack(name)
+      const peering = idOf(peeringOf(inventory))
       for (let i = 0; i < 3; i++) {
         const rt = one(inventory, T.rt, `-isolated-rt-${i}`)
-        expect(rt.inputs.routes ?? []).to.deep.equal([])
+        expect(rt.inputs.routes).to.deep.equal([{ cidrBlock: peerCidr, vpcPeeringConnectionId: peering }])
       }
+    })
+
+    it('routes the peer VPC CIDR from every task subnet route table over the peering', async () => {
+      const { inventory } = await stack(name)
+      const peering = idOf(peeringOf(inventory))
+      for (let i = 0; i < 3; i++) {
+        const rt = one(inventory, T.rt, `-private-rt-${i}`)
+        expect(rt.inputs.routes).to.deep.include({ cidrBlock: peerCidr, vpcPeeringConnectionId: peering })
+      }
+      // The public tier (ALB, NAT) never needs the other region.
+      expect(JSON.stringify(one(inventory, T.rt, '-public-rt').inputs.routes)).not.to.include(peerCidr)
+    })
+
+    it('has no peering, routes or peer ingress when peerCidr is unset (a single-region deploy)', async () => {
+      const { inventory } = await stack(name, { 'blueprint:network': JSON.stringify({ cidr }) })
+      expect([...all(inventory, PEERING.request), ...all(inventory, PEERING.accept)]).to.deep.equal([])
+      expect(one(inventory, T.rt, '-isolated-rt-0').inputs.routes).to.deep.equal([])
     })
 
     it('has an S3 gateway endpoint and ECR, Secrets Manager and Logs interface endpoints', async () => {
@@ -107,3 +136,31 @@ for (const [name, region, cidr] of cases) {
     })
   })
 }
+
+describe('inter-region peering', () => {
+  it('eu-west requests it from eu-west-1 towards us-east-1 without auto-accept (refused cross-region)', async () => {
+    const { inventory } = await stack('eu-west')
+    hasProps(one(inventory, PEERING.request), {
+      vpcId: idOf(one(inventory, T.vpc)),
+      peerVpcId: 'vpc-0123456789abcdef0',
+      peerRegion: 'us-east-1',
+      autoAccept: false,
+    })
+    expect(all(inventory, PEERING.accept)).to.deep.equal([])
+  })
+
+  it('us-east accepts the connection eu-west requested, in its own region', async () => {
+    const { inventory } = await stack('us-east')
+    hasProps(one(inventory, PEERING.accept), {
+      vpcPeeringConnectionId: 'pcx-0123456789abcdef0',
+      autoAccept: true,
+    })
+    expect(all(inventory, PEERING.request)).to.deep.equal([])
+  })
+
+  it('the two stack CIDRs do not overlap', async () => {
+    const us = one((await stack('us-east')).inventory, T.vpc).inputs.cidrBlock
+    const eu = one((await stack('eu-west')).inventory, T.vpc).inputs.cidrBlock
+    expect(us).to.not.equal(eu)
+  })
+})

@@ -24,8 +24,8 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       expect(
         secrets.map((s) => s.replace(/^arn:aws:secretsmanager:[a-z0-9-]+:123456789012:secret:/, '')),
       ).to.have.members([
+        // The migration task's schema-owner URL; the service itself uses IAM tokens.
         `${db}/url-AbCdEf`,
-        `${db}/replica-url-AbCdEf`,
         `blueprint-${name}-redis/url-AbCdEf`,
       ])
       // Wildcards only where AWS offers no resource-level permission.

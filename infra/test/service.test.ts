@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { expect } from 'chai'
 import type { StackName } from '../src/config.js'
 import { all, hasProps, idOf, json, one, stack } from './helpers.js'
@@ -55,6 +56,27 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       expect(app?.portMappings).to.deep.equal([{ containerPort: 3000, protocol: 'tcp' }])
     })
 
+    it('runs the image recorded in SSM, which the program seeds once and never rolls back', async () => {
+      const { inventory, outputs, resolve, dependencies } = await stack(name)
+      const param = one(inventory, 'aws:ssm/parameter:Parameter', `blueprint-${name}-service-image`)
+      hasProps(param, {
+        name: `/blueprint/${name}/service/image`,
+        type: 'String',
+        insecureValue: images[name],
+      })
+      // The deploy workflow writes the value; a later preview or `pulumi up` from a laptop must keep it.
+      expect(param.options?.ignoreChanges).to.deep.equal(['insecureValue'])
+      expect(await resolve(outputs.imageParameter)).to.equal(`/blueprint/${name}/service/image`)
+      // The deploy workflow refreshes exactly this resource by URN (a full refresh would call Route 53).
+      const workflow = readFileSync('.github/workflows/deploy-stack.yml', 'utf8')
+      const target = /--target "([^"]+)"/.exec(workflow)?.[1]?.replaceAll('$STACK', name)
+      expect(target).to.equal(param.urn)
+      // Both task definitions take their image from the parameter's state (refreshed from SSM), not from config.
+      for (const family of ['-service', '-migrate']) {
+        expect(dependencies(one(inventory, T.td, family).urn), family).to.include(param.urn)
+      }
+    })
+
     it('follows a CPU/memory change in config', async () => {
       const { inventory } = await stack(name, {
         'blueprint:service': JSON.stringify({ image: 'x.dkr.ecr.y/z:1', cpu: 2048, memory: 4096 }),
@@ -62,18 +84,25 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       hasProps(one(inventory, T.td, '-service'), { cpu: '2048', memory: '4096' })
     })
 
-    it('injects database and Redis URLs from Secrets Manager, never as plain environment', async () => {
+    it('connects the service as the application role with IAM tokens: no database password in its task', async () => {
       const { inventory } = await stack(name)
       const [app] = json<Container[]>(one(inventory, T.td, '-service'), 'containerDefinitions')
       const secrets = Object.fromEntries((app?.secrets ?? []).map((s) => [s.name, s.valueFrom]))
-      const db = name === 'us-east' ? 'blueprint-us-east-db' : 'blueprint-eu-west-db-replica'
       const arn = (secretName: string) =>
         new RegExp(`^arn:aws:secretsmanager:${inventory.region}:123456789012:secret:${secretName}-`)
-      expect(secrets.DATABASE_URL).to.match(arn(`${db}/url`))
-      expect(secrets.DATABASE_REPLICA_URL).to.match(arn(`${db}/replica-url`))
+      expect(Object.keys(secrets)).to.deep.equal(['REDIS_URL'])
       expect(secrets.REDIS_URL).to.match(arn(`blueprint-${name}-redis/url`))
       const env = Object.fromEntries((app?.environment ?? []).map((e) => [e.name, e.value]))
+      // eu-west's tasks write to the us-east writer over the peering.
+      const writer = 'blueprint-us-east-db'
+      expect(env.DATABASE_URL).to.match(
+        new RegExp(`^postgresql://blueprint_app@${writer}\\.[^/]+:5432/blueprint\\?sslmode=require$`),
+      )
+      expect(env.DATABASE_REPLICA_URL).to.match(
+        /^postgresql:\/\/blueprint_app@[^:/]+:5432\/blueprint\?sslmode=require$/,
+      )
       expect(env).to.include({
+        DATABASE_IAM_AUTH: 'true',
         DATABASE_WRITER_ENDPOINT_SOURCE: `ssm:/blueprint/${name}/db/writer-endpoint`,
         REDIS_CLUSTER: 'true',
         S3_BUCKET: `blueprint-${name}-uploads-123456789012`,
@@ -82,6 +111,32 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       })
       const envNames = (app?.environment ?? []).map((e) => e.name)
       for (const secret of Object.keys(secrets)) expect(envNames).not.to.include(secret)
+    })
+
+    it('gives only the migration task the schema owner credentials, from Secrets Manager', async () => {
+      const { inventory } = await stack(name)
+      const [migrate] = json<Container[]>(one(inventory, T.td, '-migrate'), 'containerDefinitions')
+      const db = name === 'us-east' ? 'blueprint-us-east-db' : 'blueprint-eu-west-db-replica'
+      const secrets = Object.fromEntries((migrate?.secrets ?? []).map((s) => [s.name, s.valueFrom]))
+      expect(secrets.DATABASE_URL).to.match(new RegExp(`:secret:${db}/url-`))
+      // Not also as plain environment (ECS refuses a name in both).
+      expect((migrate?.environment ?? []).map((e) => e.name)).not.to.include('DATABASE_URL')
+    })
+
+    it('lets the task role connect as the application role only, to either region (IAM database auth)', async () => {
+      const { inventory } = await stack(name)
+      const policy = JSON.parse(
+        String(one(inventory, 'aws:iam/rolePolicy:RolePolicy', '-task').inputs.policy),
+      )
+      const connect = (policy.Statement as { Action: string; Resource: string[] }[]).filter(
+        (s) => s.Action === 'rds-db:connect',
+      )
+      expect(connect.flatMap((s) => s.Resource)).to.deep.equal([
+        'arn:aws:rds-db:*:123456789012:dbuser:*/blueprint_app',
+      ])
+      for (const db of all(inventory, 'aws:rds/instance:Instance')) {
+        expect(db.inputs.iamDatabaseAuthenticationEnabled, db.name).to.equal(true)
+      }
     })
 
     it('logs every container to a service log group with retention', async () => {

@@ -97,7 +97,7 @@ describe('promotion of eu-west (database role replica -> primary)', () => {
 
   it('points the writer-endpoint parameter at its own instance once promoted', async () => {
     const { inventory } = await promoted()
-    const param = one(inventory, 'aws:ssm/parameter:Parameter')
+    const param = one(inventory, 'aws:ssm/parameter:Parameter', 'writer-endpoint')
     expect(param.inputs.insecureValue).to.equal(
       'blueprint-eu-west-db-replica.c9akciq32.eu-west-1.rds.amazonaws.com:5432',
     )

@@ -41,22 +41,48 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
         hasProps(only(forBucket(T.ver)), { versioningConfiguration: { status: 'Enabled' } })
       })
 
-      it(`moves ${purpose} to Standard-IA at 30 days, Glacier at 90, and expires noncurrent versions`, async () => {
+      it(`keeps ${purpose} readable by a plain GET and expires noncurrent versions within the erasure promise`, async () => {
         const { inventory } = await stack(name)
         const bucket = `blueprint-${name}-${purpose}-123456789012`
         const life = allOne(inventory, T.life, (r) => r.inputs.bucket === bucket)
-        hasProps(life, {
-          rules: [
-            {
-              status: 'Enabled',
-              transitions: [
-                { days: 30, storageClass: 'STANDARD_IA' },
-                { days: 90, storageClass: 'GLACIER' },
-              ],
-              noncurrentVersionExpiration: { noncurrentDays: 90 },
-            },
-          ],
-        })
+        const rules = life.inputs.rules as { transitions?: { storageClass: string }[] }[]
+        const classes = rules.flatMap((r) => r.transitions ?? []).map((t) => t.storageClass)
+        if (purpose === 'logs') {
+          // Logs are read rarely and may take a restore; they must also go away.
+          hasProps(life, {
+            rules: [
+              {
+                status: 'Enabled',
+                transitions: [
+                  { days: 30, storageClass: 'STANDARD_IA' },
+                  { days: 90, storageClass: 'GLACIER' },
+                ],
+                expiration: { days: 365 },
+                noncurrentVersionExpiration: { noncurrentDays: 30 },
+              },
+              { expiration: { expiredObjectDeleteMarker: true } },
+            ],
+          })
+        } else {
+          expect(classes, 'no class that refuses a GET until restored').to.deep.equal(['INTELLIGENT_TIERING'])
+          hasProps(life, {
+            rules: [
+              {
+                status: 'Enabled',
+                transitions: [{ days: 30, storageClass: 'INTELLIGENT_TIERING' }],
+                noncurrentVersionExpiration: { noncurrentDays: 30 },
+              },
+              { expiration: { expiredObjectDeleteMarker: true } },
+            ],
+          })
+          // Intelligent-Tiering's archive tiers (which need a restore) are opt-in per bucket: never opted into.
+          expect(
+            all(
+              inventory,
+              'aws:s3/bucketIntelligentTieringConfiguration:BucketIntelligentTieringConfiguration',
+            ),
+          ).to.deep.equal([])
+        }
       })
 
       it(`denies non-TLS access to ${purpose}`, async () => {

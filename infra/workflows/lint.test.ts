@@ -55,11 +55,7 @@ describe('workflow validation (offline actionlint + project rules)', () => {
   })
 
   it('catches a needs: pointing at a job that does not exist', async () => {
-    const findings = await lintBroken(
-      'deploy.yml',
-      'needs: [image, deploy-us-east]',
-      'needs: [image, deploy-useast]',
-    )
+    const findings = await lintBroken('deploy.yml', 'needs: [checks]', 'needs: [check]')
     expect(findings.map((f) => f.kind)).to.include('job-needs')
   })
 
@@ -108,5 +104,43 @@ describe('workflow validation (offline actionlint + project rules)', () => {
   it('rejects a pulumi up without the policy pack', async () => {
     const findings = await lintBroken('deploy-stack.yml', /\n\s+policyPacks: .*/, '')
     expect(findings.map((f) => f.kind)).to.deep.equal(['policy-pack'])
+  })
+
+  it('rejects a deploy that keeps the image only in the runner copy of the stack file', async () => {
+    const findings = await lintBroken(
+      'deploy-stack.yml',
+      '      - name: record the image in SSM\n',
+      '      - name: record the image\n        run: pulumi config set --path service.image "$IMAGE"\n      - name: record the image in SSM\n',
+    )
+    expect(findings.map((f) => f.kind)).to.include('deploy-state')
+  })
+
+  it('rejects eu-west waiting for the us-east deploy (the DR region deploys alone)', async () => {
+    const findings = await lintBroken(
+      'deploy.yml',
+      /needs: \[image\]\n(\s+)if: inputs\.stack != 'us-east'/,
+      "needs: [image, deploy-us-east]\n$1if: inputs.stack != 'us-east'",
+    )
+    expect(findings.map((f) => f.kind)).to.deep.equal(['region-independence'])
+  })
+
+  it('rejects a drift refresh under the PR preview role (it reads secrets)', async () => {
+    const findings = await lintBroken('drift.yml', 'AWS_DRIFT_ROLE_ARN', 'AWS_PREVIEW_ROLE_ARN')
+    expect(findings.map((f) => f.kind)).to.deep.equal(['least-privilege'])
+  })
+
+  it('rejects pull-request code assuming the deploy role', async () => {
+    const findings = await lintBroken('pull-request.yml', 'AWS_PREVIEW_ROLE_ARN', 'AWS_DEPLOY_ROLE_ARN')
+    expect(findings.map((f) => f.kind)).to.include('least-privilege')
+  })
+
+  it('deploys a region alone on request, and each region deploy needs only the image', async () => {
+    const text = await read('deploy.yml')
+    expect(text).to.match(/workflow_dispatch:\n\s+inputs:\n\s+stack:/)
+    const wf = (await import('yaml')).parse(text) as {
+      jobs: Record<string, { needs?: string[]; if?: string }>
+    }
+    for (const id of ['deploy-us-east', 'deploy-eu-west']) expect(wf.jobs[id]?.needs).to.deep.equal(['image'])
+    expect(wf.jobs['deploy-eu-west']?.if).to.equal("inputs.stack != 'us-east'")
   })
 })

@@ -52,11 +52,13 @@ const STATIC_KEYS = /aws-access-key-id|aws-secret-access-key|AWS_ACCESS_KEY_ID|A
 
 interface Step {
   uses?: string
+  run?: string
   with?: Record<string, unknown>
 }
 interface Job {
   if?: unknown
   uses?: string
+  needs?: string | string[]
   permissions?: Record<string, string> | string
   steps?: Step[]
 }
@@ -105,7 +107,20 @@ export function projectRules(text: string, file: string): Finding[] {
     report('credentials', 'static AWS access keys are not allowed: assume a role through OIDC', 'aws-')
   }
   const onPullRequest = triggers(wf.on).some((t) => t.startsWith('pull_request'))
-  for (const [id, job] of Object.entries(wf.jobs ?? {})) {
+  const jobs = wf.jobs ?? {}
+  const deploysRegion = (job: Job | undefined) => job?.uses?.endsWith('/deploy-stack.yml') === true
+  if (/pulumi config set/.test(text)) {
+    // A runner's copy of the stack file is thrown away with the runner: previews and drift would roll it back.
+    report(
+      'deploy-state',
+      '`pulumi config set` in a workflow is lost with the runner: record deploy state in SSM (docs/delivery.md)',
+      'pulumi config set',
+    )
+  }
+  if (onPullRequest && /AWS_(DEPLOY|DRIFT)_ROLE_ARN/.test(text)) {
+    report('least-privilege', 'pull-request code must not assume the deploy or drift role', 'ROLE_ARN')
+  }
+  for (const [id, job] of Object.entries(jobs)) {
     const steps = job.steps ?? []
     // A job calling a reusable workflow of this repository grants it at most its own permissions.
     const called = job.uses?.startsWith('./') ? calledWorkflow(file, job.uses) : ''
@@ -127,8 +142,18 @@ export function projectRules(text: string, file: string): Finding[] {
         `${id}:`,
       )
     }
+    const needs = typeof job.needs === 'string' ? [job.needs] : (job.needs ?? [])
+    if (deploysRegion(job) && needs.some((n) => deploysRegion(jobs[n]))) {
+      // The DR region must deploy while the other region (and its deploy job) is down.
+      report('region-independence', `region deploy "${id}" waits for another region's deploy`, `${id}:`)
+    }
+    const previewRole = JSON.stringify(steps).includes('AWS_PREVIEW_ROLE_ARN')
     for (const step of steps) {
       if (!step.uses?.startsWith('pulumi/actions@')) continue
+      if (previewRole && String(step.with?.refresh) === 'true') {
+        // A refresh reads every SecretVersion; the preview role is shared with PR code and has no secret access.
+        report('least-privilege', `job "${id}" refreshes with the PR preview role`, `${id}:`)
+      }
       const command = String(step.with?.command ?? '')
       if (['preview', 'up', 'update'].includes(command) && !step.with?.policyPacks) {
         report('policy-pack', `pulumi ${command} in job "${id}" runs without the policy pack (policyPacks)`)

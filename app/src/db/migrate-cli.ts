@@ -3,7 +3,9 @@
 import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { ENV } from '../contract.js'
 import { applyMigrations, MigrationError } from './migrate.js'
+import { withEndpoint, writerEndpointReader } from './writer-endpoint.js'
 
 /** Nearest folder at or above `start` holding a package.json (app/ in the repo, the app root in the image). */
 function packageRoot(start: string): string {
@@ -32,9 +34,22 @@ export function resolveMigrationsDir(env: NodeJS.ProcessEnv = process.env, cwd =
   return found
 }
 
+/**
+ * The URL migrations run against: DATABASE_URL pointed at the current writer when a writer-endpoint source is
+ * set. After a DR promotion DATABASE_URL still names the old writer (a stale or read-only replica); the source
+ * (the SSM parameter the DR command rewrites) names the database that takes writes now, as for the service.
+ */
+export async function migrationUrl(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const databaseUrl = env[ENV.databaseUrl]
+  if (!databaseUrl) throw new MigrationError(`${ENV.databaseUrl} is not set`)
+  const source = env[ENV.writerEndpointSource]
+  if (!source) return databaseUrl
+  return withEndpoint(databaseUrl, await writerEndpointReader(source)())
+}
+
 async function main() {
-  const databaseUrl = process.env.DATABASE_URL
-  if (!databaseUrl) throw new MigrationError('DATABASE_URL is not set')
+  const databaseUrl = await migrationUrl()
+  console.log(`[migrate] writer ${new URL(databaseUrl).host}`)
   const migrationsDir = resolveMigrationsDir()
   const started = Date.now()
   const lockTimeout = process.env.MIGRATION_LOCK_TIMEOUT_MS
