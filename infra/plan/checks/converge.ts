@@ -219,7 +219,7 @@ export interface DeployEffects {
   parameters: string[]
   /** Parameters named by a stack output (`--name "$(jq -er '.imageParameter' outputs.json)"`): output keys. */
   parameterOutputs: string[]
-  /** Whether its `pulumi up` refreshes first (`refresh: true`, `--refresh`), so SSM values reach the state. */
+  /** Whether the job refreshes before its up (`--refresh`, `refresh: true`, or `pulumi refresh` of the image parameter). */
   refreshes: boolean
 }
 
@@ -258,6 +258,10 @@ export function deployEffects(workflow: string, stack: string, imageConfigPath: 
       /pulumi up\b[^\n]*--refresh/.test(run) ||
       (step.with?.command === 'up' && step.with?.refresh === true)
     )
+      out.refreshes = true
+    // A `pulumi refresh` before the up reads SSM into the state too: whole, or targeted at the image parameter.
+    const refresh = /pulumi refresh\b[^]*?(?=\n\s*\n|$)/.exec(run)?.[0]
+    if (refresh && (!/--target\b/.test(refresh) || /--target\s+\S*service-image/.test(refresh)))
       out.refreshes = true
   }
   return out
