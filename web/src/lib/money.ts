@@ -10,12 +10,9 @@ export function formatMoney(minor: string, currency: string, locale?: string): s
   const abs = (negative ? minor.slice(1) : minor).padStart(digits + 1, '0')
   const whole = abs.slice(0, abs.length - digits)
   const frac = abs.slice(abs.length - digits)
-  const format = new Intl.NumberFormat(locale, { style: 'currency', currency })
-  // Format the whole part with BigInt and splice the exact fraction in: no float rounding.
-  const parts = format.formatToParts(BigInt(whole) * (negative ? -1n : 1n))
-  return parts
-    .map((p) => (p.type === 'fraction' ? frac : p.type === 'decimal' && digits === 0 ? '' : p.value))
-    .join('')
+  // Intl formats a decimal string exactly (Intl.NumberFormat v3): no float rounding, -0.05 keeps its sign.
+  const decimal = `${negative ? '-' : ''}${whole}${digits > 0 ? `.${frac}` : ''}`
+  return new Intl.NumberFormat(locale, { style: 'currency', currency }).format(decimal as unknown as number)
 }
 
 /** "12.5" in EUR -> "1250"; undefined when the text is not a positive amount with at most the currency's decimals. */
