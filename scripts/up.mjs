@@ -200,7 +200,9 @@ async function upLocally(env) {
     exited.then(() => false),
   ])
   if (await ready) {
-    log(`ready: web app http://localhost:${webPort}  API ${url}  (API reference: ${url}/docs; Ctrl-C stops it)`)
+    log(
+      `ready: web app http://localhost:${webPort}  API ${url}  (API reference: ${url}/docs; Ctrl-C stops it)`,
+    )
   }
   const code = await exited
   await web.close()

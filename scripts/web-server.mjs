@@ -29,7 +29,8 @@ export function configScript(apiUrl) {
 
 /** Serves `dir` on host:port (0 = a free port); `apiUrl` may be a function read per request. */
 export function startWebServer({ dir, apiUrl, host = '127.0.0.1', port = 0 }) {
-  if (!existsSync(join(dir, 'index.html'))) throw new Error(`${dir}/index.html missing: build the web app first`)
+  if (!existsSync(join(dir, 'index.html')))
+    throw new Error(`${dir}/index.html missing: build the web app first`)
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '')
     if (path === 'config.js') {

@@ -49,13 +49,16 @@ describe('web journey in chromium', function () {
   const bob = { email: `bob-${tag}@example.com`, password: PASSWORD, name: 'Bob' }
   let bobAccount = ''
   let aliceAccount = ''
-  let firstPage = { ttiMs: 0, jsGzipKb: 0 }
+  const firstPage = { ttiMs: 0, jsGzipKb: 0 }
 
   before(async function () {
     this.timeout(120_000)
     rmSync(artifacts, { recursive: true, force: true })
     mkdirSync(artifacts, { recursive: true })
-    const build = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: join(root, 'web'), stdio: 'inherit' })
+    const build = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], {
+      cwd: join(root, 'web'),
+      stdio: 'inherit',
+    })
     if (build.status !== 0) throw new Error('web build failed')
     web = await startWebServer({ dir: join(root, 'web/dist'), apiUrl: () => apiUrl })
     s3Dir = mkdtempSync(join(tmpdir(), 'e2e-s3-'))
@@ -107,7 +110,9 @@ describe('web journey in chromium', function () {
       rmSync(artifacts, { recursive: true, force: true })
     }
     if (firstPage.ttiMs) {
-      console.log(`first page: ${firstPage.jsGzipKb.toFixed(1)} KB JS gzip, interactive in ${firstPage.ttiMs} ms`)
+      console.log(
+        `first page: ${firstPage.jsGzipKb.toFixed(1)} KB JS gzip, interactive in ${firstPage.ttiMs} ms`,
+      )
     }
   })
 
@@ -135,7 +140,10 @@ describe('web journey in chromium', function () {
     const html = readFileSync(join(root, 'web/dist/index.html'), 'utf8')
     const scripts = [...html.matchAll(/src="\/(assets\/[^"]+\.js)"/g)].map((m) => m[1] as string)
     const { gzipSync } = await import('node:zlib')
-    firstPage.jsGzipKb = scripts.reduce((kb, s) => kb + gzipSync(readFileSync(join(root, 'web/dist', s))).length / 1024, 0)
+    firstPage.jsGzipKb = scripts.reduce(
+      (kb, s) => kb + gzipSync(readFileSync(join(root, 'web/dist', s))).length / 1024,
+      0,
+    )
     expect(firstPage.jsGzipKb).to.be.greaterThan(1).and.lessThan(150)
   })
 
@@ -168,7 +176,9 @@ describe('web journey in chromium', function () {
 
   it('Bob uploads an image and sees it', async () => {
     await pageB.getByRole('button', { name: 'Files' }).click()
-    await pageB.getByLabel('File', { exact: true }).setInputFiles({ name: `receipt-${tag}.png`, mimeType: 'image/png', buffer: PNG })
+    await pageB
+      .getByLabel('File', { exact: true })
+      .setInputFiles({ name: `receipt-${tag}.png`, mimeType: 'image/png', buffer: PNG })
     await pageB.getByRole('button', { name: 'Upload' }).click()
     const image = pageB.getByRole('img', { name: `receipt-${tag}.png` })
     await image.waitFor()

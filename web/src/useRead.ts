@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'react'
-import { useSession } from './session.js'
 import { cachedRead } from './lib/cache.js'
+import { useSession } from './session.js'
 
 /** State of one cached read: data (maybe offline), loading, or the error message. */
 export interface ReadState<T> {

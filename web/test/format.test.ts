@@ -35,12 +35,16 @@ describe('search highlights', () => {
 describe('unwrap', () => {
   const response = (status: number) => new Response(null, { status })
   it('turns a gateway error without the service error shape into a network error', async () => {
-    await expect(unwrap(Promise.resolve({ error: undefined, response: response(502) }))).rejects.toMatchObject({
+    await expect(
+      unwrap(Promise.resolve({ error: undefined, response: response(502) })),
+    ).rejects.toMatchObject({
       name: 'NetworkError',
     })
   })
   it('keeps the service error code and details', async () => {
-    const error = { error: { code: 'VALIDATION', message: 'Bad', details: [{ field: 'amount', message: 'x' }] } }
+    const error = {
+      error: { code: 'VALIDATION', message: 'Bad', details: [{ field: 'amount', message: 'x' }] },
+    }
     await expect(unwrap(Promise.resolve({ error, response: response(400) }))).rejects.toMatchObject({
       name: 'ApiError',
       status: 400,
@@ -48,6 +52,8 @@ describe('unwrap', () => {
     })
   })
   it('turns a rejected fetch into a network error', async () => {
-    await expect(unwrap(Promise.reject(new TypeError('Failed to fetch')))).rejects.toMatchObject({ name: 'NetworkError' })
+    await expect(unwrap(Promise.reject(new TypeError('Failed to fetch')))).rejects.toMatchObject({
+      name: 'NetworkError',
+    })
   })
 })

@@ -30,6 +30,11 @@ export async function cachedRead<T>(key: string, fetcher: () => Promise<T>): Pro
   }
 }
 
+/** Stores an answer obtained otherwise (the user a login returned) as the last good one of `key`. */
+export async function remember<T>(key: string, data: T): Promise<void> {
+  await set(key, { data, asOf: Date.now() }, store).catch(() => undefined)
+}
+
 /** Forgets every cached answer: on logout and on erasure, so the next person sees nothing. */
 export function clearCache(): Promise<void> {
   return clear(store)

@@ -4,7 +4,13 @@ export interface Run {
   match: boolean
 }
 
-const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" }
+const ENTITIES: Record<string, string> = {
+  '&amp;': '&',
+  '&lt;': '<',
+  '&gt;': '>',
+  '&quot;': '"',
+  '&#39;': "'",
+}
 
 /** Parses the service's HTML-escaped excerpt with `<mark></mark>` around matches. */
 export function highlightRuns(html: string): Run[] {

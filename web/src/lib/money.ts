@@ -1,6 +1,8 @@
 /** Decimal places of a currency (JPY 0, EUR 2, KWD 3), as the browser's Intl knows them. */
 export function fractionDigits(currency: string): number {
-  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2
+  return (
+    new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2
+  )
 }
 
 /** Minor units (a string of digits, maybe negative) shown in the user's locale: "12,345.67 €". */

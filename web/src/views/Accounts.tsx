@@ -159,7 +159,11 @@ function Transfer({ accounts, onSent }: { accounts: Account[]; onSent: () => voi
         Send
       </button>
       {status && (
-        <p className={status.ok ? 'ok' : 'error'} role={status.ok ? 'status' : 'alert'} data-testid="transfer-status">
+        <p
+          className={status.ok ? 'ok' : 'error'}
+          role={status.ok ? 'status' : 'alert'}
+          data-testid="transfer-status"
+        >
           {status.text}
         </p>
       )}

@@ -8,7 +8,11 @@ type Stored = { id: string; type: string; payload: Record<string, unknown>; crea
 
 /** Live notifications of this page, then the stored history. */
 export function ActivityView({ live, connected }: { live: LiveNotification[]; connected: boolean }) {
-  const history = useRead('notifications', () => unwrap(api.GET('/v1/notifications', { params: { query: { limit: 50 } } })), live.length)
+  const history = useRead(
+    'notifications',
+    () => unwrap(api.GET('/v1/notifications', { params: { query: { limit: 50 } } })),
+    live.length,
+  )
   const items = (history.data?.items ?? []) as Stored[]
   return (
     <section aria-labelledby="activity-title">

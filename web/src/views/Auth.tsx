@@ -1,6 +1,6 @@
 import { type FormEvent, useState } from 'react'
 import { api } from '../lib/api.js'
-import { clearCache } from '../lib/cache.js'
+import { clearCache, remember } from '../lib/cache.js'
 import { ApiError, unwrap } from '../lib/errors.js'
 import type { Me } from '../session.js'
 
@@ -19,11 +19,15 @@ export function AuthView({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
     setError(undefined)
     try {
       if (mode === 'register') {
-        await unwrap(api.POST('/v1/auth/register', { body: { email, password, name: String(form.get('name')) } }))
+        await unwrap(
+          api.POST('/v1/auth/register', { body: { email, password, name: String(form.get('name')) } }),
+        )
       }
       const { user } = await unwrap(api.POST('/v1/auth/login', { body: { email, password } }))
       // A previous user's cached answers must never show for this one.
       await clearCache()
+      // Cached like a GET /v1/me, so a reload while the API is away still knows who is signed in.
+      await remember('me', user)
       onSignedIn(user as Me)
     } catch (err) {
       setError(err instanceof ApiError ? detail(err) : 'The service cannot be reached; try again.')
@@ -53,7 +57,7 @@ export function AuthView({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
             name="password"
             type="password"
             required
-            minLength={mode === "register" ? 8 : 1}
+            minLength={mode === 'register' ? 8 : 1}
             autoComplete={mode === 'login' ? 'current-password' : 'new-password'}
           />
         </label>

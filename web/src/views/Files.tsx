@@ -9,7 +9,9 @@ type Upload = { id: string; fileName: string; contentType: string; size: number;
 
 /** Uploads straight to S3 through a presigned POST, with progress; images show inline. */
 export function FilesView() {
-  const uploads = useRead('uploads', () => unwrap(api.GET('/v1/uploads', { params: { query: { limit: 50 } } })))
+  const uploads = useRead('uploads', () =>
+    unwrap(api.GET('/v1/uploads', { params: { query: { limit: 50 } } })),
+  )
   const [progress, setProgress] = useState<number>()
   const [error, setError] = useState<string>()
   const items = ((uploads.data?.items ?? []) as Upload[]).filter((u) => u.status === 'completed')
@@ -24,7 +26,11 @@ export function FilesView() {
     try {
       const created = await unwrap(
         api.POST('/v1/uploads', {
-          body: { fileName: file.name, contentType: file.type || 'application/octet-stream', size: file.size },
+          body: {
+            fileName: file.name,
+            contentType: file.type || 'application/octet-stream',
+            size: file.size,
+          },
         }),
       )
       await postToS3(created.uploadUrl, created.fields as Record<string, string>, file, setProgress)
@@ -44,7 +50,12 @@ export function FilesView() {
       <form onSubmit={submit} className="inline" aria-label="Upload a file">
         <label>
           File
-          <input name="file" type="file" required accept="image/png,image/jpeg,image/webp,application/pdf,text/plain,text/csv" />
+          <input
+            name="file"
+            type="file"
+            required
+            accept="image/png,image/jpeg,image/webp,application/pdf,text/plain,text/csv"
+          />
         </label>
         <button type="submit" disabled={progress !== undefined}>
           Upload

@@ -1,6 +1,6 @@
 import { type FormEvent, useState } from 'react'
 import { api } from '../lib/api.js'
-import { clearCache } from '../lib/cache.js'
+import { clearCache, remember } from '../lib/cache.js'
 import { apiUrl } from '../lib/config.js'
 import { ApiError, unwrap } from '../lib/errors.js'
 import type { Me } from '../session.js'
@@ -14,7 +14,8 @@ export function ProfileView() {
   const prefs = useRead('preferences', () => unwrap(api.GET('/v1/me/preferences')))
   const [message, setMessage] = useState<{ ok: boolean; text: string }>()
   const say = (ok: boolean, text: string) => setMessage({ ok, text })
-  const fail = (err: unknown) => say(false, err instanceof ApiError ? detail(err) : 'The service cannot be reached.')
+  const fail = (err: unknown) =>
+    say(false, err instanceof ApiError ? detail(err) : 'The service cannot be reached.')
   const preferences = (prefs.data?.preferences ?? {}) as { theme?: string; emailNotifications?: boolean }
 
   async function saveProfile(event: FormEvent<HTMLFormElement>) {
@@ -23,10 +24,15 @@ export function ProfileView() {
     try {
       const user = await unwrap(
         api.PATCH('/v1/me', {
-          body: { name: String(form.get('name')), locale: String(form.get('locale')), timezone: String(form.get('timezone')) },
+          body: {
+            name: String(form.get('name')),
+            locale: String(form.get('locale')),
+            timezone: String(form.get('timezone')),
+          },
         }),
       )
       setMe(user as Me)
+      await remember('me', user)
       say(true, 'Profile saved')
     } catch (err) {
       fail(err)
@@ -39,7 +45,9 @@ export function ProfileView() {
     try {
       await unwrap(
         api.PUT('/v1/me/preferences', {
-          body: { preferences: { theme: String(form.get('theme')), emailNotifications: form.get('email') === 'on' } },
+          body: {
+            preferences: { theme: String(form.get('theme')), emailNotifications: form.get('email') === 'on' },
+          },
         }),
       )
       prefs.reload()

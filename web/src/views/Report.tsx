@@ -35,8 +35,14 @@ export function ReportView({ version }: { version: number }) {
 export function Chart({ currency, rows }: { currency: string; rows: Period[] }) {
   const days = [...new Set(rows.map((r) => r.period))].sort()
   const total = (day: string, direction: 'in' | 'out') =>
-    rows.filter((r) => r.period === day && r.direction === direction).reduce((s, r) => s + BigInt(r.total), 0n)
-  const max = days.reduce((m, d) => [total(d, 'in'), total(d, 'out'), m].reduce((a, b) => (a > b ? a : b)), 1n)
+    rows
+      .filter((r) => r.period === day && r.direction === direction)
+      .reduce((s, r) => s + BigInt(r.total), 0n)
+  const max = days.reduce(
+    // biome-ignore lint/complexity/useMathMinMax: Math.max takes no bigint
+    (m, d) => [total(d, 'in'), total(d, 'out'), m].reduce((a, b) => (a > b ? a : b)),
+    1n,
+  )
   const width = Math.max(days.length * 28, 120)
   const height = 120
   const bar = (value: bigint) => Math.max(1, Number((value * BigInt(height - 20)) / max))

@@ -24,13 +24,15 @@ export function SearchView() {
   return (
     <section aria-labelledby="search-title">
       <h2 id="search-title">Search</h2>
-      <form role="search" onSubmit={submit} className="inline">
-        <label>
-          Search
-          <input name="q" type="search" required maxLength={200} />
-        </label>
-        <button type="submit">Search</button>
-      </form>
+      <search>
+        <form onSubmit={submit} className="inline">
+          <label>
+            Search
+            <input name="q" type="search" required maxLength={200} />
+          </label>
+          <button type="submit">Search</button>
+        </form>
+      </search>
       {error && (
         <p className="error" role="alert">
           {error}
