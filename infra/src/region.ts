@@ -110,6 +110,7 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       infrequentAccessDays: cfg.storage.infrequentAccessDays,
       glacierDays: cfg.storage.glacierDays,
       noncurrentVersionDays: cfg.storage.noncurrentVersionDays,
+      webOrigins: [`https://${cfg.dns.staticDomain}`],
       replicateTo: cfg.storage.replicateTo && {
         stack: cfg.storage.replicateTo,
         region: STACK_REGIONS[cfg.storage.replicateTo],
@@ -222,6 +223,10 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
         REDIS_CLUSTER: 'true',
         S3_BUCKET: storage.uploads.name,
         S3_REGION: cfg.region,
+        // The web client on the static domain calls the API with credentials (docs/web.md).
+        WEB_ORIGINS: `https://${cfg.dns.staticDomain}`,
+        PUBLIC_API_URL: `https://${cfg.dns.apiDomain}`,
+        API_DOCS_UI: 'false',
       },
       secrets: [
         { name: 'DATABASE_URL', secretArn: database.urlSecretArn },
@@ -306,6 +311,7 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
             primaryOrigin: storage.assets.regionalDomainName,
             failoverOrigin: pulumi.interpolate`${bucketName(cfg.project, failover, 'assets', account)}.s3.${STACK_REGIONS[failover]}.amazonaws.com`,
             rateLimit: cfg.edge.rateLimit,
+            apiOrigin: `https://${cfg.dns.apiDomain}`,
           },
           { providers: [globalProvider] },
         )
