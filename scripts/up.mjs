@@ -176,7 +176,8 @@ async function upLocally(env) {
   const apiUrl = `http://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${env.PORT ?? '3000'}`
   const webPort = Number(env.WEB_PORT ?? 5173)
   const webOrigins = [`http://localhost:${webPort}`, `http://127.0.0.1:${webPort}`]
-  env.WEB_ORIGINS ||= webOrigins.join(',')
+  // The configured origins (.env: the dev server) plus the ones this run serves the app on.
+  env.WEB_ORIGINS = [...new Set([...(env.WEB_ORIGINS ?? '').split(','), ...webOrigins].filter(Boolean))].join(',')
   if (!env.S3_ENDPOINT) Object.assign(env, await startLocalS3(env, webOrigins))
   const { startWebServer } = await import('./web-server.mjs')
   const web = await startWebServer({ dir: join(root, 'web/dist'), apiUrl, host: '127.0.0.1', port: webPort })
