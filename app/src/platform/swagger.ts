@@ -50,6 +50,21 @@ export const OPERATION_IDS: Record<string, string> = {
   'GET /v1/admin/reports/daily': 'getAdminDailyReport',
 }
 
+/**
+ * Routes anyone may call. Every other route is documented with the session schemes unless its schema
+ * says otherwise (`security: []` makes a route public). A test calls every route without credentials
+ * and fails when the document and the answers disagree, so this list cannot drift silently.
+ */
+export const PUBLIC_OPERATIONS = new Set([
+  'GET /health/live',
+  'GET /health/ready',
+  'POST /v1/auth/register',
+  'POST /v1/auth/login',
+])
+
+/** The session as bearer token or cookie: what a protected route's `security` lists. */
+const SESSION_SECURITY = [{ bearer: [] }, { cookie: [] }]
+
 const VERBS: Record<string, string> = {
   GET: 'get',
   POST: 'create',
@@ -82,8 +97,8 @@ type RouteSchema = FastifySchema & { hide?: boolean; operationId?: string }
 
 /**
  * Completes each route's OpenAPI entry centrally, so route files need not (and cannot forget):
- * an operationId, and `security: []` on routes that declare no security (public ones), which
- * Redocly's recommended rules require because the document has security schemes.
+ * an operationId, and `security`: the route's own, else `[]` for public routes (Redocly's
+ * recommended rules require it, as the document has security schemes), else the session.
  */
 export function completeOperation({
   schema,
@@ -101,7 +116,8 @@ export function completeOperation({
     schema: {
       ...current,
       operationId: current.operationId ?? operationIdOf(method, url),
-      security: current.security ?? [],
+      security:
+        current.security ?? (PUBLIC_OPERATIONS.has(`${method} ${openapiPath(url)}`) ? [] : SESSION_SECURITY),
     },
     url,
   }

@@ -51,6 +51,28 @@ describe('API contract (OpenAPI document)', () => {
     for (const { key, op } of operations(doc)) expect(op.security, key).to.be.an('array')
   })
 
+  it('documents security as the routes behave for an anonymous caller', async () => {
+    const disagreements: string[] = []
+    for (const { key, op } of operations(doc)) {
+      const [method, path] = key.split(' ') as [string, string]
+      const url = path.replace(/\{[^}]+\}/g, '00000000-0000-4000-8000-000000000000')
+      const res = await app.inject({
+        method: method as 'GET',
+        url,
+        payload: method === 'GET' ? undefined : {},
+      })
+      const documentedPublic = (op.security ?? []).length === 0
+      // Public: never 401. Protected: never a success (some still validate before authenticating).
+      const wrong = documentedPublic ? res.statusCode === 401 : res.statusCode < 400
+      if (wrong) {
+        disagreements.push(
+          `${key}: documented ${documentedPublic ? 'public' : 'protected'}, answered ${res.statusCode}`,
+        )
+      }
+    }
+    expect(disagreements).to.deep.equal([])
+  })
+
   it('lists the configured public URL as its server', () => {
     expect(doc.servers).to.deep.equal([{ url: 'https://api.example.com', description: 'This deployment' }])
   })
