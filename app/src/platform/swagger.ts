@@ -63,7 +63,7 @@ export const PUBLIC_OPERATIONS = new Set([
 ])
 
 /** The session as bearer token or cookie: what a protected route's `security` lists. */
-const SESSION_SECURITY = [{ bearer: [] }, { cookie: [] }]
+const SESSION_SECURITY: Record<string, string[]>[] = [{ bearer: [] }, { cookie: [] }]
 
 const VERBS: Record<string, string> = {
   GET: 'get',
