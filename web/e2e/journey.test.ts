@@ -133,10 +133,10 @@ describe('web journey in chromium', function () {
   }
 
   it('loads the first page and measures its weight and time to interactive', async () => {
-    const started = Date.now()
     await pageB.goto(web.url)
     await pageB.getByRole('button', { name: 'Sign in' }).waitFor()
-    firstPage.ttiMs = Date.now() - started
+    // From the page's navigation start to a usable sign-in form, as the page itself measures it.
+    firstPage.ttiMs = Math.round(await pageB.evaluate(() => performance.now()))
     const html = readFileSync(join(root, 'web/dist/index.html'), 'utf8')
     const scripts = [...html.matchAll(/src="\/(assets\/[^"]+\.js)"/g)].map((m) => m[1] as string)
     const { gzipSync } = await import('node:zlib')
