@@ -177,7 +177,8 @@ async function upLocally(env) {
   const webPort = Number(env.WEB_PORT ?? 5173)
   const webOrigins = [`http://localhost:${webPort}`, `http://127.0.0.1:${webPort}`]
   // The configured origins (.env: the dev server) plus the ones this run serves the app on.
-  env.WEB_ORIGINS = [...new Set([...(env.WEB_ORIGINS ?? '').split(','), ...webOrigins].filter(Boolean))].join(',')
+  const configured = (env.WEB_ORIGINS ?? '').split(',').filter(Boolean)
+  env.WEB_ORIGINS = [...new Set([...configured, ...webOrigins])].join(',')
   if (!env.S3_ENDPOINT) Object.assign(env, await startLocalS3(env, webOrigins))
   const { startWebServer } = await import('./web-server.mjs')
   const web = await startWebServer({ dir: join(root, 'web/dist'), apiUrl, host: '127.0.0.1', port: webPort })
