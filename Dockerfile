@@ -14,6 +14,8 @@ ENV npm_config_update_notifier=false npm_config_fund=false npm_config_audit=fals
 COPY package.json package-lock.json tsconfig.json ./
 COPY app/package.json app/
 COPY infra/package.json infra/
+COPY packages/sdk/package.json packages/sdk/
+COPY web/package.json web/
 # Install scripts stay off: nothing the app needs compiles natively, and Prisma's would try to
 # download engines (generate uses its bundled WASM, migrations use plain pg).
 RUN npm ci --workspace app --include-workspace-root --ignore-scripts
@@ -29,6 +31,8 @@ ENV npm_config_update_notifier=false npm_config_fund=false npm_config_audit=fals
 COPY package.json package-lock.json ./
 COPY app/package.json app/
 COPY infra/package.json infra/
+COPY packages/sdk/package.json packages/sdk/
+COPY web/package.json web/
 # --omit=optional as well: @prisma/client declares `prisma` and `typescript` as optional peers, which
 # makes npm keep the whole Prisma CLI (~250 MB) in a --omit=dev install. The only runtime package it
 # drops besides is pg-cloudflare (Cloudflare Workers sockets). The Prisma runtime carries a query

@@ -27,6 +27,15 @@ const STAGES = [
   { name: 'dockerfile', ...check('npx', 'dockerfilelint', 'Dockerfile') },
   { name: 'compose', ...check('docker-compose', '-f', 'docker-compose.yml', 'config', '-q') },
   { name: 'app', ...mocha('app') },
+  // The web client's units (Vitest); the SDK matches the service; the document lints clean.
+  { name: 'web', ...check('npx', 'vitest', 'run', '--root', 'web') },
+  { name: 'sdk-stale', ...check('npx', 'tsx', 'packages/sdk/scripts/generate.ts', '--check') },
+  {
+    name: 'openapi-lint',
+    ...check('npx', 'redocly', 'lint', '--extends=recommended', 'packages/sdk/openapi.json'),
+  },
+  // The product in chromium against the real local stack, including the web build: docs/web.md.
+  { name: 'e2e', kind: 'mocha', cmd: ['npx', 'mocha', '--config', 'web/e2e/.mocharc.cjs'] },
   { name: 'infra', ...mocha('infra') },
   // The benchmark's arithmetic only; `npm run bench` prints latencies and is never a test stage.
   { name: 'bench', ...mocha('scripts/bench') },

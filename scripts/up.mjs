@@ -154,7 +154,9 @@ async function upWithDocker(env) {
   const port = env.APP_PORT ?? '3000'
   const url = `http://localhost:${port}`
   await waitFor(`the service at ${url}/health/ready`, () => httpOk(`${url}/health/ready`), 180_000)
-  log(`ready: ${url}  (API description: ${url}/docs/json; logs: ${compose.join(' ')} logs -f app)`)
+  log(
+    `ready: web app http://localhost:${env.WEB_PORT ?? '8080'}  API ${url}  (API reference: ${url}/docs; logs: ${compose.join(' ')} logs -f app)`,
+  )
 }
 
 async function upLocally(env) {
@@ -163,11 +165,24 @@ async function upLocally(env) {
   await ensureRedis(env.REDIS_URL)
   await ensureDatabase(env.DATABASE_URL)
 
-  log('generating the Prisma client and building the service')
+  log('generating the Prisma client and building the service and the web app')
   run('npm', ['run', 'db:generate', '-w', 'app'], { env })
   run('npm', ['run', 'build', '-w', 'app'], { env })
+  run('npm', ['run', 'build', '-w', 'web'], { env })
   log('applying migrations')
   run(process.execPath, ['app/dist/src/db/migrate-cli.js'], { env })
+
+  const apiHost = !env.HOST || env.HOST === '0.0.0.0' || env.HOST === '::' ? 'localhost' : env.HOST
+  const apiUrl = `http://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${env.PORT ?? '3000'}`
+  const webPort = Number(env.WEB_PORT ?? 5173)
+  const webOrigins = [`http://localhost:${webPort}`, `http://127.0.0.1:${webPort}`]
+  // The configured origins (.env: the dev server) plus the ones this run serves the app on.
+  const configured = (env.WEB_ORIGINS ?? '').split(',').filter(Boolean)
+  env.WEB_ORIGINS = [...new Set([...configured, ...webOrigins])].join(',')
+  if (!env.S3_ENDPOINT) Object.assign(env, await startLocalS3(env, webOrigins))
+  const { startWebServer } = await import('./web-server.mjs')
+  const web = await startWebServer({ dir: join(root, 'web/dist'), apiUrl, host: '127.0.0.1', port: webPort })
+  log(`web app: http://localhost:${webPort}`)
 
   const server = spawn(process.execPath, ['app/dist/src/server.js'], { cwd: root, env, stdio: 'inherit' })
   // Ctrl-C reaches the server through the terminal's process group; a signal sent to this process
@@ -179,16 +194,49 @@ async function upLocally(env) {
   }
   const exited = new Promise((done) => server.once('exit', (code, signal) => done(code ?? (signal ? 1 : 0))))
 
-  const host = !env.HOST || env.HOST === '0.0.0.0' || env.HOST === '::' ? 'localhost' : env.HOST
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${env.PORT ?? '3000'}`
+  const url = apiUrl
   const ready = Promise.race([
     waitFor(`the service at ${url}/health/ready`, () => httpOk(`${url}/health/ready`), 60_000).then(
       () => true,
     ),
     exited.then(() => false),
   ])
-  if (await ready) log(`ready: ${url}  (API description: ${url}/docs/json; Ctrl-C stops it)`)
-  process.exit(await exited)
+  if (await ready) {
+    log(
+      `ready: web app http://localhost:${webPort}  API ${url}  (API reference: ${url}/docs; Ctrl-C stops it)`,
+    )
+  }
+  const code = await exited
+  await web.close()
+  process.exit(code)
+}
+
+/**
+ * s3rver (an S3-compatible server from npm) in this process, with the uploads bucket and its CORS
+ * rules for the web origins, so uploads and erasure work without Docker. Objects stay in .tmp/s3.
+ */
+async function startLocalS3(env, origins) {
+  const { default: S3rver } = await import(join(root, 'node_modules/s3rver/lib/s3rver.js'))
+  const { s3CorsXml } = await import('./web-server.mjs')
+  const bucket = env.S3_BUCKET || 'uploads'
+  const port = Number(env.LOCAL_S3_PORT ?? 4569)
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port,
+    silent: true,
+    directory: join(root, '.tmp/s3'),
+    configureBuckets: [{ name: bucket, configs: [s3CorsXml(origins)] }],
+  })
+  await server.run()
+  log(`local S3 (s3rver): http://127.0.0.1:${port}/${bucket}`)
+  // s3rver accepts exactly this key pair; local-only, never a real credential.
+  return {
+    S3_ENDPOINT: `http://127.0.0.1:${port}`,
+    S3_BUCKET: bucket,
+    S3_FORCE_PATH_STYLE: 'true',
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+  }
 }
 
 async function main() {

@@ -30,6 +30,7 @@ import reportRoutes from './features/reports/routes.js'
 import searchRoutes from './features/search/routes.js'
 import uploadRoutes from './features/uploads/routes.js'
 import cache from './platform/cache/plugin.js'
+import cors from './platform/cors.js'
 import errors from './platform/errors-plugin.js'
 import mail from './platform/mail/mailer.js'
 import prisma from './platform/prisma.js'
@@ -51,10 +52,15 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
   await fastify.register(requestId)
   await fastify.register(fastifyHelmet, { global: true })
   await fastify.register(fastifyCookie)
+  await fastify.register(cors, { origins: config.web.origins, cookieName: config.session.cookieName })
   await fastify.register(prisma, { config: config.database })
   await fastify.register(redis, { config: config.redis })
   await fastify.register(rateLimit)
-  await fastify.register(swagger, { cookieName: config.session.cookieName })
+  await fastify.register(swagger, {
+    cookieName: config.session.cookieName,
+    ui: config.web.docsUi,
+    publicUrl: config.web.publicApiUrl,
+  })
   await fastify.register(cache)
   await fastify.register(storage, { config: config.s3 })
   await fastify.register(mail, { config: config.mail })

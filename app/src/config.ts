@@ -119,6 +119,8 @@ export interface Config {
   s3: {
     /** Custom endpoint (MinIO, s3rver); unset on AWS. */
     endpoint: string | undefined
+    /** Endpoint presigned URLs name, when browsers reach the store by another name (compose). */
+    publicEndpoint: string | undefined
     region: string
     bucket: string
     forcePathStyle: boolean
@@ -132,6 +134,15 @@ export interface Config {
     profileTtlSeconds: number
     /** TTL of cached reports. */
     reportsTtlSeconds: number
+  }
+  /** The web client and API contract (docs/web.md). */
+  web: {
+    /** Browser origins allowed by CORS with credentials and for cookie-authenticated writes. */
+    origins: string[]
+    /** Serve the API reference UI at /docs (the document at /docs/json is always served). */
+    docsUi: boolean
+    /** The `servers` URL of the OpenAPI document; unset: `/`. */
+    publicApiUrl: string | undefined
   }
 }
 
@@ -235,6 +246,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     s3: {
       endpoint: read.optionalUrl('S3_ENDPOINT', ['http:', 'https:']),
+      publicEndpoint: read.optionalUrl('S3_PUBLIC_ENDPOINT', ['http:', 'https:']),
       region: read.string('S3_REGION', 'us-east-1'),
       bucket: read.string('S3_BUCKET', 'uploads'),
       forcePathStyle: read.bool('S3_FORCE_PATH_STYLE', false),
@@ -250,6 +262,11 @@ export function loadConfig(env: Env = process.env): Config {
     cache: {
       profileTtlSeconds: read.int('CACHE_PROFILE_TTL_SECONDS', 300, 1),
       reportsTtlSeconds: read.int('CACHE_REPORTS_TTL_SECONDS', 600, 1),
+    },
+    web: {
+      origins: read.origins('WEB_ORIGINS'),
+      docsUi: read.bool('API_DOCS_UI', true),
+      publicApiUrl: read.optionalUrl('PUBLIC_API_URL', ['http:', 'https:']),
     },
   }
 
@@ -335,6 +352,17 @@ class Reader {
       this.problems.push(`${name} must be a comma-separated list of ${protocols.join(' or ')}// URLs`)
     }
     return urls
+  }
+
+  /** A comma-separated list of browser origins (scheme://host[:port], no path). */
+  origins(name: string): string[] {
+    const urls = this.urlList(name, ['http:', 'https:'])
+    const bad = urls.filter(
+      (u) => validUrl(u, ['http:', 'https:']) && new URL(u).origin !== u.replace(/\/$/, ''),
+    )
+    if (bad.length > 0)
+      this.problems.push(`${name} lists origins only, without a path (got "${bad.join(', ')}")`)
+    return urls.map((u) => u.replace(/\/$/, ''))
   }
 
   /** Where the database writer endpoint is read at run time (optional). */

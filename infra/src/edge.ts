@@ -20,6 +20,27 @@ export interface CdnArgs {
   rateLimit?: number
   /** Cost: PriceClass_100 serves from North America and Europe only. @default PriceClass_100 */
   priceClass?: string
+  /** Origin of the API the web app calls (CSP connect-src), e.g. https://api.example.com. */
+  apiOrigin?: string
+}
+
+/**
+ * The web app's Content-Security-Policy: its own scripts and styles only; it talks to the API and
+ * posts uploads straight to S3 (regional bucket endpoints), and shows uploaded images from there.
+ */
+export function webAppCsp(apiOrigin?: string): string {
+  const s3 = 'https://*.amazonaws.com'
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    `img-src 'self' data: blob: ${s3}`,
+    `connect-src 'self' ${apiOrigin ?? ''} ${s3}`.replace(/ +/g, ' '),
+    `form-action 'self' ${s3}`,
+    "frame-ancestors 'none'",
+    "base-uri 'self'",
+    "object-src 'none'",
+  ].join('; ')
 }
 
 /** CloudFront in front of the assets buckets: OAC, origin failover, HTTPS only, CloudFront-scope WAF. */
@@ -74,6 +95,7 @@ export class Cdn extends pulumi.ComponentResource {
       },
       parent,
     )
+    const headers = createHeadersPolicy()
     const acl = new aws.wafv2.WebAcl(
       `${name}-waf`,
       {
@@ -97,7 +119,16 @@ export class Cdn extends pulumi.ComponentResource {
         enabled: true,
         isIpv6Enabled: true,
         httpVersion: 'http2and3',
-        comment: `${name}: static assets`,
+        comment: `${name}: web app and static assets`,
+        // `/` serves the web app; unknown paths are the app's client-side routes (SPA fallback below).
+        defaultRootObject: 'index.html',
+        customErrorResponses: [403, 404].map((errorCode) => ({
+          // OAC makes S3 answer 403 for a missing key; both mean "a route of the app".
+          errorCode,
+          responseCode: 200,
+          responsePagePath: '/index.html',
+          errorCachingMinTtl: 10,
+        })),
         aliases: [args.domain],
         priceClass: args.priceClass ?? 'PriceClass_100',
         webAclId: acl.arn,
@@ -120,6 +151,7 @@ export class Cdn extends pulumi.ComponentResource {
           cachedMethods: ['GET', 'HEAD'],
           compress: true,
           cachePolicyId: cachePolicy.id,
+          responseHeadersPolicyId: headers.id,
         },
         viewerCertificate: {
           acmCertificateArn: validated.certificateArn,
@@ -130,6 +162,29 @@ export class Cdn extends pulumi.ComponentResource {
       },
       parent,
     )
+    function createHeadersPolicy() {
+      return new aws.cloudfront.ResponseHeadersPolicy(
+        `${name}-headers`,
+        {
+          name: `${name}-web`,
+          comment: 'CSP, HSTS and the usual hardening for the web app',
+          securityHeadersConfig: {
+            contentSecurityPolicy: { contentSecurityPolicy: webAppCsp(args.apiOrigin), override: true },
+            // Two years with preload: the static domain never serves plain HTTP.
+            strictTransportSecurity: {
+              accessControlMaxAgeSec: 63072000,
+              includeSubdomains: true,
+              preload: true,
+              override: true,
+            },
+            contentTypeOptions: { override: true },
+            frameOptions: { frameOption: 'DENY', override: true },
+            referrerPolicy: { referrerPolicy: 'strict-origin-when-cross-origin', override: true },
+          },
+        },
+        parent,
+      )
+    }
     for (const type of ['A', 'AAAA']) {
       new aws.route53.Record(
         `${name}-${type.toLowerCase()}`,

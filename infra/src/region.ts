@@ -138,6 +138,7 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       glacierDays: cfg.storage.glacierDays,
       logExpirationDays: cfg.storage.logExpirationDays,
       noncurrentVersionDays: cfg.storage.noncurrentVersionDays,
+      webOrigins: [`https://${cfg.dns.staticDomain}`],
       replicateTo: cfg.storage.replicateTo && {
         stack: cfg.storage.replicateTo,
         region: STACK_REGIONS[cfg.storage.replicateTo],
@@ -277,6 +278,10 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
         [ENV.s3Region]: cfg.region,
         ...mail.environment,
         APP_BASE_URL: `https://${cfg.dns.staticDomain}`,
+        // The web client on the static domain calls the API with credentials (docs/web.md).
+        WEB_ORIGINS: `https://${cfg.dns.staticDomain}`,
+        PUBLIC_API_URL: `https://${cfg.dns.apiDomain}`,
+        API_DOCS_UI: 'false',
       },
       secrets: [{ name: ENV.redisUrl, secretArn: cache.urlSecretArn }],
       // Migrations run as the schema owner; only the migration task gets its credentials.
@@ -363,6 +368,7 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
             primaryOrigin: storage.assets.regionalDomainName,
             failoverOrigin: pulumi.interpolate`${bucketName(cfg.project, failover, 'assets', account)}.s3.${STACK_REGIONS[failover]}.amazonaws.com`,
             rateLimit: cfg.edge.rateLimit,
+            apiOrigin: `https://${cfg.dns.apiDomain}`,
           },
           // The CDN is only allowed in the us-east-1 stack (config validation): its region provider is global.
           { providers: [provider] },

@@ -58,6 +58,11 @@ export interface StorageArgs {
   replicateTo?: ReplicationTarget
   /** Protect buckets from deletion and replacement. @default true */
   protect?: boolean
+  /**
+   * Browser origins of the web client: the uploads bucket's CORS allows them to POST (presigned)
+   * and GET. @default [] (no CORS: browsers cannot upload directly)
+   */
+  webOrigins?: pulumi.Input<string>[]
 }
 
 export interface BucketRef {
@@ -192,10 +197,32 @@ export class Storage extends pulumi.ComponentResource {
     if (args.replicateTo) {
       this.replicationRoleArn = this.replicate(name, args, args.replicateTo, made, account)
     }
+    if (args.webOrigins?.length && made.uploads)
+      this.allowWebUploads(name, made.uploads.bucket, args.webOrigins)
     this.registerOutputs({ uploads: this.uploads.name, assets: this.assets.name, logs: this.logs.name })
   }
 
   private readonly assetsBucket: aws.s3.Bucket
+
+  /** A browser's presigned POST is cross-origin: without these rules its preflight fails. */
+  private allowWebUploads(name: string, bucket: aws.s3.Bucket, origins: pulumi.Input<string>[]): void {
+    new aws.s3.BucketCorsConfiguration(
+      `${name}-uploads-cors`,
+      {
+        bucket: bucket.id,
+        corsRules: [
+          {
+            allowedOrigins: origins,
+            allowedMethods: ['POST', 'GET'],
+            allowedHeaders: ['*'],
+            exposeHeaders: ['ETag'],
+            maxAgeSeconds: 3000,
+          },
+        ],
+      },
+      { parent: this },
+    )
+  }
 
   /**
    * Writes the assets bucket policy: TLS-only plus a read grant for the CloudFront distribution(s) given.

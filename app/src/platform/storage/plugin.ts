@@ -11,9 +11,16 @@ declare module 'fastify' {
 }
 
 async function storagePlugin(app: FastifyInstance, opts: { config: Config['s3'] }) {
-  const storage = new Storage(createS3Client(opts.config), opts.config)
+  const client = createS3Client(opts.config)
+  // Presigned URLs go to browsers: sign them for the name browsers reach the store by (compose).
+  const { publicEndpoint } = opts.config
+  const signer = publicEndpoint ? createS3Client({ ...opts.config, endpoint: publicEndpoint }) : client
+  const storage = new Storage(client, opts.config, signer)
   app.decorate('storage', storage)
-  app.addHook('onClose', async () => storage.client.destroy())
+  app.addHook('onClose', async () => {
+    storage.client.destroy()
+    if (signer !== client) signer.destroy()
+  })
 }
 
 export default fp(storagePlugin, { name: 'storage', fastify: '5.x' })

@@ -47,6 +47,8 @@ export class Storage {
   constructor(
     readonly client: S3Client,
     readonly config: Config['s3'],
+    /** Signs presigned URLs; another client only when browsers use another endpoint. */
+    readonly signer: S3Client = client,
   ) {}
 
   /** The prefix every object of a user lives under. */
@@ -57,7 +59,7 @@ export class Storage {
   /** A presigned POST that only accepts exactly this key, this content type and exactly `size` bytes. */
   async presignUpload(key: string, contentType: string, size: number): Promise<PresignedUpload> {
     const expires = this.config.uploadUrlTtlSeconds
-    const { url, fields } = await createPresignedPost(this.client, {
+    const { url, fields } = await createPresignedPost(this.signer, {
       Bucket: this.config.bucket,
       Key: key,
       Conditions: [
@@ -79,7 +81,7 @@ export class Storage {
       Key: key,
       ResponseContentDisposition: `attachment; filename*=UTF-8''${encodeURIComponent(fileName)}`,
     })
-    const url = await getSignedUrl(this.client, command, { expiresIn: expires })
+    const url = await getSignedUrl(this.signer, command, { expiresIn: expires })
     return { url, expiresAt: new Date(Date.now() + expires * 1000) }
   }
 

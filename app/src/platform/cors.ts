@@ -1,0 +1,59 @@
+/**
+ * Browsers on the web client's origin (the static domain in AWS, the local web server) may call the
+ * API with credentials; nobody else gets CORS headers. Cookie-authenticated state-changing requests
+ * must come from this site or an allowed origin (CSRF): a bearer token is never sent by a browser
+ * on its own, a cookie is.
+ */
+import fastifyCors from '@fastify/cors'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { HttpError } from './errors.js'
+
+/** Options of the CORS and CSRF plugin. */
+export interface CorsOptions {
+  /** Allowed browser origins, exactly as browsers send them (`https://static.example.com`). */
+  origins: string[]
+  /** Name of the session cookie whose presence makes a request cookie-authenticated. */
+  cookieName: string
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/** Why a request is refused as cross-site request forgery, or undefined when it may proceed. */
+export function csrfProblem(request: FastifyRequest, opts: CorsOptions): string | undefined {
+  if (SAFE_METHODS.has(request.method)) return undefined
+  // Only the cookie rides along on a forged request; an Authorization header needs the caller's code.
+  if (request.headers.authorization || !request.cookies?.[opts.cookieName]) return undefined
+  const origin = request.headers.origin
+  if (origin && opts.origins.includes(origin)) return undefined
+  const site = request.headers['sec-fetch-site']
+  if (site === 'same-origin' || site === 'none') return undefined
+  if (site) return `cross-site request (${site}) from ${origin ?? 'an unknown origin'}`
+  // No Fetch Metadata (older browser or a non-browser client): judge by Origin when present.
+  if (!origin) return undefined
+  const own = `${request.protocol}://${request.host}`
+  return origin === own ? undefined : `request from origin ${origin}`
+}
+
+async function corsPlugin(app: FastifyInstance, opts: CorsOptions) {
+  const allowed = new Set(opts.origins)
+  await app.register(fastifyCors, {
+    // Reflect only listed origins; credentials are allowed, so a wildcard would be refused anyway.
+    origin: (origin, done) => done(null, origin !== undefined && allowed.has(origin)),
+    credentials: true,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowedHeaders: ['Content-Type', 'Authorization', 'Idempotency-Key', 'Last-Event-ID'],
+    exposedHeaders: ['X-Request-Id', 'Retry-After', 'Idempotent-Replayed'],
+    // Browsers cap this (Chromium at 2 h); 10 minutes keeps preflights rare on a busy page.
+    maxAge: 600,
+  })
+  app.addHook('onRequest', async (request) => {
+    const problem = csrfProblem(request, opts)
+    if (problem) {
+      request.log.warn({ origin: request.headers.origin, problem }, 'csrf check refused a request')
+      throw new HttpError(403, 'CSRF_REJECTED', 'Cross-site request refused; send it from the web client')
+    }
+  })
+}
+
+export default fp(corsPlugin, { name: 'cors', fastify: '5.x', dependencies: ['@fastify/cookie'] })

@@ -1,0 +1,2 @@
+// IndexedDB for the cache tests: fake-indexeddb implements the spec in memory.
+import 'fake-indexeddb/auto'
