@@ -260,7 +260,7 @@ export function deployEffects(workflow: string, stack: string, imageConfigPath: 
     )
       out.refreshes = true
     // A `pulumi refresh` before the up reads SSM into the state too: whole, or targeted at the image parameter.
-    const refresh = /pulumi refresh\b[^]*?(?=\n\s*\n|$)/.exec(run)?.[0]
+    const refresh = /pulumi refresh\b[\s\S]*/.exec(run)?.[0]
     if (refresh && (!/--target\b/.test(refresh) || /--target\s+\S*service-image/.test(refresh)))
       out.refreshes = true
   }
