@@ -44,6 +44,8 @@ function instanceEnv(databaseUrl: string, redisUrl: string, redisPrefix: string)
 /** The scratch environment, the instances and the balancer of one chaos run. */
 export class Fleet {
   readonly instances: ServiceProcess[] = []
+  /** Every instance ever started, registered or not, so close() leaves no process behind. */
+  private readonly spawned = new Set<ServiceProcess>()
   private constructor(
     readonly db: ScratchDatabase,
     readonly redisPrefix: string,
@@ -85,16 +87,24 @@ export class Fleet {
   /** A new instance on a free port, ready (GET /health/ready answered 200). */
   async startInstance(): Promise<ServiceProcess> {
     const databaseUrl = withDatabase(`postgresql://postgres@${this.pgLink.endpoint}/`, this.db.name)
-    return ServiceProcess.start({
+    const started = ServiceProcess.start({
       env: instanceEnv(databaseUrl, `redis://${this.redisLink.endpoint}`, this.redisPrefix),
       port: await freePort(),
     })
+    // Marked handled: a boot failure surfaces where the instance is awaited, not as a crash.
+    started.then((s) => this.spawned.add(s)).catch(() => {})
+    return started
   }
 
-  /** One step of a rolling deploy: deregister and drain, SIGTERM, new instance ready, registered. */
+  /**
+   * One step of a rolling deploy: deregister and drain, SIGTERM, the new instance ready, registered.
+   * `replacement` may have been spawned earlier (ECS also starts new tasks before stopping old ones):
+   * booting is the slow part, and it takes no traffic until it is registered here.
+   */
   async replace(
     slot: number,
-  ): Promise<{ drainMs: number; stopMs: number; startMs: number; exitCode: number | null }> {
+    replacement: Promise<ServiceProcess> = this.startInstance(),
+  ): Promise<{ drainMs: number; stopMs: number; readyMs: number; exitCode: number | null }> {
     const balancer = this.balancer as Balancer
     const old = this.instances[slot] as ServiceProcess
     const t0 = Date.now()
@@ -102,10 +112,10 @@ export class Fleet {
     const t1 = Date.now()
     const exit = await old.stop(15_000)
     const t2 = Date.now()
-    const next = await this.startInstance()
+    const next = await replacement
     await balancer.register(slot, Number(new URL(next.url).port))
     this.instances[slot] = next
-    return { drainMs: t1 - t0, stopMs: t2 - t1, startMs: Date.now() - t2, exitCode: exit.code }
+    return { drainMs: t1 - t0, stopMs: t2 - t1, readyMs: Date.now() - t2, exitCode: exit.code }
   }
 
   /** Copies the expand migration next to the committed ones and applies it to the scratch database. */
@@ -117,7 +127,7 @@ export class Fleet {
   /** Stops everything this fleet started and drops its database and keys; never throws. */
   async close(): Promise<void> {
     await this.balancer?.stop().catch(() => {})
-    await Promise.all(this.instances.map((s) => s.stop(2000).catch(() => {})))
+    await Promise.all([...this.spawned].map((s) => s.stop(2000).catch(() => {})))
     await this.pgLink.down().catch(() => {})
     await this.redisLink.down().catch(() => {})
     await this.db.drop().catch(() => {})
