@@ -17,6 +17,7 @@ import {
   REPO_ROOT,
   type ScratchDatabase,
   ServiceProcess,
+  sweepStaleDatabases,
   TcpProxy,
   withDatabase,
 } from '../kit/index.js'
@@ -57,6 +58,8 @@ export class Fleet {
 
   /** Scratch database (committed migrations), Redis prefix, proxies, `size` instances, balancer. */
   static async start(size: number): Promise<Fleet> {
+    // Runs killed before their cleanup (SIGKILL, a crash) leave their database behind.
+    await sweepStaleDatabases(DEFAULT_ADMIN_URL, 'chaos_', 60 * 60 * 1000)
     const db = await createScratchDatabase(DEFAULT_ADMIN_URL, 'chaos_')
     const migrationsDir = join(mkdtempSync(join(tmpdir(), 'blueprint-chaos-')), 'migrations')
     cpSync(COMMITTED, migrationsDir, { recursive: true })
@@ -85,14 +88,16 @@ export class Fleet {
   }
 
   /** A new instance on a free port, ready (GET /health/ready answered 200). */
-  async startInstance(): Promise<ServiceProcess> {
+  startInstance(): Promise<ServiceProcess> {
     const databaseUrl = withDatabase(`postgresql://postgres@${this.pgLink.endpoint}/`, this.db.name)
-    const started = ServiceProcess.start({
-      env: instanceEnv(databaseUrl, `redis://${this.redisLink.endpoint}`, this.redisPrefix),
-      port: await freePort(),
-    })
-    // Marked handled: a boot failure surfaces where the instance is awaited, not as a crash.
-    started.then((s) => this.spawned.add(s)).catch(() => {})
+    const env = instanceEnv(databaseUrl, `redis://${this.redisLink.endpoint}`, this.redisPrefix)
+    const started = freePort().then((port) => ServiceProcess.start({ env, port }))
+    // Handled here so a boot failure surfaces where the instance is awaited instead of crashing the
+    // run (and orphaning its processes) while another step is still in progress.
+    started.then(
+      (s) => this.spawned.add(s),
+      () => {},
+    )
     return started
   }
 
