@@ -49,13 +49,13 @@ async function main(): Promise<number> {
     token: writer.token,
     accountIds: writer.accountIds,
     currency: 'EUR',
-    clients: 4,
-    readers: 4,
+    clients: short ? 3 : 4,
+    readers: short ? 3 : 4,
     readToken: reader.token,
     requestTimeoutMs: 3000,
     retryDelayMs: 100,
-    readPauseMs: 25,
-    writePauseMs: 25,
+    readPauseMs: short ? 50 : 25,
+    writePauseMs: short ? 50 : 25,
   })
   load.start()
   const results: ScenarioResult[] = []
