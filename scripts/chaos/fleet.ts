@@ -91,7 +91,8 @@ export class Fleet {
   startInstance(): Promise<ServiceProcess> {
     const databaseUrl = withDatabase(`postgresql://postgres@${this.pgLink.endpoint}/`, this.db.name)
     const env = instanceEnv(databaseUrl, `redis://${this.redisLink.endpoint}`, this.redisPrefix)
-    const started = freePort().then((port) => ServiceProcess.start({ env, port }))
+    // A slow boot is no resilience failure (a busy machine takes minutes): only traffic is judged.
+    const started = freePort().then((port) => ServiceProcess.start({ env, port, timeoutMs: 120_000 }))
     // Handled here so a boot failure surfaces where the instance is awaited instead of crashing the
     // run (and orphaning its processes) while another step is still in progress.
     started.then(
