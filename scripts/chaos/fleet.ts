@@ -103,25 +103,39 @@ export class Fleet {
   }
 
   /**
-   * One step of a rolling deploy: deregister and drain, SIGTERM, the new instance ready, registered.
-   * `replacement` may have been spawned earlier (ECS also starts new tasks before stopping old ones):
-   * booting is the slow part, and it takes no traffic until it is registered here.
+   * One step of a rolling deploy: the replacement ready, the old instance deregistered and drained,
+   * SIGTERM, the replacement registered in its slot. Like ECS with minimumHealthyPercent 100 (the
+   * service's setting), the new instance has booted before the old one leaves, so capacity dips by
+   * one instance only for the seconds of drain and stop, not for a whole boot.
    */
   async replace(
     slot: number,
     replacement: Promise<ServiceProcess> = this.startInstance(),
-  ): Promise<{ drainMs: number; stopMs: number; readyMs: number; exitCode: number | null }> {
+  ): Promise<{
+    bootMs: number
+    drainMs: number
+    stopMs: number
+    registerMs: number
+    exitCode: number | null
+  }> {
     const balancer = this.balancer as Balancer
     const old = this.instances[slot] as ServiceProcess
     const t0 = Date.now()
-    await balancer.drain(slot)
-    const t1 = Date.now()
-    const exit = await old.stop(15_000)
-    const t2 = Date.now()
     const next = await replacement
+    const t1 = Date.now()
+    await balancer.drain(slot)
+    const t2 = Date.now()
+    const exit = await old.stop(15_000)
+    const t3 = Date.now()
     await balancer.register(slot, Number(new URL(next.url).port))
     this.instances[slot] = next
-    return { drainMs: t1 - t0, stopMs: t2 - t1, readyMs: Date.now() - t2, exitCode: exit.code }
+    return {
+      bootMs: t1 - t0,
+      drainMs: t2 - t1,
+      stopMs: t3 - t2,
+      registerMs: Date.now() - t3,
+      exitCode: exit.code,
+    }
   }
 
   /** Copies the expand migration next to the committed ones and applies it to the scratch database. */

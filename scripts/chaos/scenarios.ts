@@ -45,7 +45,7 @@ function noFailures(name: string, attempts: Attempt[]): string[] {
   return failed.length ? [`${name}: ${failed.length} failed request(s): ${statusTally(failed)}`] : []
 }
 
-/** Rolling replacement of every instance: drain, SIGTERM, new instance ready, next. */
+/** Rolling replacement of every instance: replacement ready, drain, SIGTERM, replacement in, next. */
 export async function rollingReplacement(
   fleet: Fleet,
   load: Workload,
@@ -59,7 +59,7 @@ export async function rollingReplacement(
   for (let slot = 0; slot < fleet.instances.length; slot++) {
     const step = await fleet.replace(slot, replacements[slot])
     steps.push(
-      `s${slot}: drain ${step.drainMs} ms, exit ${step.stopMs} ms (code ${step.exitCode}), new ready and UP after ${step.readyMs} ms`,
+      `s${slot}: replacement booted (waited ${step.bootMs} ms), drain ${step.drainMs} ms, exit ${step.stopMs} ms (code ${step.exitCode}), replacement UP ${step.registerMs} ms`,
     )
     if (step.exitCode !== 0)
       problems.push(`${label}: s${slot} exited with code ${step.exitCode} after SIGTERM`)
