@@ -54,10 +54,10 @@ export async function rollingReplacement(
   const from = Date.now()
   const steps: string[] = []
   const problems: string[] = []
-  // Every replacement boots now, in parallel; each is registered only after its slot was drained.
-  const replacements = fleet.instances.map(() => fleet.startInstance())
+  // One boot at a time: on AWS a new task boots on other hardware, here it takes CPU from the
+  // instances serving the load, and three boots at once starved them into 503s and timeouts.
   for (let slot = 0; slot < fleet.instances.length; slot++) {
-    const step = await fleet.replace(slot, replacements[slot])
+    const step = await fleet.replace(slot)
     steps.push(
       `s${slot}: replacement booted (waited ${step.bootMs} ms), drain ${step.drainMs} ms, exit ${step.stopMs} ms (code ${step.exitCode}), replacement UP ${step.registerMs} ms`,
     )
