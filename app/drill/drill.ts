@@ -4,16 +4,16 @@
  * standby, a steady stream of deposits, then the primary crashes, the standby is promoted and the
  * service's writer endpoint file is switched, with no service restart. Measures RTO and RPO.
  */
-import { randomBytes } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { call, signUp } from '../../scripts/kit/api.js'
+import { writerAndReader } from '../../scripts/kit/api.js'
 import {
   deleteKeys,
   freePort,
   LocalCluster,
+  newRedisPrefix,
   removeDir,
   ServiceProcess,
   scratchDir,
@@ -149,7 +149,7 @@ async function drill(opts: DrillOptions, cleanups: Cleanup[]): Promise<DrillResu
 
   const endpointFile = join(dir, 'writer-endpoint')
   await writeFile(endpointFile, primary.endpoint)
-  const redisPrefix = `drill:${randomBytes(4).toString('hex')}:`
+  const redisPrefix = newRedisPrefix('drill:')
   cleanups.push(async () => void (await deleteKeys(opts.redisUrl, redisPrefix)))
   const service = await ServiceProcess.start({
     port: await freePort(),
@@ -178,18 +178,8 @@ async function drill(opts: DrillOptions, cleanups: Cleanup[]): Promise<DrillResu
   writeFileSync(join(dir, 'service.pid'), String(servicePid))
   mark(`service ready at ${service.url} (pid ${servicePid})`)
 
-  const { token, accountIds } = await signUp(service.url, opts.clients)
-  const reader = await signUp(service.url, 1)
-  // Something for the reading user to read.
-  await call(
-    service.url,
-    'POST',
-    '/v1/transactions',
-    { type: 'deposit', amount: '1', currency: 'EUR', toAccountId: reader.accountIds[0] },
-    201,
-    reader.token,
-    randomBytes(8).toString('hex'),
-  )
+  const { writer, reader } = await writerAndReader(service.url, opts.clients)
+  const { token, accountIds } = writer
   const workload = new Workload({
     baseUrl: service.url,
     token,

@@ -17,6 +17,7 @@ import {
   REPO_ROOT,
   type ScratchDatabase,
   ServiceProcess,
+  sweepStaleDatabases,
   TcpProxy,
   withDatabase,
 } from '../kit/index.js'
@@ -44,6 +45,8 @@ function instanceEnv(databaseUrl: string, redisUrl: string, redisPrefix: string)
 /** The scratch environment, the instances and the balancer of one chaos run. */
 export class Fleet {
   readonly instances: ServiceProcess[] = []
+  /** Every instance ever started, registered or not, so close() leaves no process behind. */
+  private readonly spawned = new Set<ServiceProcess>()
   private constructor(
     readonly db: ScratchDatabase,
     readonly redisPrefix: string,
@@ -55,6 +58,8 @@ export class Fleet {
 
   /** Scratch database (committed migrations), Redis prefix, proxies, `size` instances, balancer. */
   static async start(size: number): Promise<Fleet> {
+    // Runs killed before their cleanup (SIGKILL, a crash) leave their database behind.
+    await sweepStaleDatabases(DEFAULT_ADMIN_URL, 'chaos_', 60 * 60 * 1000)
     const db = await createScratchDatabase(DEFAULT_ADMIN_URL, 'chaos_')
     const migrationsDir = join(mkdtempSync(join(tmpdir(), 'blueprint-chaos-')), 'migrations')
     cpSync(COMMITTED, migrationsDir, { recursive: true })
@@ -83,29 +88,54 @@ export class Fleet {
   }
 
   /** A new instance on a free port, ready (GET /health/ready answered 200). */
-  async startInstance(): Promise<ServiceProcess> {
+  startInstance(): Promise<ServiceProcess> {
     const databaseUrl = withDatabase(`postgresql://postgres@${this.pgLink.endpoint}/`, this.db.name)
-    return ServiceProcess.start({
-      env: instanceEnv(databaseUrl, `redis://${this.redisLink.endpoint}`, this.redisPrefix),
-      port: await freePort(),
-    })
+    const env = instanceEnv(databaseUrl, `redis://${this.redisLink.endpoint}`, this.redisPrefix)
+    // A slow boot is no resilience failure (a busy machine takes minutes): only traffic is judged.
+    const started = freePort().then((port) => ServiceProcess.start({ env, port, timeoutMs: 120_000 }))
+    // Handled here so a boot failure surfaces where the instance is awaited instead of crashing the
+    // run (and orphaning its processes) while another step is still in progress.
+    started.then(
+      (s) => this.spawned.add(s),
+      () => {},
+    )
+    return started
   }
 
-  /** One step of a rolling deploy: deregister and drain, SIGTERM, new instance ready, registered. */
+  /**
+   * One step of a rolling deploy: the replacement ready, the old instance deregistered and drained,
+   * SIGTERM, the replacement registered in its slot. Like ECS with minimumHealthyPercent 100 (the
+   * service's setting), the new instance has booted before the old one leaves, so capacity dips by
+   * one instance only for the seconds of drain and stop, not for a whole boot.
+   */
   async replace(
     slot: number,
-  ): Promise<{ drainMs: number; stopMs: number; startMs: number; exitCode: number | null }> {
+    replacement: Promise<ServiceProcess> = this.startInstance(),
+  ): Promise<{
+    bootMs: number
+    drainMs: number
+    stopMs: number
+    registerMs: number
+    exitCode: number | null
+  }> {
     const balancer = this.balancer as Balancer
     const old = this.instances[slot] as ServiceProcess
     const t0 = Date.now()
-    await balancer.drain(slot)
+    const next = await replacement
     const t1 = Date.now()
-    const exit = await old.stop(15_000)
+    await balancer.drain(slot)
     const t2 = Date.now()
-    const next = await this.startInstance()
+    const exit = await old.stop(15_000)
+    const t3 = Date.now()
     await balancer.register(slot, Number(new URL(next.url).port))
     this.instances[slot] = next
-    return { drainMs: t1 - t0, stopMs: t2 - t1, startMs: Date.now() - t2, exitCode: exit.code }
+    return {
+      bootMs: t1 - t0,
+      drainMs: t2 - t1,
+      stopMs: t3 - t2,
+      registerMs: Date.now() - t3,
+      exitCode: exit.code,
+    }
   }
 
   /** Copies the expand migration next to the committed ones and applies it to the scratch database. */
@@ -117,7 +147,7 @@ export class Fleet {
   /** Stops everything this fleet started and drops its database and keys; never throws. */
   async close(): Promise<void> {
     await this.balancer?.stop().catch(() => {})
-    await Promise.all(this.instances.map((s) => s.stop(2000).catch(() => {})))
+    await Promise.all([...this.spawned].map((s) => s.stop(2000).catch(() => {})))
     await this.pgLink.down().catch(() => {})
     await this.redisLink.down().catch(() => {})
     await this.db.drop().catch(() => {})

@@ -45,7 +45,7 @@ function noFailures(name: string, attempts: Attempt[]): string[] {
   return failed.length ? [`${name}: ${failed.length} failed request(s): ${statusTally(failed)}`] : []
 }
 
-/** Rolling replacement of every instance: drain, SIGTERM, new instance ready, next. */
+/** Rolling replacement of every instance: replacement ready, drain, SIGTERM, replacement in, next. */
 export async function rollingReplacement(
   fleet: Fleet,
   load: Workload,
@@ -54,10 +54,12 @@ export async function rollingReplacement(
   const from = Date.now()
   const steps: string[] = []
   const problems: string[] = []
+  // One boot at a time: on AWS a new task boots on other hardware, here it takes CPU from the
+  // instances serving the load, and three boots at once starved them into 503s and timeouts.
   for (let slot = 0; slot < fleet.instances.length; slot++) {
     const step = await fleet.replace(slot)
     steps.push(
-      `s${slot}: drain ${step.drainMs} ms, exit ${step.stopMs} ms (code ${step.exitCode}), new ready ${step.startMs} ms`,
+      `s${slot}: replacement booted (waited ${step.bootMs} ms), drain ${step.drainMs} ms, exit ${step.stopMs} ms (code ${step.exitCode}), replacement UP ${step.registerMs} ms`,
     )
     if (step.exitCode !== 0)
       problems.push(`${label}: s${slot} exited with code ${step.exitCode} after SIGTERM`)
@@ -162,6 +164,7 @@ export async function killOne(fleet: Fleet, load: Workload, t: Timing): Promise<
   const victim = fleet.instances[slot]
   if (!victim) throw new Error('no instance to kill')
   const inFlightBefore = load.attempts.length
+  const replacement = fleet.startInstance()
   const killAt = Date.now()
   victim.kill('SIGKILL')
   // Requests sent between the signal and the process's end were in flight on it.
@@ -173,7 +176,7 @@ export async function killOne(fleet: Fleet, load: Workload, t: Timing): Promise<
   const downAfterMs = Date.now() - killAt
   await sleep(t.settleMs)
   // Back to full strength for whatever runs next.
-  const next = await fleet.startInstance()
+  const next = await replacement
   await fleet.balancer?.register(slot, Number(new URL(next.url).port))
   fleet.instances[slot] = next
   const window = load.attempts.slice(inFlightBefore).filter((a) => a.at >= killAt)

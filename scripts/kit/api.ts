@@ -50,3 +50,28 @@ export async function call<T = { token: string; account: { id: string } }>(
     throw new Error(`${method} ${path}: expected ${expected}, got ${res.status} ${text}`)
   return JSON.parse(text) as T
 }
+
+/**
+ * The two users a steady workload needs: a writer with `accounts` accounts, and a reader with one
+ * deposit to read, who never writes during the run (so read-your-writes does not pin it to the writer).
+ */
+export async function writerAndReader(
+  baseUrl: string,
+  accounts: number,
+): Promise<{
+  writer: { token: string; accountIds: string[] }
+  reader: { token: string; accountIds: string[] }
+}> {
+  const writer = await signUp(baseUrl, accounts)
+  const reader = await signUp(baseUrl, 1)
+  await call(
+    baseUrl,
+    'POST',
+    '/v1/transactions',
+    { type: 'deposit', amount: '1', currency: 'EUR', toAccountId: reader.accountIds[0] },
+    201,
+    reader.token,
+    randomBytes(8).toString('hex'),
+  )
+  return { writer, reader }
+}

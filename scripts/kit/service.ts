@@ -3,7 +3,8 @@
  * on a port of its own, with its output kept for failure reports.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { dirname, resolve } from 'node:path'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { waitForOk } from './net.js'
 
@@ -65,6 +66,8 @@ export class ServiceProcess {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
         HOST: '127.0.0.1',
+        // V8's code cache across starts: a harness boots the same code many times.
+        NODE_COMPILE_CACHE: join(tmpdir(), 'blueprint-node-compile-cache'),
         ...opts.env,
         PORT: String(port),
       } as NodeJS.ProcessEnv,
