@@ -18,6 +18,8 @@ export interface ServerProcess {
 export async function startServer(
   overrides: Record<string, string | undefined> = {},
   base: Record<string, string | undefined> = testEnv(),
+  /** Extra node flags before the entry point (the telemetry preload). */
+  nodeArgs: string[] = [],
 ): Promise<ServerProcess> {
   const env = {
     PATH: process.env.PATH,
@@ -28,7 +30,7 @@ export async function startServer(
     HOST: '127.0.0.1',
     ...overrides,
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'app/src/server.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, 'app/src/server.ts'], {
     cwd: root,
     env: env as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
