@@ -169,7 +169,11 @@ async function upLocally(env) {
   log('applying migrations')
   run(process.execPath, ['app/dist/src/db/migrate-cli.js'], { env })
 
-  const server = spawn(process.execPath, ['app/dist/src/server.js'], { cwd: root, env, stdio: 'inherit' })
+  const server = spawn(
+    process.execPath,
+    ['--import', './app/dist/src/telemetry/register.js', 'app/dist/src/server.js'],
+    { cwd: root, env, stdio: 'inherit' },
+  )
   // Ctrl-C reaches the server through the terminal's process group; a signal sent to this process
   // alone is passed on. Either way this process exits when the server has shut down.
   for (const signal of ['SIGINT', 'SIGTERM']) {

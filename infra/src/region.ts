@@ -11,6 +11,7 @@ import { Network } from './network.js'
 import { GlobalAlarmTopic, Observability } from './observability.js'
 import { Service, TaskSecurityGroup } from './service.js'
 import { bucketName, Storage } from './storage.js'
+import { collectorEnvironment, Telemetry } from './telemetry.js'
 
 /** Tags every resource carries (through the provider's defaultTags). */
 export function stackTags(cfg: StackConfig): Record<string, string> {
@@ -233,6 +234,7 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       bucketAccess: [{ arn: storage.uploads.arn, prefix: 'users' }],
       parameterArns: [writerParameter.arn],
       region: cfg.region,
+      collectorEnvironment: collectorEnvironment(prefix, cfg.region),
       dependsOn: [ingress],
     },
     opts,
@@ -264,6 +266,20 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       replicaLagSeconds: db.replicaLagAlarmSeconds,
       redisCpuPercent: cfg.alarms.redisCpuPercent,
       redisMemoryPercent: cfg.alarms.redisMemoryPercent,
+    },
+    opts,
+  )
+
+  new Telemetry(
+    prefix,
+    {
+      region: cfg.region,
+      taskRoleName: service.taskRoleName,
+      kmsKeyArn: keys.keyArn,
+      alarmTopicArn: observability.topicArn,
+      errorRatePercent: cfg.alarms.alb5xxPercent,
+      p95LatencyMs: cfg.alarms.p95LatencyMs,
+      poolSaturationPercent: cfg.alarms.dbConnectionsPercent,
     },
     opts,
   )

@@ -71,6 +71,8 @@ export interface ServiceArgs extends ServiceConfig {
   /** SSM parameters the task reads at run time (the writer endpoint). */
   parameterArns: pulumi.Input<string>[]
   region: string
+  /** Collector sidecar environment: its config and targets (telemetry.ts `collectorEnvironment`). */
+  collectorEnvironment: Record<string, pulumi.Input<string>>
   /** Resources the ECS service must wait for (the listener that attaches the target group). */
   dependsOn?: pulumi.Input<pulumi.Resource>[]
 }
@@ -83,6 +85,7 @@ export class Service extends pulumi.ComponentResource {
   readonly migrationTaskDefinitionArn: pulumi.Output<string>
   readonly migrationTaskFamily: string
   readonly logGroupName: pulumi.Output<string>
+  readonly taskRoleName: pulumi.Output<string>
 
   constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super('blueprint:service:Service', name, {}, opts)
@@ -159,6 +162,7 @@ export class Service extends pulumi.ComponentResource {
     )
 
     const taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy: assume }, parent)
+    this.taskRoleName = taskRole.name
     new aws.iam.RolePolicy(
       `${name}-task`,
       {
@@ -182,17 +186,6 @@ export class Service extends pulumi.ComponentResource {
               Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
               Resource: args.kmsKeyArn,
               Condition: { StringLike: { 'kms:ViaService': `s3.${args.region}.amazonaws.com` } },
-            },
-            {
-              // X-Ray has no resource-level permissions for these calls.
-              Effect: 'Allow',
-              Action: [
-                'xray:PutTraceSegments',
-                'xray:PutTelemetryRecords',
-                'xray:GetSamplingRules',
-                'xray:GetSamplingTargets',
-              ],
-              Resource: '*',
             },
             { Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: args.parameterArns },
           ],
@@ -254,8 +247,11 @@ export class Service extends pulumi.ComponentResource {
     const collector = {
       name: 'otel-collector',
       image: args.collectorImage,
-      essential: true,
-      command: ['--config=/etc/ecs/ecs-default-config.yaml'],
+      // Losing telemetry must not stop the service: a failing sidecar is restarted with the task
+      // at the next deployment, and the SDK drops what it cannot send.
+      essential: false,
+      // Our config (telemetry.ts) in AOT_CONFIG_CONTENT; permissions in telemetry.ts too.
+      environment: Object.entries(args.collectorEnvironment).map(([n, value]) => ({ name: n, value })),
       cpu: 128,
       memory: 256,
       logConfiguration: logs('otel'),
