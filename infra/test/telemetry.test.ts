@@ -35,8 +35,11 @@ describe('collector config (infra/collector/config.yaml)', () => {
       expect(p.processors[0], 'memory_limiter first').to.equal('memory_limiter')
     for (const p of [...traces.processors, ...metrics.processors])
       expect(config.processors).to.have.property(p)
-    expect(config.exporters.awsemf.log_group_name).to.equal('${env:METRICS_LOG_GROUP}')
-    expect(config.exporters.awsemf.namespace).to.equal('${env:METRICS_NAMESPACE}')
+    // The collector substitutes these from the container's environment (checked below per stack).
+    const env = (name: string) => ['$', `{env:${name}}`].join('')
+    expect(config.exporters.awsemf.log_group_name).to.equal(env('METRICS_LOG_GROUP'))
+    expect(config.exporters.awsemf.namespace).to.equal(env('METRICS_NAMESPACE'))
+    expect(config.exporters.awsxray.region).to.equal(env('AWS_REGION'))
   })
 
   it('declares every metric an alarm or the dashboard reads, with the dimensions they use', () => {

@@ -16,6 +16,9 @@ async function httpMetrics(app: FastifyInstance) {
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? UNMATCHED_ROUTE
     if (HEALTH.test(route)) return
+    // A Server-Sent Events stream "completes" when the client leaves, minutes later: it is not a
+    // request's latency (sse.connections counts the streams).
+    if (String(reply.raw.getHeader('content-type') ?? '').startsWith('text/event-stream')) return
     metrics.request(route, request.method, reply.statusCode, reply.elapsedTime / 1000)
   })
 }

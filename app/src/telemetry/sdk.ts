@@ -19,30 +19,51 @@ import { RequestScopedSampler, samplerFromEnv } from './sampler.js'
 /** Load balancer probes: frequent, uninteresting, and they would dominate the sampled traces. */
 const HEALTH_PATH = /^\/health\//
 
-/** Every library whose calls become spans; `register.ts` hooks these for ESM imports too. */
-export function instrumentations() {
+type Instrumentations = NonNullable<NonNullable<ConstructorParameters<typeof NodeSDK>[0]>['instrumentations']>
+
+/**
+ * Every library whose calls become spans, less those OTEL_NODE_DISABLED_INSTRUMENTATIONS names
+ * (comma-separated: http, fastify, pg, ioredis, prisma, aws, pino). Only the enabled ones are
+ * constructed: an instrumentation patches its module as soon as it exists.
+ */
+export function instrumentations(env: Record<string, string | undefined> = process.env): Instrumentations {
+  const disabled = new Set((env.OTEL_NODE_DISABLED_INSTRUMENTATIONS ?? '').split(',').map((s) => s.trim()))
+  return catalogue()
+    .filter(([name]) => !disabled.has(name))
+    .map(([, create]) => create())
+}
+
+function catalogue(): [string, () => Instrumentations[number]][] {
   return [
     // The server span of each request: starts before Fastify sees the request, so every log line
     // of it (Fastify's "incoming request" included) carries the trace id.
-    new HttpInstrumentation({
-      ignoreIncomingRequestHook: (req) => HEALTH_PATH.test(req.url ?? ''),
-      // Background work (writer-endpoint polling in SSM) would otherwise start a trace per poll.
-      requireParentforOutgoingSpans: true,
-    }),
+    [
+      'http',
+      () =>
+        new HttpInstrumentation({
+          ignoreIncomingRequestHook: (req) => HEALTH_PATH.test(req.url ?? ''),
+          // Background work (writer-endpoint polling in SSM) would otherwise start a trace per poll.
+          requireParentforOutgoingSpans: true,
+        }),
+    ],
     // Names the server span by route (`GET /v1/accounts/:id`) and adds one span per request with
     // the route; one span per hook would cost more than it tells.
-    new FastifyOtelInstrumentation({
-      registerOnInitialization: true,
-      instrumentHooks: false,
-      ignorePaths: (route) => HEALTH_PATH.test(route.url),
-    }),
+    [
+      'fastify',
+      () =>
+        new FastifyOtelInstrumentation({
+          registerOnInitialization: true,
+          instrumentHooks: false,
+          ignorePaths: (route) => HEALTH_PATH.test(route.url),
+        }),
+    ],
     // Background polls (replica lag, relay, sweeps) run outside a request: no root span for each.
-    new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
-    new IORedisInstrumentation({ requireParentSpan: true }),
-    new PrismaInstrumentation({ ignoreSpanTypes: ['prisma:client:serialize'] }),
-    new AwsInstrumentation({ suppressInternalInstrumentation: true }),
+    ['pg', () => new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true })],
+    ['ioredis', () => new IORedisInstrumentation({ requireParentSpan: true })],
+    ['prisma', () => new PrismaInstrumentation({ ignoreSpanTypes: ['prisma:client:serialize'] })],
+    ['aws', () => new AwsInstrumentation({ suppressInternalInstrumentation: true })],
     // Adds trace_id / span_id to log lines written inside a span; logs still go to stdout only.
-    new PinoInstrumentation({ disableLogSending: true }),
+    ['pino', () => new PinoInstrumentation({ disableLogSending: true })],
   ]
 }
 

@@ -111,6 +111,17 @@ describe('telemetry: traces, logs and metrics of a user journey', function () {
       ).status,
     ).to.equal(404)
 
+    // An SSE stream held open across a metric export: counted as a connection, not as a latency.
+    const stream = new AbortController()
+    const sse = await fetch(`${server.url}/v1/notifications/stream`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: stream.signal,
+    })
+    expect(sse.status).to.equal(200)
+    await new Promise((r) => setTimeout(r, 2500))
+    stream.abort()
+    await new Promise((r) => setTimeout(r, 300))
+
     // One request without trace context: the service starts a trace of its own.
     const res = await fetch(`${server.url}/v1/accounts`, { headers: { authorization: `Bearer ${token}` } })
     expect(res.status).to.equal(200)
@@ -274,7 +285,10 @@ describe('telemetry: traces, logs and metrics of a user journey', function () {
     const lag = points.filter((p) => p.metric === 'outbox.lag')
     expect(lag.length).to.be.greaterThan(0)
     expect(lag.every((p) => p.unit === 's' && p.value >= 0)).to.equal(true)
-    expect(points.filter((p) => p.metric === 'sse.connections').at(-1)?.value).to.equal(0)
+    const sse = points.filter((p) => p.metric === 'sse.connections').map((p) => p.value)
+    expect(Math.max(...sse)).to.equal(1)
+    expect(sse.at(-1)).to.equal(0)
+    expect(durations.some((p) => p.attributes['http.route'] === '/v1/notifications/stream')).to.equal(false)
     // The deposit and the transfer announced three notifications, which the relay moved.
     expect(
       Math.max(...points.filter((p) => p.metric === 'outbox.relayed').map((p) => p.value)),
