@@ -6,7 +6,8 @@
  * Prints requests per second and the ratio to "off"; never fails on the numbers.
  *
  * BENCH_TRACING_SECONDS (per round, default 5), BENCH_TRACING_ROUNDS (default 6),
- * BENCH_TRACING_CONNECTIONS (default 20), BENCH_TRACING_ALWAYS_ON=1 adds the 100% variant.
+ * BENCH_TRACING_CONNECTIONS (default 20), BENCH_TRACING_ALWAYS_ON=1 adds the 100% variant,
+ * BENCH_TRACING_VARIANTS adds variants with more environment (see below).
  */
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -72,6 +73,19 @@ async function main() {
   const variants: Variant[] = [
     { name: 'off', env: {}, rps: [] },
     { name: 'on, default sampling (10%)', env: otel, rps: [] },
+    // Extra variants to find where the cost is: `;`-separated sets of NAME=VALUE (`,` between),
+    // e.g. BENCH_TRACING_VARIANTS='OTEL_METRICS_EXPORTER=none;OTEL_NODE_DISABLED_INSTRUMENTATIONS=prisma'.
+    ...(env.BENCH_TRACING_VARIANTS ?? '')
+      .split(';')
+      .filter(Boolean)
+      .map((set) => ({
+        name: `on + ${set}`.slice(0, 60),
+        env: {
+          ...otel,
+          ...Object.fromEntries(set.split(',').map((kv) => kv.split('=') as [string, string])),
+        },
+        rps: [] as number[],
+      })),
     ...(env.BENCH_TRACING_ALWAYS_ON !== '1'
       ? []
       : [
