@@ -62,4 +62,6 @@ STOPSIGNAL SIGTERM
 # dockerfilelint misreads the option). ECS and compose define their own checks on the same path.
 HEALTHCHECK --interval=15s --timeout=5s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health/live', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "dist/src/server.js"]
+# The telemetry preload starts OpenTelemetry before the service's modules load (a no-op without
+# OTEL_EXPORTER_OTLP_ENDPOINT).
+CMD ["node", "--import", "./dist/src/telemetry/register.js", "dist/src/server.js"]

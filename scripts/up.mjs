@@ -184,7 +184,11 @@ async function upLocally(env) {
   const web = await startWebServer({ dir: join(root, 'web/dist'), apiUrl, host: '127.0.0.1', port: webPort })
   log(`web app: http://localhost:${webPort}`)
 
-  const server = spawn(process.execPath, ['app/dist/src/server.js'], { cwd: root, env, stdio: 'inherit' })
+  const server = spawn(
+    process.execPath,
+    ['--import', './app/dist/src/telemetry/register.js', 'app/dist/src/server.js'],
+    { cwd: root, env, stdio: 'inherit' },
+  )
   // Ctrl-C reaches the server through the terminal's process group; a signal sent to this process
   // alone is passed on. Either way this process exits when the server has shut down.
   for (const signal of ['SIGINT', 'SIGTERM']) {

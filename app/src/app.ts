@@ -39,6 +39,7 @@ import redis from './platform/redis.js'
 import requestId from './platform/request-id.js'
 import storage from './platform/storage/plugin.js'
 import swagger from './platform/swagger.js'
+import httpMetrics from './telemetry/http-metrics.js'
 
 /** Options of the application plugin. */
 export interface AppOptions {
@@ -48,6 +49,7 @@ export interface AppOptions {
 /** Registers every plugin and route of the service. */
 async function app(fastify: FastifyInstance, { config }: AppOptions) {
   // External plugins: infrastructure clients and HTTP hardening.
+  await fastify.register(httpMetrics)
   await fastify.register(errors)
   await fastify.register(requestId)
   await fastify.register(fastifyHelmet, { global: true })

@@ -1,6 +1,11 @@
-/** Entry point: configuration from the environment, listen, and a bounded graceful shutdown. */
+/**
+ * Entry point: configuration from the environment, listen, and a bounded graceful shutdown.
+ * Run it with the telemetry preload so instrumentations load first:
+ * `node --import ./dist/src/telemetry/register.js dist/src/server.js`.
+ */
 import { buildServer } from './build.js'
 import { ConfigError, loadConfig } from './config.js'
+import { shutdownTelemetry } from './telemetry/lifecycle.js'
 
 async function main() {
   let config: ReturnType<typeof loadConfig>
@@ -29,6 +34,8 @@ async function main() {
     deadline.unref()
     try {
       await app.close()
+      // Spans and metrics of the last requests, before the process is gone.
+      await shutdownTelemetry()
       app.log.info('shutdown complete')
       process.exit(0)
     } catch (err) {

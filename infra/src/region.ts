@@ -13,6 +13,7 @@ import { Network, type PeerArgs, taskSubnetCidrs } from './network.js'
 import { Observability } from './observability.js'
 import { Service, TaskSecurityGroup } from './service.js'
 import { bucketName, Storage } from './storage.js'
+import { collectorEnvironment, Telemetry } from './telemetry.js'
 
 /** Tags every resource carries (through the provider's defaultTags). */
 export function stackTags(cfg: StackConfig): Record<string, string> {
@@ -293,6 +294,7 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       bucketAccess: [{ arn: storage.uploads.arn, prefix: 'users' }],
       parameterArns: [writerParameter.arn],
       region: cfg.region,
+      collectorEnvironment: collectorEnvironment(prefix, cfg.region),
       dependsOn: [ingress],
     },
     opts,
@@ -329,6 +331,19 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
     opts,
   )
 
+  new Telemetry(
+    prefix,
+    {
+      region: cfg.region,
+      taskRoleName: service.taskRoleName,
+      kmsKeyArn: keys.keyArn,
+      alarmTopicArn: observability.topicArn,
+      errorRatePercent: cfg.alarms.alb5xxPercent,
+      p95LatencyMs: cfg.alarms.p95LatencyMs,
+      poolSaturationPercent: cfg.alarms.dbConnectionsPercent,
+    },
+    opts,
+  )
   const dns = new LatencyDns(
     prefix,
     {

@@ -83,6 +83,8 @@ export interface ServiceArgs extends ServiceConfig {
    * `image` still names the ECR repository the execution role may pull from. @default image
    */
   deployedImage?: pulumi.Input<string>
+  /** Collector sidecar environment: its config and targets (telemetry.ts `collectorEnvironment`). */
+  collectorEnvironment: Record<string, pulumi.Input<string>>
   /** Resources the ECS service must wait for (the listener that attaches the target group). */
   dependsOn?: pulumi.Input<pulumi.Resource>[]
 }
@@ -200,17 +202,6 @@ export class Service extends pulumi.ComponentResource {
               Resource: args.kmsKeyArn,
               Condition: { StringLike: { 'kms:ViaService': `s3.${args.region}.amazonaws.com` } },
             },
-            {
-              // X-Ray has no resource-level permissions for these calls.
-              Effect: 'Allow',
-              Action: [
-                'xray:PutTraceSegments',
-                'xray:PutTelemetryRecords',
-                'xray:GetSamplingRules',
-                'xray:GetSamplingTargets',
-              ],
-              Resource: '*',
-            },
             { Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: args.parameterArns },
             ...(args.databaseConnectArns?.length
               ? [{ Effect: 'Allow', Action: 'rds-db:connect', Resource: args.databaseConnectArns }]
@@ -281,8 +272,11 @@ export class Service extends pulumi.ComponentResource {
     const collector = {
       name: 'otel-collector',
       image: args.collectorImage,
-      essential: true,
-      command: ['--config=/etc/ecs/ecs-default-config.yaml'],
+      // Losing telemetry must not stop the service: a failing sidecar is restarted with the task
+      // at the next deployment, and the SDK drops what it cannot send.
+      essential: false,
+      // Our config (telemetry.ts) in AOT_CONFIG_CONTENT; permissions in telemetry.ts too.
+      environment: Object.entries(args.collectorEnvironment).map(([n, value]) => ({ name: n, value })),
       cpu: 128,
       memory: 256,
       logConfiguration: logs('otel'),

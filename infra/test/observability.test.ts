@@ -99,7 +99,7 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
 
     it('has a dashboard for the region covering ALB, ECS, RDS and Redis', async () => {
       const { inventory } = await stack(name)
-      const dash = one(inventory, 'aws:cloudwatch/dashboard:Dashboard')
+      const dash = one(inventory, 'aws:cloudwatch/dashboard:Dashboard', `blueprint-${name}-dashboard`)
       const body = json<{ widgets: { properties: { metrics: string[][] } }[] }>(dash, 'dashboardBody')
       const namespaces = new Set(body.widgets.flatMap((w) => w.properties.metrics.map((m) => m[0])))
       for (const ns of ['AWS/ApplicationELB', 'AWS/ECS', 'AWS/RDS', 'AWS/ElastiCache'])

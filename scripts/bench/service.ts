@@ -93,7 +93,16 @@ export async function startService(
 
     child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--import', './scripts/bench/db-probe.ts', 'app/src/server.ts'],
+      [
+        '--import',
+        'tsx',
+        // As in production; a no-op unless serviceEnv sets an OTLP endpoint (bench:tracing does).
+        '--import',
+        './app/src/telemetry/register.ts',
+        '--import',
+        './scripts/bench/db-probe.ts',
+        'app/src/server.ts',
+      ],
       {
         cwd: root,
         env: {

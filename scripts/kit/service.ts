@@ -10,7 +10,7 @@ import { waitForOk } from './net.js'
 
 /** The repository root: where `app/src/server.ts` is found. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-const ENTRY = ['--import', 'tsx', 'app/src/server.ts']
+const ENTRY = 'app/src/server.ts'
 // A service logging every request would grow this without bound; the tail is what a report shows.
 const MAX_OUTPUT = 4 * 1024 * 1024
 
@@ -24,6 +24,8 @@ export interface ServiceStartOptions {
   waitFor?: 'listening' | 'ready'
   /** @default 60000 */
   timeoutMs?: number
+  /** Node flags before the entry point (the telemetry preload). */
+  nodeArgs?: string[]
 }
 
 /** How the process ended. */
@@ -60,7 +62,7 @@ export class ServiceProcess {
   /** Starts the service and resolves once it is up (see {@link ServiceStartOptions.waitFor}). */
   static async start(opts: ServiceStartOptions): Promise<ServiceProcess> {
     const port = opts.port ?? 0
-    const child = spawn(process.execPath, ENTRY, {
+    const child = spawn(process.execPath, ['--import', 'tsx', ...(opts.nodeArgs ?? []), ENTRY], {
       cwd: REPO_ROOT,
       env: {
         PATH: process.env.PATH,
@@ -88,7 +90,7 @@ export class ServiceProcess {
 
   /** Runs the entry point to completion (boot failures) and returns its exit code and output. */
   static async runToExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-    const child = spawn(process.execPath, ENTRY, {
+    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

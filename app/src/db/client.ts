@@ -1,4 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg'
+import pg from 'pg'
 import type { Config } from '../config.js'
 import { PrismaClient } from '../generated/prisma/client.js'
 import { iamPassword } from './iam-auth.js'
@@ -16,21 +17,33 @@ export function createPrismaClient(
   events: ClientEvents = {},
   role: 'writer' | 'replica' = 'writer',
 ): PrismaClient {
-  const adapter = new PrismaPg(
-    {
-      connectionString: config.url,
-      // IAM authentication: a signed token per new connection instead of a password in the URL.
-      ...(config.iamAuth ? { password: iamPassword(config.url) } : {}),
-      max: config.poolMax,
-      // Bounds both opening a connection and waiting for a free one in the pool.
-      connectionTimeoutMillis: config.connectTimeoutMs,
-      idleTimeoutMillis: 30_000,
-      query_timeout: config.queryTimeoutMs,
-      statement_timeout: config.queryTimeoutMs,
-      // Tells writer and replica sessions apart in pg_stat_activity.
-      application_name: `blueprint-${role}`,
-    },
-    events,
-  )
-  return new PrismaClient({ adapter })
+  // Our own pool (the adapter ends it on disconnect), so its counters can be observed.
+  const pool = new pg.Pool({
+    connectionString: config.url,
+    // IAM authentication: a signed token per new connection instead of a password in the URL.
+    ...(config.iamAuth ? { password: iamPassword(config.url) } : {}),
+    max: config.poolMax,
+    // Bounds both opening a connection and waiting for a free one in the pool.
+    connectionTimeoutMillis: config.connectTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    query_timeout: config.queryTimeoutMs,
+    statement_timeout: config.queryTimeoutMs,
+    // Tells writer and replica sessions apart in pg_stat_activity.
+    application_name: `blueprint-${role}`,
+  })
+  const adapter = new PrismaPg(pool, { ...events, disposeExternalPool: true })
+  const client = new PrismaClient({ adapter })
+  pools.set(client, pool)
+  return client
+}
+
+const pools = new WeakMap<PrismaClient, pg.Pool>()
+
+/** Connections of a client's pool: checked out, waiting for one, and the limit (for metrics). */
+export function poolStatsOf(
+  client: PrismaClient,
+): { used: number; waiting: number; max: number } | undefined {
+  const pool = pools.get(client)
+  if (!pool) return undefined
+  return { used: pool.totalCount - pool.idleCount, waiting: pool.waitingCount, max: pool.options.max ?? 10 }
 }

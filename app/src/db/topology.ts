@@ -7,7 +7,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Cluster, Redis } from 'ioredis'
 import type { Config } from '../config.js'
 import type { PrismaClient } from '../generated/prisma/client.js'
-import { createPrismaClient } from './client.js'
+import { createPrismaClient, poolStatsOf } from './client.js'
 import { endpointOf, type WriterEndpointReader, withEndpoint } from './writer-endpoint.js'
 
 /** One read replica and what the last health check saw. */
@@ -172,6 +172,18 @@ export class DatabaseTopology {
   /** Health and lag of every replica; a replica that does not answer in time stops taking reads. */
   async checkReplicas(): Promise<void> {
     await Promise.all(this.replicas.map((replica) => this.checkReplica(replica)))
+  }
+
+  /** Connection counts of the writer's and every replica's pool (for metrics). */
+  poolStats(): { role: 'writer' | 'replica'; stats: { used: number; waiting: number; max: number } }[] {
+    const clients = [
+      { role: 'writer' as const, client: this.writerClient },
+      ...this.replicas.map((r) => ({ role: 'replica' as const, client: r.client })),
+    ]
+    return clients.flatMap(({ role, client }) => {
+      const stats = poolStatsOf(client)
+      return stats ? [{ role, stats }] : []
+    })
   }
 
   /** Every configured replica's client, in or out of the read pool: readiness probes them itself. */

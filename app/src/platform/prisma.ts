@@ -5,6 +5,7 @@ import { DatabaseTopology } from '../db/topology.js'
 import { writerEndpointReader } from '../db/writer-endpoint.js'
 import { followWriter } from '../db/writer-proxy.js'
 import type { PrismaClient } from '../generated/prisma/client.js'
+import { metrics } from '../telemetry/metrics.js'
 import { dependencyOf } from './dependency-errors.js'
 
 export { createPrismaClient } from '../db/client.js'
@@ -73,7 +74,9 @@ async function prismaPlugin(app: FastifyInstance, opts: { config: Config['databa
     if (dependencyOf(error) === 'postgres') topology.recheckSoon()
   })
 
+  const unobserve = metrics.dbPools(() => topology.poolStats())
   app.addHook('onClose', async () => {
+    unobserve()
     await topology.close()
   })
 }

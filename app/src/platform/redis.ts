@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { Config } from '../config.js'
+import { metrics } from '../telemetry/metrics.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -61,6 +62,7 @@ async function redisPlugin(app: FastifyInstance, opts: { config: Config['redis']
   // Logged, not thrown: an unreachable Redis must not crash the process (readiness reports it).
   let lastError = ''
   client.on('error', (err: Error) => {
+    metrics.redisError('main')
     // Reconnect attempts repeat the same error; log each distinct one once.
     if (err.message !== lastError) app.log.warn({ err: { message: err.message } }, 'redis error')
     lastError = err.message

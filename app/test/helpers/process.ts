@@ -9,8 +9,14 @@ export type ServerProcess = ServiceProcess
 export function startServer(
   overrides: Record<string, string | undefined> = {},
   base: Record<string, string | undefined> = testEnv(),
+  /** Extra node flags before the entry point (the telemetry preload). */
+  nodeArgs: string[] = [],
 ): Promise<ServerProcess> {
-  return ServiceProcess.start({ env: { ...base, LOG_LEVEL: 'info', ...overrides }, waitFor: 'listening' })
+  return ServiceProcess.start({
+    env: { ...base, LOG_LEVEL: 'info', ...overrides },
+    nodeArgs,
+    waitFor: 'listening',
+  })
 }
 
 /** Runs the entry point to completion (for boot failures). */

@@ -4,9 +4,11 @@
  * user with a local stream, so an instance only receives what its own clients need. Works the
  * same against a Redis Cluster: classic PUBLISH reaches subscribers on every node.
  */
+import { SpanKind } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Cluster, Redis } from 'ioredis'
 import { DependencyUnavailableError } from '../../platform/errors.js'
+import { inRootSpan } from '../../telemetry/tracing.js'
 import type { NotificationMessage } from './message.js'
 
 /** Receives the notifications of one user. */
@@ -106,6 +108,9 @@ export class NotificationHub {
       this.log.warn({ channel }, 'unreadable notification message dropped')
       return
     }
-    for (const listener of set) listener(message)
+    // Its own trace: the publishing side (relay) is another process's work.
+    inRootSpan('sse.deliver', { kind: SpanKind.CONSUMER, attributes: { 'sse.listeners': set.size } }, () => {
+      for (const listener of set) listener(message)
+    })
   }
 }

@@ -27,3 +27,10 @@ export async function writeOutboxEvent(
 ): Promise<void> {
   await db.outboxEvent.create({ data: { userId, type, payload: payload as Prisma.InputJsonObject } })
 }
+
+/** Age in seconds of the oldest event not yet relayed; 0 when the outbox is empty. */
+export async function outboxLagSeconds(db: PrismaClient): Promise<number> {
+  const rows = await db.$queryRaw<{ lag: number | null }[]>`
+    SELECT extract(epoch FROM now() - min(created_at))::float8 AS lag FROM outbox_events`
+  return Math.max(0, Number(rows[0]?.lag ?? 0))
+}

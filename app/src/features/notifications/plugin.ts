@@ -6,8 +6,9 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../../config.js'
 import { createRedisClient } from '../../platform/redis.js'
+import { metrics } from '../../telemetry/metrics.js'
 import { NotificationHub } from './hub.js'
-import { type Db, type NotificationType, writeOutboxEvent } from './outbox.js'
+import { type Db, type NotificationType, outboxLagSeconds, writeOutboxEvent } from './outbox.js'
 import { OutboxRelay } from './relay.js'
 
 /** What the notifications plugin exposes as `app.notifications`. */
@@ -39,9 +40,10 @@ export interface NotificationsOptions {
 
 async function notificationsPlugin(app: FastifyInstance, opts: NotificationsOptions) {
   const subscriber = createRedisClient(opts.redis)
-  subscriber.on('error', (err: Error) =>
-    app.log.warn({ err: { message: err.message } }, 'redis subscriber error'),
-  )
+  subscriber.on('error', (err: Error) => {
+    metrics.redisError('subscriber')
+    app.log.warn({ err: { message: err.message } }, 'redis subscriber error')
+  })
   const hub = new NotificationHub(
     subscriber,
     app.redis,
@@ -72,6 +74,10 @@ async function notificationsPlugin(app: FastifyInstance, opts: NotificationsOpti
     },
   )
 
+  const unobserve = [
+    metrics.sseConnections(() => streams.size),
+    metrics.outboxLag(() => outboxLagSeconds(app.prisma)),
+  ]
   app.addHook('onReady', async () => {
     if (opts.config.relay.enabled) relay.start()
   })
@@ -81,6 +87,7 @@ async function notificationsPlugin(app: FastifyInstance, opts: NotificationsOpti
     for (const close of [...streams]) close()
   })
   app.addHook('onClose', async () => {
+    for (const stop of unobserve) stop()
     await relay.stop()
     await hub.close()
   })

@@ -5,6 +5,8 @@
  */
 import type { FastifyBaseLogger } from 'fastify'
 import type { PrismaClient } from '../../generated/prisma/client.js'
+import { metrics } from '../../telemetry/metrics.js'
+import { inRootSpan } from '../../telemetry/tracing.js'
 import { type NotificationMessage, toMessage } from './message.js'
 
 /** Options of one relay loop. */
@@ -66,6 +68,7 @@ export class OutboxRelay {
 
   /** Relays one batch; returns how many events it moved. */
   async runOnce(): Promise<number> {
+    const started = Date.now()
     // One transaction: claim a batch, copy it into notifications, delete it. A crash before commit
     // leaves the events in place for the next run; none is delivered twice.
     const rows = await this.db().$transaction(async (tx) => {
@@ -84,12 +87,20 @@ export class OutboxRelay {
       ORDER BY b.id
       RETURNING id, user_id AS "userId", type, payload, created_at AS "createdAt", read_at AS "readAt"`
     })
-    // Persisted first, pushed second: if Redis is away the client still gets them by replay.
-    const results = await Promise.allSettled(rows.map((row) => this.publish(toMessage(row))))
-    const failed = results.filter((r) => r.status === 'rejected').length
-    if (failed > 0)
-      this.log.warn({ failed }, 'notifications persisted but not published; clients replay them')
-    return rows.length
+    if (rows.length === 0) return 0
+    metrics.relayed(rows.length)
+    // A trace only for runs that moved something: an idle poll twice a second is not worth one.
+    const attributes = { 'outbox.batch.size': rows.length }
+    return inRootSpan('outbox.relay', { attributes, startTime: started }, async (span) => {
+      // Persisted first, pushed second: if Redis is away the client still gets them by replay.
+      const results = await Promise.allSettled(rows.map((row) => this.publish(toMessage(row))))
+      const failed = results.filter((r) => r.status === 'rejected').length
+      if (failed > 0) {
+        span.setAttribute('outbox.publish.failed', failed)
+        this.log.warn({ failed }, 'notifications persisted but not published; clients replay them')
+      }
+      return rows.length
+    })
   }
 
   private async loop(): Promise<void> {
