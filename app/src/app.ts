@@ -56,7 +56,7 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
   await fastify.register(reports)
 
   // Application plugins.
-  await fastify.register(auth, { session: config.session, scryptLogN: config.scryptLogN })
+  await fastify.register(auth, { session: config.session, passwords: config.passwords })
   await fastify.register(notifications, { config: config.notifications, redis: config.redis })
   await fastify.register(idempotencyRetention, {
     retentionHours: config.transactions.idempotencyRetentionHours,

@@ -3,6 +3,7 @@
  * Nothing else in the service reads process.env.
  */
 
+import { availableParallelism } from 'node:os'
 import { writerSourceProblem } from './db/writer-endpoint.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -47,8 +48,11 @@ export interface Config {
     cookieName: string
     cookieSecure: boolean
   }
-  /** scrypt cost as log2(N); OWASP's recommendation is N=2^17. */
-  scryptLogN: number
+  /** argon2id cost of new hashes and the bound on concurrent hashing (features/auth/password.ts). */
+  passwords: {
+    argon2: { memoryKiB: number; passes: number; parallelism: number }
+    limits: { concurrency: number; queueMax: number; queueTimeoutMs: number }
+  }
   preferencesMaxBytes: number
   rateLimit: {
     windowSeconds: number
@@ -145,7 +149,20 @@ export function loadConfig(env: Env = process.env): Config {
       cookieName: read.string('SESSION_COOKIE_NAME', 'sid'),
       cookieSecure: read.bool('COOKIE_SECURE', true),
     },
-    scryptLogN: read.int('SCRYPT_LOG_N', 17, 10, 20),
+    passwords: {
+      // OWASP's first argon2id recommendation: m=19 MiB, t=2, p=1.
+      argon2: {
+        memoryKiB: read.int('PASSWORD_ARGON2_MEMORY_KIB', 19_456, 64, 4_194_304),
+        passes: read.int('PASSWORD_ARGON2_PASSES', 2, 1, 64),
+        parallelism: read.int('PASSWORD_ARGON2_PARALLELISM', 1, 1, 8),
+      },
+      limits: {
+        // One hash per core: more only queues inside libuv's 4 threads, and starves other routes.
+        concurrency: read.int('PASSWORD_HASH_CONCURRENCY', availableParallelism(), 1, 64),
+        queueMax: read.int('PASSWORD_HASH_QUEUE_MAX', 32, 0, 10_000),
+        queueTimeoutMs: read.int('PASSWORD_HASH_QUEUE_TIMEOUT_MS', 1000, 1, 60_000),
+      },
+    },
     preferencesMaxBytes: read.int('PREFERENCES_MAX_BYTES', 16_384, 2),
     rateLimit: {
       windowSeconds: read.int('AUTH_RATE_LIMIT_WINDOW_SECONDS', 900, 1),

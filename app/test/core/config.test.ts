@@ -16,7 +16,8 @@ describe('configuration', () => {
     expect(config.shutdownTimeoutMs).to.equal(25_000)
     expect(config.session).to.deep.equal({ ttlSeconds: 1800, cookieName: 'sid', cookieSecure: true })
     expect(config.redis.cluster).to.equal(false)
-    expect(config.scryptLogN).to.equal(17)
+    expect(config.passwords.argon2).to.deep.equal({ memoryKiB: 19_456, passes: 2, parallelism: 1 })
+    expect(config.passwords.limits).to.deep.include({ queueMax: 32, queueTimeoutMs: 1000 })
   })
 
   it('keeps the keep-alive timeout above the ALB idle timeout and shutdown below the ECS stop timeout', () => {

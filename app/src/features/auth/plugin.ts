@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../../config.js'
 import { unauthorized } from '../../platform/errors.js'
-import { PasswordHasher } from './password.js'
+import { PasswordHasher, type PasswordHashingOptions } from './password.js'
 import { type Session, SessionStore } from './sessions.js'
 
 /** The authenticated caller, set by `app.authenticate`. */
@@ -43,13 +43,13 @@ function tokenOf(request: FastifyRequest, cookieName: string): string | undefine
 /** Options of the auth plugin. */
 export interface AuthOptions {
   session: Config['session']
-  scryptLogN: number
+  passwords: PasswordHashingOptions
 }
 
 async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
   const { cookieName, cookieSecure, ttlSeconds } = opts.session
   app.decorate('sessions', new SessionStore(app.redis, ttlSeconds))
-  app.decorate('passwords', new PasswordHasher({ logN: opts.scryptLogN, r: 8, p: 1 }))
+  app.decorate('passwords', new PasswordHasher(opts.passwords))
   app.decorateRequest('user', undefined)
   app.decorateRequest('session', undefined)
 

@@ -6,6 +6,7 @@ import { badRequest, conflict, HttpError } from '../../platform/errors.js'
 import { isUniqueViolation } from '../../platform/prisma-errors.js'
 import { errorRef } from '../../platform/schemas.js'
 import { normalizeEmail } from './email.js'
+import { HashingOverloadedError } from './hashing-limiter.js'
 import { checkPassword, PASSWORD_MAX_LENGTH } from './password-policy.js'
 import { Email, Name, toPublicUser, userRef } from './schemas.js'
 
@@ -105,15 +106,21 @@ const auth: FastifyPluginAsyncTypebox<{ rateLimit: Config['rateLimit'] }> = asyn
     async (request, reply) => {
       const { password } = request.body
       const user = await app.prisma.user.findUnique({ where: { email: normalizeEmail(request.body.email) } })
-      // Unknown email: spend the same scrypt time as a real check, then give the same answer.
+      // Unknown email: spend the same hashing time as a real check, then give the same answer.
       const valid = user
         ? await app.passwords.verify(password, user.passwordHash)
         : await app.passwords.verifyDummy(password)
       if (!user || !valid) throw invalidCredentials()
+      // scrypt or weaker argon2id: upgrade now. A rehash shed under load waits for the next login.
       if (app.passwords.needsRehash(user.passwordHash)) {
-        const passwordHash = await app.passwords.hash(password)
-        await app.prisma.user.update({ where: { id: user.id }, data: { passwordHash } })
-        request.log.info({ userId: user.id }, 'password rehashed with current parameters')
+        const passwordHash = await app.passwords.hash(password).catch((err: unknown) => {
+          if (err instanceof HashingOverloadedError) return undefined
+          throw err
+        })
+        if (passwordHash) {
+          await app.prisma.user.update({ where: { id: user.id }, data: { passwordHash } })
+          request.log.info({ userId: user.id }, 'password rehashed with current parameters')
+        }
       }
       // Never keep a session the client arrived with (fixation): logging in always starts a new one.
       const previous = app.sessionTokenOf(request)
