@@ -28,12 +28,34 @@ import searchRoutes from './features/search/routes.js'
 import uploadRoutes from './features/uploads/routes.js'
 import cache from './platform/cache/plugin.js'
 import errors from './platform/errors-plugin.js'
+import loadShedding from './platform/load-shedding.js'
 import prisma from './platform/prisma.js'
 import rateLimit from './platform/rate-limit.js'
 import redis from './platform/redis.js'
 import requestId from './platform/request-id.js'
 import storage from './platform/storage/plugin.js'
 import swagger from './platform/swagger.js'
+
+/**
+ * Security headers of a JSON API (OWASP REST Security Cheat Sheet): HSTS, nosniff, no framing, no
+ * referrer, and a CSP that forbids everything should a browser ever render an answer. Helmet's
+ * other defaults are for HTML pages (isolation, prefetch, IE download flags) and cost ~600 bytes
+ * on every answer; they are off.
+ */
+const JSON_API_HEADERS = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+  },
+  xFrameOptions: { action: 'deny' as const },
+  crossOriginOpenerPolicy: false,
+  crossOriginEmbedderPolicy: false,
+  originAgentCluster: false,
+  xDnsPrefetchControl: false,
+  xDownloadOptions: false,
+  xPermittedCrossDomainPolicies: false,
+  xXssProtection: false,
+}
 
 /** Options of the application plugin. */
 export interface AppOptions {
@@ -45,7 +67,9 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
   // External plugins: infrastructure clients and HTTP hardening.
   await fastify.register(errors)
   await fastify.register(requestId)
-  await fastify.register(fastifyHelmet, { global: true })
+  // First after the request id: a shed request costs no parsing, session lookup or query.
+  await fastify.register(loadShedding, { config: config.shedding })
+  await fastify.register(fastifyHelmet, { global: true, ...JSON_API_HEADERS })
   await fastify.register(fastifyCookie)
   await fastify.register(prisma, { config: config.database })
   await fastify.register(redis, { config: config.redis })

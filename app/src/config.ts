@@ -4,6 +4,7 @@
  */
 
 import { availableParallelism } from 'node:os'
+import { getHeapStatistics } from 'node:v8'
 import { writerSourceProblem } from './db/writer-endpoint.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -54,6 +55,19 @@ export interface Config {
     limits: { concurrency: number; queueMax: number; queueTimeoutMs: number }
   }
   preferencesMaxBytes: number
+  /** Load shedding (platform/load-shedding.ts): beyond these, requests answer 503 + Retry-After. */
+  shedding: {
+    /** Mean event-loop delay over one sample; 0 disables the signal. */
+    maxEventLoopDelayMs: number
+    /** V8 heap in use; 0 disables the signal. */
+    maxHeapUsedBytes: number
+    /** Queries waiting for a pooled PostgreSQL connection, over all pools; 0 disables the signal. */
+    maxPoolWaiting: number
+    /** How often the event loop and heap are sampled. */
+    sampleIntervalMs: number
+    /** Seconds a shed client is told to wait. */
+    retryAfterSeconds: number
+  }
   rateLimit: {
     windowSeconds: number
     loginPerIp: number
@@ -164,6 +178,14 @@ export function loadConfig(env: Env = process.env): Config {
       },
     },
     preferencesMaxBytes: read.int('PREFERENCES_MAX_BYTES', 16_384, 2),
+    shedding: {
+      maxEventLoopDelayMs: read.int('SHED_EVENT_LOOP_DELAY_MS', 100, 0, 60_000),
+      // 90% of V8's heap limit: past it, garbage collection takes the time requests need.
+      maxHeapUsedBytes: read.int('SHED_HEAP_USED_BYTES', Math.floor(heapLimitBytes() * 0.9), 0),
+      maxPoolWaiting: read.int('SHED_POOL_WAITING', 50, 0),
+      sampleIntervalMs: read.int('SHED_SAMPLE_INTERVAL_MS', 200, 10, 10_000),
+      retryAfterSeconds: read.int('SHED_RETRY_AFTER_SECONDS', 1, 1, 3600),
+    },
     rateLimit: {
       windowSeconds: read.int('AUTH_RATE_LIMIT_WINDOW_SECONDS', 900, 1),
       loginPerIp: read.int('LOGIN_MAX_PER_IP', 100, 1),
@@ -322,6 +344,10 @@ class Reader {
     if (/^\d+$/.test(value)) return Number(value)
     return value
   }
+}
+
+function heapLimitBytes(): number {
+  return getHeapStatistics().heap_size_limit
 }
 
 function validUrl(value: string, protocols: string[]): boolean {

@@ -1,6 +1,8 @@
 import { PrismaPg } from '@prisma/adapter-pg'
+import pg from 'pg'
 import type { Config } from '../config.js'
 import { PrismaClient } from '../generated/prisma/client.js'
+import { trackPool } from './pool-stats.js'
 
 /** Callbacks on connection trouble, used to notice a failover before the next poll. */
 export interface ClientEvents {
@@ -14,8 +16,9 @@ export function createPrismaClient(
   events: ClientEvents = {},
   role: 'writer' | 'replica' = 'writer',
 ): PrismaClient {
-  const adapter = new PrismaPg(
-    {
+  // The pool is built here (not by the adapter) so the load shedder can read its wait queue.
+  const pool = trackPool(
+    new pg.Pool({
       connectionString: config.url,
       max: config.poolMax,
       // Bounds both opening a connection and waiting for a free one in the pool.
@@ -25,8 +28,8 @@ export function createPrismaClient(
       statement_timeout: config.queryTimeoutMs,
       // Tells writer and replica sessions apart in pg_stat_activity.
       application_name: `blueprint-${role}`,
-    },
-    events,
+    }),
   )
+  const adapter = new PrismaPg(pool, { ...events, disposeExternalPool: true })
   return new PrismaClient({ adapter })
 }
