@@ -93,7 +93,17 @@ export async function startService(
 
     child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--import', './scripts/bench/db-probe.ts', 'app/src/server.ts'],
+      [
+        // BENCH_CPU_PROF=1: a V8 CPU profile of the service, written when it exits (open in DevTools).
+        ...(process.env.BENCH_CPU_PROF === '1'
+          ? ['--cpu-prof', `--cpu-prof-dir=${resolve(root, 'out/bench/profiles')}`]
+          : []),
+        '--import',
+        'tsx',
+        '--import',
+        './scripts/bench/db-probe.ts',
+        'app/src/server.ts',
+      ],
       {
         cwd: root,
         env: {

@@ -52,13 +52,20 @@ async function loadShedding(app: FastifyInstance, opts: { config: Config['sheddi
     })
   }
 
+  // Start-up (schema compilation, connecting) blocks the loop once; the samples that saw it are
+  // not overload, so the loop and heap signals count from two samples after ready.
+  let armedAt = Number.POSITIVE_INFINITY
+  app.addHook('onReady', async () => {
+    armedAt = performance.now() + 2 * sampleIntervalMs
+  })
+
   await app.register(underPressure, {
     maxEventLoopDelay: maxEventLoopDelayMs,
     maxHeapUsedBytes,
     sampleInterval: sampleIntervalMs,
     // Resolving lets the request through; rejecting answers with the error.
     pressureHandler: async (request, _reply, type) => {
-      if (request.url.startsWith(NEVER_SHED)) return
+      if (request.url.startsWith(NEVER_SHED) || performance.now() < armedAt) return
       throw shed(type === 'heapUsedBytes' ? 'heapUsedBytes' : 'eventLoopDelay', request)
     },
   })
