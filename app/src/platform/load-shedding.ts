@@ -52,11 +52,17 @@ async function loadShedding(app: FastifyInstance, opts: { config: Config['sheddi
     })
   }
 
-  // Start-up (schema compilation, connecting) blocks the loop once; the samples that saw it are
-  // not overload, so the loop and heap signals count from two samples after ready.
+  // Start-up (schema compilation, connecting, other plugins' onReady work) blocks the loop; the
+  // samples that saw it are not overload, so the loop and heap signals count from two samples
+  // after the first request. Registered before under-pressure so it runs first.
   let armedAt = Number.POSITIVE_INFINITY
-  app.addHook('onReady', async () => {
-    armedAt = performance.now() + 2 * sampleIntervalMs
+  let served = false
+  app.addHook('onRequest', (_request, _reply, done) => {
+    if (!served) {
+      served = true
+      armedAt = performance.now() + 2 * sampleIntervalMs
+    }
+    done()
   })
 
   await app.register(underPressure, {
