@@ -126,7 +126,7 @@ export async function verifyPassword(password: string, stored: string): Promise<
 /** True when a stored hash is not argon2id or uses weaker parameters than the current ones. */
 export function needsRehash(stored: string, params: Argon2Params): boolean {
   const parsed = parse(stored)
-  if (!parsed || parsed.algorithm !== 'argon2id') return true
+  if (parsed?.algorithm !== 'argon2id') return true
   const old = parsed.params
   return (
     old.memoryKiB < params.memoryKiB || old.passes < params.passes || old.parallelism < params.parallelism
