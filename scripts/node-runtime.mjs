@@ -50,7 +50,7 @@ export function nodeBinDir() {
       '--no-package-lock',
       `${pkg}@${NODE_MAJOR}`,
     ],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
+    { stdio: ['ignore', process.stderr, 'inherit'] },
   )
   if (npm.status !== 0 || !existsSync(join(bin, 'node'))) {
     throw new Error(`could not install ${pkg}@${NODE_MAJOR} from the npm registry (npm exit ${npm.status})`)

@@ -22,6 +22,8 @@ const STAGES = [
   { name: 'lint', ...check('npx', 'biome', 'check', '.') },
   { name: 'typecheck', ...check('npm', 'run', 'typecheck') },
   { name: 'drift', ...check('npm', 'run', 'db:drift', '-w', 'app') },
+  // Locking hazards (squawk) in migrations newer than prisma/migrations/.lint-baseline: docs/migrations.md.
+  { name: 'migrations', ...check('npm', 'run', 'migrations:lint') },
   { name: 'dockerfile', ...check('npx', 'dockerfilelint', 'Dockerfile') },
   { name: 'compose', ...check('docker-compose', '-f', 'docker-compose.yml', 'config', '-q') },
   { name: 'app', ...mocha('app') },
@@ -33,6 +35,8 @@ const STAGES = [
   { name: 'delivery', kind: 'mocha', cmd: ['npx', 'mocha', '--config', 'infra/delivery.mocharc.cjs'] },
   // Real primary + streaming standby, crash, promote, writer switch; fails when sync RPO > 0.
   { name: 'drill', ...check('npm', 'run', 'drill:local') },
+  // haproxy + 2 instances: deploy across a schema change, Redis/PostgreSQL outages, kill -9: docs/resilience.md.
+  { name: 'chaos', ...check('npm', 'run', 'chaos', '--', '--short') },
   // Builds the Dockerfile for real (podman here), migrates, serves, checks size vs budget: docs/image.md.
   { name: 'image', ...mocha('scripts/image-test') },
 ]

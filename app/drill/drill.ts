@@ -9,13 +9,21 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Redis } from 'ioredis'
-import pg from 'pg'
+import { call, signUp } from '../../scripts/kit/api.js'
+import {
+  deleteKeys,
+  freePort,
+  LocalCluster,
+  removeDir,
+  ServiceProcess,
+  scratchDir,
+  sleep,
+  sql,
+  TcpProxy,
+  waitUntil,
+} from '../../scripts/kit/index.js'
+import { type Ack, Workload } from '../../scripts/kit/workload.js'
 import { applyMigrations } from '../src/db/migrate.js'
-import { freePort, LocalCluster, removeDir, scratchDir } from './pg-cluster.js'
-import { ServiceProcess } from './service-process.js'
-import { TcpProxy } from './tcp-proxy.js'
-import { type Ack, Workload } from './workload.js'
 
 const migrationsDir = join(import.meta.dirname, '../../prisma/migrations')
 const DATABASE = 'drill'
@@ -142,9 +150,11 @@ async function drill(opts: DrillOptions, cleanups: Cleanup[]): Promise<DrillResu
   const endpointFile = join(dir, 'writer-endpoint')
   await writeFile(endpointFile, primary.endpoint)
   const redisPrefix = `drill:${randomBytes(4).toString('hex')}:`
-  cleanups.push(() => deleteRedisKeys(opts.redisUrl, redisPrefix))
-  const service = await ServiceProcess.start(
-    {
+  cleanups.push(async () => void (await deleteKeys(opts.redisUrl, redisPrefix)))
+  const service = await ServiceProcess.start({
+    port: await freePort(),
+    env: {
+      NODE_ENV: 'production',
       DATABASE_URL: primary.url(DATABASE),
       DATABASE_REPLICA_URL: standby.url(DATABASE),
       DATABASE_WRITER_ENDPOINT_SOURCE: `file:${endpointFile}`,
@@ -162,18 +172,17 @@ async function drill(opts: DrillOptions, cleanups: Cleanup[]): Promise<DrillResu
       SCRYPT_LOG_N: '12',
       SHUTDOWN_TIMEOUT_MS: '5000',
     },
-    await freePort(),
-  )
-  cleanups.push(() => service.stop())
+  })
+  cleanups.push(async () => void (await service.stop()))
   const servicePid = service.pid
   writeFileSync(join(dir, 'service.pid'), String(servicePid))
-  mark(`service ready at ${service.baseUrl} (pid ${servicePid})`)
+  mark(`service ready at ${service.url} (pid ${servicePid})`)
 
-  const { token, accountIds } = await signUp(service.baseUrl, opts.clients)
-  const reader = await signUp(service.baseUrl, 1)
+  const { token, accountIds } = await signUp(service.url, opts.clients)
+  const reader = await signUp(service.url, 1)
   // Something for the reading user to read.
   await call(
-    service.baseUrl,
+    service.url,
     'POST',
     '/v1/transactions',
     { type: 'deposit', amount: '1', currency: 'EUR', toAccountId: reader.accountIds[0] },
@@ -182,7 +191,7 @@ async function drill(opts: DrillOptions, cleanups: Cleanup[]): Promise<DrillResu
     randomBytes(8).toString('hex'),
   )
   const workload = new Workload({
-    baseUrl: service.baseUrl,
+    baseUrl: service.url,
     token,
     accountIds,
     currency: 'EUR',
@@ -351,89 +360,8 @@ function outage(acks: Ack[], crashAt: number, deadAt: number): number {
   return firstOnNewPrimary(acks, deadAt) - lastBefore
 }
 
-async function signUp(baseUrl: string, accounts: number): Promise<{ token: string; accountIds: string[] }> {
-  const email = `drill-${randomBytes(4).toString('hex')}@example.com`
-  const password = 'drill drill drill drill'
-  await call(baseUrl, 'POST', '/v1/auth/register', { email, password, name: 'Drill' }, 201)
-  const { token } = await call(baseUrl, 'POST', '/v1/auth/login', { email, password }, 200)
-  const accountIds: string[] = []
-  for (let i = 0; i < accounts; i++) {
-    const { account } = await call(
-      baseUrl,
-      'POST',
-      '/v1/accounts',
-      { currency: 'EUR', name: `drill ${i}` },
-      201,
-      token,
-    )
-    accountIds.push(account.id)
-  }
-  return { token, accountIds }
-}
-
-/** One API call that must answer `expected`; returns the parsed body. */
-async function call<T = { token: string; account: { id: string } }>(
-  baseUrl: string,
-  method: string,
-  path: string,
-  body: unknown,
-  expected: number,
-  token?: string,
-  idempotencyKey?: string,
-): Promise<T> {
-  const res = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: {
-      'content-type': 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
-    },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  })
-  const text = await res.text()
-  if (res.status !== expected)
-    throw new Error(`${method} ${path}: expected ${expected}, got ${res.status} ${text}`)
-  return JSON.parse(text) as T
-}
-
-async function sql(url: string, text: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 })
-  await client.connect()
-  try {
-    return (await client.query(text, params)).rows
-  } finally {
-    await client.end().catch(() => {})
-  }
-}
-
-async function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return
-    await sleep(50)
-  }
-  throw new Error(`${what}: not reached within ${timeoutMs} ms`)
-}
-
-async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1 })
-  try {
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
-      cursor = next
-      if (keys.length > 0) await redis.del(...keys)
-    } while (cursor !== '0')
-  } finally {
-    redis.disconnect()
-  }
-}
-
 function tally(values: string[]): Record<string, number> {
   const counts: Record<string, number> = {}
   for (const v of values) counts[v] = (counts[v] ?? 0) + 1
   return counts
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

@@ -1,11 +1,13 @@
 /**
  * The application as one Fastify plugin, composed in a visible order:
- * external plugins -> application plugins -> routes. Tests register this same plugin.
+ * external plugins -> application plugins -> public routes -> the protected scope. Tests register
+ * this same plugin.
  *
- * Adding a feature: put its routes under routes/<area>/index.ts, register them below with a
- * prefix, protect them with `app.authenticate` as an onRequest (or preHandler) hook (then
- * `request.user` is set), use `app.prisma` / `app.redis`, throw the helpers of lib/errors.ts, and
- * give every route request and response schemas (docs/api.md, "Adding routes").
+ * Adding a feature: put its routes in features/<feature>/, register them below with a prefix,
+ * inside the protected scope unless anonymous callers must reach them (there every request is
+ * authenticated in onRequest, before its body is parsed, and `request.user` is set; /v1/admin/...
+ * needs the admin role), use `app.prisma` / `app.redis`, throw the helpers of platform/errors.ts,
+ * and give every route request and response schemas (docs/api.md, "Adding routes").
  */
 import fastifyCookie from '@fastify/cookie'
 import fastifyHelmet from '@fastify/helmet'
@@ -16,6 +18,7 @@ import accountRoutes from './features/accounts/accounts-routes.js'
 import idempotencyRetention from './features/accounts/idempotency-retention.js'
 import transactionRoutes from './features/accounts/transactions-routes.js'
 import auth from './features/auth/plugin.js'
+import { protectedScope } from './features/auth/protected-scope.js'
 import authRoutes from './features/auth/routes.js'
 import gdprRoutes from './features/gdpr/routes.js'
 import healthRoutes from './features/health/routes.js'
@@ -29,6 +32,7 @@ import uploadRoutes from './features/uploads/routes.js'
 import cache from './platform/cache/plugin.js'
 import errors from './platform/errors-plugin.js'
 import loadShedding from './platform/load-shedding.js'
+import mail from './platform/mail/mailer.js'
 import prisma from './platform/prisma.js'
 import rateLimit from './platform/rate-limit.js'
 import redis from './platform/redis.js'
@@ -77,6 +81,7 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
   await fastify.register(swagger, { cookieName: config.session.cookieName })
   await fastify.register(cache)
   await fastify.register(storage, { config: config.s3 })
+  await fastify.register(mail, { config: config.mail })
   await fastify.register(reports)
 
   // Application plugins.
@@ -87,24 +92,42 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
     sweepIntervalMs: config.transactions.idempotencySweepIntervalMs,
   })
 
-  // Routes.
+  // Public routes.
   await fastify.register(healthRoutes, { prefix: '/health', timeoutMs: config.healthTimeoutMs })
-  await fastify.register(authRoutes, { prefix: '/v1/auth', rateLimit: config.rateLimit })
-  await fastify.register(meRoutes, {
-    prefix: '/v1/me',
-    preferencesMaxBytes: config.preferencesMaxBytes,
-    profileTtlSeconds: config.cache.profileTtlSeconds,
+  await fastify.register(authRoutes, {
+    prefix: '/v1/auth',
+    rateLimit: config.rateLimit,
+    lockout: config.lockout,
+    account: config.account,
+    mail: config.mail,
+    cookieSecure: config.session.cookieSecure,
   })
-  await fastify.register(accountRoutes, { prefix: '/v1/accounts' })
-  await fastify.register(transactionRoutes, {
-    prefix: '/v1/transactions',
-    maxAttempts: config.transactions.maxAttempts,
-  })
-  await fastify.register(notificationRoutes, { prefix: '/v1/notifications' })
-  await fastify.register(uploadRoutes, { prefix: '/v1/uploads' })
-  await fastify.register(searchRoutes, { prefix: '/v1/search' })
-  await fastify.register(reportRoutes, { prefix: '/v1', ttlSeconds: config.cache.reportsTtlSeconds })
-  await fastify.register(gdprRoutes, { prefix: '/v1/me' })
+
+  // The protected scope: authenticated (and, under /v1/admin/, authorised) before any parsing.
+  await fastify.register(
+    protectedScope(async (scope) => {
+      await scope.register(meRoutes, {
+        prefix: '/v1/me',
+        preferencesMaxBytes: config.preferencesMaxBytes,
+        profileTtlSeconds: config.cache.profileTtlSeconds,
+        account: config.account,
+        mail: config.mail,
+      })
+      await scope.register(accountRoutes, { prefix: '/v1/accounts' })
+      await scope.register(transactionRoutes, {
+        prefix: '/v1/transactions',
+        maxAttempts: config.transactions.maxAttempts,
+      })
+      await scope.register(notificationRoutes, {
+        prefix: '/v1/notifications',
+        maxStreamsPerUser: config.notifications.maxStreamsPerUser,
+      })
+      await scope.register(uploadRoutes, { prefix: '/v1/uploads' })
+      await scope.register(searchRoutes, { prefix: '/v1/search' })
+      await scope.register(reportRoutes, { prefix: '/v1', ttlSeconds: config.cache.reportsTtlSeconds })
+      await scope.register(gdprRoutes, { prefix: '/v1/me' })
+    }),
+  )
 }
 
 // Not encapsulated: the error handler, hooks and decorators apply to the whole instance.

@@ -45,9 +45,43 @@ export interface Config {
   }
   healthTimeoutMs: number
   session: {
-    ttlSeconds: number
+    /** Idle timeout: a session unused this long ends (every authenticated request slides it). */
+    idleSeconds: number
+    /** Absolute lifetime: a session ends this long after login, however busy. */
+    absoluteSeconds: number
+    /** `__Host-sid` when cookies are Secure (browsers refuse the prefix otherwise), `sid` when not. */
     cookieName: string
     cookieSecure: boolean
+    /** Origins besides the service's own whose cookie-authenticated state changes are accepted. */
+    allowedOrigins: string[]
+  }
+  /** Login throttling (OWASP device cookies): a stranger's guesses cannot lock the owner out. */
+  lockout: {
+    /** Failed logins per account from clients without a valid device cookie, per window. */
+    untrustedFailuresPerAccount: number
+    /** Failed logins per device cookie, per window (the owner's own typos). */
+    failuresPerDevice: number
+    windowSeconds: number
+    /** Lifetime of a device cookie, renewed at every successful login. */
+    deviceCookieDays: number
+  }
+  /** Mail for password reset and email verification. */
+  mail: {
+    /** `smtp` (local, tests) or `ses` (AWS: SESv2 API with the task role). */
+    transport: 'smtp' | 'ses'
+    smtpUrl: string
+    sesRegion: string | undefined
+    /** SES configuration set whose event destination reports bounces and complaints. */
+    sesConfigurationSet: string | undefined
+    from: string
+    /** Where links in mails point: the web app that calls the reset and verify endpoints. */
+    appBaseUrl: string
+  }
+  account: {
+    passwordResetTtlSeconds: number
+    emailVerificationTtlSeconds: number
+    /** true: an account cannot log in until its email is verified; false: it can, fully. */
+    requireVerifiedEmail: boolean
   }
   /** argon2id cost of new hashes and the bound on concurrent hashing (features/auth/password.ts). */
   passwords: {
@@ -88,6 +122,8 @@ export interface Config {
     heartbeatMs: number
     /** Most events replayed on reconnect with Last-Event-ID. */
     replayLimit: number
+    /** Open SSE streams one user may hold across every instance (tabs, devices). */
+    maxStreamsPerUser: number
     relay: {
       /** Run the outbox relay in this instance (every instance may; they share work safely). */
       enabled: boolean
@@ -129,6 +165,7 @@ type Env = Record<string, string | undefined>
 export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = []
   const read = new Reader(env, problems)
+  const cookieSecure = read.bool('COOKIE_SECURE', true)
 
   const config: Config = {
     host: read.string('HOST', '0.0.0.0'),
@@ -159,9 +196,33 @@ export function loadConfig(env: Env = process.env): Config {
     },
     healthTimeoutMs: read.int('HEALTH_TIMEOUT_MS', 1000, 1),
     session: {
-      ttlSeconds: read.int('SESSION_TTL_SECONDS', 1800, 1),
-      cookieName: read.string('SESSION_COOKIE_NAME', 'sid'),
-      cookieSecure: read.bool('COOKIE_SECURE', true),
+      idleSeconds: read.int('SESSION_TTL_SECONDS', 1800, 1),
+      absoluteSeconds: read.int('SESSION_ABSOLUTE_TTL_SECONDS', 43_200, 1),
+      cookieName: read.string('SESSION_COOKIE_NAME', cookieSecure ? '__Host-sid' : 'sid'),
+      cookieSecure,
+      allowedOrigins: (read.optional('ALLOWED_ORIGINS') ?? '')
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    },
+    lockout: {
+      untrustedFailuresPerAccount: read.int('LOGIN_MAX_PER_ACCOUNT', 10, 1),
+      failuresPerDevice: read.int('LOGIN_MAX_PER_DEVICE', 10, 1),
+      windowSeconds: read.int('AUTH_RATE_LIMIT_WINDOW_SECONDS', 900, 1),
+      deviceCookieDays: read.int('DEVICE_COOKIE_DAYS', 90, 1, 400),
+    },
+    mail: {
+      transport: read.oneOf('MAIL_TRANSPORT', ['smtp', 'ses'] as const, 'smtp'),
+      smtpUrl: read.string('SMTP_URL', 'smtp://127.0.0.1:1025'),
+      sesRegion: read.optional('SES_REGION'),
+      sesConfigurationSet: read.optional('SES_CONFIGURATION_SET'),
+      from: read.string('MAIL_FROM', 'Blueprint <no-reply@example.com>'),
+      appBaseUrl: read.string('APP_BASE_URL', 'http://localhost:3000'),
+    },
+    account: {
+      passwordResetTtlSeconds: read.int('PASSWORD_RESET_TTL_SECONDS', 1800, 60, 86_400),
+      emailVerificationTtlSeconds: read.int('EMAIL_VERIFICATION_TTL_SECONDS', 86_400, 60, 604_800),
+      requireVerifiedEmail: read.bool('REQUIRE_VERIFIED_EMAIL', false),
     },
     passwords: {
       // OWASP's first argon2id recommendation: m=19 MiB, t=2, p=1.
@@ -201,6 +262,7 @@ export function loadConfig(env: Env = process.env): Config {
     notifications: {
       heartbeatMs: read.int('NOTIFICATIONS_HEARTBEAT_MS', 20_000, 10, 25_000),
       replayLimit: read.int('NOTIFICATIONS_REPLAY_LIMIT', 500, 1, 10_000),
+      maxStreamsPerUser: read.int('NOTIFICATIONS_MAX_STREAMS_PER_USER', 5, 1, 1000),
       relay: {
         enabled: read.bool('OUTBOX_RELAY_ENABLED', true),
         intervalMs: read.int('OUTBOX_RELAY_INTERVAL_MS', 500, 10, 60_000),
@@ -227,6 +289,14 @@ export function loadConfig(env: Env = process.env): Config {
     },
   }
 
+  if (config.session.cookieName.startsWith('__Host-') && !config.session.cookieSecure) {
+    problems.push(
+      'SESSION_COOKIE_NAME: a __Host- cookie needs COOKIE_SECURE=true (browsers refuse it otherwise)',
+    )
+  }
+  if (config.mail.transport === 'ses' && !config.mail.sesRegion) {
+    problems.push('SES_REGION is required when MAIL_TRANSPORT=ses')
+  }
   if (problems.length > 0) throw new ConfigError(problems)
   return config
 }
@@ -244,6 +314,11 @@ class Reader {
 
   string(name: string, fallback: string): string {
     return this.raw(name) ?? fallback
+  }
+
+  /** A string with no default. */
+  optional(name: string): string | undefined {
+    return this.raw(name)
   }
 
   int(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {

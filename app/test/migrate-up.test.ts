@@ -4,26 +4,15 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readdirSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'chai'
 import { Redis } from 'ioredis'
+import { freePort } from '../../scripts/kit/net.js'
 import { ADMIN_URL, query } from './migrate-support.js'
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '../..')
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
-
-function freePort(): Promise<number> {
-  return new Promise((done, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => done(port))
-    })
-  })
-}
 
 /** Resolves with the first output line matching `pattern`; rejects if the process exits first. */
 function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {

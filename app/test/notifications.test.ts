@@ -204,7 +204,7 @@ describe('notifications: SSE across instances, replay, list and read', () => {
   it('accepts the session cookie and refuses a stream without a session (401)', async () => {
     const user = await login(a.app)
     const viaCookie = await SseClient.open(`${b.url}/v1/notifications/stream`, {
-      cookie: `sid=${user.cookie}`,
+      cookie: `__Host-sid=${user.cookie}`,
     })
     streams.push(viaCookie)
     expect(viaCookie.status).to.equal(200)

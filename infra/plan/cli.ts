@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { STACK_REGIONS, type StackName } from '../src/config.js'
-import { buildInventory } from './inventory.js'
+import { buildStack } from './inventory.js'
 import { inventoryMarkdown } from './markdown.js'
 
 // Pulumi captures a stack trace per internal promise; without source maps that is cheap.
@@ -25,8 +25,12 @@ const outDir =
   join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'out', 'plan')
 mkdirSync(outDir, { recursive: true })
 
+let refused = 0
 for (const stack of stacks) {
-  const inventory = await buildInventory(stack)
+  // Written out even when the provider would refuse something, so the reviewer sees what was asked for.
+  const { inventory, providerErrors } = await buildStack(stack, { allowProviderErrors: true })
+  for (const e of providerErrors) console.error(`${stack}: the AWS provider would fail: ${e}`)
+  refused += providerErrors.length
   const json = join(outDir, `${stack}.json`)
   const md = join(outDir, `${stack}.md`)
   writeFileSync(json, `${JSON.stringify(inventory, null, 2)}\n`)
@@ -35,3 +39,4 @@ for (const stack of stacks) {
     `${stack}: ${inventory.resources.length} resources -> ${relative(process.cwd(), json)}, ${relative(process.cwd(), md)}`,
   )
 }
+if (refused) process.exit(1)

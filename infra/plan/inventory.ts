@@ -19,7 +19,12 @@ export interface InventoryResource {
   custom: boolean
   /** Inputs as registered; secrets render as "[secret]", unknowns as "[unknown]". */
   inputs: Record<string, unknown>
-  options?: { protect?: boolean; retainOnDelete?: boolean; ignoreChanges?: string[] }
+  options?: {
+    protect?: boolean
+    retainOnDelete?: boolean
+    deleteBeforeReplace?: boolean
+    ignoreChanges?: string[]
+  }
 }
 
 /** Everything one stack registers, offline. */
@@ -71,6 +76,8 @@ export interface BuiltStack {
   resolve<T>(o: pulumi.Input<T>): Promise<T>
   /** URNs a resource waits for before the engine creates it (explicit dependsOn plus input references). */
   dependencies(urn: string): string[]
+  /** What the real provider would refuse (only with `allowProviderErrors`; otherwise the build fails). */
+  providerErrors: string[]
 }
 
 const SECRET_SIG = '1b47061264138c4ac30d75fd1eb44270'
@@ -98,6 +105,7 @@ interface RegisterRequest {
   getObject(): unknown
   getProtect(): boolean | undefined
   getRetainondelete(): boolean | undefined
+  getDeletebeforereplace(): boolean | undefined
   getIgnorechangesList(): string[]
   getDependenciesList(): string[]
 }
@@ -106,6 +114,7 @@ export interface Captured<T> {
   result: T
   resources: InventoryResource[]
   dependencies: Map<InventoryResource, string[]>
+  providerErrors: string[]
 }
 
 interface ReadRequest {
@@ -124,21 +133,26 @@ interface MockMonitorLike {
 // setMocks and config are process-wide: builds run one at a time.
 let queue: Promise<unknown> = Promise.resolve()
 
+/** What a build may vary: config overrides and the SSM parameters that exist outside the stack files. */
+export interface BuildOptions {
+  config?: Record<string, string>
+  /** SSM parameter name -> value, answered to `aws.ssm.getParameter` (e.g. where a deploy records the image). */
+  parameters?: Record<string, string>
+  /** Whether the run refreshes first (managed SSM parameters then carry the `parameters` values). @default true */
+  refresh?: boolean
+  /** Return the errors the real provider would raise (BuiltStack.providerErrors) instead of failing the build. */
+  allowProviderErrors?: boolean
+}
+
 /** Runs the program for `stack` under mocks and returns what it registered plus its outputs. */
-export function buildStack(
-  stack: StackName,
-  opts: { config?: Record<string, string> } = {},
-): Promise<BuiltStack> {
+export function buildStack(stack: StackName, opts: BuildOptions = {}): Promise<BuiltStack> {
   const run = queue.then(() => buildOnce(stack, opts))
   queue = run.catch(() => undefined)
   return run
 }
 
 /** The inventory contract consumed by the policy pack and the cost report. */
-export async function buildInventory(
-  stack: 'us-east' | 'eu-west',
-  opts?: { config?: Record<string, string> },
-): Promise<Inventory> {
+export async function buildInventory(stack: 'us-east' | 'eu-west', opts?: BuildOptions): Promise<Inventory> {
   return (await buildStack(stack, opts)).inventory
 }
 
@@ -150,18 +164,20 @@ export function runUnderMocks<T>(
   stack: StackName,
   config: Record<string, string>,
   program: () => T | Promise<T>,
+  opts: Pick<BuildOptions, 'parameters' | 'refresh' | 'allowProviderErrors'> = {},
 ): Promise<Captured<T>> {
-  const run = queue.then(() => capture(stack, config, program))
+  const run = queue.then(() => capture(stack, config, program, opts))
   queue = run.catch(() => undefined)
   return run
 }
 
-async function buildOnce(stack: StackName, opts: { config?: Record<string, string> }): Promise<BuiltStack> {
+async function buildOnce(stack: StackName, opts: BuildOptions): Promise<BuiltStack> {
   const {
     result: outputs,
     resources,
     dependencies,
-  } = await capture(stack, opts.config ?? {}, () => buildRegion(loadConfig()))
+    providerErrors,
+  } = await capture(stack, opts.config ?? {}, () => buildRegion(loadConfig()), opts)
   return {
     inventory: { project: PROJECT, stack, region: STACK_REGIONS[stack], resources },
     outputs,
@@ -170,6 +186,7 @@ async function buildOnce(stack: StackName, opts: { config?: Record<string, strin
       const r = resources.find((x) => x.urn === urn)
       return (r && dependencies.get(r)) ?? []
     },
+    providerErrors,
   }
 }
 
@@ -177,9 +194,14 @@ async function capture<T>(
   stack: StackName,
   config: Record<string, string>,
   program: () => T | Promise<T>,
+  opts: Pick<BuildOptions, 'parameters' | 'refresh' | 'allowProviderErrors'> = {},
 ): Promise<Captured<T>> {
   const region = STACK_REGIONS[stack]
-  await pulumi.runtime.setMocks(new AwsMocks(region, mockStackOutputs), PROJECT, stack, false)
+  const mocks = new AwsMocks(region, mockStackOutputs, {
+    ...(opts.parameters ? { parameters: opts.parameters } : {}),
+    ...(opts.refresh === undefined ? {} : { refresh: opts.refresh }),
+  })
+  await pulumi.runtime.setMocks(mocks, PROJECT, stack, false)
   pulumi.runtime.setAllConfig({ ...stackConfig(stack), ...config })
 
   const resources: InventoryResource[] = []
@@ -190,9 +212,11 @@ async function capture<T>(
   const original = monitor.registerResource.bind(monitor)
   monitor.registerResource = (req, cb) => {
     inFlight++
+    mocks.ignoreChanges.set(req.getName(), req.getIgnorechangesList())
     const options: InventoryResource['options'] = {}
     if (req.getProtect()) options.protect = true
     if (req.getRetainondelete()) options.retainOnDelete = true
+    if (req.getDeletebeforereplace()) options.deleteBeforeReplace = true
     if (req.getIgnorechangesList().length) options.ignoreChanges = req.getIgnorechangesList()
     const entry: InventoryResource = {
       type: req.getType(),
@@ -262,7 +286,10 @@ async function capture<T>(
   const missing = resources.filter((r) => !r.urn)
   if (missing.length)
     throw new Error(`registrations never completed: ${missing.map((r) => r.name).join(', ')}`)
-  return { result, resources, dependencies }
+  const providerErrors = [...mocks.providerErrors]
+  if (providerErrors.length && !opts.allowProviderErrors)
+    throw new Error(`${stack}: the AWS provider would fail:\n  ${providerErrors.join('\n  ')}`)
+  return { result, resources, dependencies, providerErrors }
 }
 
 /** Resolves every output found in a program's result (a RegionOutputs or a module namespace). */

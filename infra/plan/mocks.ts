@@ -22,11 +22,28 @@ export function mockId(type: string, name: string): string {
  */
 export class AwsMocks implements pulumi.runtime.Mocks {
   private readonly providerRegions = new Map<string, string>()
+  /** Validation record names of each certificate created so far, by ARN (what DescribeCertificate returns). */
+  private readonly certificateRecords = new Map<string, { domainName: string; recordName: string }[]>()
+  /** SSM parameters `aws:ssm/getParameter` answers from: what a deploy recorded outside the stack files. */
+  readonly parameters: Map<string, string>
+  /**
+   * Errors the real provider would return for what was registered. Recorded rather than thrown so one run can
+   * report all of them; `buildStack` fails on them unless asked to return them.
+   */
+  readonly providerErrors: string[] = []
+  /** `ignoreChanges` of each registration by name (the mock interface does not carry resource options). */
+  readonly ignoreChanges = new Map<string, string[]>()
+  /** Whether the run refreshes first, so managed parameters carry what is in SSM (data sources always do). */
+  private readonly refresh: boolean
 
   constructor(
     private readonly defaultRegion: string,
     private readonly stackOutputs: (stackName: string) => State,
-  ) {}
+    opts: { parameters?: Record<string, string>; refresh?: boolean } = {},
+  ) {
+    this.parameters = new Map(Object.entries(opts.parameters ?? {}))
+    this.refresh = opts.refresh ?? true
+  }
 
   private regionOf(providerRef: string | undefined): string {
     const id = providerRef?.split('::').pop()
@@ -49,6 +66,28 @@ export class AwsMocks implements pulumi.runtime.Mocks {
     const arn = (service: string, resource: string, regional = true) =>
       `arn:aws:${service}:${regional ? region : ''}:${MOCK_ACCOUNT}:${resource}`
     const extra = outputsFor(args.type, args.name, inputs, id, region, arn)
+    if (args.type === 'aws:ssm/parameter:Parameter' && this.refresh) {
+      // A parameter whose value the program ignores keeps what is in SSM: a refresh reads it into the state and
+      // the update leaves it there. Without ignoreChanges the update writes the program's value back.
+      const stored = this.parameters.get(String(inputs.name))
+      const ignored = this.ignoreChanges.get(args.name) ?? []
+      if (stored !== undefined && ignored.includes('insecureValue')) extra.insecureValue = stored
+      if (stored !== undefined && ignored.includes('value')) extra.value = stored
+    }
+    if (args.type === 'aws:acm/certificate:Certificate') {
+      const options = extra.domainValidationOptions as { domainName: string; resourceRecordName: string }[]
+      this.certificateRecords.set(
+        String(extra.arn),
+        options.map((o) => ({ domainName: o.domainName, recordName: o.resourceRecordName })),
+      )
+    }
+    if (args.type === 'aws:acm/certificateValidation:CertificateValidation') {
+      const error = certificateValidationError(
+        this.certificateRecords.get(String(inputs.certificateArn)),
+        inputs,
+      )
+      if (error) this.providerErrors.push(`${args.name} [${args.type}]: ${error}`)
+    }
     return {
       id: (extra.id as string | undefined) ?? id,
       state: { ...inputs, arn: arn(serviceOf(args.type), id), ...extra },
@@ -69,10 +108,56 @@ export class AwsMocks implements pulumi.runtime.Mocks {
         return { region, name: region, id: region, endpoint: `ec2.${region}.amazonaws.com` }
       case 'aws:index/getPartition:getPartition':
         return { partition: 'aws', dnsSuffix: 'amazonaws.com', id: 'aws' }
+      case 'aws:ssm/getParameter:getParameter': {
+        const name = String(args.inputs.name)
+        const value = this.parameters.get(name)
+        // The provider fails a data source read of a missing parameter (ParameterNotFound).
+        if (value === undefined) throw new Error(`ParameterNotFound: SSM parameter ${name} (${region})`)
+        return {
+          name,
+          value,
+          insecureValue: value,
+          type: 'String',
+          version: 1,
+          id: name,
+          arn: `arn:aws:ssm:${region}:${MOCK_ACCOUNT}:parameter${name}`,
+        }
+      }
       default:
         throw new Error(`no mock for invoke ${args.token}`)
     }
   }
+}
+
+/**
+ * terraform-provider-aws `aws_acm_certificate_validation` create: when `validation_record_fqdns` is set, every
+ * DNS validation record of the certificate must be in it (dots trimmed), else "missing <domain> DNS validation
+ * record: <fqdn>". Mocks that accepted anything let a stack that can never validate pass.
+ */
+function certificateValidationError(
+  records: { domainName: string; recordName: string }[] | undefined,
+  inputs: State,
+): string | undefined {
+  const given = inputs.validationRecordFqdns as string[] | undefined
+  if (!records || !given?.length) return undefined
+  const supplied = new Set(given.map((f) => String(f).replace(/\.$/, '')))
+  const missing = records.filter((r) => !supplied.has(r.recordName.replace(/\.$/, '')))
+  if (!missing.length) return undefined
+  return missing
+    .map((m) => `missing ${m.domainName} DNS validation record: ${m.recordName.replace(/\.$/, '')}`)
+    .join('; ')
+}
+
+/**
+ * The order the provider returns `domainValidationOptions` in: a Terraform set, ordered by element hash, not by
+ * declaration. Picking a record by position therefore picks an arbitrary name; the mocks reproduce that.
+ */
+export function setOrder<T extends { domainName: unknown }>(options: T[]): T[] {
+  const key = (o: T) =>
+    createHash('sha256')
+      .update(`set:${String(o.domainName)}`)
+      .digest('hex')
+  return [...options].sort((a, b) => key(a).localeCompare(key(b)))
 }
 
 function serviceOf(type: string): string {
@@ -169,12 +254,14 @@ function outputsFor(
       const names = [inputs.domainName, ...((inputs.subjectAlternativeNames as string[] | undefined) ?? [])]
       return {
         arn: arn('acm', `certificate/${short(name)}`),
-        domainValidationOptions: names.map((n) => ({
-          domainName: n,
-          resourceRecordName: `_${short(String(n)).slice(0, 12)}.${n}.`,
-          resourceRecordType: 'CNAME',
-          resourceRecordValue: `_${short(`v${n}`).slice(0, 12)}.acm-validations.aws.`,
-        })),
+        domainValidationOptions: setOrder(
+          names.map((n) => ({
+            domainName: n,
+            resourceRecordName: `_${short(String(n)).slice(0, 12)}.${n}.`,
+            resourceRecordType: 'CNAME',
+            resourceRecordValue: `_${short(`v${n}`).slice(0, 12)}.acm-validations.aws.`,
+          })),
+        ),
       }
     }
     case 'aws:acm/certificateValidation:CertificateValidation':

@@ -7,6 +7,7 @@ import { LatencyDns } from './dns.js'
 import { Cdn } from './edge.js'
 import { HEALTH_PATH, Ingress } from './ingress.js'
 import { Keys } from './keys.js'
+import { Mail } from './mail.js'
 import { Network } from './network.js'
 import { GlobalAlarmTopic, Observability } from './observability.js'
 import { Service, TaskSecurityGroup } from './service.js'
@@ -205,6 +206,9 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
     { provider, ignoreChanges: ['insecureValue'] },
   )
 
+  // Mail from the apex of the API's domain (api.example.com -> example.com).
+  const mailDomain = cfg.dns.apiDomain.split('.').slice(1).join('.')
+  const mail = new Mail(prefix, { domain: mailDomain, zoneId: cfg.dns.zoneId, region: cfg.region }, opts)
   const service = new Service(
     prefix,
     {
@@ -216,12 +220,14 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       environment: {
         NODE_ENV: 'production',
         HOST: '0.0.0.0',
-        TRUST_PROXY: 'true',
+        TRUST_PROXY: network.cidr,
         COOKIE_SECURE: 'true',
         DATABASE_WRITER_ENDPOINT_SOURCE: pulumi.interpolate`ssm:${writerParameter.name}`,
         REDIS_CLUSTER: 'true',
         S3_BUCKET: storage.uploads.name,
         S3_REGION: cfg.region,
+        ...mail.environment,
+        APP_BASE_URL: `https://${cfg.dns.staticDomain}`,
       },
       secrets: [
         { name: 'DATABASE_URL', secretArn: database.urlSecretArn },
@@ -237,6 +243,7 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
     },
     opts,
   )
+  mail.grantSend(service.taskRoleName)
 
   const observability = new Observability(
     prefix,

@@ -83,6 +83,8 @@ export class Service extends pulumi.ComponentResource {
   readonly migrationTaskDefinitionArn: pulumi.Output<string>
   readonly migrationTaskFamily: string
   readonly logGroupName: pulumi.Output<string>
+  /** The task role, for components that grant the service more (mail.ts). */
+  readonly taskRoleName: pulumi.Output<string>
 
   constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super('blueprint:service:Service', name, {}, opts)
@@ -159,6 +161,7 @@ export class Service extends pulumi.ComponentResource {
     )
 
     const taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy: assume }, parent)
+    this.taskRoleName = taskRole.name
     new aws.iam.RolePolicy(
       `${name}-task`,
       {

@@ -13,11 +13,12 @@
  *   IMAGE_TEST_PG_URL, IMAGE_TEST_REDIS_URL   servers to use (local defaults)
  *   IMAGE_TEST_CACHE                      where the stand-in's debootstrap tarball is kept
  */
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, posix, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { createScratchDatabase, deleteKeys, freePort, newRedisPrefix, waitForOk } from '../kit/index.js'
 import { ensureStandIn, removeTree, STAND_IN_LABEL } from './base-image.js'
 import {
   detectEngine,
@@ -30,14 +31,7 @@ import {
 } from './engine.js'
 import { type Background, killAll, run, signal, tailOf } from './exec.js'
 import { healthcheckArgv, type ImageRuntime, prepareRuntime, scriptArgv } from './runtime.js'
-import {
-  appliedMigrations,
-  clearRedisPrefix,
-  createScratchDatabase,
-  freePort,
-  registerAndLogin,
-  waitForOk,
-} from './service-checks.js'
+import { appliedMigrations, registerAndLogin } from './service-checks.js'
 import { layersAboveBase, MB, mb, parseDu, stepLabel } from './size-report.js'
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -172,10 +166,10 @@ async function main(): Promise<boolean> {
   }
 
   // ---- migration: the image's own command, against a fresh database
-  const db = await createScratchDatabase(pgUrl)
+  const db = await createScratchDatabase(pgUrl, 'image_test_')
   undo.push({ what: `drop database ${db.name}`, fn: () => db.drop() })
-  const redisPrefix = `image-test:${randomBytes(4).toString('hex')}:`
-  undo.push({ what: `delete Redis keys ${redisPrefix}*`, fn: () => clearRedisPrefix(redisUrl, redisPrefix) })
+  const redisPrefix = newRedisPrefix('image-test:')
+  undo.push({ what: `delete Redis keys ${redisPrefix}*`, fn: () => deleteKeys(redisUrl, redisPrefix) })
   const pkg = JSON.parse(await runtime.shell(`cat ${rel(posix.join(image.workdir, 'package.json'))}`, 30_000))
   const migrate = scriptArgv(pkg.scripts?.['db:migrate'], 'db:migrate script of the image’s package.json')
   const migrationArgv = [...entrypoint, ...migrate]

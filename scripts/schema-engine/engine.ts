@@ -12,6 +12,7 @@ import {
 import type { SchemaEngine } from '@prisma/schema-engine-wasm'
 import * as bindings from '@prisma/schema-engine-wasm/schema_engine_bg'
 import pg from 'pg'
+import { sql } from '../kit/postgres.js'
 import { tempPrefix } from './workspace.js'
 
 const require = createRequire(import.meta.url)
@@ -113,25 +114,15 @@ class PgMigrationFactory implements SqlMigrationAwareDriverAdapterFactory {
   async connectToShadowDb(): Promise<SqlDriverAdapter> {
     const database = `${tempPrefix()}prisma_shadow_${randomUUID().replace(/-/g, '')}`
     const admin = plainConfig(this.url)
-    await runOnce(admin, `CREATE DATABASE "${database}"`)
+    await sql(this.url, `CREATE DATABASE "${database}"`)
     const pool = patchedPool({ ...admin, database })
     const adapter = wholeScripts(await new PrismaPg(pool, { disposeExternalPool: true }).connect(), pool)
     const dispose = adapter.dispose.bind(adapter)
     adapter.dispose = async () => {
       await dispose()
-      await runOnce(admin, `DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`)
+      await sql(this.url, `DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`)
     }
     return adapter
-  }
-}
-
-async function runOnce(config: pg.ClientConfig, sql: string): Promise<void> {
-  const client = new pg.Client(config)
-  await client.connect()
-  try {
-    await client.query(sql)
-  } finally {
-    await client.end()
   }
 }
 

@@ -1,11 +1,10 @@
 // Paths, arguments and throwaway databases shared by the schema-engine commands.
-import { randomBytes } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { MigrationList, SchemaFilter, SchemasContainer } from '@prisma/schema-engine-wasm'
-import pg from 'pg'
 import { readMigrations } from '../../app/src/db/migrate.js'
+import { createScratchDatabase, type ScratchDatabase } from '../kit/postgres.js'
 
 /** The repository root (this folder is scripts/schema-engine). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -86,30 +85,7 @@ export function tempPrefix(env = process.env): string {
   return env.SCHEMA_ENGINE_DB_PREFIX ?? ''
 }
 
-/** Creates an empty database on the server; returns its URL and how to drop it. */
-export async function temporaryDatabase(serverUrl: string, prefix: string) {
-  const name = `${tempPrefix()}${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`
-  await adminQuery(serverUrl, `CREATE DATABASE "${name}"`)
-  const url = new URL(serverUrl)
-  url.pathname = `/${name}`
-  return {
-    url: url.toString(),
-    drop: () => adminQuery(serverUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
-  }
-}
-
-async function adminQuery(serverUrl: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 5000 })
-  try {
-    await client.connect()
-  } catch (err) {
-    throw new Error(
-      `PostgreSQL is not reachable at ${serverUrl} (set MIGRATION_SERVER_URL): ${(err as Error).message}`,
-    )
-  }
-  try {
-    await client.query(sql)
-  } finally {
-    await client.end()
-  }
+/** Creates an empty database on the server (MIGRATION_SERVER_URL); returns its URL and how to drop it. */
+export function temporaryDatabase(serverUrl: string, prefix: string): Promise<ScratchDatabase> {
+  return createScratchDatabase(serverUrl, `${tempPrefix()}${prefix}_`)
 }

@@ -27,6 +27,32 @@ export interface MigrationFile {
   name: string
   sql: string
   checksum: string
+  /** Runs statement by statement outside a transaction (see {@link NO_TRANSACTION_MARKER}). */
+  noTransaction: boolean
+}
+
+/**
+ * A line of its own in a migration.sql that makes the runner apply it outside a transaction, one
+ * statement at a time: what `CREATE INDEX CONCURRENTLY` (and `ALTER TYPE ... ADD VALUE` on old
+ * servers) require. Such a migration cannot be rolled back, so keep it to one idempotent statement
+ * (`CREATE INDEX CONCURRENTLY IF NOT EXISTS ...`); docs/migrations.md says how to repair a failed one.
+ */
+export const NO_TRANSACTION_MARKER = '-- migrate: no-transaction'
+
+const NO_TRANSACTION_LINE = /^--\s*migrate:\s*no-transaction\s*$/m
+
+/** The statements of a no-transaction migration: split at semicolons that end a line. */
+export function splitStatements(sql: string): string[] {
+  return sql
+    .split(/;[ \t]*(?:\r?\n|$)/)
+    .map((statement) =>
+      statement
+        .split(/\r?\n/)
+        .filter((line) => !/^\s*--/.test(line))
+        .join('\n')
+        .trim(),
+    )
+    .filter(Boolean)
 }
 
 /**
@@ -79,7 +105,7 @@ export function readMigrations(migrationsDir: string): MigrationFile[] {
     const file = join(migrationsDir, name, 'migration.sql')
     if (!existsSync(file)) throw new MigrationError(`migration ${name} has no migration.sql (${file})`)
     const sql = readFileSync(file, 'utf8')
-    return { name, sql, checksum: checksumOf(sql) }
+    return { name, sql, checksum: checksumOf(sql), noTransaction: NO_TRANSACTION_LINE.test(sql) }
   })
 }
 
@@ -94,7 +120,7 @@ function matchesChecksum(file: MigrationFile, recorded: string): boolean {
 
 /**
  * Applies every committed migration not yet recorded in `_prisma_migrations`, in name order, each in
- * its own transaction, under a PostgreSQL advisory lock so concurrent deploys apply each one once.
+ * its own transaction (or statement by statement when it carries {@link NO_TRANSACTION_MARKER}), under a PostgreSQL advisory lock so concurrent deploys apply each one once.
  * Refuses to run when an applied migration was edited or a failed migration is recorded.
  */
 export async function applyMigrations(opts: ApplyMigrationsOptions): Promise<{ applied: string[] }> {
@@ -114,7 +140,8 @@ export async function applyMigrations(opts: ApplyMigrationsOptions): Promise<{ a
       const pending = plan(files, history, log)
       const applied: string[] = []
       for (const file of pending) {
-        await applyOne(client, file, opts.statementLockTimeoutMs ?? 10_000, log)
+        const apply = file.noTransaction ? applyOutsideTransaction : applyOne
+        await apply(client, file, opts.statementLockTimeoutMs ?? 10_000, log)
         applied.push(file.name)
       }
       log(applied.length ? `applied ${applied.length} migration(s)` : 'database is up to date')
@@ -212,5 +239,43 @@ async function applyOne(
       )
       .catch(() => {})
     throw new MigrationError(`migration ${file.name} failed and was rolled back: ${message}`, { cause: err })
+  }
+}
+
+/**
+ * Applies a no-transaction migration: recorded as started (not finished) first, so a crash or a
+ * failure half-way stays visible and the next run refuses until someone repairs it by hand.
+ */
+async function applyOutsideTransaction(
+  client: pg.Client,
+  file: MigrationFile,
+  lockTimeoutMs: number,
+  log: (msg: string) => void,
+) {
+  const id = randomUUID()
+  log(`applying ${file.name} (outside a transaction)`)
+  await client.query(
+    `INSERT INTO "${TABLE}" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)`,
+    [id, file.checksum, file.name],
+  )
+  const statements = splitStatements(file.sql)
+  try {
+    await client.query(`SET lock_timeout = ${Math.max(0, Math.floor(lockTimeoutMs))}`)
+    for (const [step, statement] of statements.entries()) {
+      await client.query(statement)
+      await client.query(`UPDATE "${TABLE}" SET applied_steps_count = $2 WHERE id = $1`, [id, step + 1])
+    }
+    await client.query(`UPDATE "${TABLE}" SET finished_at = now() WHERE id = $1`, [id])
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err)
+    await client.query(`UPDATE "${TABLE}" SET logs = $2 WHERE id = $1`, [id, message]).catch(() => {})
+    throw new MigrationError(
+      `migration ${file.name} failed outside a transaction and was NOT rolled back: ${message}. ` +
+        'Undo its partial effect (an INVALID index from CREATE INDEX CONCURRENTLY must be dropped), then ' +
+        `mark it rolled back (UPDATE "${TABLE}" SET rolled_back_at = now() WHERE id = '${id}') and run again.`,
+      { cause: err },
+    )
+  } finally {
+    await client.query('RESET lock_timeout').catch(() => {})
   }
 }

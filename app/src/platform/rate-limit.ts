@@ -17,8 +17,17 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Builds a preHandler enforcing one limit through Redis (shared by every instance); 429 + Retry-After. */
     limit(options: LimitOptions): preHandlerAsyncHookHandler
+    /** Deletes the counter of one limit and key (the GDPR erasure forgets per-address counters). */
+    forgetLimit(name: string, key: string): Promise<void>
   }
 }
+
+/**
+ * The Redis key @fastify/rate-limit keeps a `createRateLimit` counter under: its namespace, then the
+ * route part it builds from route info (absent here, so the literal "undefinedundefined-"), then
+ * our key. app/test/auth/erasure-redis.test.ts fails if a library update changes it.
+ */
+const counterKey = (name: string, key: string) => `rl:undefinedundefined-${name}:${key}`
 
 async function rateLimitPlugin(app: FastifyInstance) {
   // Counters live in Redis so every instance behind the load balancer shares them. Not global:
@@ -28,6 +37,10 @@ async function rateLimitPlugin(app: FastifyInstance) {
     redis: app.redis,
     nameSpace: 'rl:',
     skipOnError: false,
+  })
+
+  app.decorate('forgetLimit', async (name: string, key: string) => {
+    await app.redis.del(counterKey(name, key))
   })
 
   app.decorate('limit', (options: LimitOptions) => {

@@ -60,7 +60,11 @@ describe('accounts: register, login, me, logout', () => {
     expect(viaBearer.statusCode).to.equal(200)
     expect(viaBearer.json()).to.include({ id: session.user.id, email: session.email })
 
-    const viaCookie = await app.inject({ method: 'GET', url: '/v1/me', cookies: { sid: session.cookie } })
+    const viaCookie = await app.inject({
+      method: 'GET',
+      url: '/v1/me',
+      cookies: { '__Host-sid': session.cookie },
+    })
     expect(viaCookie.statusCode).to.equal(200)
     expect(viaCookie.json().id).to.equal(session.user.id)
   })
@@ -77,9 +81,13 @@ describe('accounts: register, login, me, logout', () => {
     const session = await login(app)
     const out = await app.inject({ method: 'POST', url: '/v1/auth/logout', headers: bearer(session.token) })
     expect(out.statusCode).to.equal(204)
-    expect(out.cookies.find((c) => c.name === 'sid')?.value).to.equal('')
+    expect(out.cookies.find((c) => c.name === '__Host-sid')?.value).to.equal('')
     const viaBearer = await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(session.token) })
-    const viaCookie = await app.inject({ method: 'GET', url: '/v1/me', cookies: { sid: session.cookie } })
+    const viaCookie = await app.inject({
+      method: 'GET',
+      url: '/v1/me',
+      cookies: { '__Host-sid': session.cookie },
+    })
     expect(viaBearer.statusCode).to.equal(401)
     expect(viaCookie.statusCode).to.equal(401)
   })

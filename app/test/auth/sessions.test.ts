@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
-import { sessionIdOf } from '../../src/features/auth/sessions.js'
+import { sessionIdOf, sessionKeys } from '../../src/features/auth/sessions.js'
 import { buildTestApp, testEnv } from '../helpers/app.js'
 import { services } from '../helpers/services.js'
 import { bearer, login } from '../helpers/users.js'
@@ -29,6 +29,7 @@ describe('sessions', () => {
     for (const key of keys) {
       const type = await redis.type(key)
       if (type === 'string') parts.push((await redis.get(key)) ?? '')
+      if (type === 'hash') parts.push(...Object.values(await redis.hgetall(key)))
       if (type === 'set') parts.push(...(await redis.smembers(key)))
     }
     return parts.join('\n')
@@ -45,8 +46,12 @@ describe('sessions', () => {
 
   it('sets the cookie HttpOnly, Secure, SameSite and path-wide, with the same token as the body', async () => {
     const session = await login(app)
-    const header = String(session.response.headers['set-cookie'])
-    expect(header).to.match(/^sid=/)
+    const header = String(
+      ([] as string[])
+        .concat(session.response.headers['set-cookie'] ?? [])
+        .find((c) => c.startsWith('__Host-sid=')),
+    )
+    expect(header).to.match(/^__Host-sid=/)
     expect(header).to.match(/;\s*HttpOnly/i)
     expect(header).to.match(/;\s*Secure/i)
     expect(header).to.match(/;\s*SameSite=Lax/i)
@@ -56,7 +61,7 @@ describe('sessions', () => {
 
   it('slides the 30-minute expiry forward on every authenticated request', async () => {
     const session = await login(app)
-    const key = `${prefix}sess:${sessionIdOf(session.token)}`
+    const key = `${prefix}${sessionKeys.session(session.user.id, sessionIdOf(session.token))}`
     expect(await redis.ttl(key)).to.be.within(1795, 1800)
     await redis.expire(key, 60)
     const res = await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(session.token) })
@@ -84,7 +89,7 @@ describe('sessions', () => {
     const res = await app.inject({
       method: 'POST',
       url: '/v1/auth/login',
-      cookies: { sid: first.token },
+      cookies: { '__Host-sid': first.token },
       payload: { email: first.email, password: first.password },
     })
     expect(res.statusCode).to.equal(200)
@@ -132,7 +137,7 @@ describe('sessions', () => {
     expect(
       (await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(other.token) })).statusCode,
     ).to.equal(200)
-    expect(await redis.exists(`${prefix}user-sess:${a.user.id}`)).to.equal(0)
+    expect(await redis.exists(`${prefix}${sessionKeys.index(a.user.id)}`)).to.equal(0)
   })
 
   it('a session revoked on one instance is refused by another at once', async () => {
@@ -143,7 +148,12 @@ describe('sessions', () => {
       expect(
         (await second.inject({ method: 'GET', url: '/v1/me', headers: bearer(session.token) })).statusCode,
       ).to.equal(200)
-      await app.inject({ method: 'POST', url: '/v1/auth/logout', cookies: { sid: session.cookie } })
+      await app.inject({
+        method: 'POST',
+        url: '/v1/auth/logout',
+        cookies: { '__Host-sid': session.cookie },
+        headers: { origin: 'http://localhost:80' },
+      })
       expect(
         (await second.inject({ method: 'GET', url: '/v1/me', headers: bearer(session.token) })).statusCode,
       ).to.equal(401)

@@ -14,7 +14,13 @@ describe('configuration', () => {
     const config = loadConfig(minimal)
     expect(config).to.deep.include({ host: '0.0.0.0', port: 3000, keepAliveTimeoutMs: 65_000 })
     expect(config.shutdownTimeoutMs).to.equal(25_000)
-    expect(config.session).to.deep.equal({ ttlSeconds: 1800, cookieName: 'sid', cookieSecure: true })
+    expect(config.session).to.deep.equal({
+      idleSeconds: 1800,
+      absoluteSeconds: 43_200,
+      cookieName: '__Host-sid',
+      cookieSecure: true,
+      allowedOrigins: [],
+    })
     expect(config.redis.cluster).to.equal(false)
     expect(config.passwords.argon2).to.deep.equal({ memoryKiB: 19_456, passes: 2, parallelism: 1 })
     expect(config.passwords.limits).to.deep.include({ queueMax: 32, queueTimeoutMs: 1000 })

@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
-import { TcpProxy } from '../../drill/tcp-proxy.js'
+import { TcpProxy } from '../../../scripts/kit/tcp-proxy.js'
 import { buildTestApp } from '../helpers/app.js'
 import { services, withDatabase } from '../helpers/services.js'
 import { bearer, login, register } from '../helpers/users.js'

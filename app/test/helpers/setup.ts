@@ -7,8 +7,11 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import pg from 'pg'
+import { deleteKeys, redact, sweepStaleDatabases } from '../../../scripts/kit/index.js'
 import { applyMigrations } from '../../src/db/migrate.js'
-import { services } from './services.js'
+import { DATABASE_PREFIX, services } from './services.js'
+
+export { deleteKeys }
 
 const migrationsDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../prisma/migrations')
 
@@ -45,43 +48,13 @@ async function checkRedis(): Promise<Redis> {
   }
 }
 
-function redact(url: string): string {
-  const u = new URL(url)
-  if (u.password) u.password = '***'
-  return u.toString()
-}
-
-/** Deletes every key under a prefix (single node: the test servers are not clustered). */
-export async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
-  let cursor = '0'
-  let deleted = 0
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
-    cursor = next
-    if (keys.length > 0) deleted += await redis.del(...keys)
-  } while (cursor !== '0')
-  return deleted
-}
-
 // A run killed before its teardown leaves its database and keys behind; later runs remove those
 // older than this (run ids start with their start time, so a live concurrent run is never touched).
 const STALE_AFTER_MS = 60 * 60 * 1000
 
-function isStale(runId: string): boolean {
-  const started = Number.parseInt(runId.split('_')[0] ?? '', 36)
-  return Number.isFinite(started) && Date.now() - started > STALE_AFTER_MS
-}
-
-async function sweepStaleRuns(admin: pg.Client, redis: Redis): Promise<void> {
-  const { rows } = await admin.query<{ datname: string }>(
-    "SELECT datname FROM pg_database WHERE datname LIKE 'test\\_app\\_%'",
-  )
-  for (const { datname } of rows) {
-    const runId = datname.slice('test_app_'.length)
-    if (!isStale(runId)) continue
-    await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`)
+async function sweepStaleRuns(redis: Redis): Promise<void> {
+  for (const runId of await sweepStaleDatabases(services.adminUrl, DATABASE_PREFIX, STALE_AFTER_MS))
     await deleteKeys(redis, `test:${runId}:`)
-  }
 }
 
 export const mochaHooks = {
@@ -100,7 +73,7 @@ export const mochaHooks = {
     const admin = pgCheck.value
     const redis = redisCheck.value
     try {
-      await sweepStaleRuns(admin, redis)
+      await sweepStaleRuns(redis)
       await admin.query(`CREATE DATABASE "${services.databaseName}"`)
     } finally {
       await admin.end()

@@ -32,7 +32,7 @@ export async function login(
     payload: { email: account.email, password: account.password },
   })
   if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
-  const cookie = res.cookies.find((c) => c.name === 'sid')
+  const cookie = res.cookies.find((c) => c.name === '__Host-sid' || c.name === 'sid')
   return { ...account, token: res.json().token as string, cookie: cookie?.value as string, response: res }
 }
 

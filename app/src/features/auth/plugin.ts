@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../../config.js'
-import { unauthorized } from '../../platform/errors.js'
+import { forbidden, unauthorized } from '../../platform/errors.js'
+import { isSameOrigin } from './origin.js'
 import { PasswordHasher, type PasswordHashingOptions } from './password.js'
 import { type Session, SessionStore } from './sessions.js'
 
@@ -15,11 +16,14 @@ declare module 'fastify' {
   interface FastifyInstance {
     sessions: SessionStore
     passwords: PasswordHasher
-    /** preHandler: accepts the session cookie or `Authorization: Bearer`; 401 otherwise. */
+    /**
+     * onRequest hook: accepts the session cookie or `Authorization: Bearer`; 401 otherwise. Runs at
+     * most once per request (the protected scope and a route may both name it).
+     */
     authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void>
     /** The token a request presents (Bearer header first, then cookie), if any. */
     sessionTokenOf(request: FastifyRequest): string | undefined
-    /** Sets the session cookie on a reply (HttpOnly, Secure, SameSite=Lax). */
+    /** Sets the session cookie on a reply (HttpOnly, Secure, SameSite=Lax, `__Host-` by default). */
     setSessionCookie(reply: FastifyReply, token: string): void
     clearSessionCookie(reply: FastifyReply): void
   }
@@ -30,14 +34,33 @@ declare module 'fastify' {
   }
 }
 
-/** Reads the session token from `Authorization: Bearer` (mobile) or the cookie (web). */
-function tokenOf(request: FastifyRequest, cookieName: string): string | undefined {
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/** Where a request's token came from. */
+function credentialOf(
+  request: FastifyRequest,
+  cookieName: string,
+): { token: string; via: 'bearer' | 'cookie' } | undefined {
   const header = request.headers.authorization
   if (header) {
     const match = /^Bearer\s+(\S+)$/i.exec(header)
-    return match?.[1]
+    return match?.[1] ? { token: match[1], via: 'bearer' } : undefined
   }
-  return request.cookies[cookieName]
+  const cookie = request.cookies[cookieName]
+  return cookie ? { token: cookie, via: 'cookie' } : undefined
+}
+
+/**
+ * A browser sends cookies on requests other sites start. A state-changing request authenticated by
+ * cookie must therefore prove it came from our own pages: a JSON body (a cross-site page cannot send
+ * one without a CORS preflight this service never grants) or an Origin header naming us.
+ */
+function assertNotCrossSite(request: FastifyRequest, allowedOrigins: string[]) {
+  if (SAFE_METHODS.has(request.method)) return
+  const type = request.headers['content-type']
+  if (type && /^application\/json\s*(;|$)/i.test(type)) return
+  if (isSameOrigin(request, allowedOrigins)) return
+  throw forbidden('Cross-site request refused: send a JSON body or an Origin header of an allowed origin')
 }
 
 /** Options of the auth plugin. */
@@ -47,28 +70,33 @@ export interface AuthOptions {
 }
 
 async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
-  const { cookieName, cookieSecure, ttlSeconds } = opts.session
-  app.decorate('sessions', new SessionStore(app.redis, ttlSeconds))
+  const { cookieName, cookieSecure, idleSeconds, absoluteSeconds, allowedOrigins } = opts.session
+  app.decorate('sessions', new SessionStore(app.redis, { idleSeconds, absoluteSeconds }))
   app.decorate('passwords', new PasswordHasher(opts.passwords))
   app.decorateRequest('user', undefined)
   app.decorateRequest('session', undefined)
 
-  app.decorate('sessionTokenOf', (request: FastifyRequest) => tokenOf(request, cookieName))
+  app.decorate('sessionTokenOf', (request: FastifyRequest) => credentialOf(request, cookieName)?.token)
   app.decorate('authenticate', async (request: FastifyRequest) => {
-    const token = tokenOf(request, cookieName)
-    if (!token) throw unauthorized()
-    const session = await app.sessions.touch(token)
+    if (request.user) return
+    const credential = credentialOf(request, cookieName)
+    if (!credential) throw unauthorized()
+    const session = await app.sessions.touch(credential.token)
     if (!session) throw unauthorized('Session expired or revoked')
+    if (credential.via === 'cookie') assertNotCrossSite(request, allowedOrigins)
     request.session = session
     request.user = { id: session.userId, role: session.role }
   })
 
+  // `__Host-` cookies must be Secure, Path=/ and carry no Domain: browsers refuse them otherwise,
+  // which is what pins the cookie to this exact host.
+  const cookieOptions = { httpOnly: true, secure: cookieSecure, sameSite: 'lax', path: '/' } as const
   app.decorate('setSessionCookie', (reply: FastifyReply, token: string) => {
-    // No Max-Age: the server slides the expiry in Redis; a browser cookie would not follow it.
-    reply.setCookie(cookieName, token, { httpOnly: true, secure: cookieSecure, sameSite: 'lax', path: '/' })
+    // The browser drops the cookie when the absolute lifetime ends; the server enforces both lifetimes.
+    reply.setCookie(cookieName, token, { ...cookieOptions, maxAge: absoluteSeconds })
   })
   app.decorate('clearSessionCookie', (reply: FastifyReply) => {
-    reply.clearCookie(cookieName, { httpOnly: true, secure: cookieSecure, sameSite: 'lax', path: '/' })
+    reply.clearCookie(cookieName, cookieOptions)
   })
 }
 

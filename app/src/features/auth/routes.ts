@@ -1,18 +1,21 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { Config } from '../../config.js'
-import { badRequest, conflict, HttpError } from '../../platform/errors.js'
+import { badRequest, conflict, HttpError, tooManyRequests } from '../../platform/errors.js'
 import { isUniqueViolation } from '../../platform/prisma-errors.js'
 import { errorRef } from '../../platform/schemas.js'
-import { normalizeEmail } from './email.js'
+import { hashedEmail, normalizeEmail } from './email.js'
 import { HashingOverloadedError } from './hashing-limiter.js'
+import { LoginThrottle } from './lockout.js'
+import { mailLinks } from './mail-links.js'
 import { checkPassword, PASSWORD_MAX_LENGTH } from './password-policy.js'
 import { Email, Name, toPublicUser, userRef } from './schemas.js'
 
 // Length is checked by the policy (in code points, with a field-level message); the schema only
 // caps the raw size so nobody makes the server hash a megabyte.
-const Password = Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH * 4 })
+export const Password = Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH * 4 })
+const MailToken = Type.String({ minLength: 1, maxLength: 128 })
 
 const RegisterBody = Type.Object(
   { email: Email, password: Password, name: Name },
@@ -22,22 +25,48 @@ const LoginBody = Type.Object(
   { email: Type.String({ minLength: 1, maxLength: 254 }), password: Password },
   { additionalProperties: false },
 )
-const LoginResponse = Type.Object({
+/** A new session as login and password change return it. */
+export const SessionResponse = Type.Object({
   user: userRef,
   token: Type.String({ description: 'Session token for `Authorization: Bearer` (also set as cookie)' }),
   expiresAt: Type.String({
     format: 'date-time',
-    description: 'Slides forward on every authenticated request',
+    description: 'Slides forward on every authenticated request, up to the absolute session lifetime',
+  }),
+})
+const LoginResponse = Type.Object({
+  ...SessionResponse.properties,
+  deviceToken: Type.String({
+    description:
+      'Marks this device as known to the account (also set as cookie); apps send it back as ' +
+      '`X-Device-Token` so guessing by strangers cannot lock them out',
   }),
 })
 
 const invalidCredentials = () => new HttpError(401, 'INVALID_CREDENTIALS', 'Invalid email or password')
 
-/** Registration, login and logout: POST /v1/auth/{register,login,logout}. */
-const auth: FastifyPluginAsyncTypebox<{ rateLimit: Config['rateLimit'] }> = async (app, opts) => {
+/** Options of the auth routes. */
+export interface AuthRoutesOptions {
+  rateLimit: Config['rateLimit']
+  lockout: Config['lockout']
+  account: Config['account']
+  mail: Config['mail']
+  cookieSecure: boolean
+}
+
+/** Registration, login, logout, password reset and email verification: POST /v1/auth/*. */
+const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => {
   const limits = opts.rateLimit
+  const throttle = new LoginThrottle(app.redis, opts.lockout)
+  const links = mailLinks(app, opts)
+  const deviceCookie = opts.cookieSecure ? '__Host-device' : 'device'
   const ip = (request: FastifyRequest) => request.ip
-  const account = (request: FastifyRequest) => normalizeEmail((request.body as { email: string }).email)
+  // Hashed: rate-limit keys in Redis never hold an email address (they outlive an erasure otherwise).
+  const account = (request: FastifyRequest) => hashedEmail((request.body as { email: string }).email)
+  // Tokens and passwords in answers: never in a shared cache or the browser's history cache.
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('cache-control', 'no-store')
+  })
 
   app.post(
     '/register',
@@ -58,7 +87,7 @@ const auth: FastifyPluginAsyncTypebox<{ rateLimit: Config['rateLimit'] }> = asyn
       ],
       schema: {
         tags: ['auth'],
-        summary: 'Create an account',
+        summary: 'Create an account; a verification link goes to the email address',
         body: RegisterBody,
         response: {
           201: Type.Object({ user: userRef }),
@@ -76,6 +105,7 @@ const auth: FastifyPluginAsyncTypebox<{ rateLimit: Config['rateLimit'] }> = asyn
       const passwordHash = await app.passwords.hash(request.body.password)
       try {
         const user = await app.prisma.user.create({ data: { email, passwordHash, name: request.body.name } })
+        links.sendVerification(request, user, email)
         return reply.code(201).send({ user: toPublicUser(user) })
       } catch (err) {
         if (isUniqueViolation(err)) throw conflict('EMAIL_TAKEN', 'An account with this email already exists')
@@ -87,59 +117,104 @@ const auth: FastifyPluginAsyncTypebox<{ rateLimit: Config['rateLimit'] }> = asyn
   app.post(
     '/login',
     {
-      preHandler: [
-        app.limit({ name: 'login-ip', max: limits.loginPerIp, windowSeconds: limits.windowSeconds, key: ip }),
-        app.limit({
-          name: 'login-account',
-          max: limits.loginPerAccount,
-          windowSeconds: limits.windowSeconds,
-          key: account,
-        }),
-      ],
+      preHandler: app.limit({
+        name: 'login-ip',
+        max: limits.loginPerIp,
+        windowSeconds: limits.windowSeconds,
+        key: ip,
+      }),
       schema: {
         tags: ['auth'],
         summary: 'Log in: returns a fresh session token and sets the session cookie',
         body: LoginBody,
-        response: { 200: LoginResponse, 400: errorRef, 401: errorRef, 429: errorRef, 503: errorRef },
+        headers: Type.Object({ 'x-device-token': Type.Optional(Type.String({ maxLength: 64 })) }),
+        response: {
+          200: LoginResponse,
+          400: errorRef,
+          401: errorRef,
+          403: errorRef,
+          429: errorRef,
+          503: errorRef,
+        },
       },
     },
     async (request, reply) => {
       const { password } = request.body
-      const user = await app.prisma.user.findUnique({ where: { email: normalizeEmail(request.body.email) } })
+      const email = normalizeEmail(request.body.email)
+      const user = await app.prisma.user.findUnique({ where: { email } })
+      const deviceToken = request.headers['x-device-token'] ?? request.cookies[deviceCookie]
+      const verdict = await throttle.check({ email, userId: user?.id, deviceToken })
+      if (!verdict.allowed) throw tooManyRequests(verdict.retryAfterSeconds)
       // Unknown email: spend the same hashing time as a real check, then give the same answer.
       const valid = user
         ? await app.passwords.verify(password, user.passwordHash)
         : await app.passwords.verifyDummy(password)
-      if (!user || !valid) throw invalidCredentials()
+      if (!user || !valid) {
+        await throttle.fail(verdict.counter)
+        throw invalidCredentials()
+      }
+      let passwordHash = user.passwordHash
       // scrypt or weaker argon2id: upgrade now. A rehash shed under load waits for the next login.
-      if (app.passwords.needsRehash(user.passwordHash)) {
-        const passwordHash = await app.passwords.hash(password).catch((err: unknown) => {
+      if (app.passwords.needsRehash(passwordHash)) {
+        const upgraded = await app.passwords.hash(password).catch((err: unknown) => {
           if (err instanceof HashingOverloadedError) return undefined
           throw err
         })
-        if (passwordHash) {
+        if (upgraded) {
+          passwordHash = upgraded
           await app.prisma.user.update({ where: { id: user.id }, data: { passwordHash } })
           request.log.info({ userId: user.id }, 'password rehashed with current parameters')
         }
       }
+      // Race with an erasure, a revoke-all, a password change or a role change: read the session
+      // generation first, then the user again. A change that committed before the second read is
+      // seen here; one that commits after it bumps the generation after we read it, so `create`
+      // refuses. Either way no session survives the change with stale rights.
+      const generation = await app.sessions.generation(user.id)
+      const current = await app.prisma.user.findUnique({ where: { id: user.id } })
+      if (!current || current.deletedAt || current.passwordHash !== passwordHash) throw invalidCredentials()
+      if (opts.account.requireVerifiedEmail && !current.emailVerifiedAt) {
+        throw new HttpError(
+          403,
+          'EMAIL_NOT_VERIFIED',
+          'Confirm your email address first (see the mail we sent)',
+        )
+      }
       // Never keep a session the client arrived with (fixation): logging in always starts a new one.
       const previous = app.sessionTokenOf(request)
-      const stale = previous ? await app.sessions.touch(previous) : undefined
+      const stale = previous ? await app.sessions.touch(previous, { slide: false }) : undefined
       if (stale) await app.sessions.revoke(stale)
-      const { token, session } = await app.sessions.create(user.id, user.role)
-      app.setSessionCookie(reply, token)
+      // Throws the same 401 when the generation moved meanwhile.
+      const created = await app.sessions.create(current.id, current.role, generation)
+      const device = await throttle.succeed(current.id, deviceToken)
+      setDeviceCookie(reply, device)
+      app.setSessionCookie(reply, created.token)
       // Security event: the user hears of every new sign-in. A failed write must not fail the login.
       await app
-        .notify(user.id, 'security.login', {
+        .notify(current.id, 'security.login', {
           ip: request.ip,
           userAgent: request.headers['user-agent'] ?? null,
         })
         .catch((err: Error) =>
           request.log.warn({ err: { message: err.message } }, 'login notification not queued'),
         )
-      return { user: toPublicUser(user), token, expiresAt: session.expiresAt.toISOString() }
+      return {
+        user: toPublicUser(current),
+        token: created.token,
+        expiresAt: created.session.expiresAt.toISOString(),
+        deviceToken: device,
+      }
     },
   )
+
+  const setDeviceCookie = (reply: FastifyReply, token: string) =>
+    reply.setCookie(deviceCookie, token, {
+      httpOnly: true,
+      secure: opts.cookieSecure,
+      sameSite: 'lax',
+      path: '/',
+      maxAge: opts.lockout.deviceCookieDays * 86_400,
+    })
 
   app.post(
     '/logout',
@@ -147,15 +222,133 @@ const auth: FastifyPluginAsyncTypebox<{ rateLimit: Config['rateLimit'] }> = asyn
       onRequest: app.authenticate,
       schema: {
         tags: ['auth'],
-        summary: 'End the current session everywhere',
+        summary: 'End the current session',
         security: [{ bearer: [] }, { cookie: [] }],
-        response: { 204: Type.Null(), 401: errorRef, 503: errorRef },
+        response: { 204: Type.Null(), 401: errorRef, 403: errorRef, 503: errorRef },
       },
     },
     async (request, reply) => {
       if (request.session) await app.sessions.revoke(request.session)
       app.clearSessionCookie(reply)
       return reply.code(204).send(null)
+    },
+  )
+
+  app.post(
+    '/password-reset',
+    {
+      preHandler: [
+        app.limit({
+          name: 'reset-ip',
+          max: limits.registerPerIp,
+          windowSeconds: limits.windowSeconds,
+          key: ip,
+        }),
+        app.limit({
+          name: 'reset-account',
+          max: limits.registerPerAccount,
+          windowSeconds: limits.windowSeconds,
+          key: account,
+        }),
+      ],
+      schema: {
+        tags: ['auth'],
+        summary: 'Ask for a password reset link by mail (the same answer whether or not the account exists)',
+        body: Type.Object(
+          { email: Type.String({ minLength: 1, maxLength: 254 }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          202: Type.Object({ accepted: Type.Literal(true) }),
+          400: errorRef,
+          429: errorRef,
+          503: errorRef,
+        },
+      },
+    },
+    async (request, reply) => {
+      // The lookup and the mail happen after the answer: its content and timing cannot tell
+      // whether the address has an account.
+      links.sendPasswordReset(request, normalizeEmail(request.body.email))
+      return reply.code(202).send({ accepted: true as const })
+    },
+  )
+
+  app.post(
+    '/password-reset/confirm',
+    {
+      preHandler: app.limit({
+        name: 'reset-confirm-ip',
+        max: limits.loginPerIp,
+        windowSeconds: limits.windowSeconds,
+        key: ip,
+      }),
+      schema: {
+        tags: ['auth'],
+        summary: 'Set a new password with a reset token; every session of the account ends',
+        body: Type.Object({ token: MailToken, password: Password }, { additionalProperties: false }),
+        response: { 204: Type.Null(), 400: errorRef, 429: errorRef, 503: errorRef },
+      },
+    },
+    async (request, reply) => {
+      const redeemed = await links.tokens.redeem(request.body.token, 'reset')
+      const user = redeemed && (await app.prisma.user.findUnique({ where: { id: redeemed.userId } }))
+      if (!redeemed || !user || user.deletedAt) {
+        throw new HttpError(400, 'INVALID_TOKEN', 'The link is invalid, used or expired; ask for a new one')
+      }
+      const problems = checkPassword(request.body.password, { email: user.email })
+      if (problems.length > 0) {
+        // The token was spent on a password the policy refuses: issue nothing, the user asks again.
+        throw badRequest('Password does not meet the policy', problems)
+      }
+      const passwordHash = await app.passwords.hash(request.body.password)
+      await app.prisma.user.update({ where: { id: user.id }, data: { passwordHash } })
+      await app.sessions.revokeAll(user.id)
+      await links.tokens.revokeAll(user.id, 'reset')
+      request.log.info({ userId: user.id }, 'password reset')
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.post(
+    '/verify-email',
+    {
+      preHandler: app.limit({
+        name: 'verify-ip',
+        max: limits.loginPerIp,
+        windowSeconds: limits.windowSeconds,
+        key: ip,
+      }),
+      schema: {
+        tags: ['auth'],
+        summary: 'Confirm an email address with the token from the verification mail',
+        body: Type.Object({ token: MailToken }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({ user: userRef }),
+          400: errorRef,
+          409: errorRef,
+          429: errorRef,
+          503: errorRef,
+        },
+      },
+    },
+    async (request) => {
+      const redeemed = await links.tokens.redeem(request.body.token, 'verify')
+      const user = redeemed && (await app.prisma.user.findUnique({ where: { id: redeemed.userId } }))
+      if (!redeemed?.email || !user || user.deletedAt) {
+        throw new HttpError(400, 'INVALID_TOKEN', 'The link is invalid, used or expired; ask for a new one')
+      }
+      try {
+        const updated = await app.prisma.user.update({
+          where: { id: user.id },
+          data: { email: redeemed.email, emailVerifiedAt: new Date() },
+        })
+        await links.invalidateProfile(user.id)
+        return { user: toPublicUser(updated) }
+      } catch (err) {
+        if (isUniqueViolation(err)) throw conflict('EMAIL_TAKEN', 'An account with this email already exists')
+        throw err
+      }
     },
   )
 }

@@ -24,6 +24,7 @@ export const PublicUser = Type.Object(
     timezone: Type.Union([Type.String(), Type.Null()]),
     avatarUrl: Type.Union([Type.String(), Type.Null()]),
     role: Type.Union([Type.Literal('user'), Type.Literal('admin')]),
+    emailVerified: Type.Boolean({ description: 'The user confirmed they receive mail at `email`' }),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
   },
@@ -42,6 +43,7 @@ interface UserRow {
   timezone: string | null
   avatarUrl: string | null
   role: 'user' | 'admin'
+  emailVerifiedAt?: Date | null
   createdAt: Date
   updatedAt: Date
 }
@@ -56,6 +58,7 @@ export function toPublicUser(user: UserRow): PublicUser {
     timezone: user.timezone,
     avatarUrl: user.avatarUrl,
     role: user.role,
+    emailVerified: user.emailVerifiedAt != null,
     createdAt: user.createdAt.toISOString(),
     updatedAt: user.updatedAt.toISOString(),
   }

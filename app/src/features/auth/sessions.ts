@@ -1,97 +1,255 @@
 /**
- * Sessions in Redis. The client holds an opaque 256-bit random token; Redis only ever sees its
- * SHA-256, so a dump of Redis yields no usable token.
+ * Sessions in Redis. The client holds an opaque token: 16 bytes of the user id followed by 32
+ * random bytes (256 bits of entropy), base64url. Redis only ever sees the token's SHA-256, so a
+ * dump of Redis yields no usable token.
  *
- *   sess:<sha256(token)>   -> JSON { userId, role, createdAt }   TTL = session TTL, slid on use
- *   user-sess:<userId>     -> set of token hashes                 (for revoke-all)
+ *   sess:{<userId>}:<sha256(token)>  -> hash { ver, role, created }  TTL = idle TTL, slid on use,
+ *                                       never beyond created + absolute lifetime
+ *   user:{<userId>}:state            -> hash { ver, status }          the user's session generation
+ *   user:{<userId>}:sessions         -> set of token hashes            (for export and clean-up)
  *
- * Keys of one session live in different hash slots, so every command touches a single key:
- * this works unchanged against a Redis Cluster.
+ * Why this layout: every key of one user shares the `{<userId>}` hash tag, so one Lua script can
+ * read the session and the user's state atomically, on a single Redis or a Redis Cluster. A request
+ * costs ONE round trip (validate, check both lifetimes, slide the idle TTL). Revoking every session
+ * (erasure, password change and reset, role change) bumps `ver`: every session of the older
+ * generation fails on its next use, and a login that races the bump cannot create one (see `create`).
  */
 import { createHash, randomBytes } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
-import { DependencyUnavailableError } from '../../platform/errors.js'
-
-/** What a session knows about its user. */
-export interface SessionData {
-  userId: string
-  role: string
-  createdAt: string
-}
+import { DependencyUnavailableError, HttpError } from '../../platform/errors.js'
 
 /** A session as seen by request handlers. */
-export interface Session extends SessionData {
+export interface Session {
   /** SHA-256 of the token: identifies the session without being usable as one. */
   id: string
+  userId: string
+  role: string
+  createdAt: Date
   expiresAt: Date
 }
 
-const TOKEN_BYTES = 32
-// base64url of 32 bytes is 43 characters; anything else is not one of our tokens.
-const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/
+/** Lifetimes of a session. */
+export interface SessionLifetimes {
+  /** Idle timeout: a session unused this long ends. */
+  idleSeconds: number
+  /** Absolute lifetime: no session lives longer, however busy. */
+  absoluteSeconds: number
+}
 
-const sessionKey = (id: string) => `sess:${id}`
-const userKey = (userId: string) => `user-sess:${userId}`
+const RANDOM_BYTES = 32
+const UUID_BYTES = 16
+// base64url of 48 bytes is exactly 64 characters; anything else is not one of our tokens.
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{64}$/
+
+/** Redis key names of the store (tests and the GDPR export read them). */
+export const sessionKeys = {
+  session: (userId: string, id: string) => `sess:{${userId}}:${id}`,
+  state: (userId: string) => `user:{${userId}}:state`,
+  index: (userId: string) => `user:{${userId}}:sessions`,
+}
 
 /** Hashes a token into its session id. */
 export function sessionIdOf(token: string): string {
   return createHash('sha256').update(token).digest('hex')
 }
 
-/** Creates, looks up (sliding the expiry) and revokes sessions. */
-export class SessionStore {
-  constructor(
-    private readonly redis: Redis | Cluster,
-    readonly ttlSeconds: number,
-  ) {}
+/** The user id a well-formed token names, or undefined. */
+export function userIdOfToken(token: string): string | undefined {
+  if (!TOKEN_PATTERN.test(token)) return undefined
+  const hex = Buffer.from(token, 'base64url').subarray(0, UUID_BYTES).toString('hex')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
 
-  /** Starts a session and returns its token; the token is never stored. */
-  async create(userId: string, role: string): Promise<{ token: string; session: Session }> {
-    const token = randomBytes(TOKEN_BYTES).toString('base64url')
-    const id = sessionIdOf(token)
-    const data: SessionData = { userId, role, createdAt: new Date().toISOString() }
-    await this.guard(async () => {
-      await this.redis.set(sessionKey(id), JSON.stringify(data), 'EX', this.ttlSeconds)
-      await this.redis.sadd(userKey(userId), id)
-      await this.redis.expire(userKey(userId), this.ttlSeconds)
-    })
-    return { token, session: { ...data, id, expiresAt: this.expiry() } }
+function tokenFor(userId: string): string {
+  const uuid = Buffer.from(userId.replaceAll('-', ''), 'hex')
+  if (uuid.length !== UUID_BYTES) throw new Error('session owner must be a UUID')
+  return Buffer.concat([uuid, randomBytes(RANDOM_BYTES)]).toString('base64url')
+}
+
+// KEYS: state, session, index. ARGV: role, idle ms, absolute ms, session id, expected ver ('' = any).
+// Refuses (returns false) for an erased user or when the generation moved since the caller read it.
+const CREATE = `
+local st = redis.call('HMGET', KEYS[1], 'ver', 'status')
+local ver = st[1] or '0'
+if st[2] == 'erased' then return false end
+if ARGV[5] ~= '' and ARGV[5] ~= ver then return false end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', KEYS[1], 'ver', ver)
+redis.call('HSET', KEYS[2], 'ver', ver, 'role', ARGV[1], 'created', now)
+redis.call('PEXPIRE', KEYS[2], math.min(tonumber(ARGV[2]), tonumber(ARGV[3])))
+redis.call('SADD', KEYS[3], ARGV[4])
+-- The state and index outlive every session they cover.
+redis.call('PEXPIRE', KEYS[1], ARGV[3], 'GT')
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+return {ver, now}
+`
+
+// KEYS: session, state, index. ARGV: idle ms, absolute ms, session id, slide ('1' or '0').
+// Returns { role, created ms, ttl ms } or false; a stale or too old session is deleted on sight.
+const TOUCH = `
+local s = redis.call('HMGET', KEYS[1], 'ver', 'role', 'created')
+if not s[1] then return false end
+local ver = redis.call('HGET', KEYS[2], 'ver') or '0'
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local left = tonumber(s[3]) + tonumber(ARGV[2]) - now
+if ver ~= s[1] or left <= 0 then
+  redis.call('DEL', KEYS[1])
+  redis.call('SREM', KEYS[3], ARGV[3])
+  return false
+end
+local ttl
+if ARGV[4] == '1' then
+  ttl = math.min(tonumber(ARGV[1]), left)
+  redis.call('PEXPIRE', KEYS[1], ttl)
+else
+  ttl = redis.call('PTTL', KEYS[1])
+end
+return {s[2], s[3], ttl}
+`
+
+// KEYS: state, index. ARGV: status to leave ('active' or 'erased'), absolute ms.
+// Bumps the generation (every existing session is dead from here on) and returns the old index.
+const REVOKE_ALL = `
+redis.call('HINCRBY', KEYS[1], 'ver', 1)
+redis.call('HSET', KEYS[1], 'status', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local ids = redis.call('SMEMBERS', KEYS[2])
+redis.call('DEL', KEYS[2])
+return ids
+`
+
+type Scripted = (Redis | Cluster) & {
+  sessionCreate(...args: string[]): Promise<[string, number] | null>
+  sessionTouch(...args: string[]): Promise<[string, string, number] | null>
+  sessionRevokeAll(...args: string[]): Promise<string[]>
+}
+
+/** Creates, validates (sliding the idle expiry) and revokes sessions. */
+export class SessionStore {
+  private readonly redis: Scripted
+
+  constructor(
+    redis: Redis | Cluster,
+    readonly lifetimes: SessionLifetimes,
+  ) {
+    // defineCommand sends EVALSHA and falls back to EVAL: one round trip either way.
+    if (!('sessionTouch' in redis)) {
+      redis.defineCommand('sessionCreate', { numberOfKeys: 3, lua: CREATE })
+      redis.defineCommand('sessionTouch', { numberOfKeys: 3, lua: TOUCH })
+      redis.defineCommand('sessionRevokeAll', { numberOfKeys: 2, lua: REVOKE_ALL })
+    }
+    this.redis = redis as Scripted
   }
 
-  /** Returns the live session of a token and extends it by the TTL, or undefined. */
-  async touch(token: string): Promise<Session | undefined> {
-    if (!TOKEN_PATTERN.test(token)) return undefined
+  private get idleMs() {
+    return String(this.lifetimes.idleSeconds * 1000)
+  }
+  private get absoluteMs() {
+    return String(this.lifetimes.absoluteSeconds * 1000)
+  }
+
+  /** The user's current session generation; pass it to `create` to refuse a login that raced a revocation. */
+  async generation(userId: string): Promise<string> {
+    return this.guard(async () => (await this.redis.hget(sessionKeys.state(userId), 'ver')) ?? '0')
+  }
+
+  /**
+   * Starts a session and returns its token (never stored). Throws a 401 when the user is erased or
+   * their sessions were revoked after `expectedGeneration` was read.
+   */
+  async create(
+    userId: string,
+    role: string,
+    expectedGeneration?: string,
+  ): Promise<{ token: string; session: Session }> {
+    const token = tokenFor(userId)
     const id = sessionIdOf(token)
-    return this.guard(async () => {
-      const raw = await this.redis.getex(sessionKey(id), 'EX', this.ttlSeconds)
-      if (raw === null) return undefined
-      const data = JSON.parse(raw) as SessionData
-      await this.redis.expire(userKey(data.userId), this.ttlSeconds)
-      return { ...data, id, expiresAt: this.expiry() }
-    })
+    const result = await this.guard(() =>
+      this.redis.sessionCreate(
+        sessionKeys.state(userId),
+        sessionKeys.session(userId, id),
+        sessionKeys.index(userId),
+        role,
+        this.idleMs,
+        this.absoluteMs,
+        id,
+        expectedGeneration ?? '',
+      ),
+    )
+    if (!result) throw new HttpError(401, 'INVALID_CREDENTIALS', 'Invalid email or password')
+    const createdAt = new Date(Number(result[1]))
+    const expiresAt = new Date(
+      Math.min(Date.now() + this.lifetimes.idleSeconds * 1000, createdAt.getTime() + Number(this.absoluteMs)),
+    )
+    return { token, session: { id, userId, role, createdAt, expiresAt } }
+  }
+
+  /**
+   * Returns the live session of a token, or undefined: one Redis round trip that checks the user's
+   * generation and both lifetimes and, unless `slide` is false, extends the idle expiry.
+   */
+  async touch(token: string, { slide = true } = {}): Promise<Session | undefined> {
+    const userId = userIdOfToken(token)
+    if (!userId) return undefined
+    const id = sessionIdOf(token)
+    const result = await this.guard(() =>
+      this.redis.sessionTouch(
+        sessionKeys.session(userId, id),
+        sessionKeys.state(userId),
+        sessionKeys.index(userId),
+        this.idleMs,
+        this.absoluteMs,
+        id,
+        slide ? '1' : '0',
+      ),
+    )
+    if (!result) return undefined
+    const [role, created, ttl] = result
+    return {
+      id,
+      userId,
+      role,
+      createdAt: new Date(Number(created)),
+      expiresAt: new Date(Date.now() + Number(ttl)),
+    }
   }
 
   /** Ends one session. */
   async revoke(session: Pick<Session, 'id' | 'userId'>): Promise<void> {
     await this.guard(async () => {
-      await this.redis.del(sessionKey(session.id))
-      await this.redis.srem(userKey(session.userId), session.id)
+      // Same hash slot: one MULTI is valid on a cluster too.
+      await this.redis
+        .multi()
+        .del(sessionKeys.session(session.userId, session.id))
+        .srem(sessionKeys.index(session.userId), session.id)
+        .exec()
     })
   }
 
-  /** Ends every session of a user; returns how many were live. */
-  async revokeAll(userId: string): Promise<number> {
+  /**
+   * Ends every session of a user at once (the generation bump is atomic: a concurrent request or
+   * login cannot keep one) and returns how many were live. `erased` also refuses every later login
+   * until `reopen`.
+   */
+  async revokeAll(userId: string, { erased = false } = {}): Promise<number> {
     return this.guard(async () => {
-      const ids = await this.redis.smembers(userKey(userId))
-      // One DEL per key: the keys hash to different cluster slots.
-      const deleted = await Promise.all(ids.map((id) => this.redis.del(sessionKey(id))))
-      await this.redis.del(userKey(userId))
-      return deleted.reduce((sum, n) => sum + n, 0)
+      const ids = await this.redis.sessionRevokeAll(
+        sessionKeys.state(userId),
+        sessionKeys.index(userId),
+        erased ? 'erased' : 'active',
+        this.absoluteMs,
+      )
+      if (ids.length === 0) return 0
+      return this.redis.del(...ids.map((id) => sessionKeys.session(userId, id)))
     })
   }
 
-  private expiry(): Date {
-    return new Date(Date.now() + this.ttlSeconds * 1000)
+  /** Lets an account marked erased log in again (an erasure that failed before touching the database). */
+  async reopen(userId: string): Promise<void> {
+    await this.guard(() => this.redis.hset(sessionKeys.state(userId), 'status', 'active'))
   }
 
   private async guard<T>(work: () => Promise<T>): Promise<T> {

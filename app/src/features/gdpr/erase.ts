@@ -10,8 +10,12 @@
  *      (email, name, password hash, profile, preferences) and stamp deleted_at.
  */
 import { randomUUID } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
 import type { PrismaClient } from '../../generated/prisma/client.js'
 import { Storage } from '../../platform/storage/s3.js'
+import { tokensKey } from '../auth/account-tokens.js'
+import { hashedEmail } from '../auth/email.js'
+import { accountLockKey, devicesKey } from '../auth/lockout.js'
 
 /** Counts of what one erasure removed or anonymised. */
 export interface ErasureSummary {
@@ -71,4 +75,20 @@ export async function eraseUserData(
       accountsKept: accounts.count,
     }
   })
+}
+
+/**
+ * Step 3: what Redis keeps about the user beyond sessions and caches: pending mail tokens (they may
+ * hold an address), known devices, and the per-address rate-limit and lockout counters (keyed by the
+ * address' hash, still personal data). One DEL per key: they live in different cluster slots.
+ */
+export async function forgetInRedis(app: FastifyInstance, userId: string, email: string): Promise<void> {
+  const hashed = hashedEmail(email)
+  await Promise.all([
+    app.redis.del(tokensKey(userId)),
+    app.redis.del(devicesKey(userId)),
+    app.redis.del(accountLockKey(email)),
+    app.forgetLimit('register-account', hashed),
+    app.forgetLimit('reset-account', hashed),
+  ])
 }

@@ -5,6 +5,7 @@
 import type { Cluster, Redis } from 'ioredis'
 import type { PrismaClient } from '../../generated/prisma/client.js'
 import { toPublicUser } from '../auth/schemas.js'
+import { sessionKeys } from '../auth/sessions.js'
 import { toMessage } from '../notifications/message.js'
 
 /** What is known about one live session (never the token, which the service does not keep). */
@@ -16,19 +17,19 @@ export interface SessionMetadata {
 }
 
 /**
- * Live sessions of a user, read from the session store's key layout (lib/sessions.ts):
- * `user-sess:<userId>` lists token hashes, `sess:<hash>` holds the session with its TTL.
+ * Live sessions of a user, read from the session store's key layout (features/auth/sessions.ts):
+ * the user's index lists token hashes, each session hash holds its creation time and its TTL.
  */
 export async function sessionMetadata(redis: Redis | Cluster, userId: string): Promise<SessionMetadata[]> {
-  const ids = await redis.smembers(`user-sess:${userId}`)
+  const ids = await redis.smembers(sessionKeys.index(userId))
   const sessions = await Promise.all(
-    ids.map(async (id) => {
-      const [raw, ttl] = await Promise.all([redis.get(`sess:${id}`), redis.pttl(`sess:${id}`)])
-      if (raw === null) return undefined
-      const data = JSON.parse(raw) as { createdAt?: string }
+    ids.map(async (id): Promise<SessionMetadata | undefined> => {
+      const key = sessionKeys.session(userId, id)
+      const [created, ttl] = await Promise.all([redis.hget(key, 'created'), redis.pttl(key)])
+      if (created === null) return undefined
       return {
         id: id.slice(0, 12),
-        createdAt: data.createdAt ?? null,
+        createdAt: new Date(Number(created)).toISOString(),
         expiresAt: ttl > 0 ? new Date(Date.now() + ttl).toISOString() : null,
       }
     }),

@@ -6,7 +6,7 @@ import { authErrors, errorRef } from '../../platform/schemas.js'
 import { currentUserId, sessionSecurity } from '../auth/current-user.js'
 import { userRef } from '../auth/schemas.js'
 import { NotificationSchema } from '../notifications/message.js'
-import { eraseUserData } from './erase.js'
+import { eraseUserData, forgetInRedis } from './erase.js'
 import { exportUserData } from './export.js'
 
 const DateTime = Type.String({ format: 'date-time' })
@@ -91,10 +91,8 @@ const EraseSummary = Type.Object({
   sessionsRevoked: Type.Integer(),
 })
 
-/** GDPR: GET /v1/me/export and DELETE /v1/me. */
+/** GDPR: GET /v1/me/export and DELETE /v1/me. Registered in the protected scope. */
 const gdpr: FastifyPluginAsyncTypebox = async (app) => {
-  app.addHook('preHandler', app.authenticate)
-
   app.get(
     '/export',
     {
@@ -140,13 +138,15 @@ const gdpr: FastifyPluginAsyncTypebox = async (app) => {
       if (!(await app.passwords.verify(request.body.password, user.passwordHash))) {
         throw new HttpError(403, 'REAUTHENTICATION_FAILED', 'Password is incorrect')
       }
-      // Sessions first: no request of this user can add data while it is erased. If a later step
-      // fails, the user logs in again and repeats the request; nothing was erased half-way.
-      const sessionsRevoked = await app.sessions.revokeAll(id)
+      // Sessions first, in one atomic step that also refuses every later login: no session of this
+      // user, old or racing, survives the erasure. If a later step fails, the account is reopened,
+      // the user logs in again and repeats the request; nothing was erased half-way.
+      const sessionsRevoked = await app.sessions.revokeAll(id, { erased: true })
       let summary: Awaited<ReturnType<typeof eraseUserData>>
       try {
         summary = await eraseUserData(app.prisma, app.storage, id)
       } catch (err) {
+        await app.sessions.reopen(id).catch(() => undefined)
         if (err instanceof HttpError) throw err
         // S3 refused or is away: nothing in the database changed yet; the client may retry.
         if ((err as { $metadata?: unknown }).$metadata !== undefined) {
@@ -157,6 +157,7 @@ const gdpr: FastifyPluginAsyncTypebox = async (app) => {
       await Promise.all([
         app.cache.invalidate(cacheNs.profile(id)),
         app.cache.invalidate(cacheNs.reports(id)),
+        forgetInRedis(app, id, user.email),
       ])
       app.clearSessionCookie(reply)
       request.log.info({ userId: id }, 'user erased')

@@ -1,12 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
+import type { Config } from '../../config.js'
 import type { Prisma } from '../../generated/prisma/client.js'
 import { cacheNs } from '../../platform/cache/plugin.js'
-import { badRequest, unauthorized } from '../../platform/errors.js'
+import { badRequest, conflict, HttpError, unauthorized } from '../../platform/errors.js'
 import { authErrors, errorRef } from '../../platform/schemas.js'
 import { currentUserId, sessionSecurity } from '../auth/current-user.js'
-import { ProfileFields, toPublicUser, userRef } from '../auth/schemas.js'
+import { normalizeEmail } from '../auth/email.js'
+import { mailLinks } from '../auth/mail-links.js'
+import { checkPassword } from '../auth/password-policy.js'
+import { Password, SessionResponse } from '../auth/routes.js'
+import { Email, ProfileFields, toPublicUser, userRef } from '../auth/schemas.js'
 
 const ProfilePatch = Type.Object(
   {
@@ -24,18 +29,32 @@ const PreferencesObject = Type.Record(Type.String({ maxLength: 64 }), Type.Unkno
 })
 const Preferences = Type.Object({ preferences: PreferencesObject }, { additionalProperties: false })
 
-/** The signed-in user: profile, preferences and sessions (/v1/me...). Every route needs a session. */
-const me: FastifyPluginAsyncTypebox<{ preferencesMaxBytes: number; profileTtlSeconds?: number }> = async (
-  app,
-  opts,
-) => {
+/** Options of the /v1/me routes. */
+export interface MeOptions {
+  preferencesMaxBytes: number
+  profileTtlSeconds?: number
+  account: Config['account']
+  mail: Config['mail']
+}
+
+const reauthenticationFailed = () => new HttpError(403, 'REAUTHENTICATION_FAILED', 'Password is incorrect')
+
+/**
+ * The signed-in user: profile, preferences, password, email and sessions (/v1/me...). Registered in
+ * the protected scope (features/auth/protected-scope.ts): every route has a session.
+ */
+const me: FastifyPluginAsyncTypebox<MeOptions> = async (app, opts) => {
   const profileTtl = opts.profileTtlSeconds ?? 300
-  // onRequest, before the body is parsed: anonymous callers learn nothing from validation errors.
-  app.addHook('onRequest', app.authenticate)
+  const links = mailLinks(app, opts)
 
   const loadUser = async (request: FastifyRequest) => {
     const user = await (await request.reader()).user.findUnique({ where: { id: currentUserId(request) } })
     if (!user) throw unauthorized('Account no longer exists')
+    return user
+  }
+  const loadWriterUser = async (id: string) => {
+    const user = await app.prisma.user.findUnique({ where: { id } })
+    if (!user || user.deletedAt) throw unauthorized('Account no longer exists')
     return user
   }
   /** Profile and preferences through the cache (cache-aside; PATCH and PUT invalidate it). */
@@ -114,6 +133,109 @@ const me: FastifyPluginAsyncTypebox<{ preferencesMaxBytes: number; profileTtlSec
       })
       await app.cache.invalidate(cacheNs.profile(user.id))
       return { preferences: user.preferences as Record<string, unknown> }
+    },
+  )
+
+  app.post(
+    '/password',
+    {
+      preHandler: app.limit({
+        name: 'password-change',
+        max: 10,
+        windowSeconds: 900,
+        key: (request) => currentUserId(request),
+      }),
+      schema: {
+        tags: ['me'],
+        summary: 'Change the password (the current one is required); every other session ends',
+        security: sessionSecurity,
+        body: Type.Object(
+          { currentPassword: Password, newPassword: Password },
+          { additionalProperties: false },
+        ),
+        response: { 200: SessionResponse, 400: errorRef, 403: errorRef, ...authErrors },
+      },
+    },
+    async (request, reply) => {
+      const user = await loadWriterUser(currentUserId(request))
+      if (!(await app.passwords.verify(request.body.currentPassword, user.passwordHash))) {
+        throw reauthenticationFailed()
+      }
+      const problems = checkPassword(request.body.newPassword, { email: user.email })
+      if (problems.length > 0) throw badRequest('Password does not meet the policy', problems)
+      const passwordHash = await app.passwords.hash(request.body.newPassword)
+      await app.prisma.user.update({ where: { id: user.id }, data: { passwordHash } })
+      // Every session ends (the generation bump is atomic), then the caller gets a fresh one: the
+      // other sessions are revoked and this one is rotated.
+      await app.sessions.revokeAll(user.id)
+      const created = await app.sessions.create(user.id, user.role)
+      app.setSessionCookie(reply, created.token)
+      request.log.info({ userId: user.id }, 'password changed')
+      return {
+        user: toPublicUser(user),
+        token: created.token,
+        expiresAt: created.session.expiresAt.toISOString(),
+      }
+    },
+  )
+
+  app.post(
+    '/email',
+    {
+      preHandler: app.limit({
+        name: 'email-change',
+        max: 5,
+        windowSeconds: 900,
+        key: (request) => currentUserId(request),
+      }),
+      schema: {
+        tags: ['me'],
+        summary:
+          'Change the email address: a verification link goes to the new address, which replaces the old one once confirmed',
+        security: sessionSecurity,
+        body: Type.Object({ email: Email, password: Password }, { additionalProperties: false }),
+        response: {
+          202: Type.Object({ accepted: Type.Literal(true) }),
+          400: errorRef,
+          403: errorRef,
+          409: errorRef,
+          ...authErrors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const user = await loadWriterUser(currentUserId(request))
+      if (!(await app.passwords.verify(request.body.password, user.passwordHash)))
+        throw reauthenticationFailed()
+      const email = normalizeEmail(request.body.email)
+      if (email !== user.email && (await app.prisma.user.findUnique({ where: { email } }))) {
+        throw conflict('EMAIL_TAKEN', 'An account with this email already exists')
+      }
+      links.sendVerification(request, user, email)
+      return reply.code(202).send({ accepted: true as const })
+    },
+  )
+
+  app.post(
+    '/email/verification',
+    {
+      preHandler: app.limit({
+        name: 'verification-resend',
+        max: 5,
+        windowSeconds: 900,
+        key: (request) => currentUserId(request),
+      }),
+      schema: {
+        tags: ['me'],
+        summary: 'Send the verification link for the current email address again',
+        security: sessionSecurity,
+        response: { 202: Type.Object({ accepted: Type.Literal(true) }), ...authErrors },
+      },
+    },
+    async (request, reply) => {
+      const user = await loadWriterUser(currentUserId(request))
+      if (!user.emailVerifiedAt) links.sendVerification(request, user, user.email)
+      return reply.code(202).send({ accepted: true as const })
     },
   )
 

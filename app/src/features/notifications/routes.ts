@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { badRequest, notFound } from '../../platform/errors.js'
+import { badRequest, HttpError, notFound } from '../../platform/errors.js'
 import { authErrors, errorRef } from '../../platform/schemas.js'
 import { currentUserId, sessionSecurity } from '../auth/current-user.js'
 import { type NotificationMessage, NotificationSchema, toMessage } from './message.js'
+import { StreamCap } from './stream-cap.js'
 
 const EventId = Type.String({ pattern: '^[0-9]{1,19}$' })
 
@@ -25,20 +26,30 @@ function frame(message: NotificationMessage): string {
   return `id: ${message.id}\nevent: ${message.type}\ndata: ${JSON.stringify(data)}\n\n`
 }
 
-/** The id a reconnecting client last saw, from the Last-Event-ID header (or ?lastEventId=). */
+/** Largest event id PostgreSQL's bigint holds. */
+const MAX_EVENT_ID = 9_223_372_036_854_775_807n
+
+/**
+ * The id a reconnecting client last saw, from the Last-Event-ID header (or ?lastEventId=). Out of
+ * range is a 400 before the stream opens: EventSource does not reconnect after a non-200 answer,
+ * whereas a stream that opened and then failed its replay would reconnect with the same id forever.
+ */
 function lastEventIdOf(header: string | string[] | undefined, query: string | undefined): bigint | undefined {
   const value = (Array.isArray(header) ? header[0] : header) ?? query
   if (value === undefined || value === '') return undefined
-  if (!/^[0-9]{1,19}$/.test(value)) {
+  if (!/^[0-9]{1,19}$/.test(value) || BigInt(value) > MAX_EVENT_ID) {
     throw badRequest('Invalid Last-Event-ID', [{ field: 'last-event-id', message: 'must be an event id' }])
   }
   return BigInt(value)
 }
 
-/** Notifications: the SSE stream, the persisted list and read receipts (/v1/notifications). */
-const notifications: FastifyPluginAsyncTypebox = async (app) => {
-  app.addHook('preHandler', app.authenticate)
+/**
+ * Notifications: the SSE stream, the persisted list and read receipts (/v1/notifications).
+ * Registered in the protected scope.
+ */
+const notifications: FastifyPluginAsyncTypebox<{ maxStreamsPerUser: number }> = async (app, opts) => {
   const { hub, streams, config } = app.notifications
+  const cap = new StreamCap(app.redis, opts.maxStreamsPerUser, config.heartbeatMs)
 
   app.get(
     '/stream',
@@ -67,6 +78,15 @@ const notifications: FastifyPluginAsyncTypebox = async (app) => {
       const owner = currentUserId(request)
       const lastEventId = lastEventIdOf(request.headers['last-event-id'], request.query.lastEventId)
       const token = app.sessionTokenOf(request)
+      // 429 is final for EventSource too: a client over the cap does not hammer us with reconnects.
+      const lease = await cap.admit(owner)
+      if (!lease) {
+        throw new HttpError(
+          429,
+          'TOO_MANY_STREAMS',
+          `At most ${opts.maxStreamsPerUser} open streams per user`,
+        )
+      }
 
       // Subscribe before reading the replay, so nothing published in between is lost; what
       // arrives meanwhile waits in `pending` and duplicates of the replay are dropped.
@@ -82,15 +102,20 @@ const notifications: FastifyPluginAsyncTypebox = async (app) => {
         // reconnect and catch up with Last-Event-ID.
         if (raw.writableLength > MAX_BUFFERED_BYTES) close()
       }
-      const unsubscribe = await hub.subscribe(owner, (message) =>
-        live ? send(message) : pending.push(message),
-      )
+      let unsubscribe: () => void
+      try {
+        unsubscribe = await hub.subscribe(owner, (message) => (live ? send(message) : pending.push(message)))
+      } catch (err) {
+        await lease.release().catch(() => undefined)
+        throw err
+      }
 
       let heartbeat: NodeJS.Timeout | undefined
       const close = () => {
         if (closed) return
         closed = true
         clearInterval(heartbeat)
+        lease.release().catch(() => undefined)
         unsubscribe()
         streams.delete(close)
         raw.end()
@@ -106,7 +131,7 @@ const notifications: FastifyPluginAsyncTypebox = async (app) => {
       }
       raw.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
+        'cache-control': 'no-store, no-transform',
         connection: 'keep-alive',
         // Proxies (nginx) must pass events through as they come.
         'x-accel-buffering': 'no',
@@ -138,8 +163,10 @@ const notifications: FastifyPluginAsyncTypebox = async (app) => {
       heartbeat = setInterval(async () => {
         raw.write(': heartbeat\n\n')
         // A revoked or expired session ends the stream rather than pushing to a logged-out user.
+        // The check does not slide the session: an open stream alone keeps nobody logged in.
         try {
-          if (!token || !(await app.sessions.touch(token))) close()
+          if (!token || !(await app.sessions.touch(token, { slide: false }))) close()
+          else await lease.renew()
         } catch {
           // Redis unreachable: keep the stream; the next heartbeat checks again.
         }

@@ -5,10 +5,10 @@
  */
 import { execFile, execFileSync } from 'node:child_process'
 import { appendFileSync, chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { freePort } from './net.js'
 
 const run = promisify(execFile)
 const BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin'
@@ -26,18 +26,6 @@ async function pg(bin: string, args: string[], timeoutMs = 60_000): Promise<stri
     const e = err as Error & { stderr?: string }
     throw new Error(`${bin} ${args.join(' ')} failed: ${e.stderr?.trim() || e.message}`)
   }
-}
-
-/** A port nothing listens on right now (the kernel picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 /** A scratch directory the postgres user can write to; remove it with `rmSync(dir, {recursive})`. */

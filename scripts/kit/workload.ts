@@ -22,6 +22,17 @@ export interface Failure {
   status: string
 }
 
+/** One request as the client saw it: for latency and status checks over a time window. */
+export interface Attempt {
+  kind: 'read' | 'write'
+  sentAt: number
+  at: number
+  /** HTTP status, or the network error's name when there was no answer. */
+  status: string
+  /** For an error answer: the API's error code, or `balancer` for a page the balancer wrote itself. */
+  detail?: string
+}
+
 /** What to drive and how hard. */
 export interface WorkloadOptions {
   baseUrl: string
@@ -36,6 +47,10 @@ export interface WorkloadOptions {
   readToken: string
   requestTimeoutMs: number
   retryDelayMs: number
+  /** Pause of a reader between two reads. @default 20 */
+  readPauseMs?: number
+  /** Pause of a writer after an acknowledged write (bounds the load). @default 0 */
+  writePauseMs?: number
 }
 
 /** Runs `clients` loops until `stop()`; then `acks` and `failures` hold the whole history. */
@@ -46,6 +61,8 @@ export class Workload {
   readonly unresolved = new Set<string>()
   /** Every read: when it finished and how (`200`, another status, or the network error). */
   readonly reads: { at: number; status: string }[] = []
+  /** Every request, read or write, in the order they finished. */
+  readonly attempts: Attempt[] = []
   private stopping = false
   private loops: Promise<void>[] = []
 
@@ -76,6 +93,7 @@ export class Workload {
       while (!this.stopping) {
         if (await this.attempt(key, accountId)) {
           this.unresolved.delete(key)
+          if (this.opts.writePauseMs) await new Promise((r) => setTimeout(r, this.opts.writePauseMs))
           break
         }
         await new Promise((r) => setTimeout(r, this.opts.retryDelayMs))
@@ -86,18 +104,20 @@ export class Workload {
   private async readLoop(): Promise<void> {
     const { baseUrl, readToken, requestTimeoutMs } = this.opts
     while (!this.stopping) {
+      const sentAt = Date.now()
+      let detail: string | undefined
       const status = await fetch(`${baseUrl}/v1/transactions?limit=5`, {
         headers: { authorization: `Bearer ${readToken}` },
         signal: AbortSignal.timeout(requestTimeoutMs),
-      }).then(
-        async (res) => {
-          await res.arrayBuffer()
-          return String(res.status)
-        },
-        (err: Error) => err.name,
-      )
-      this.reads.push({ at: Date.now(), status })
-      await new Promise((r) => setTimeout(r, 20))
+      }).then(async (res) => {
+        const text = await res.text()
+        if (!res.ok) detail = errorDetail(res, text)
+        return String(res.status)
+      }, networkError)
+      const at = Date.now()
+      this.reads.push({ at, status })
+      this.attempts.push({ kind: 'read', sentAt, at, status, detail })
+      await new Promise((r) => setTimeout(r, this.opts.readPauseMs ?? 20))
     }
   }
 
@@ -122,18 +142,48 @@ export class Workload {
         }),
         signal: AbortSignal.timeout(requestTimeoutMs),
       })
-      const body = (await res.json().catch(() => undefined)) as
-        | { transaction?: { id?: string }; error?: { code?: string } }
-        | undefined
+      const text = await res.text()
+      const body = parseBody(text) as { transaction?: { id?: string }; error?: { code?: string } } | undefined
+      const at = Date.now()
+      this.attempts.push({
+        kind: 'write',
+        sentAt,
+        at,
+        status: String(res.status),
+        detail: res.status === 201 ? undefined : errorDetail(res, text),
+      })
       if (res.status === 201 && body?.transaction?.id) {
-        this.acks.push({ key, transactionId: body.transaction.id, sentAt, at: Date.now() })
+        this.acks.push({ key, transactionId: body.transaction.id, sentAt, at })
         return true
       }
-      this.failures.push({ key, at: Date.now(), status: `${res.status} ${body?.error?.code ?? ''}`.trim() })
+      this.failures.push({ key, at, status: `${res.status} ${body?.error?.code ?? ''}`.trim() })
       return false
     } catch (err) {
-      this.failures.push({ key, at: Date.now(), status: (err as Error).name })
+      const at = Date.now()
+      this.attempts.push({ kind: 'write', sentAt, at, status: networkError(err) })
+      this.failures.push({ key, at, status: networkError(err) })
       return false
     }
   }
+}
+
+/** The name of a request that got no answer: the socket error's code (ECONNRESET...) or the error's name. */
+function networkError(err: unknown): string {
+  const e = err as Error & { cause?: { code?: string } }
+  return e.cause?.code ?? e.name
+}
+
+function parseBody(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/** Who answered an error: the API's error code, or the balancer's own HTML page. */
+function errorDetail(res: Response, text: string): string {
+  if (res.headers.get('content-type')?.includes('text/html')) return 'balancer'
+  const body = parseBody(text) as { error?: { code?: string } } | undefined
+  return body?.error?.code ?? 'no code'
 }

@@ -1,0 +1,99 @@
+/**
+ * Login throttling that a stranger cannot turn against the owner (OWASP "Slow Down Online
+ * Guessing Attacks with Device Cookies"). A successful login gives the browser (cookie) or app
+ * (`deviceToken`, sent back as `X-Device-Token`) a device token bound to that user. Failed logins
+ * then count in one of two places:
+ *
+ *   - with a valid device token: against that device only (the owner's own typos);
+ *   - without one: against the account, for every untrusted client together.
+ *
+ * When the untrusted budget is spent, untrusted clients are refused without a password check, while
+ * the owner's known devices keep logging in. Keys hold hashes only (no email, no token in clear):
+ *
+ *   lock:acct:<sha256(email)>          failures from untrusted clients   TTL = window
+ *   lock:dev:<sha256(device token)>    failures from one device          TTL = window
+ *   user:{<userId>}:devices            hash { sha256(token) -> expiry ms } TTL = device cookie lifetime
+ *
+ * One hash per user, so the erasure drops every device of the user with one DEL.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import type { Cluster, Redis } from 'ioredis'
+import type { Config } from '../../config.js'
+import { DependencyUnavailableError } from '../../platform/errors.js'
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
+
+/** Key of the untrusted-failure counter of an account (by normalized email; erasure deletes it). */
+export const accountLockKey = (email: string) => `lock:acct:${sha256(email)}`
+const deviceLockKey = (token: string) => `lock:dev:${sha256(token)}`
+/** Key of the user's known devices. */
+export const devicesKey = (userId: string) => `user:{${userId}}:devices`
+const DEVICE_TOKEN = /^[A-Za-z0-9_-]{43}$/
+
+/** Who is trying to log in, as far as throttling cares. */
+export interface Attempt {
+  email: string
+  userId: string | undefined
+  deviceToken: string | undefined
+}
+
+/** The counter an attempt is charged to. */
+export type Verdict = { allowed: true; counter: string } | { allowed: false; retryAfterSeconds: number }
+
+/** Decides whether a login attempt may check a password, and records failures. */
+export class LoginThrottle {
+  constructor(
+    private readonly redis: Redis | Cluster,
+    private readonly config: Config['lockout'],
+  ) {}
+
+  /** Whether this attempt may go on, and which counter a failure goes to. */
+  async check(attempt: Attempt): Promise<Verdict> {
+    return this.guard(async () => {
+      const trusted =
+        attempt.userId !== undefined &&
+        attempt.deviceToken !== undefined &&
+        DEVICE_TOKEN.test(attempt.deviceToken) &&
+        Number((await this.redis.hget(devicesKey(attempt.userId), sha256(attempt.deviceToken))) ?? 0) >
+          Date.now()
+      const [counter, max] = trusted
+        ? [deviceLockKey(attempt.deviceToken as string), this.config.failuresPerDevice]
+        : [accountLockKey(attempt.email), this.config.untrustedFailuresPerAccount]
+      const failures = Number((await this.redis.get(counter)) ?? 0)
+      if (failures < max) return { allowed: true, counter }
+      const ttl = await this.redis.ttl(counter)
+      return { allowed: false, retryAfterSeconds: ttl > 0 ? ttl : this.config.windowSeconds }
+    })
+  }
+
+  /** Counts one failed password against the attempt's counter. */
+  async fail(counter: string): Promise<void> {
+    await this.guard(() =>
+      this.redis.multi().incr(counter).expire(counter, this.config.windowSeconds, 'NX').exec(),
+    )
+  }
+
+  /** After a successful login: renews (or issues) the device token and clears its failures. */
+  async succeed(userId: string, deviceToken: string | undefined): Promise<string> {
+    const token =
+      deviceToken && DEVICE_TOKEN.test(deviceToken) ? deviceToken : randomBytes(32).toString('base64url')
+    const ttl = this.config.deviceCookieDays * 86_400
+    await this.guard(async () => {
+      await this.redis
+        .multi()
+        .hset(devicesKey(userId), sha256(token), String(Date.now() + ttl * 1000))
+        .expire(devicesKey(userId), ttl)
+        .exec()
+      await this.redis.del(deviceLockKey(token))
+    })
+    return token
+  }
+
+  private async guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work()
+    } catch (err) {
+      throw new DependencyUnavailableError('redis', err)
+    }
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The mails of the account lifecycle: verification links (registration, email change) and password
+ * reset links. Sending happens after the answer, off the request: a slow or failing mail server
+ * never fails or slows the request, and a reset request answers the same, at the same speed,
+ * whether or not the address has an account.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Config } from '../../config.js'
+import { cacheNs } from '../../platform/cache/plugin.js'
+import { passwordResetMail, verifyEmailMail } from '../../platform/mail/templates.js'
+import { AccountTokens } from './account-tokens.js'
+
+/** Builds the lifecycle mail senders of an app. */
+export function mailLinks(app: FastifyInstance, opts: { account: Config['account']; mail: Config['mail'] }) {
+  const tokens = new AccountTokens(app.redis)
+  const { passwordResetTtlSeconds, emailVerificationTtlSeconds } = opts.account
+  const link = (path: string, token: string) =>
+    `${opts.mail.appBaseUrl.replace(/\/$/, '')}${path}#token=${token}`
+
+  /** Runs `work` after the current request, logging (never throwing) a failure. */
+  const later = (request: FastifyRequest, what: string, work: () => Promise<void>) => {
+    setImmediate(() => {
+      work().catch((err: Error) =>
+        request.log.warn({ err: { message: err.message } }, `${what} mail not sent`),
+      )
+    })
+  }
+
+  return {
+    tokens,
+    /** Mails a verification link for `email` (the current address, or the new one of an email change). */
+    sendVerification(request: FastifyRequest, user: { id: string; name: string }, email: string) {
+      later(request, 'verification', async () => {
+        const token = await tokens.issue(user.id, 'verify', emailVerificationTtlSeconds, email)
+        await app.mailer.send(
+          email,
+          verifyEmailMail(
+            user.name,
+            link('/verify-email', token),
+            Math.round(emailVerificationTtlSeconds / 3600),
+          ),
+        )
+      })
+    },
+    /** Mails a reset link if `email` has a live account; nothing otherwise. */
+    sendPasswordReset(request: FastifyRequest, email: string) {
+      later(request, 'password reset', async () => {
+        const user = await app.prisma.user.findUnique({ where: { email } })
+        if (!user || user.deletedAt) return
+        const token = await tokens.issue(user.id, 'reset', passwordResetTtlSeconds)
+        await app.mailer.send(
+          user.email,
+          passwordResetMail(
+            user.name,
+            link('/reset-password', token),
+            Math.round(passwordResetTtlSeconds / 60),
+          ),
+        )
+      })
+    },
+    /** Drops the cached profile after an email change. */
+    invalidateProfile: (userId: string) => app.cache.invalidate(cacheNs.profile(userId)),
+  }
+}

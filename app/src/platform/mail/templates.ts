@@ -1,0 +1,56 @@
+/** Mail templates: every mail in plain text and HTML, with user-supplied values escaped in the HTML. */
+
+/** A mail ready to send. */
+export interface RenderedMail {
+  subject: string
+  text: string
+  html: string
+}
+
+const escapeHtml = (s: string) =>
+  s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
+  )
+
+function layout(title: string, paragraphs: string[], link: { url: string; label: string }): string {
+  const body = paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n')
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>
+<body style="font-family: sans-serif; line-height: 1.5">
+<h1 style="font-size: 1.25em">${escapeHtml(title)}</h1>
+${body}
+<p><a href="${escapeHtml(link.url)}">${escapeHtml(link.label)}</a></p>
+</body></html>
+`
+}
+
+/** The password reset mail: a single-use link that expires. */
+export function passwordResetMail(name: string, url: string, ttlMinutes: number): RenderedMail {
+  const subject = 'Reset your password'
+  const lines = [
+    `Hello ${name},`,
+    `Someone asked to reset the password of your account. The link works once, for ${ttlMinutes} minutes.`,
+    'If it was not you, ignore this mail: your password stays as it is.',
+  ]
+  return {
+    subject,
+    text: `${lines.join('\n\n')}\n\n${url}\n`,
+    html: layout(subject, lines, { url, label: 'Choose a new password' }),
+  }
+}
+
+/** The email verification mail, sent at registration and when the address changes. */
+export function verifyEmailMail(name: string, url: string, ttlHours: number): RenderedMail {
+  const subject = 'Confirm your email address'
+  const lines = [
+    `Hello ${name},`,
+    `Please confirm that this address belongs to you. The link works once, for ${ttlHours} hours.`,
+    'If you did not ask for this, ignore this mail.',
+  ]
+  return {
+    subject,
+    text: `${lines.join('\n\n')}\n\n${url}\n`,
+    html: layout(subject, lines, { url, label: 'Confirm my email address' }),
+  }
+}

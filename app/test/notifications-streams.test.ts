@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto'
+import { expect } from 'chai'
+import { services } from './helpers/services.js'
+import { bearer, login } from './helpers/users.js'
+import { type Running, SseClient, startInstance } from './transactions.support.js'
+
+describe('notifications: stream limits', () => {
+  const prefix = `${services.redisPrefix}sse-cap-${randomBytes(3).toString('hex')}:`
+  let a: Running
+  let b: Running
+  const streams: SseClient[] = []
+  const open = async (server: Running, token: string, headers: Record<string, string> = {}) => {
+    const client = await SseClient.open(`${server.url}/v1/notifications/stream`, {
+      ...bearer(token),
+      ...headers,
+    })
+    streams.push(client)
+    return client
+  }
+
+  before(async () => {
+    const common = {
+      REDIS_KEY_PREFIX: prefix,
+      NOTIFICATIONS_MAX_STREAMS_PER_USER: '2',
+      NOTIFICATIONS_HEARTBEAT_MS: '300',
+    }
+    a = await startInstance(common)
+    b = await startInstance({ ...common, OUTBOX_RELAY_ENABLED: 'false' })
+  })
+  afterEach(() => {
+    for (const s of streams.splice(0)) s.close()
+  })
+  after(async () => {
+    await Promise.all([a.app.close(), b.app.close()])
+  })
+
+  it('caps open streams per user across instances with a final 429, and frees a place on close', async () => {
+    const user = await login(a.app)
+    const first = await open(a, user.token)
+    const second = await open(b, user.token)
+    expect([first.status, second.status]).to.deep.equal([200, 200])
+    const third = await fetch(`${a.url}/v1/notifications/stream`, { headers: bearer(user.token) })
+    expect(third.status).to.equal(429)
+    expect(((await third.json()) as { error: { code: string } }).error.code).to.equal('TOO_MANY_STREAMS')
+    // Another user is not affected.
+    const other = await login(a.app)
+    expect((await open(b, other.token)).status).to.equal(200)
+    // Closing one frees its place.
+    first.close()
+    let retry = 0
+    for (let i = 0; i < 20 && retry !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      const res = await fetch(`${b.url}/v1/notifications/stream`, { headers: bearer(user.token) })
+      retry = res.status
+      await res.body?.cancel()
+    }
+    expect(retry).to.equal(200)
+  })
+
+  it('answers an out-of-range Last-Event-ID with 400 before the stream opens (no reconnect loop)', async () => {
+    const user = await login(a.app)
+    for (const id of ['9223372036854775808', '9999999999999999999']) {
+      const res = await fetch(`${a.url}/v1/notifications/stream`, {
+        headers: { ...bearer(user.token), 'last-event-id': id },
+      })
+      expect(res.status, id).to.equal(400)
+      expect(res.headers.get('content-type')).to.match(/application\/json/)
+    }
+    // The largest valid id opens the stream and replays nothing.
+    const max = await open(a, user.token, { 'last-event-id': '9223372036854775807' })
+    expect(max.status).to.equal(200)
+  })
+
+  it('serves the stream with Cache-Control: no-store', async () => {
+    const user = await login(a.app)
+    const res = await fetch(`${a.url}/v1/notifications/stream`, { headers: bearer(user.token) })
+    expect(res.headers.get('cache-control')).to.match(/no-store/)
+    await res.body?.cancel()
+  })
+})
