@@ -32,6 +32,7 @@ import uploadRoutes from './features/uploads/routes.js'
 import cache from './platform/cache/plugin.js'
 import cors from './platform/cors.js'
 import errors from './platform/errors-plugin.js'
+import loadShedding from './platform/load-shedding.js'
 import mail from './platform/mail/mailer.js'
 import prisma from './platform/prisma.js'
 import rateLimit from './platform/rate-limit.js'
@@ -40,6 +41,27 @@ import requestId from './platform/request-id.js'
 import storage from './platform/storage/plugin.js'
 import swagger from './platform/swagger.js'
 import httpMetrics from './telemetry/http-metrics.js'
+
+/**
+ * Security headers of a JSON API (OWASP REST Security Cheat Sheet): HSTS, nosniff, no framing, no
+ * referrer, and a CSP that forbids everything should a browser ever render an answer. Helmet's
+ * other defaults are for HTML pages (isolation, prefetch, IE download flags) and cost ~600 bytes
+ * on every answer; they are off.
+ */
+const JSON_API_HEADERS = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+  },
+  xFrameOptions: { action: 'deny' as const },
+  crossOriginOpenerPolicy: false,
+  crossOriginEmbedderPolicy: false,
+  originAgentCluster: false,
+  xDnsPrefetchControl: false,
+  xDownloadOptions: false,
+  xPermittedCrossDomainPolicies: false,
+  xXssProtection: false,
+}
 
 /** Options of the application plugin. */
 export interface AppOptions {
@@ -52,7 +74,9 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
   await fastify.register(httpMetrics)
   await fastify.register(errors)
   await fastify.register(requestId)
-  await fastify.register(fastifyHelmet, { global: true })
+  // First after the request id: a shed request costs no parsing, session lookup or query.
+  await fastify.register(loadShedding, { config: config.shedding })
+  await fastify.register(fastifyHelmet, { global: true, ...JSON_API_HEADERS })
   await fastify.register(fastifyCookie)
   await fastify.register(cors, { origins: config.web.origins, cookieName: config.session.cookieName })
   await fastify.register(prisma, { config: config.database })
@@ -69,7 +93,7 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
   await fastify.register(reports)
 
   // Application plugins.
-  await fastify.register(auth, { session: config.session, scryptLogN: config.scryptLogN })
+  await fastify.register(auth, { session: config.session, passwords: config.passwords })
   await fastify.register(notifications, { config: config.notifications, redis: config.redis })
   await fastify.register(idempotencyRetention, {
     retentionHours: config.transactions.idempotencyRetentionHours,

@@ -3,6 +3,8 @@
  * Nothing else in the service reads process.env.
  */
 
+import { availableParallelism } from 'node:os'
+import { getHeapStatistics } from 'node:v8'
 import { writerSourceProblem } from './db/writer-endpoint.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -83,9 +85,25 @@ export interface Config {
     /** true: an account cannot log in until its email is verified; false: it can, fully. */
     requireVerifiedEmail: boolean
   }
-  /** scrypt cost as log2(N); OWASP's recommendation is N=2^17. */
-  scryptLogN: number
+  /** argon2id cost of new hashes and the bound on concurrent hashing (features/auth/password.ts). */
+  passwords: {
+    argon2: { memoryKiB: number; passes: number; parallelism: number }
+    limits: { concurrency: number; queueMax: number; queueTimeoutMs: number }
+  }
   preferencesMaxBytes: number
+  /** Load shedding (platform/load-shedding.ts): beyond these, requests answer 503 + Retry-After. */
+  shedding: {
+    /** Mean event-loop delay over one sample; 0 disables the signal. */
+    maxEventLoopDelayMs: number
+    /** V8 heap in use; 0 disables the signal. */
+    maxHeapUsedBytes: number
+    /** Queries waiting for a pooled PostgreSQL connection, over all pools; 0 disables the signal. */
+    maxPoolWaiting: number
+    /** How often the event loop and heap are sampled. */
+    sampleIntervalMs: number
+    /** Seconds a shed client is told to wait. */
+    retryAfterSeconds: number
+  }
   rateLimit: {
     windowSeconds: number
     loginPerIp: number
@@ -220,8 +238,29 @@ export function loadConfig(env: Env = process.env): Config {
       emailVerificationTtlSeconds: read.int('EMAIL_VERIFICATION_TTL_SECONDS', 86_400, 60, 604_800),
       requireVerifiedEmail: read.bool('REQUIRE_VERIFIED_EMAIL', false),
     },
-    scryptLogN: read.int('SCRYPT_LOG_N', 17, 10, 20),
+    passwords: {
+      // OWASP's first argon2id recommendation: m=19 MiB, t=2, p=1.
+      argon2: {
+        memoryKiB: read.int('PASSWORD_ARGON2_MEMORY_KIB', 19_456, 64, 4_194_304),
+        passes: read.int('PASSWORD_ARGON2_PASSES', 2, 1, 64),
+        parallelism: read.int('PASSWORD_ARGON2_PARALLELISM', 1, 1, 8),
+      },
+      limits: {
+        // One hash per core: more only queues inside libuv's 4 threads, and starves other routes.
+        concurrency: read.int('PASSWORD_HASH_CONCURRENCY', availableParallelism(), 1, 64),
+        queueMax: read.int('PASSWORD_HASH_QUEUE_MAX', 32, 0, 10_000),
+        queueTimeoutMs: read.int('PASSWORD_HASH_QUEUE_TIMEOUT_MS', 1000, 1, 60_000),
+      },
+    },
     preferencesMaxBytes: read.int('PREFERENCES_MAX_BYTES', 16_384, 2),
+    shedding: {
+      maxEventLoopDelayMs: read.int('SHED_EVENT_LOOP_DELAY_MS', 100, 0, 60_000),
+      // 90% of V8's heap limit: past it, garbage collection takes the time requests need.
+      maxHeapUsedBytes: read.int('SHED_HEAP_USED_BYTES', Math.floor(heapLimitBytes() * 0.9), 0),
+      maxPoolWaiting: read.int('SHED_POOL_WAITING', 50, 0),
+      sampleIntervalMs: read.int('SHED_SAMPLE_INTERVAL_MS', 200, 10, 10_000),
+      retryAfterSeconds: read.int('SHED_RETRY_AFTER_SECONDS', 1, 1, 3600),
+    },
     rateLimit: {
       windowSeconds: read.int('AUTH_RATE_LIMIT_WINDOW_SECONDS', 900, 1),
       loginPerIp: read.int('LOGIN_MAX_PER_IP', 100, 1),
@@ -411,6 +450,10 @@ class Reader {
     if (/^\d+$/.test(value)) return Number(value)
     return value
   }
+}
+
+function heapLimitBytes(): number {
+  return getHeapStatistics().heap_size_limit
 }
 
 function validUrl(value: string, protocols: string[]): boolean {

@@ -11,6 +11,8 @@ import { cpus, loadavg } from 'node:os'
 import { resolve } from 'node:path'
 import pg from 'pg'
 import { TcpProxy } from '../../app/drill/tcp-proxy.js'
+import { capacityFigures } from './capacity/figures.js'
+import { measureRatios, runSpike } from './hot-paths.js'
 import { type RouteResult, runPhase } from './load.js'
 import type { RouteCounts } from './probe-types.js'
 import { formatProbe, formatTable, type PhaseReport, probeRows } from './report.js'
@@ -25,13 +27,25 @@ const int = (name: string, fallback: number) => {
 }
 
 const options = {
-  users: int('BENCH_USERS', 10),
+  users: int('BENCH_USERS', 50),
   baseRps: int('BENCH_BASE_RPS', 30),
   burstFactor: int('BENCH_BURST_FACTOR', 10),
   baseSeconds: int('BENCH_BASE_SECONDS', 15),
   burstSeconds: int('BENCH_BURST_SECONDS', 10),
   probeTransactions: int('BENCH_PROBE_TRANSACTIONS', 20),
-  scryptLogN: int('BENCH_SCRYPT_LOG_N', 17),
+  /** Which parts run after the probe: `burst` (rate-capped mix), `ratios` (closed loop vs anchors), `spike` (open loop). */
+  parts: (env.BENCH_PARTS ?? 'burst,ratios,spike').split(',').map((s) => s.trim()),
+  hot: {
+    connections: int('BENCH_CONNECTIONS', 50),
+    closedSeconds: int('BENCH_CLOSED_SECONDS', 5),
+    spike: {
+      baseShare: 0.1,
+      factor: int('BENCH_SPIKE_FACTOR', 10),
+      baseSeconds: int('BENCH_SPIKE_BASE_SECONDS', 10),
+      spikeSeconds: int('BENCH_SPIKE_SECONDS', 30),
+      afterSeconds: int('BENCH_SPIKE_AFTER_SECONDS', 15),
+    },
+  },
   /** Milliseconds one database round trip costs from the EU to the US primary. */
   euRoundTripMs: int('BENCH_EU_RTT_MS', 80),
   /**
@@ -40,10 +54,10 @@ const options = {
    */
   eu: env.BENCH_EU === '1',
   /** The whole run stops (and cleans up) after this long, whatever happens. */
-  hardLimitSeconds: int('BENCH_HARD_LIMIT_SECONDS', 115),
+  hardLimitSeconds: int('BENCH_HARD_LIMIT_SECONDS', 420),
   /** Compare the probe's count with PostgreSQL's (costs two waits for the statistics to flush). */
   crossCheck: env.BENCH_CROSS_CHECK !== '0',
-  /** Comma-separated parts of route names to leave out, e.g. `login` to see the rest without scrypt. */
+  /** Comma-separated parts of route names to leave out, e.g. `login` to see the rest without hashing. */
   exclude: (env.BENCH_EXCLUDE ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -99,7 +113,6 @@ async function main() {
     service = await startService(
       targets,
       {
-        SCRYPT_LOG_N: String(options.scryptLogN),
         // All load comes from one address and a few accounts: the per-IP and per-account login
         // limits would answer 429 to nearly everything, which measures the limiter, not the service.
         LOGIN_MAX_PER_IP: '1000000',
@@ -204,10 +217,11 @@ async function main() {
     )
 
     const phases: PhaseReport[] = []
-    for (const [phase, rates, seconds] of [
+    const mixPhases = [
       ['baseline', baseRates, options.baseSeconds],
       [`burst x${options.burstFactor}`, burstRates, options.burstSeconds],
-    ] as const) {
+    ] as const
+    for (const [phase, rates, seconds] of options.parts.includes('burst') ? mixPhases : []) {
       const total = Object.values(rates).reduce((a, b) => a + b, 0)
       log(`phase ${phase}: ${total} req/s target for ${seconds}s over ${routes.length} routes`)
       await svc.probe(true)
@@ -268,6 +282,24 @@ async function main() {
           ' (from the EU each costs several round trips more: TCP, TLS, start-up and authentication)',
       )
     }
+    const hot = options.parts.includes('ratios')
+      ? await measureRatios(svc, users, targets.redisUrl, targets.adminUrl, options.hot, log)
+      : undefined
+    const spike = options.parts.includes('spike')
+      ? await runSpike(svc, users, routes, options.hot, log)
+      : undefined
+    const memoryEnd = svc.memory()
+    console.log(
+      `\nService peak RSS over the whole run: ${mb(memoryEnd.peakRssBytes)} (goal <= 300 MB); RSS now ${mb(memoryEnd.rssBytes)}`,
+    )
+    const figures = capacityFigures({
+      probe: probeRows(probe),
+      hot,
+      spike,
+      poolMax: 10,
+      cores: cpus().length,
+    })
+
     const loadAfter = loadavg()
     log(
       `load average now ${loadAfter.map((l) => l.toFixed(2)).join(' ')} (other work on this machine competes for the same cores)`,
@@ -304,12 +336,21 @@ async function main() {
       phases: phases.map((p) => ({ ...p, counts: summarizeCounts(p.counts) })),
       memory: { beforeLoad: memoryBefore, phases: phases.map((p) => ({ phase: p.phase, ...p.memory })) },
       transactionsInDatabase: { rows: rowsWritten, expected: expectedRows },
+      hotPaths: hot,
+      spike,
+      memoryEnd,
+      figures,
     }
     const dir = resolve(root, 'out/bench')
     mkdirSync(dir, { recursive: true })
     const file = resolve(dir, `${started.toISOString().replace(/[:.]/g, '-')}.json`)
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`)
     log(`results written to ${file}`)
+    if (figures) {
+      const figuresFile = resolve(dir, 'figures.json')
+      writeFileSync(figuresFile, `${JSON.stringify(figures, null, 2)}\n`)
+      log(`capacity figures written to ${figuresFile} (npm run capacity -- --figures ${figuresFile})`)
+    }
   } finally {
     await service?.close()
     await proxy?.down()

@@ -94,6 +94,10 @@ export async function startService(
     child = spawn(
       process.execPath,
       [
+        // BENCH_CPU_PROF=1: a V8 CPU profile of the service, written when it exits (open in DevTools).
+        ...(process.env.BENCH_CPU_PROF === '1'
+          ? ['--cpu-prof', `--cpu-prof-dir=${resolve(root, 'out/bench/profiles')}`]
+          : []),
         '--import',
         'tsx',
         // As in production; a no-op unless serviceEnv sets an OTLP endpoint (bench:tracing does).

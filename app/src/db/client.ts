@@ -3,6 +3,7 @@ import pg from 'pg'
 import type { Config } from '../config.js'
 import { PrismaClient } from '../generated/prisma/client.js'
 import { iamPassword } from './iam-auth.js'
+import { trackPool } from './pool-stats.js'
 
 /** Callbacks on connection trouble, used to notice a failover before the next poll. */
 export interface ClientEvents {
@@ -17,20 +18,22 @@ export function createPrismaClient(
   events: ClientEvents = {},
   role: 'writer' | 'replica' = 'writer',
 ): PrismaClient {
-  // Our own pool (the adapter ends it on disconnect), so its counters can be observed.
-  const pool = new pg.Pool({
-    connectionString: config.url,
-    // IAM authentication: a signed token per new connection instead of a password in the URL.
-    ...(config.iamAuth ? { password: iamPassword(config.url) } : {}),
-    max: config.poolMax,
-    // Bounds both opening a connection and waiting for a free one in the pool.
-    connectionTimeoutMillis: config.connectTimeoutMs,
-    idleTimeoutMillis: 30_000,
-    query_timeout: config.queryTimeoutMs,
-    statement_timeout: config.queryTimeoutMs,
-    // Tells writer and replica sessions apart in pg_stat_activity.
-    application_name: `blueprint-${role}`,
-  })
+  // Built here (not by the adapter) so metrics and the load shedder can read its counters and wait queue.
+  const pool = trackPool(
+    new pg.Pool({
+      connectionString: config.url,
+      // IAM authentication: a signed token per new connection instead of a password in the URL.
+      ...(config.iamAuth ? { password: iamPassword(config.url) } : {}),
+      max: config.poolMax,
+      // Bounds both opening a connection and waiting for a free one in the pool.
+      connectionTimeoutMillis: config.connectTimeoutMs,
+      idleTimeoutMillis: 30_000,
+      query_timeout: config.queryTimeoutMs,
+      statement_timeout: config.queryTimeoutMs,
+      // Tells writer and replica sessions apart in pg_stat_activity.
+      application_name: `blueprint-${role}`,
+    }),
+  )
   const adapter = new PrismaPg(pool, { ...events, disposeExternalPool: true })
   const client = new PrismaClient({ adapter })
   pools.set(client, pool)

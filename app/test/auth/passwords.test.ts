@@ -1,66 +1,111 @@
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
-import { hashPassword, needsRehash, OWASP_SCRYPT, verifyPassword } from '../../src/features/auth/password.js'
+import {
+  hashPassword,
+  hashPasswordScrypt,
+  needsRehash,
+  OWASP_ARGON2ID,
+  verifyPassword,
+} from '../../src/features/auth/password.js'
 import { checkPassword } from '../../src/features/auth/password-policy.js'
 import { buildTestApp } from '../helpers/app.js'
 import { services } from '../helpers/services.js'
 import { GOOD_PASSWORD, register, uniqueEmail } from '../helpers/users.js'
 
-const CHEAP = { logN: 10, r: 8, p: 1 }
+const CHEAP = { memoryKiB: 64, passes: 1, parallelism: 1 }
+const CHEAP_SCRYPT = { logN: 10, r: 8, p: 1 }
 
-describe('password hashing (scrypt)', () => {
-  it('stores algorithm and parameters with the hash, and salts every hash', async () => {
+describe('password hashing (argon2id)', () => {
+  it('stores algorithm and parameters with the hash (PHC format), and salts every hash', async () => {
     const a = await hashPassword(GOOD_PASSWORD, CHEAP)
     const b = await hashPassword(GOOD_PASSWORD, CHEAP)
-    expect(a).to.match(/^\$scrypt\$ln=10,r=8,p=1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/)
+    expect(a).to.match(/^\$argon2id\$v=19\$m=64,t=1,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/)
     expect(a).not.to.equal(b)
     expect(await verifyPassword(GOOD_PASSWORD, a)).to.equal(true)
     expect(await verifyPassword(`${GOOD_PASSWORD}!`, a)).to.equal(false)
     expect(await verifyPassword(GOOD_PASSWORD, 'garbage')).to.equal(false)
+    expect(await verifyPassword(GOOD_PASSWORD, a.replace('m=64', 'm=128'))).to.equal(false)
   })
 
-  it('uses OWASP parameters in production (N=2^17, r=8, p=1) and they run within Node limits', async function () {
+  it('uses OWASP parameters in production (m=19 MiB, t=2, p=1), far cheaper than the old scrypt', async function () {
     this.timeout(20_000)
-    expect(OWASP_SCRYPT).to.deep.equal({ logN: 17, r: 8, p: 1 })
+    expect(OWASP_ARGON2ID).to.deep.equal({ memoryKiB: 19_456, passes: 2, parallelism: 1 })
     const started = process.hrtime.bigint()
-    const hash = await hashPassword(GOOD_PASSWORD, OWASP_SCRYPT)
+    const hash = await hashPassword(GOOD_PASSWORD, OWASP_ARGON2ID)
     const ms = Number(process.hrtime.bigint() - started) / 1e6
-    expect(hash).to.match(/^\$scrypt\$ln=17,r=8,p=1\$/)
+    expect(hash).to.match(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/)
     expect(await verifyPassword(GOOD_PASSWORD, hash)).to.equal(true)
-    // Slow on purpose: well above a cheap hash, yet usable for a login.
-    expect(ms).to.be.within(20, 5000)
-    console.log(`      (one production-cost scrypt hash took ${ms.toFixed(0)} ms)`)
+    expect(ms).to.be.within(5, 2000)
+    console.log(`      (one production-cost argon2id hash took ${ms.toFixed(0)} ms)`)
   })
 
-  it('flags hashes made with weaker parameters for rehashing', async () => {
+  it('still verifies scrypt hashes of the previous scheme, and flags them for rehashing', async () => {
+    const legacy = await hashPasswordScrypt(GOOD_PASSWORD, CHEAP_SCRYPT)
+    expect(legacy).to.match(/^\$scrypt\$ln=10,r=8,p=1\$/)
+    expect(await verifyPassword(GOOD_PASSWORD, legacy)).to.equal(true)
+    expect(await verifyPassword('wrong password here', legacy)).to.equal(false)
+    expect(needsRehash(legacy, CHEAP)).to.equal(true)
+  })
+
+  it('flags argon2id hashes made with weaker parameters for rehashing', async () => {
     const weak = await hashPassword(GOOD_PASSWORD, CHEAP)
-    expect(needsRehash(weak, { logN: 11, r: 8, p: 1 })).to.equal(true)
+    expect(needsRehash(weak, { ...CHEAP, memoryKiB: 128 })).to.equal(true)
+    expect(needsRehash(weak, { ...CHEAP, passes: 2 })).to.equal(true)
     expect(needsRehash(weak, CHEAP)).to.equal(false)
   })
 
-  it('rehashes at login when the configured cost went up, and the new hash still logs in', async () => {
-    const before = await buildTestApp({ SCRYPT_LOG_N: '10' })
-    const after = await buildTestApp({ SCRYPT_LOG_N: '11' })
-    const db = new pg.Client({ connectionString: services.databaseUrl })
-    await db.connect()
-    try {
-      const account = await register(before)
-      const stored = async () =>
-        (await db.query('SELECT password_hash FROM users WHERE id = $1', [account.user.id])).rows[0]
-          .password_hash
-      expect(await stored()).to.match(/ln=10,/)
-      const credentials = { email: account.email, password: account.password }
-      const res = await after.inject({ method: 'POST', url: '/v1/auth/login', payload: credentials })
-      expect(res.statusCode).to.equal(200)
-      expect(await stored()).to.match(/ln=11,/)
-      const again = await before.inject({ method: 'POST', url: '/v1/auth/login', payload: credentials })
-      expect(again.statusCode).to.equal(200)
-    } finally {
+  describe('at login', () => {
+    let db: pg.Client
+    const stored = async (id: string) =>
+      (await db.query('SELECT password_hash FROM users WHERE id = $1', [id])).rows[0].password_hash as string
+    before(async () => {
+      db = new pg.Client({ connectionString: services.databaseUrl })
+      await db.connect()
+    })
+    after(async () => {
       await db.end()
-      await before.close()
-      await after.close()
-    }
+    })
+
+    it('replaces a scrypt hash with argon2id at the next successful login, and the new hash logs in', async () => {
+      const app = await buildTestApp()
+      try {
+        const account = await register(app)
+        const legacy = await hashPasswordScrypt(account.password, CHEAP_SCRYPT)
+        await db.query('UPDATE users SET password_hash = $1 WHERE id = $2', [legacy, account.user.id])
+        const credentials = { email: account.email, password: account.password }
+        const wrong = { ...credentials, password: 'not the password at all' }
+        expect(
+          (await app.inject({ method: 'POST', url: '/v1/auth/login', payload: wrong })).statusCode,
+        ).to.equal(401)
+        expect(await stored(account.user.id)).to.equal(legacy)
+        const res = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: credentials })
+        expect(res.statusCode).to.equal(200)
+        expect(await stored(account.user.id)).to.match(/^\$argon2id\$v=19\$m=64,t=1,p=1\$/)
+        const again = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: credentials })
+        expect(again.statusCode).to.equal(200)
+      } finally {
+        await app.close()
+      }
+    })
+
+    it('rehashes when the configured cost went up, and the new hash still logs in', async () => {
+      const before = await buildTestApp({ PASSWORD_ARGON2_MEMORY_KIB: '64' })
+      const after = await buildTestApp({ PASSWORD_ARGON2_MEMORY_KIB: '128' })
+      try {
+        const account = await register(before)
+        expect(await stored(account.user.id)).to.match(/m=64,/)
+        const credentials = { email: account.email, password: account.password }
+        const res = await after.inject({ method: 'POST', url: '/v1/auth/login', payload: credentials })
+        expect(res.statusCode).to.equal(200)
+        expect(await stored(account.user.id)).to.match(/m=128,/)
+        const again = await before.inject({ method: 'POST', url: '/v1/auth/login', payload: credentials })
+        expect(again.statusCode).to.equal(200)
+      } finally {
+        await before.close()
+        await after.close()
+      }
+    })
   })
 })
 

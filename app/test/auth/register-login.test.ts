@@ -23,7 +23,7 @@ describe('accounts: register, login, me, logout', () => {
     const { user } = res.json()
     expect(user).to.include({ email, name: 'Ada', role: 'user' })
     expect(user.id).to.match(/^[0-9a-f-]{36}$/)
-    expect(res.body).not.to.include('scrypt')
+    expect(res.body).not.to.include('argon2')
     expect(res.body).not.to.include(GOOD_PASSWORD)
   })
 

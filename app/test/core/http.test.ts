@@ -109,13 +109,25 @@ describe('HTTP core', () => {
     })
   })
 
-  it('sends security headers', async () => {
+  it('sends the security headers of a JSON API, and none of those made for HTML pages', async () => {
     const res = await app.inject({ method: 'GET', url: '/health/live' })
     expect(res.headers['strict-transport-security']).to.match(/max-age=\d+/)
     expect(res.headers['x-content-type-options']).to.equal('nosniff')
-    expect(res.headers['x-frame-options']).to.equal('SAMEORIGIN')
-    expect(res.headers['content-security-policy']).to.include("default-src 'self'")
+    expect(res.headers['x-frame-options']).to.equal('DENY')
+    expect(res.headers['content-security-policy']).to.equal("default-src 'none';frame-ancestors 'none'")
+    expect(res.headers['referrer-policy']).to.equal('no-referrer')
     expect(res.headers['x-powered-by']).to.equal(undefined)
+    for (const html of [
+      'cross-origin-opener-policy',
+      'cross-origin-embedder-policy',
+      'origin-agent-cluster',
+      'x-dns-prefetch-control',
+      'x-download-options',
+      'x-permitted-cross-domain-policies',
+      'x-xss-protection',
+    ]) {
+      expect(res.headers, html).not.to.have.property(html)
+    }
   })
 
   it('takes the client address from X-Forwarded-For only from a trusted proxy', async () => {

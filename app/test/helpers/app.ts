@@ -14,8 +14,13 @@ export function testEnv(
     REDIS_URL: services.redisUrl,
     REDIS_KEY_PREFIX: freshRedisPrefix(),
     LOG_LEVEL: 'silent',
-    // Cheap hashes keep the suite fast; one test checks the production cost (SCRYPT_LOG_N=17).
-    SCRYPT_LOG_N: '10',
+    // Cheap hashes keep the suite fast; one test checks the production cost (m=19 MiB, t=2).
+    PASSWORD_ARGON2_MEMORY_KIB: '64',
+    PASSWORD_ARGON2_PASSES: '1',
+    // A busy shared machine lags the event loop by itself; shedding is tested on its own
+    // (load-shedding.test.ts), elsewhere it would turn CI load into random 503s.
+    SHED_EVENT_LOOP_DELAY_MS: '0',
+    SHED_POOL_WAITING: '0',
     ...overrides,
   }
 }

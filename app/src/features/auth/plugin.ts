@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import type { Config } from '../../config.js'
 import { forbidden, unauthorized } from '../../platform/errors.js'
 import { isSameOrigin } from './origin.js'
-import { PasswordHasher } from './password.js'
+import { PasswordHasher, type PasswordHashingOptions } from './password.js'
 import { type Session, SessionStore } from './sessions.js'
 
 /** The authenticated caller, set by `app.authenticate`. */
@@ -66,13 +66,13 @@ function assertNotCrossSite(request: FastifyRequest, allowedOrigins: string[]) {
 /** Options of the auth plugin. */
 export interface AuthOptions {
   session: Config['session']
-  scryptLogN: number
+  passwords: PasswordHashingOptions
 }
 
 async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
   const { cookieName, cookieSecure, idleSeconds, absoluteSeconds, allowedOrigins } = opts.session
   app.decorate('sessions', new SessionStore(app.redis, { idleSeconds, absoluteSeconds }))
-  app.decorate('passwords', new PasswordHasher({ logN: opts.scryptLogN, r: 8, p: 1 }))
+  app.decorate('passwords', new PasswordHasher(opts.passwords))
   app.decorateRequest('user', undefined)
   app.decorateRequest('session', undefined)
 

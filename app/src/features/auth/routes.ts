@@ -6,6 +6,7 @@ import { badRequest, conflict, HttpError, tooManyRequests } from '../../platform
 import { isUniqueViolation } from '../../platform/prisma-errors.js'
 import { errorRef } from '../../platform/schemas.js'
 import { hashedEmail, normalizeEmail } from './email.js'
+import { HashingOverloadedError } from './hashing-limiter.js'
 import { LoginThrottle } from './lockout.js'
 import { mailLinks } from './mail-links.js'
 import { checkPassword, PASSWORD_MAX_LENGTH } from './password-policy.js'
@@ -144,7 +145,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       const deviceToken = request.headers['x-device-token'] ?? request.cookies[deviceCookie]
       const verdict = await throttle.check({ email, userId: user?.id, deviceToken })
       if (!verdict.allowed) throw tooManyRequests(verdict.retryAfterSeconds)
-      // Unknown email: spend the same scrypt time as a real check, then give the same answer.
+      // Unknown email: spend the same hashing time as a real check, then give the same answer.
       const valid = user
         ? await app.passwords.verify(password, user.passwordHash)
         : await app.passwords.verifyDummy(password)
@@ -153,10 +154,17 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
         throw invalidCredentials()
       }
       let passwordHash = user.passwordHash
+      // scrypt or weaker argon2id: upgrade now. A rehash shed under load waits for the next login.
       if (app.passwords.needsRehash(passwordHash)) {
-        passwordHash = await app.passwords.hash(password)
-        await app.prisma.user.update({ where: { id: user.id }, data: { passwordHash } })
-        request.log.info({ userId: user.id }, 'password rehashed with current parameters')
+        const upgraded = await app.passwords.hash(password).catch((err: unknown) => {
+          if (err instanceof HashingOverloadedError) return undefined
+          throw err
+        })
+        if (upgraded) {
+          passwordHash = upgraded
+          await app.prisma.user.update({ where: { id: user.id }, data: { passwordHash } })
+          request.log.info({ userId: user.id }, 'password rehashed with current parameters')
+        }
       }
       // Race with an erasure, a revoke-all, a password change or a role change: read the session
       // generation first, then the user again. A change that committed before the second read is

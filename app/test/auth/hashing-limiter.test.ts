@@ -1,0 +1,137 @@
+import { expect } from 'chai'
+import type { FastifyInstance } from 'fastify'
+import {
+  HashingLimiter,
+  HashingOverloadedError,
+  type ShedReason,
+} from '../../src/features/auth/hashing-limiter.js'
+import { buildTestApp } from '../helpers/app.js'
+import { register } from '../helpers/users.js'
+
+/** A task that finishes when the test says so. */
+function gate() {
+  let open!: () => void
+  const done = new Promise<void>((r) => {
+    open = r
+  })
+  return { open, task: () => done }
+}
+
+describe('hashing limiter', () => {
+  it('runs at most `concurrency` tasks at once and starts the waiting ones in arrival order', async () => {
+    const limiter = new HashingLimiter({ concurrency: 2, queueMax: 10, queueTimeoutMs: 5000 })
+    const gates = Array.from({ length: 5 }, gate)
+    const started: number[] = []
+    const runs = gates.map((g, i) =>
+      limiter.run(async () => {
+        started.push(i)
+        await g.task()
+      }),
+    )
+    await new Promise((r) => setImmediate(r))
+    expect(started).to.deep.equal([0, 1])
+    expect(limiter.active).to.equal(2)
+    expect(limiter.queueDepth).to.equal(3)
+    gates[1]?.open()
+    await new Promise((r) => setImmediate(r))
+    expect(started).to.deep.equal([0, 1, 2])
+    for (const g of gates) g.open()
+    await Promise.all(runs)
+    expect(started).to.deep.equal([0, 1, 2, 3, 4])
+    expect(limiter.active).to.equal(0)
+    expect(limiter.queueDepth).to.equal(0)
+  })
+
+  it('sheds at once with 503 + Retry-After when the queue is full, and reports each shed', async () => {
+    const limiter = new HashingLimiter({ concurrency: 1, queueMax: 1, queueTimeoutMs: 5000 })
+    const shed: ShedReason[] = []
+    limiter.onShed = (reason) => shed.push(reason)
+    const g = gate()
+    const first = limiter.run(g.task)
+    const second = limiter.run(async () => 'ran')
+    const third = limiter.run(async () => 'ran')
+    const err = await third.catch((e: unknown) => e)
+    expect(err).to.be.instanceOf(HashingOverloadedError)
+    expect((err as HashingOverloadedError).statusCode).to.equal(503)
+    expect(Number((err as HashingOverloadedError).headers?.['retry-after'])).to.be.at.least(1)
+    expect(shed).to.deep.equal(['queue-full'])
+    g.open()
+    await first
+    expect(await second).to.equal('ran')
+  })
+
+  it('sheds a task that waited longer than queueTimeoutMs instead of starting it late', async () => {
+    const limiter = new HashingLimiter({ concurrency: 1, queueMax: 5, queueTimeoutMs: 30 })
+    const shed: ShedReason[] = []
+    limiter.onShed = (reason) => shed.push(reason)
+    const g = gate()
+    const first = limiter.run(g.task)
+    let ran = false
+    const late = limiter.run(async () => {
+      ran = true
+    })
+    const err = await late.catch((e: unknown) => e)
+    expect(err).to.be.instanceOf(HashingOverloadedError)
+    expect(shed).to.deep.equal(['queue-timeout'])
+    expect(limiter.queueDepth).to.equal(0)
+    g.open()
+    await first
+    expect(ran).to.equal(false)
+    // The slot is free again: the next task runs.
+    expect(await limiter.run(async () => 42)).to.equal(42)
+  })
+
+  it('frees the slot when a task fails', async () => {
+    const limiter = new HashingLimiter({ concurrency: 1, queueMax: 0, queueTimeoutMs: 100 })
+    await limiter.run(() => Promise.reject(new Error('boom'))).catch(() => {})
+    expect(await limiter.run(async () => 'ok')).to.equal('ok')
+  })
+})
+
+describe('login storm', () => {
+  let app: FastifyInstance
+  before(async () => {
+    // Production cost, one hash at a time, one waiting: a storm of 12 must shed most of itself.
+    app = await buildTestApp({
+      PASSWORD_ARGON2_MEMORY_KIB: '19456',
+      PASSWORD_ARGON2_PASSES: '2',
+      PASSWORD_HASH_CONCURRENCY: '1',
+      PASSWORD_HASH_QUEUE_MAX: '1',
+      LOGIN_MAX_PER_IP: '1000',
+      LOGIN_MAX_PER_ACCOUNT: '1000',
+    })
+  })
+  after(async () => {
+    await app.close()
+  })
+
+  it('answers the overflow 503 with Retry-After, never anything else, while health keeps answering', async function () {
+    this.timeout(60_000)
+    const account = await register(app)
+    let maxActive = 0
+    const sampler = setInterval(() => {
+      maxActive = Math.max(maxActive, app.passwords.limiter.active)
+    }, 1)
+    const logins = Array.from({ length: 12 }, () =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        payload: { email: account.email, password: account.password },
+      }),
+    )
+    const health = await app.inject({ method: 'GET', url: '/health/live' })
+    const answers = await Promise.all(logins)
+    clearInterval(sampler)
+    expect(health.statusCode).to.equal(200)
+    const codes = answers.map((r) => r.statusCode)
+    expect(codes.filter((c) => c !== 200 && c !== 503)).to.deep.equal([])
+    expect(codes.filter((c) => c === 200).length).to.be.within(1, 11)
+    const shed = answers.filter((r) => r.statusCode === 503)
+    expect(shed.length).to.be.at.least(1)
+    for (const r of shed) {
+      expect(Number(r.headers['retry-after'])).to.be.at.least(1)
+      expect(r.json().error.code).to.equal('OVERLOADED')
+    }
+    expect(maxActive).to.equal(1)
+  })
+})

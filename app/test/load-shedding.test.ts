@@ -1,0 +1,118 @@
+import { expect } from 'chai'
+import type { FastifyInstance } from 'fastify'
+import { buildServer } from '../src/build.js'
+import { poolWaiting } from '../src/db/pool-stats.js'
+import type { ShedSignal } from '../src/platform/load-shedding.js'
+import { buildTestApp, testConfig } from './helpers/app.js'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Keeps the event loop busy most of the time, like a CPU-bound overload, until stopped. */
+function hogEventLoop(busyMs: number): () => void {
+  const timer = setInterval(() => {
+    const until = performance.now() + busyMs
+    while (performance.now() < until) {}
+  }, 5)
+  return () => clearInterval(timer)
+}
+
+async function waitFor(check: () => boolean, timeoutMs = 15_000) {
+  const until = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > until) throw new Error('condition not reached')
+    await sleep(5)
+  }
+}
+
+describe('load shedding', () => {
+  describe('on event-loop delay', () => {
+    let app: FastifyInstance
+    const shed: ShedSignal[] = []
+    before(async () => {
+      // Well above what a busy shared CI machine causes by itself, well below the hog's 80 ms.
+      app = await buildTestApp({ SHED_EVENT_LOOP_DELAY_MS: '50', SHED_SAMPLE_INTERVAL_MS: '50' })
+      app.loadShedder.onShed = (signal) => shed.push(signal)
+    })
+    after(async () => {
+      await app.close()
+    })
+
+    it('answers 503 OVERLOADED with Retry-After while the loop lags, keeps health answering, and recovers', async () => {
+      // Past the start-up grace (two samples from the first request), under a lagging loop.
+      await app.inject({ method: 'GET', url: '/health/live' })
+      const stop = hogEventLoop(80)
+      try {
+        await sleep(300)
+        const busy = await app.inject({ method: 'GET', url: '/v1/me' })
+        expect(busy.statusCode).to.equal(503)
+        expect(busy.headers['retry-after']).to.equal('1')
+        expect(busy.json().error).to.include({ code: 'OVERLOADED' })
+        expect(busy.json().error.requestId).to.be.a('string')
+        const live = await app.inject({ method: 'GET', url: '/health/live' })
+        expect(live.statusCode).to.equal(200)
+      } finally {
+        stop()
+      }
+      expect(shed).to.include('eventLoopDelay')
+      expect(app.loadShedder.shed.eventLoopDelay).to.be.at.least(1)
+      await waitFor(() => !app.isUnderPressure())
+      // Not shed any more: the route's own answer (no session) comes back.
+      const calm = await app.inject({ method: 'GET', url: '/v1/me' })
+      expect(calm.statusCode).to.equal(401)
+    })
+  })
+
+  it('does not count start-up work as overload: a fresh instance serves its first requests', async () => {
+    // A 1 s sample: the one that saw the block below is still current when the first request comes.
+    const app = await buildServer(
+      testConfig({ SHED_EVENT_LOOP_DELAY_MS: '1', SHED_SAMPLE_INTERVAL_MS: '1000' }),
+    )
+    try {
+      // Start-up work (other plugins' onReady, connecting) blocks the loop before any traffic.
+      await app.ready()
+      const until = performance.now() + 1200
+      while (performance.now() < until) {}
+      await sleep(300)
+      const first = await app.inject({ method: 'GET', url: '/v1/me' })
+      expect(first.statusCode, first.body).to.equal(401)
+    } finally {
+      await app.close()
+    }
+  })
+
+  describe('on queries waiting for a database connection', () => {
+    let app: FastifyInstance
+    before(async () => {
+      // Background work off, so only the test's queries use the one connection.
+      app = await buildTestApp({
+        SHED_EVENT_LOOP_DELAY_MS: '100',
+        DATABASE_POOL_MAX: '1',
+        SHED_POOL_WAITING: '1',
+        OUTBOX_RELAY_ENABLED: 'false',
+        IDEMPOTENCY_SWEEP_INTERVAL_MS: '3600000',
+      })
+    })
+    after(async () => {
+      await app.close()
+    })
+
+    it('sheds new requests while the pool has a queue, but not health checks; serves again once it drains', async function () {
+      this.timeout(20_000)
+      // Boot's own work (schema compilation) can show up as event-loop delay in the first sample.
+      await waitFor(() => poolWaiting() === 0 && !app.isUnderPressure())
+      expect((await app.inject({ method: 'GET', url: '/v1/me' })).statusCode).to.equal(401)
+      // Prisma's promises are lazy: `then` sends the queries now.
+      const holding = app.prisma.$queryRaw`SELECT pg_sleep(0.8)::text`.then(() => {})
+      const queued = app.prisma.$queryRaw`SELECT 1`.then(() => {})
+      await waitFor(() => poolWaiting() >= 1)
+      const busy = await app.inject({ method: 'GET', url: '/v1/me' })
+      expect(busy.statusCode).to.equal(503)
+      expect(busy.json().error.code).to.equal('OVERLOADED')
+      expect(busy.headers['retry-after']).to.equal('1')
+      expect((await app.inject({ method: 'GET', url: '/health/live' })).statusCode).to.equal(200)
+      await Promise.all([holding, queued])
+      expect(app.loadShedder.shed.poolWaiting).to.be.at.least(1)
+      expect((await app.inject({ method: 'GET', url: '/v1/me' })).statusCode).to.equal(401)
+    })
+  })
+})
