@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { poolWaiting } from '../db/pool-stats.js'
+import { metrics } from '../telemetry/metrics.js'
 import { HttpError } from './errors.js'
 
 /** Which signal shed a request. */
@@ -44,6 +45,7 @@ async function loadShedding(app: FastifyInstance, opts: { config: Config['sheddi
   // The error handler gives it the service's error shape and the Retry-After header.
   const shed = (signal: ShedSignal, request: FastifyRequest): HttpError => {
     shedder.shed[signal]++
+    metrics.shed(request.routeOptions.url ?? 'unknown')
     try {
       shedder.onShed?.(signal, request)
     } catch {}

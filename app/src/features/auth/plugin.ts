@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../../config.js'
 import { forbidden, unauthorized } from '../../platform/errors.js'
+import { metrics } from '../../telemetry/metrics.js'
 import { isSameOrigin } from './origin.js'
 import { PasswordHasher, type PasswordHashingOptions } from './password.js'
 import { type Session, SessionStore } from './sessions.js'
@@ -72,7 +73,13 @@ export interface AuthOptions {
 async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
   const { cookieName, cookieSecure, idleSeconds, absoluteSeconds, allowedOrigins } = opts.session
   app.decorate('sessions', new SessionStore(app.redis, { idleSeconds, absoluteSeconds }))
-  app.decorate('passwords', new PasswordHasher(opts.passwords))
+  const passwords = new PasswordHasher(opts.passwords)
+  app.decorate('passwords', passwords)
+  const unobserve = metrics.hashQueue(() => ({
+    waiting: passwords.limiter.queueDepth,
+    active: passwords.limiter.active,
+  }))
+  app.addHook('onClose', async () => unobserve())
   app.decorateRequest('user', undefined)
   app.decorateRequest('session', undefined)
 
