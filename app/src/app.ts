@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from './config.js'
 import accountRoutes from './features/accounts/accounts-routes.js'
+import { fundingWebhookRoutes, treasuryRoutes } from './features/accounts/funding-routes.js'
 import idempotencyRetention from './features/accounts/idempotency-retention.js'
 import transactionRoutes from './features/accounts/transactions-routes.js'
 import auth from './features/auth/plugin.js'
@@ -28,6 +29,7 @@ import searchRoutes from './features/search/routes.js'
 import uploadRoutes from './features/uploads/routes.js'
 import cache from './platform/cache/plugin.js'
 import errors from './platform/errors-plugin.js'
+import inputGuard from './platform/input-guard.js'
 import prisma from './platform/prisma.js'
 import rateLimit from './platform/rate-limit.js'
 import redis from './platform/redis.js'
@@ -45,6 +47,7 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
   // External plugins: infrastructure clients and HTTP hardening.
   await fastify.register(errors)
   await fastify.register(requestId)
+  await fastify.register(inputGuard)
   await fastify.register(fastifyHelmet, { global: true })
   await fastify.register(fastifyCookie)
   await fastify.register(prisma, { config: config.database })
@@ -76,6 +79,20 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
     prefix: '/v1/transactions',
     maxAttempts: config.transactions.maxAttempts,
   })
+  const funding = {
+    limits: { maxAmount: config.funding.maxAmount, dailyLimit: config.funding.dailyLimit },
+    maxAttempts: config.transactions.maxAttempts,
+  }
+  // Public: a provider authenticates by signature, not by session. Absent without a secret.
+  if (config.funding.webhookSecret) {
+    await fastify.register(fundingWebhookRoutes, {
+      prefix: '/v1/funding',
+      ...funding,
+      webhookSecret: config.funding.webhookSecret,
+      webhookToleranceSeconds: config.funding.webhookToleranceSeconds,
+    })
+  }
+  await fastify.register(treasuryRoutes, { prefix: '/v1/admin/treasury', ...funding })
   await fastify.register(notificationRoutes, { prefix: '/v1/notifications' })
   await fastify.register(uploadRoutes, { prefix: '/v1/uploads' })
   await fastify.register(searchRoutes, { prefix: '/v1/search' })

@@ -5,6 +5,7 @@ import type { DestinationStream } from 'pino'
 import app from './app.js'
 import type { Config } from './config.js'
 import { requestIdOf } from './platform/request-id.js'
+import { buildValidator } from './platform/validation.js'
 
 /** What tests may inject besides configuration. */
 export interface BuildOptions {
@@ -57,6 +58,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, allErrors: true } },
+    // Bodies without type coercion, strict date formats: platform/validation.ts.
+    schemaController: { compilersFactory: { buildValidator: buildValidator() } },
   }).withTypeProvider<TypeBoxTypeProvider>()
   // Node closes connections whose headers take longer than this; it must exceed keep-alive.
   fastify.server.headersTimeout = config.keepAliveTimeoutMs + 1000

@@ -65,6 +65,17 @@ export interface Config {
     /** Time between sweeps of expired idempotency records. */
     idempotencySweepIntervalMs: number
   }
+  /** Money entering the ledger (features/accounts/funding-routes.ts). */
+  funding: {
+    /** HMAC-SHA256 key shared with the payment provider; unset: the webhook route does not exist. */
+    webhookSecret: string | undefined
+    /** A webhook signed longer ago (or further ahead) than this is refused: a captured one cannot be replayed later. */
+    webhookToleranceSeconds: number
+    /** Largest single funding, in minor units. */
+    maxAmount: bigint
+    /** Most a user's accounts may receive through funding per UTC day, in minor units. */
+    dailyLimit: bigint
+  }
   notifications: {
     /** SSE comment interval; the ALB drops connections idle for 60 s. */
     heartbeatMs: number
@@ -159,6 +170,12 @@ export function loadConfig(env: Env = process.env): Config {
       idempotencyRetentionHours: read.int('IDEMPOTENCY_RETENTION_HOURS', 168, 1, 8760),
       idempotencySweepIntervalMs: read.int('IDEMPOTENCY_SWEEP_INTERVAL_MS', 3_600_000, 100),
     },
+    funding: {
+      webhookSecret: read.secret('FUNDING_WEBHOOK_SECRET', 32),
+      webhookToleranceSeconds: read.int('FUNDING_WEBHOOK_TOLERANCE_SECONDS', 300, 1, 3600),
+      maxAmount: BigInt(read.int('FUNDING_MAX_AMOUNT', 1_000_000, 1, 1e15)),
+      dailyLimit: BigInt(read.int('FUNDING_DAILY_LIMIT', 5_000_000, 1)),
+    },
     notifications: {
       heartbeatMs: read.int('NOTIFICATIONS_HEARTBEAT_MS', 20_000, 10, 25_000),
       replayLimit: read.int('NOTIFICATIONS_REPLAY_LIMIT', 500, 1, 10_000),
@@ -216,6 +233,15 @@ class Reader {
       return fallback
     }
     return n
+  }
+
+  /** An optional secret of at least `minLength` characters; never echoed in the problem. */
+  secret(name: string, minLength: number): string | undefined {
+    const value = this.raw(name)
+    if (value !== undefined && value.length < minLength) {
+      this.problems.push(`${name} must be at least ${minLength} characters`)
+    }
+    return value
   }
 
   bool(name: string, fallback: boolean): boolean {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { badRequest, unauthorized } from '../../platform/errors.js'
-import { authErrors, errorRef } from '../../platform/schemas.js'
+import { authErrors, errorRef, isInRange, isUuid } from '../../platform/schemas.js'
 import { type SearchCursor, search } from './search.js'
 
 const SearchQuery = Type.Object(
@@ -31,12 +31,18 @@ function encodeCursor(c: SearchCursor): string {
 
 function decodeCursor(cursor: string): SearchCursor {
   try {
-    const [rank, at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [number, string, string]
-    const createdAt = new Date(at)
-    if (typeof rank !== 'number' || Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) {
+    const [rank, at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [
+      unknown,
+      unknown,
+      unknown,
+    ]
+    const createdAt = new Date(typeof at === 'string' ? at : Number.NaN)
+    // ts_rank is a float4 in [0, 1]: anything else would overflow the ::real cast in the query.
+    const validRank = typeof rank === 'number' && rank >= 0 && rank <= 1
+    if (!validRank || !isInRange(createdAt.getTime()) || !isUuid(id)) {
       throw new Error('bad cursor')
     }
-    return { rank, createdAt, id }
+    return { rank, createdAt, id } as SearchCursor
   } catch {
     throw badRequest('Invalid cursor', [{ field: 'cursor', message: 'is not a cursor this API returned' }])
   }
