@@ -1,8 +1,9 @@
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
 import { buildTestApp } from './helpers/app.js'
+import { fundAccount } from './helpers/funding.js'
 import { bearer, login } from './helpers/users.js'
-import { openAccount, post } from './transactions.support.js'
+import { openAccount } from './transactions.support.js'
 
 interface Hit {
   type: string
@@ -22,15 +23,8 @@ describe('search (PostgreSQL full-text)', () => {
   })
 
   async function deposit(token: string, accountId: string, description: string) {
-    const res = await post(app, token, {
-      type: 'deposit',
-      amount: '100',
-      currency: 'EUR',
-      toAccountId: accountId,
-      description,
-    })
-    expect(res.statusCode, res.body).to.equal(201)
-    return res.json().transaction.id as string
+    void token
+    return (await fundAccount(app, accountId, 100, { description })).id
   }
   async function upload(userId: string, fileName: string) {
     // Straight into the table: the S3 flow has its own spec, search only needs the row.

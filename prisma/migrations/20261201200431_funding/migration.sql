@@ -110,7 +110,7 @@ BEGIN
           v_created);
 
   v_body := funding_body(v_id);
-  RETURN jsonb_build_object('outcome', 'created', 'body', v_body);
+  RETURN jsonb_build_object('outcome', 'created', 'body', v_body, 'userId', v_account.user_id);
 END;
 $$;
 

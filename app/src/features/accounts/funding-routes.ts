@@ -90,6 +90,8 @@ async function fund(
       },
       'funding applied',
     )
+    // The receiver's summaries at once, as a transfer does for its sender.
+    await app.invalidateUserReports(result.userId)
     app.notifications.relay.kick()
     return reply.code(201).send(result.body as Envelope)
   }

@@ -31,7 +31,8 @@ export interface FundingLimits {
 
 /** What the database decided. Only `created` wrote anything. */
 export type FundingOutcome =
-  | { outcome: 'created' | 'replayed'; body: unknown }
+  | { outcome: 'created'; body: unknown; userId: string }
+  | { outcome: 'replayed'; body: unknown }
   | {
       outcome:
         | 'event_conflict'
