@@ -25,6 +25,8 @@ const STAGES = [
   { name: 'dockerfile', ...check('npx', 'dockerfilelint', 'Dockerfile') },
   { name: 'compose', ...check('docker-compose', '-f', 'docker-compose.yml', 'config', '-q') },
   { name: 'app', ...mocha('app') },
+  // Property-based fuzz of every OpenAPI operation (seeded: FUZZ_SEED, FUZZ_RUNS); about 1 minute.
+  { name: 'fuzz', ...mocha('app/test/fuzz') },
   { name: 'infra', ...mocha('infra') },
   // The benchmark's arithmetic only; `npm run bench` prints latencies and is never a test stage.
   { name: 'bench', ...mocha('scripts/bench') },

@@ -1,9 +1,10 @@
 /** Builds a Fastify instance for a configuration: the server entry point and the tests share it. */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify'
 import type { DestinationStream } from 'pino'
 import app from './app.js'
 import type { Config } from './config.js'
+import { frameworkErrorBody } from './platform/errors.js'
 import { requestIdOf } from './platform/request-id.js'
 import { buildValidator } from './platform/validation.js'
 
@@ -60,6 +61,11 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     ajv: { customOptions: { removeAdditional: false, allErrors: true } },
     // Bodies without type coercion, strict date formats: platform/validation.ts.
     schemaController: { compilersFactory: { buildValidator: buildValidator() } },
+    // Router errors (malformed percent-encoding, overlong params) in the shared error shape too.
+    frameworkErrors: (error, request, reply) => {
+      const { status, body } = frameworkErrorBody(error, request.id)
+      ;(reply as FastifyReply).code(status).send(body)
+    },
   }).withTypeProvider<TypeBoxTypeProvider>()
   // Node closes connections whose headers take longer than this; it must exceed keep-alive.
   fastify.server.headersTimeout = config.keepAliveTimeoutMs + 1000

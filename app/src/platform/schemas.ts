@@ -71,8 +71,22 @@ export function isInRange(time: number): boolean {
   return Number.isFinite(time) && time >= MIN_TIME && time <= MAX_TIME
 }
 
-/** Ajv plugin: replaces ajv-formats' `date` and `date-time` with the strict versions above. */
+const INT64_MAX = 2n ** 63n - 1n
+
+/** Decimal digits of a positive PostgreSQL bigint (1 to 2^63-1), without leading zeros. */
+export function isInt64Id(value: string): boolean {
+  return /^[1-9][0-9]{0,18}$/.test(value) && BigInt(value) <= INT64_MAX
+}
+
+/** A bigserial id in a URL, query or header: 9223372036854775808 is a 400, not a failed query. */
+export const Int64Id = Type.String({
+  format: 'int64-id',
+  description: 'Positive 64-bit integer id, as digits',
+})
+
+/** Ajv plugin: strict `date` and `date-time` (replacing ajv-formats') and `int64-id`. */
 export function strictFormats(ajv: { addFormat(name: string, format: unknown): unknown }): void {
   ajv.addFormat('date', { type: 'string', validate: isStrictDate })
   ajv.addFormat('date-time', { type: 'string', validate: isStrictDateTime })
+  ajv.addFormat('int64-id', { type: 'string', validate: isInt64Id })
 }

@@ -81,6 +81,18 @@ const nested = (depth: number) => {
   return value
 }
 
+/** Whole bodies no generator writes: broken JSON, duplicate keys, prototype keys, 5,000 levels deep. */
+export const HOSTILE_BODIES = [
+  '{',
+  '[]',
+  '"x"',
+  'null',
+  '{"a":1,"a":2}',
+  '{"__proto__":{"x":1}}',
+  `${'['.repeat(5000)}${']'.repeat(5000)}`,
+  `{"name":${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}}`,
+]
+
 /** Hostile JSON values of any type. */
 export const HOSTILE_VALUES: unknown[] = [
   ...HOSTILE_STRINGS,
@@ -98,7 +110,6 @@ export const HOSTILE_VALUES: unknown[] = [
   {},
   { __proto__x: 1 },
   nested(40),
-  nested(5000),
   { a: { b: { c: { d: { e: nested(100) } } } } },
 ]
 
