@@ -27,6 +27,11 @@ export const REDACT_PATHS = [
   'body.*.password',
 ]
 
+/** A URL with the value of every `q` parameter (search terms: personal data) replaced. */
+export function redactSearchTerms(url: string): string {
+  return url.replace(/([?&]q=)[^&#]*/g, '$1[redacted]')
+}
+
 /** Pino options: JSON lines, request id on every line, sensitive headers and fields redacted. */
 export function loggerOptions(config: Config, stream?: DestinationStream): FastifyServerOptions['logger'] {
   return {
@@ -35,7 +40,7 @@ export function loggerOptions(config: Config, stream?: DestinationStream): Fasti
     serializers: {
       req: (req) => ({
         method: req.method,
-        url: req.url,
+        url: redactSearchTerms(req.url),
         host: req.host,
         remoteAddress: req.ip,
         headers: req.headers,

@@ -55,6 +55,11 @@ describe('hostile input answers 4xx in the error shape (issue 10, finding 3)', (
     expectRefused(await get('/v1/transactions/%ED%A0%80'), 'path surrogate bytes')
   })
 
+  it('answers 400 to operator-only search queries PostgreSQL cannot parse (found by the fuzzer)', async () => {
+    for (const q of ['-'.repeat(36), '- '.repeat(36), '-!'.repeat(36)])
+      expectRefused(await get(`/v1/search?q=${encodeURIComponent(q)}`), q)
+  })
+
   it('refuses non-finite numbers past coercion', async () => {
     for (const limit of ['Infinity', '-Infinity', 'NaN', '1e309', '1.5'])
       expectRefused(await get(`/v1/transactions?limit=${limit}`), limit)

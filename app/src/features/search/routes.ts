@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { badRequest, unauthorized } from '../../platform/errors.js'
 import { authErrors, errorRef, isInRange, isUuid } from '../../platform/schemas.js'
+import { sqlStateOf } from '../accounts/sql-state.js'
 import { type SearchCursor, search } from './search.js'
 
 const SearchQuery = Type.Object(
@@ -24,6 +25,18 @@ const Hit = Type.Object({
   rank: Type.Number(),
   createdAt: Type.String({ format: 'date-time' }),
 })
+
+/**
+ * PostgreSQL's websearch_to_tsquery() gives up on some operator-only inputs ("- - - ..." or
+ * "-!-!-!..." past about 30 operators) with an internal error (XX000 "tsquery stack too small"):
+ * a client's mistake, so a 400, not a 500. No rewrite of the text catches every such input.
+ */
+function isQueryTooComplex(err: unknown): boolean {
+  return sqlStateOf(err) === 'XX000' && /tsquery/.test(String((err as Error)?.message ?? ''))
+}
+
+const tooComplex = () =>
+  badRequest('Search query too complex', [{ field: 'q', message: 'has too many operators; use words' }])
 
 function encodeCursor(c: SearchCursor): string {
   return Buffer.from(JSON.stringify([c.rank, c.createdAt.toISOString(), c.id])).toString('base64url')
@@ -79,6 +92,8 @@ const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
         type,
         limit,
         after: cursor ? decodeCursor(cursor) : undefined,
+      }).catch((err: unknown) => {
+        throw isQueryTooComplex(err) ? tooComplex() : err
       })
       return {
         items: hits.map((h) => ({ ...h, createdAt: h.createdAt.toISOString() })),
