@@ -4,6 +4,7 @@
  * standby, a steady stream of deposits, then the primary crashes, the standby is promoted and the
  * service's writer endpoint file is switched, with no service restart. Measures RTO and RPO.
  */
+
 import { randomBytes } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
@@ -12,6 +13,7 @@ import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { applyMigrations } from '../src/db/migrate.js'
+import { SIGNATURE_HEADER, signFunding } from '../src/features/accounts/funding-signature.js'
 import { freePort, LocalCluster, removeDir, scratchDir } from './pg-cluster.js'
 import { ServiceProcess } from './service-process.js'
 import { TcpProxy } from './tcp-proxy.js'
@@ -21,6 +23,8 @@ const migrationsDir = join(import.meta.dirname, '../../prisma/migrations')
 const DATABASE = 'drill'
 const STANDBY_NAME = 'drill_standby'
 
+/** The drill service's funding webhook secret (a local, throwaway instance). */
+const DRILL_FUNDING_SECRET = 'drill-funding-webhook-secret-0123456789'
 /** How one drill runs. */
 export interface DrillOptions {
   mode: 'sync' | 'async'
@@ -161,6 +165,10 @@ async function drill(opts: DrillOptions, cleanups: Cleanup[]): Promise<DrillResu
       COOKIE_SECURE: 'false',
       SCRYPT_LOG_N: '12',
       SHUTDOWN_TIMEOUT_MS: '5000',
+      // Deposits are signed funding events (docs/api-transactions.md); limits far above the drill's volume.
+      FUNDING_WEBHOOK_SECRET: DRILL_FUNDING_SECRET,
+      FUNDING_MAX_AMOUNT: '1000000000',
+      FUNDING_DAILY_LIMIT: '1000000000000000',
     },
     await freePort(),
   )
@@ -172,18 +180,26 @@ async function drill(opts: DrillOptions, cleanups: Cleanup[]): Promise<DrillResu
   const { token, accountIds } = await signUp(service.baseUrl, opts.clients)
   const reader = await signUp(service.baseUrl, 1)
   // Something for the reading user to read.
-  await call(
-    service.baseUrl,
-    'POST',
-    '/v1/transactions',
-    { type: 'deposit', amount: '1', currency: 'EUR', toAccountId: reader.accountIds[0] },
-    201,
-    reader.token,
-    randomBytes(8).toString('hex'),
-  )
+  const opening = JSON.stringify({
+    id: `drill-${randomBytes(8).toString('hex')}`,
+    type: 'funding.succeeded',
+    accountId: reader.accountIds[0],
+    amount: '1',
+    currency: 'EUR',
+  })
+  const funded = await fetch(`${service.baseUrl}/v1/funding/webhook`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      [SIGNATURE_HEADER]: signFunding(DRILL_FUNDING_SECRET, opening, Math.floor(Date.now() / 1000)),
+    },
+    body: opening,
+  })
+  if (funded.status !== 201) throw new Error(`opening funding: ${funded.status} ${await funded.text()}`)
   const workload = new Workload({
     baseUrl: service.baseUrl,
     token,
+    fundingSecret: DRILL_FUNDING_SECRET,
     accountIds,
     currency: 'EUR',
     clients: opts.clients,
