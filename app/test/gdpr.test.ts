@@ -1,6 +1,7 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
+import { storedKeyOf } from '../src/features/uploads/routes.js'
 import { buildTestApp } from './helpers/app.js'
 import { fundAccount } from './helpers/funding.js'
 import { postForm, startS3, type TestS3 } from './helpers/s3.js'
@@ -125,7 +126,8 @@ describe('GDPR: export and erasure', () => {
       payload: { email: user.email, password: user.password },
     })
     const otherToken = secondSession.json().token as string
-    const key = `users/${user.user.id}/${upload.id}`
+    // Completion moved the checked bytes to the stored key (features/uploads).
+    const key = storedKeyOf(`users/${user.user.id}/${upload.id}`)
     expect(await s3.exists(key)).to.equal(true)
     // An object under the user's prefix that no record points at (an upload never confirmed).
     const stray = `users/${user.user.id}/stray`

@@ -74,6 +74,11 @@ BEGIN
     RETURN jsonb_build_object('outcome', 'account_not_found');
   END IF;
   SELECT deleted_at INTO v_deleted FROM users WHERE id = v_account.user_id FOR NO KEY UPDATE;
+  -- A redelivery of this event may have committed while we waited: replay it, before any limit.
+  SELECT * INTO v_seen FROM fundings WHERE source = p_source AND event_id = p_event_id;
+  IF FOUND THEN
+    RETURN funding_replay(v_seen, p_request_hash);
+  END IF;
   IF v_deleted IS NOT NULL THEN
     RETURN jsonb_build_object('outcome', 'account_not_found');
   END IF;
@@ -173,6 +178,13 @@ BEGIN
 
   -- Lock both accounts in id order: opposite transfers between two accounts cannot deadlock.
   PERFORM 1 FROM accounts WHERE id IN (p_from, p_to) ORDER BY id FOR UPDATE;
+  -- A twin with the same key may have committed while we waited for the locks: answer its result
+  -- (a fresh snapshot sees it) rather than judging the balance it already moved.
+  SELECT * INTO v_key FROM idempotency_keys WHERE user_id = p_user_id AND key = p_key;
+  IF FOUND THEN
+    RETURN jsonb_build_object('outcome', CASE WHEN v_key.request_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END,
+                              'status', v_key.status_code, 'body', v_key.response);
+  END IF;
 
   IF p_from IS NOT NULL THEN
     SELECT * INTO v_from FROM accounts WHERE id = p_from;

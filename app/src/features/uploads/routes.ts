@@ -227,6 +227,10 @@ const uploads: FastifyPluginAsyncTypebox = async (app) => {
         }
         return updated
       })
+      // The staging object is no longer needed; best effort (erasure and delete remove it anyway).
+      await app.storage.deleteObjects([row.key]).catch((err: Error) => {
+        request.log.warn({ err: { message: err.message } }, 'staging object not deleted')
+      })
       return { upload: done }
     },
   )
