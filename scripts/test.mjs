@@ -27,6 +27,8 @@ const STAGES = [
   { name: 'dockerfile', ...check('npx', 'dockerfilelint', 'Dockerfile') },
   { name: 'compose', ...check('docker-compose', '-f', 'docker-compose.yml', 'config', '-q') },
   { name: 'app', ...mocha('app') },
+  // Property-based fuzz of every OpenAPI operation (seeded: FUZZ_SEED, FUZZ_RUNS); about 1 minute.
+  { name: 'fuzz', ...mocha('app/test/fuzz') },
   // The web client's units (Vitest); the SDK matches the service; the document lints clean.
   { name: 'web', ...check('npx', 'vitest', 'run', '--root', 'web') },
   { name: 'sdk-stale', ...check('npx', 'tsx', 'packages/sdk/scripts/generate.ts', '--check') },

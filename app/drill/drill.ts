@@ -29,6 +29,8 @@ const migrationsDir = join(import.meta.dirname, '../../prisma/migrations')
 const DATABASE = 'drill'
 const STANDBY_NAME = 'drill_standby'
 
+/** The drill service's funding webhook secret (a local, throwaway instance). */
+const DRILL_FUNDING_SECRET = 'drill-funding-webhook-secret-0123456789'
 /** How one drill runs. */
 export interface DrillOptions {
   mode: 'sync' | 'async'
@@ -169,8 +171,13 @@ async function drill(opts: DrillOptions, cleanups: Cleanup[]): Promise<DrillResu
       REDIS_KEY_PREFIX: redisPrefix,
       LOG_LEVEL: 'warn',
       COOKIE_SECURE: 'false',
-      SCRYPT_LOG_N: '12',
+      PASSWORD_ARGON2_MEMORY_KIB: '4096',
+      PASSWORD_ARGON2_PASSES: '1',
       SHUTDOWN_TIMEOUT_MS: '5000',
+      // Deposits are signed funding events (docs/api-transactions.md); limits far above the drill's volume.
+      FUNDING_WEBHOOK_SECRET: DRILL_FUNDING_SECRET,
+      FUNDING_MAX_AMOUNT: '1000000000',
+      FUNDING_DAILY_LIMIT: '1000000000000000',
     },
   })
   cleanups.push(async () => void (await service.stop()))
@@ -178,11 +185,12 @@ async function drill(opts: DrillOptions, cleanups: Cleanup[]): Promise<DrillResu
   writeFileSync(join(dir, 'service.pid'), String(servicePid))
   mark(`service ready at ${service.url} (pid ${servicePid})`)
 
-  const { writer, reader } = await writerAndReader(service.url, opts.clients)
+  const { writer, reader } = await writerAndReader(service.url, opts.clients, DRILL_FUNDING_SECRET)
   const { token, accountIds } = writer
   const workload = new Workload({
     baseUrl: service.url,
     token,
+    fundingSecret: DRILL_FUNDING_SECRET,
     accountIds,
     currency: 'EUR',
     clients: opts.clients,

@@ -15,6 +15,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from './config.js'
 import accountRoutes from './features/accounts/accounts-routes.js'
+import { fundingWebhookRoutes, treasuryRoutes } from './features/accounts/funding-routes.js'
 import idempotencyRetention from './features/accounts/idempotency-retention.js'
 import transactionRoutes from './features/accounts/transactions-routes.js'
 import auth from './features/auth/plugin.js'
@@ -32,6 +33,7 @@ import uploadRoutes from './features/uploads/routes.js'
 import cache from './platform/cache/plugin.js'
 import cors from './platform/cors.js'
 import errors from './platform/errors-plugin.js'
+import inputGuard from './platform/input-guard.js'
 import loadShedding from './platform/load-shedding.js'
 import mail from './platform/mail/mailer.js'
 import prisma from './platform/prisma.js'
@@ -76,9 +78,15 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
   await fastify.register(requestId)
   // First after the request id: a shed request costs no parsing, session lookup or query.
   await fastify.register(loadShedding, { config: config.shedding })
+  // Before parsing: NUL bytes, lone surrogates, deep nesting and non-finite numbers are 400s.
+  await fastify.register(inputGuard)
   await fastify.register(fastifyHelmet, { global: true, ...JSON_API_HEADERS })
   await fastify.register(fastifyCookie)
-  await fastify.register(cors, { origins: config.web.origins, cookieName: config.session.cookieName })
+  await fastify.register(cors, {
+    origins: config.web.origins,
+    csrfOrigins: config.session.allowedOrigins,
+    cookieName: config.session.cookieName,
+  })
   await fastify.register(prisma, { config: config.database })
   await fastify.register(redis, { config: config.redis })
   await fastify.register(rateLimit)
@@ -110,6 +118,19 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
     mail: config.mail,
     cookieSecure: config.session.cookieSecure,
   })
+  const funding = {
+    limits: { maxAmount: config.funding.maxAmount, dailyLimit: config.funding.dailyLimit },
+    maxAttempts: config.transactions.maxAttempts,
+  }
+  // Public: a provider authenticates by signature, not by session. Absent without a secret.
+  if (config.funding.webhookSecret) {
+    await fastify.register(fundingWebhookRoutes, {
+      prefix: '/v1/funding',
+      ...funding,
+      webhookSecret: config.funding.webhookSecret,
+      webhookToleranceSeconds: config.funding.webhookToleranceSeconds,
+    })
+  }
 
   // The protected scope: authenticated (and, under /v1/admin/, authorised) before any parsing.
   await fastify.register(
@@ -126,6 +147,7 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
         prefix: '/v1/transactions',
         maxAttempts: config.transactions.maxAttempts,
       })
+      await scope.register(treasuryRoutes, { prefix: '/v1/admin/treasury', ...funding })
       await scope.register(notificationRoutes, {
         prefix: '/v1/notifications',
         maxStreamsPerUser: config.notifications.maxStreamsPerUser,

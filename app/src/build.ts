@@ -1,10 +1,12 @@
 /** Builds a Fastify instance for a configuration: the server entry point and the tests share it. */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify'
 import type { DestinationStream } from 'pino'
 import app from './app.js'
 import type { Config } from './config.js'
+import { frameworkErrorBody } from './platform/errors.js'
 import { requestIdOf } from './platform/request-id.js'
+import { buildValidator } from './platform/validation.js'
 
 /** What tests may inject besides configuration. */
 export interface BuildOptions {
@@ -25,6 +27,11 @@ export const REDACT_PATHS = [
   'body.*.password',
 ]
 
+/** A URL with the value of every `q` parameter (search terms: personal data) replaced. */
+export function redactSearchTerms(url: string): string {
+  return url.replace(/([?&]q=)[^&#]*/g, '$1[redacted]')
+}
+
 /** Pino options: JSON lines, request id on every line, sensitive headers and fields redacted. */
 export function loggerOptions(config: Config, stream?: DestinationStream): FastifyServerOptions['logger'] {
   return {
@@ -33,7 +40,7 @@ export function loggerOptions(config: Config, stream?: DestinationStream): Fasti
     serializers: {
       req: (req) => ({
         method: req.method,
-        url: req.url,
+        url: redactSearchTerms(req.url),
         host: req.host,
         remoteAddress: req.ip,
         headers: req.headers,
@@ -57,6 +64,13 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, allErrors: true } },
+    // Bodies without type coercion, strict date formats: platform/validation.ts.
+    schemaController: { compilersFactory: { buildValidator: buildValidator() } },
+    // Router errors (malformed percent-encoding, overlong params) in the shared error shape too.
+    frameworkErrors: (error, request, reply) => {
+      const { status, body } = frameworkErrorBody(error, request.id)
+      ;(reply as FastifyReply).code(status).send(body)
+    },
   }).withTypeProvider<TypeBoxTypeProvider>()
   // Node closes connections whose headers take longer than this; it must exceed keep-alive.
   fastify.server.headersTimeout = config.keepAliveTimeoutMs + 1000

@@ -119,6 +119,17 @@ export interface Config {
     /** Time between sweeps of expired idempotency records. */
     idempotencySweepIntervalMs: number
   }
+  /** Money entering the ledger (features/accounts/funding-routes.ts). */
+  funding: {
+    /** HMAC-SHA256 key shared with the payment provider; unset: the webhook route does not exist. */
+    webhookSecret: string | undefined
+    /** A webhook signed longer ago (or further ahead) than this is refused: a captured one cannot be replayed later. */
+    webhookToleranceSeconds: number
+    /** Largest single funding, in minor units. */
+    maxAmount: bigint
+    /** Most a user's accounts may receive through funding per UTC day, in minor units. */
+    dailyLimit: bigint
+  }
   notifications: {
     /** SSE comment interval; the ALB drops connections idle for 60 s. */
     heartbeatMs: number
@@ -214,10 +225,16 @@ export function loadConfig(env: Env = process.env): Config {
       absoluteSeconds: read.int('SESSION_ABSOLUTE_TTL_SECONDS', 43_200, 1),
       cookieName: read.string('SESSION_COOKIE_NAME', cookieSecure ? '__Host-sid' : 'sid'),
       cookieSecure,
-      allowedOrigins: (read.optional('ALLOWED_ORIGINS') ?? '')
-        .split(',')
-        .map((o) => o.trim())
-        .filter(Boolean),
+      // The web client's origins (CORS) are trusted for cookie-authenticated writes too: one list for both checks.
+      allowedOrigins: [
+        ...new Set([
+          ...(read.optional('ALLOWED_ORIGINS') ?? '')
+            .split(',')
+            .map((o) => o.trim())
+            .filter(Boolean),
+          ...read.origins('WEB_ORIGINS'),
+        ]),
+      ],
     },
     lockout: {
       untrustedFailuresPerAccount: read.int('LOGIN_MAX_PER_ACCOUNT', 10, 1),
@@ -272,6 +289,12 @@ export function loadConfig(env: Env = process.env): Config {
       maxAttempts: read.int('TRANSACTION_MAX_ATTEMPTS', 3, 1, 10),
       idempotencyRetentionHours: read.int('IDEMPOTENCY_RETENTION_HOURS', 168, 1, 8760),
       idempotencySweepIntervalMs: read.int('IDEMPOTENCY_SWEEP_INTERVAL_MS', 3_600_000, 100),
+    },
+    funding: {
+      webhookSecret: read.secret('FUNDING_WEBHOOK_SECRET', 32),
+      webhookToleranceSeconds: read.int('FUNDING_WEBHOOK_TOLERANCE_SECONDS', 300, 1, 3600),
+      maxAmount: BigInt(read.int('FUNDING_MAX_AMOUNT', 1_000_000, 1, 1e15)),
+      dailyLimit: BigInt(read.int('FUNDING_DAILY_LIMIT', 5_000_000, 1)),
     },
     notifications: {
       heartbeatMs: read.int('NOTIFICATIONS_HEARTBEAT_MS', 20_000, 10, 25_000),
@@ -350,6 +373,15 @@ class Reader {
       return fallback
     }
     return n
+  }
+
+  /** An optional secret of at least `minLength` characters; never echoed in the problem. */
+  secret(name: string, minLength: number): string | undefined {
+    const value = this.raw(name)
+    if (value !== undefined && value.length < minLength) {
+      this.problems.push(`${name} must be at least ${minLength} characters`)
+    }
+    return value
   }
 
   bool(name: string, fallback: boolean): boolean {

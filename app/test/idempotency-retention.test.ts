@@ -2,6 +2,7 @@ import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
 import { sweepIdempotencyKeys } from '../src/features/accounts/idempotency-retention.js'
 import { buildTestApp } from './helpers/app.js'
+import { fundAccount } from './helpers/funding.js'
 import { login } from './helpers/users.js'
 import { dbClient, openAccount, post } from './transactions.support.js'
 
@@ -42,7 +43,8 @@ describe('idempotency records: retention', () => {
     app = await buildTestApp()
     const user = await login(app)
     const account = await openAccount(app, user.token)
-    const body = { type: 'deposit', amount: '5', currency: 'EUR', toAccountId: account }
+    await fundAccount(app, account, 1000)
+    const body = { type: 'withdrawal', amount: '5', currency: 'EUR', fromAccountId: account }
     const first = await post(app, user.token, body, 'key-old')
     expect(first.statusCode).to.equal(201)
     expect((await post(app, user.token, body, 'key-new')).statusCode).to.equal(201)
@@ -60,7 +62,8 @@ describe('idempotency records: retention', () => {
     app = await buildTestApp()
     const user = await login(app)
     const account = await openAccount(app, user.token)
-    const body = { type: 'deposit', amount: '1', currency: 'EUR', toAccountId: account }
+    await fundAccount(app, account, 1000)
+    const body = { type: 'withdrawal', amount: '1', currency: 'EUR', fromAccountId: account }
     for (const key of ['a', 'b', 'c', 'd', 'e']) {
       expect((await post(app, user.token, body, key)).statusCode).to.equal(201)
       await age(user.user.id, key, 500)
@@ -73,7 +76,8 @@ describe('idempotency records: retention', () => {
     app = await buildTestApp({ IDEMPOTENCY_SWEEP_INTERVAL_MS: '100', IDEMPOTENCY_RETENTION_HOURS: '1' })
     const user = await login(app)
     const account = await openAccount(app, user.token)
-    const body = { type: 'deposit', amount: '1', currency: 'EUR', toAccountId: account }
+    await fundAccount(app, account, 1000)
+    const body = { type: 'withdrawal', amount: '1', currency: 'EUR', fromAccountId: account }
     expect((await post(app, user.token, body, 'stale')).statusCode).to.equal(201)
     await age(user.user.id, 'stale', 2)
     const deadline = Date.now() + 3000

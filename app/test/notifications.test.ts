@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { expect } from 'chai'
 import { RELAY_LOCK_KEY } from '../src/features/notifications/relay.js'
+import { fundingWebhook } from './helpers/funding.js'
 import { redisBinariesAvailable, startRedisCluster } from './helpers/redis-cluster.js'
 import { services } from './helpers/services.js'
 import { bearer, login } from './helpers/users.js'
@@ -52,14 +53,11 @@ describe('notifications: SSE across instances, replay, list and read', () => {
     const stream = await open(b, user.token)
     expect(stream.status).to.equal(200)
 
-    const res = await fetch(`${a.url}/v1/transactions`, {
+    const funding = fundingWebhook(account, 1234)
+    const res = await fetch(`${a.url}/v1/funding/webhook`, {
       method: 'POST',
-      headers: {
-        ...bearer(user.token),
-        'idempotency-key': randomBytes(8).toString('hex'),
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({ type: 'deposit', amount: '1234', currency: 'EUR', toAccountId: account }),
+      headers: funding.headers,
+      body: funding.payload,
     })
     expect(res.status).to.equal(201)
     const { transaction } = (await res.json()) as { transaction: { id: string } }

@@ -1,8 +1,9 @@
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
-import { buildTestApp } from './helpers/app.js'
+import { buildTestApp, LogCapture } from './helpers/app.js'
+import { fundAccount } from './helpers/funding.js'
 import { bearer, login } from './helpers/users.js'
-import { openAccount, post } from './transactions.support.js'
+import { openAccount } from './transactions.support.js'
 
 interface Hit {
   type: string
@@ -22,15 +23,8 @@ describe('search (PostgreSQL full-text)', () => {
   })
 
   async function deposit(token: string, accountId: string, description: string) {
-    const res = await post(app, token, {
-      type: 'deposit',
-      amount: '100',
-      currency: 'EUR',
-      toAccountId: accountId,
-      description,
-    })
-    expect(res.statusCode, res.body).to.equal(201)
-    return res.json().transaction.id as string
+    void token
+    return (await fundAccount(app, accountId, 100, { description })).id
   }
   async function upload(userId: string, fileName: string) {
     // Straight into the table: the S3 flow has its own spec, search only needs the row.
@@ -138,5 +132,24 @@ describe('search (PostgreSQL full-text)', () => {
     })
     expect(plans[0]).to.include('uploads_search_vector_idx')
     expect(plans[1]).to.include('transactions_search_vector_idx')
+  })
+
+  it('keeps search terms out of the logs (issue 10, finding 8)', async () => {
+    const logs = new LogCapture()
+    const logged = await buildTestApp({ LOG_LEVEL: 'info' }, logs)
+    try {
+      const user = await login(logged)
+      const res = await logged.inject({
+        method: 'GET',
+        url: '/v1/search?q=pregnancy%20test%20pharmacy&limit=5',
+        headers: bearer(user.token),
+      })
+      expect(res.statusCode).to.equal(200)
+      const text = logs.raw.join('\n')
+      expect(text).to.include('/v1/search?q=[redacted]&limit=5')
+      expect(text).not.to.match(/pregnancy/i)
+    } finally {
+      await logged.close()
+    }
   })
 })

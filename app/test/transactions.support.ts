@@ -7,6 +7,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
 import { buildTestApp } from './helpers/app.js'
+import { fundAccount } from './helpers/funding.js'
 import { services } from './helpers/services.js'
 import { bearer } from './helpers/users.js'
 
@@ -57,21 +58,14 @@ export async function post(
   })
 }
 
-/** Deposits through the API; throws unless it was created. */
+/** Credits an EUR account through the signed funding webhook (users cannot deposit themselves). */
 export async function deposit(
   app: FastifyInstance,
-  token: string,
+  _token: string,
   toAccountId: string,
   amount: string | number,
 ) {
-  const res = await post(app, token, {
-    type: 'deposit',
-    amount: String(amount),
-    currency: 'EUR',
-    toAccountId,
-  })
-  if (res.statusCode !== 201) throw new Error(`deposit failed: ${res.statusCode} ${res.body}`)
-  return res.json().transaction as { id: string; createdAt: string }
+  return fundAccount(app, toAccountId, amount)
 }
 
 /** Reads an account's balance through the API. */

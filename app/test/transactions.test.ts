@@ -20,7 +20,7 @@ describe('transactions: POST/GET /v1/transactions', () => {
   let app: FastifyInstance
   let db: pg.Client
   before(async () => {
-    app = await buildTestApp({ OUTBOX_RELAY_ENABLED: 'false' })
+    app = await buildTestApp({ OUTBOX_RELAY_ENABLED: 'false', REGISTER_MAX_PER_IP: '1000' })
     db = await dbClient()
   })
   after(async () => {
@@ -40,25 +40,42 @@ describe('transactions: POST/GET /v1/transactions', () => {
   }
 
   describe('posting', () => {
-    it('deposits integer minor units and answers 201 with the transaction, amount as a string', async () => {
-      const { token } = await login(app)
+    it("refuses a deposit into one's own account: users cannot mint money (400, nothing written)", async () => {
+      const { token, user } = await login(app)
       const account = await openAccount(app, token)
+      const before = await footprint(user.id)
       const res = await post(app, token, {
         type: 'deposit',
         amount: '1050',
         currency: 'EUR',
         toAccountId: account,
       })
+      expect(res.statusCode).to.equal(400)
+      expect(res.json().error.code).to.equal('VALIDATION_FAILED')
+      expect(await footprint(user.id)).to.deep.equal(before)
+      expect(await balanceOf(app, token, account)).to.equal(0n)
+    })
+
+    it('withdraws integer minor units and answers 201 with the transaction, amount as a string', async () => {
+      const { token } = await login(app)
+      const account = await openAccount(app, token)
+      await deposit(app, token, account, 2000)
+      const res = await post(app, token, {
+        type: 'withdrawal',
+        amount: '1050',
+        currency: 'EUR',
+        fromAccountId: account,
+      })
       expect(res.statusCode).to.equal(201)
       const { transaction } = res.json()
       expect(transaction).to.include({
-        type: 'deposit',
+        type: 'withdrawal',
         amount: '1050',
         currency: 'EUR',
-        toAccountId: account,
+        fromAccountId: account,
       })
-      expect(transaction.fromAccountId).to.equal(null)
-      expect(await balanceOf(app, token, account)).to.equal(1050n)
+      expect(transaction.toAccountId).to.equal(null)
+      expect(await balanceOf(app, token, account)).to.equal(950n)
 
       const read = await app.inject({
         method: 'GET',
@@ -86,7 +103,7 @@ describe('transactions: POST/GET /v1/transactions', () => {
         method: 'POST',
         url: '/v1/transactions',
         headers: bearer(token),
-        payload: { type: 'deposit', amount: '1', currency: 'EUR', toAccountId: account },
+        payload: { type: 'withdrawal', amount: '1', currency: 'EUR', fromAccountId: account },
       })
       expect(res.statusCode).to.equal(400)
       expect(res.json().error.details).to.deep.include({
@@ -100,12 +117,13 @@ describe('transactions: POST/GET /v1/transactions', () => {
       const { token } = await login(app)
       const a = await openAccount(app, token)
       const b = await openAccount(app, token)
+      await deposit(app, token, a, 1000)
       const bad = [
-        { type: 'deposit', amount: 10.5, currency: 'EUR', toAccountId: a },
-        { type: 'deposit', amount: '10.50', currency: 'EUR', toAccountId: a },
-        { type: 'deposit', amount: '0', currency: 'EUR', toAccountId: a },
-        { type: 'deposit', amount: '-5', currency: 'EUR', toAccountId: a },
-        { type: 'deposit', amount: '5', currency: 'EUR', fromAccountId: b, toAccountId: a },
+        { type: 'withdrawal', amount: 10.5, currency: 'EUR', fromAccountId: a },
+        { type: 'withdrawal', amount: '10.50', currency: 'EUR', fromAccountId: a },
+        { type: 'withdrawal', amount: '0', currency: 'EUR', fromAccountId: a },
+        { type: 'withdrawal', amount: '-5', currency: 'EUR', fromAccountId: a },
+        { type: 'withdrawal', amount: '5', currency: 'EUR', fromAccountId: a, toAccountId: b },
         { type: 'withdrawal', amount: '5', currency: 'EUR', toAccountId: a },
         { type: 'transfer', amount: '5', currency: 'EUR', fromAccountId: a, toAccountId: a },
         { type: 'transfer', amount: '5', currency: 'EUR', fromAccountId: a },
@@ -114,6 +132,45 @@ describe('transactions: POST/GET /v1/transactions', () => {
         const res = await post(app, token, body)
         expect(res.statusCode, JSON.stringify(body)).to.equal(400)
       }
+      expect(await balanceOf(app, token, a)).to.equal(1000n)
+    })
+
+    it('accepts only canonical decimal digit strings as amounts (no hex, exponent, sign, spaces, zeros, arrays, numbers)', async () => {
+      const { token } = await login(app)
+      const a = await openAccount(app, token)
+      await deposit(app, token, a, 100_000)
+      // Each of these was once coerced into a valid amount ("0x10" became 16).
+      const spellings: unknown[] = [
+        '0x10',
+        '1e3',
+        ' 42',
+        '42 ',
+        '+5',
+        '0100',
+        '0',
+        '٥',
+        ['5'],
+        5,
+        1e3,
+        true,
+        null,
+        {},
+      ]
+      for (const amount of spellings) {
+        const res = await post(app, token, { type: 'withdrawal', amount, currency: 'EUR', fromAccountId: a })
+        expect(res.statusCode, JSON.stringify(amount)).to.equal(400)
+        expect(res.json().error.details, JSON.stringify(amount)).to.deep.include.members([
+          res.json().error.details.find((d: { field: string }) => d.field.startsWith('amount')),
+        ])
+      }
+      expect(await balanceOf(app, token, a)).to.equal(100_000n)
+      const ok = await post(app, token, {
+        type: 'withdrawal',
+        amount: '16',
+        currency: 'EUR',
+        fromAccountId: a,
+      })
+      expect(ok.statusCode).to.equal(201)
     })
 
     it('refuses a withdrawal beyond the balance with 422 and writes nothing', async () => {
@@ -184,7 +241,7 @@ describe('transactions: POST/GET /v1/transactions', () => {
         currency: 'EUR',
         toAccountId: bobs,
       })
-      expect(depositElsewhere.statusCode).to.equal(404)
+      expect(depositElsewhere.statusCode).to.equal(400)
       expect(await balanceOf(app, bob.token, bobs)).to.equal(100n)
     })
 
@@ -266,17 +323,18 @@ describe('transactions: POST/GET /v1/transactions', () => {
       const { token } = await login(app)
       const account = await openAccount(app, token)
       const key = randomUUID()
+      await deposit(app, token, account, 1000)
       const first = await post(
         app,
         token,
-        { type: 'deposit', amount: '700', currency: 'EUR', toAccountId: account },
+        { type: 'withdrawal', amount: '700', currency: 'EUR', fromAccountId: account },
         key,
       )
-      // The same request written differently (number instead of string) is the same request.
+      // The same request written differently (fields in another order) is the same request.
       const again = await post(
         app,
         token,
-        { type: 'deposit', amount: 700, currency: 'EUR', toAccountId: account },
+        { fromAccountId: account, currency: 'EUR', amount: '700', type: 'withdrawal' },
         key,
       )
       expect(first.statusCode).to.equal(201)
@@ -284,23 +342,29 @@ describe('transactions: POST/GET /v1/transactions', () => {
       expect(again.json()).to.deep.equal(first.json())
       expect(again.headers['idempotent-replayed']).to.equal('true')
       expect(first.headers['idempotent-replayed']).to.equal(undefined)
-      expect(await balanceOf(app, token, account)).to.equal(700n)
+      expect(await balanceOf(app, token, account)).to.equal(300n)
     })
 
     it('answers 422 for the same key with a different body', async () => {
       const { token } = await login(app)
       const account = await openAccount(app, token)
       const key = randomUUID()
-      await post(app, token, { type: 'deposit', amount: '700', currency: 'EUR', toAccountId: account }, key)
+      await deposit(app, token, account, 1000)
+      await post(
+        app,
+        token,
+        { type: 'withdrawal', amount: '700', currency: 'EUR', fromAccountId: account },
+        key,
+      )
       const other = await post(
         app,
         token,
-        { type: 'deposit', amount: '701', currency: 'EUR', toAccountId: account },
+        { type: 'withdrawal', amount: '701', currency: 'EUR', fromAccountId: account },
         key,
       )
       expect(other.statusCode).to.equal(422)
       expect(other.json().error.code).to.equal('IDEMPOTENCY_KEY_REUSED')
-      expect(await balanceOf(app, token, account)).to.equal(700n)
+      expect(await balanceOf(app, token, account)).to.equal(300n)
     })
 
     it('scopes keys per user: two users may use the same key', async () => {
@@ -308,17 +372,19 @@ describe('transactions: POST/GET /v1/transactions', () => {
       const bob = await login(app)
       const a = await openAccount(app, alice.token)
       const b = await openAccount(app, bob.token)
+      await deposit(app, alice.token, a, 1)
+      await deposit(app, bob.token, b, 1)
       const key = randomUUID()
       const ra = await post(
         app,
         alice.token,
-        { type: 'deposit', amount: '1', currency: 'EUR', toAccountId: a },
+        { type: 'withdrawal', amount: '1', currency: 'EUR', fromAccountId: a },
         key,
       )
       const rb = await post(
         app,
         bob.token,
-        { type: 'deposit', amount: '1', currency: 'EUR', toAccountId: b },
+        { type: 'withdrawal', amount: '1', currency: 'EUR', fromAccountId: b },
         key,
       )
       expect([ra.statusCode, rb.statusCode]).to.deep.equal([201, 201])
@@ -330,8 +396,14 @@ describe('transactions: POST/GET /v1/transactions', () => {
       try {
         const { token, user } = await login(server.app)
         const account = await openAccount(server.app, token)
+        await deposit(server.app, token, account, 300)
         const key = randomUUID()
-        const body = JSON.stringify({ type: 'deposit', amount: '300', currency: 'EUR', toAccountId: account })
+        const body = JSON.stringify({
+          type: 'withdrawal',
+          amount: '300',
+          currency: 'EUR',
+          fromAccountId: account,
+        })
         const responses = await Promise.all(
           Array.from({ length: 12 }, () =>
             fetch(`${server.url}/v1/transactions`, {
@@ -348,11 +420,11 @@ describe('transactions: POST/GET /v1/transactions', () => {
         expect(responses.map((r) => r.status)).to.deep.equal(Array(12).fill(201))
         const ids = new Set(responses.map((r) => r.body.transaction.id))
         expect(ids.size).to.equal(1)
-        const count = await db.query('SELECT count(*)::int AS n FROM transactions WHERE to_user_id = $1', [
+        const count = await db.query('SELECT count(*)::int AS n FROM transactions WHERE from_user_id = $1', [
           user.id,
         ])
         expect(count.rows[0].n).to.equal(1)
-        expect(await balanceOf(server.app, token, account)).to.equal(300n)
+        expect(await balanceOf(server.app, token, account)).to.equal(0n)
       } finally {
         await server.app.close()
       }
@@ -362,13 +434,14 @@ describe('transactions: POST/GET /v1/transactions', () => {
       const first = await buildTestApp({ OUTBOX_RELAY_ENABLED: 'false' })
       const { token, email, password } = await login(first)
       const account = await openAccount(first, token)
+      await deposit(first, token, account, 5000)
       const key = randomUUID()
       const body = {
-        type: 'deposit',
+        type: 'withdrawal',
         amount: '4200',
         currency: 'EUR',
-        toAccountId: account,
-        description: 'salary',
+        fromAccountId: account,
+        description: 'rent',
       }
       const original = await post(first, token, body, key)
       await first.close()
@@ -384,7 +457,7 @@ describe('transactions: POST/GET /v1/transactions', () => {
         const replay = await post(second, relog.json().token, body, key)
         expect(replay.statusCode).to.equal(original.statusCode)
         expect(replay.json()).to.deep.equal(original.json())
-        expect(await balanceOf(second, relog.json().token, account)).to.equal(4200n)
+        expect(await balanceOf(second, relog.json().token, account)).to.equal(800n)
       } finally {
         await second.close()
       }
@@ -590,11 +663,11 @@ describe('transactions: POST/GET /v1/transactions', () => {
         },
       } as unknown as Parameters<typeof postTransaction>[0]
       const request = {
-        type: 'deposit' as const,
+        type: 'withdrawal' as const,
         amount: 1n,
         currency: 'EUR',
-        fromAccountId: null,
-        toAccountId: randomUUID(),
+        fromAccountId: randomUUID(),
+        toAccountId: null,
         description: null,
       }
       const result = await postTransaction(flaky, randomUUID(), 'k', request, { maxAttempts: 3 })

@@ -70,6 +70,94 @@ describe('uploads (presigned POST to a real S3-compatible server)', () => {
     expect(Buffer.from(await download.arrayBuffer()).equals(bytes)).to.equal(true)
   })
 
+  it('serves the bytes that were checked at completion, even if the form is used again before it expires', async () => {
+    const user = await login(app)
+    const original = Buffer.from('the real invoice, checked\n')
+    const up = await created(user.token, {
+      fileName: 'invoice.txt',
+      contentType: 'text/plain',
+      size: original.length,
+    })
+    expect((await postForm(up, original)).status).to.be.within(200, 299)
+    const done = await app.inject({
+      method: 'POST',
+      url: `/v1/uploads/${up.id}/complete`,
+      headers: bearer(user.token),
+    })
+    expect(done.statusCode, done.body).to.equal(200)
+    // Same size and type, other bytes, through the still-valid presigned form.
+    const forged = Buffer.from('a forged invoice, swapped\n')
+    expect(forged.length).to.equal(original.length)
+    expect((await postForm(up, forged)).status).to.be.within(200, 299)
+    const got = await app.inject({ method: 'GET', url: `/v1/uploads/${up.id}`, headers: bearer(user.token) })
+    const download = await fetch(got.json().downloadUrl)
+    expect(Buffer.from(await download.arrayBuffer()).toString()).to.equal(original.toString())
+  })
+
+  it('refuses file names with bidi overrides, isolates, zero-width, C1 or line-separator characters', async () => {
+    const user = await login(app)
+    for (const fileName of [
+      'invoice\u202Efdp.exe',
+      'a\u2066b.pdf',
+      'a\u200Bb.pdf',
+      'a\u0085b.pdf',
+      'a\u2028b.pdf',
+      'a\u061Cb.pdf',
+      'a\uFEFFb.pdf',
+    ]) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/uploads',
+        headers: bearer(user.token),
+        payload: { fileName, contentType: 'text/plain', size: 10 },
+      })
+      expect(res.statusCode, JSON.stringify(fileName)).to.equal(400)
+    }
+    const fine = await created(user.token, {
+      fileName: 'Überweisung März 😀.pdf',
+      contentType: 'text/plain',
+      size: 10,
+    })
+    expect((fine.upload as unknown as { fileName: string }).fileName).to.equal('Überweisung März 😀.pdf')
+  })
+
+  it('caps pending uploads per user, also under concurrent requests', async () => {
+    const user = await login(app)
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        app.inject({
+          method: 'POST',
+          url: '/v1/uploads',
+          headers: bearer(user.token),
+          payload: { fileName: `f${i}.pdf`, contentType: 'text/plain', size: 10 },
+        }),
+      ),
+    )
+    const statuses = results.map((r) => r.statusCode)
+    // Requests queue on the owner's row lock; with a small pool a few may time out (503, retryable).
+    const createdCount = statuses.filter((s) => s === 201).length
+    expect(createdCount).to.be.within(1, 20)
+    expect(
+      statuses.every((s) => s === 201 || s === 409 || s === 503),
+      String(statuses),
+    ).to.equal(true)
+    const { count } = await app.prisma.upload
+      .aggregate({ where: { userId: user.user.id, status: 'pending' }, _count: true })
+      .then((r) => ({ count: r._count }))
+    expect(count).to.equal(createdCount)
+    // Fill up to the cap one by one; the next one is refused.
+    for (let i = createdCount; i < 20; i++)
+      await created(user.token, { fileName: `g${i}.txt`, contentType: 'text/plain', size: 10 })
+    const over = await app.inject({
+      method: 'POST',
+      url: '/v1/uploads',
+      headers: bearer(user.token),
+      payload: { fileName: 'one-too-many.txt', contentType: 'text/plain', size: 10 },
+    })
+    expect(over.statusCode).to.equal(409)
+    expect(over.json().error.code).to.equal('UPLOAD_LIMIT')
+  })
+
   it('signs a policy that pins the key under the user prefix, the exact type and the declared size', async () => {
     const user = await login(app)
     const up = await created(user.token, { fileName: 'a.png', contentType: 'image/png', size: 600 })

@@ -6,6 +6,7 @@
  * users -> sequential probe of database round trips per route -> baseline phase -> 10x burst ->
  * table, JSON in out/bench/, clean-up.
  */
+
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { resolve } from 'node:path'
@@ -18,7 +19,14 @@ import type { RouteCounts } from './probe-types.js'
 import { formatProbe, formatTable, type PhaseReport, probeRows } from './report.js'
 import { type RunningService, root, startService, targetsFromEnv } from './service.js'
 import { splitRate, summarize } from './stats.js'
-import { ROUTES, type RouteSpec, seedUsers, send, transactionRequest } from './workload.js'
+import {
+  BENCH_FUNDING_SECRET,
+  ROUTES,
+  type RouteSpec,
+  seedUsers,
+  send,
+  transactionRequest,
+} from './workload.js'
 
 const env = process.env
 const int = (name: string, fallback: number) => {
@@ -119,6 +127,10 @@ async function main() {
         LOGIN_MAX_PER_ACCOUNT: '1000000',
         REGISTER_MAX_PER_IP: '1000000',
         REGISTER_MAX_PER_ACCOUNT: '1000000',
+        // Opening balances arrive as signed funding events (users cannot deposit to themselves).
+        FUNDING_WEBHOOK_SECRET: BENCH_FUNDING_SECRET,
+        FUNDING_MAX_AMOUNT: '1000000000',
+        FUNDING_DAILY_LIMIT: '1000000000000000',
         // The relay still runs right after every write (it is kicked); only its idle poll every
         // 500 ms is slowed, so no background statement straddles the cross-check's window edges.
         // The replica health check too, in EU mode.

@@ -100,7 +100,7 @@ async function main() {
   try {
     for (const v of variants) {
       // Rate limits are per account and IP: the seeding logs in once per service.
-      v.service = await startService(targets, { ...v.env, SCRYPT_LOG_N: '14' }, () => {})
+      v.service = await startService(targets, { ...v.env }, () => {})
       const [user] = await seedUsers(v.service.url, v.service.databaseUrl, 1, v.name.replace(/\W+/g, '-'))
       v.token = user?.token
       log(`service "${v.name}" on ${v.service.url}`)

@@ -4,6 +4,10 @@
  */
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
+import { SIGNATURE_HEADER, signFunding } from '../../app/src/features/accounts/funding-signature.js'
+
+/** The bench service's funding webhook secret (a local, throwaway instance). */
+export const BENCH_FUNDING_SECRET = 'bench-funding-webhook-secret-0123456789'
 
 const PASSWORD = 'bench horse battery staple'
 const WORDS = ['coffee', 'rent', 'groceries', 'salary', 'train', 'books', 'dinner', 'refund']
@@ -35,7 +39,7 @@ const json = { 'content-type': 'application/json' }
 const bearer = (u: BenchUser) => ({ authorization: `Bearer ${u.token}` })
 const pick = <T>(items: readonly T[], seq: number) => items[seq % items.length] as T
 
-/** A deposit or a transfer to the next user (alternating), each under a fresh Idempotency-Key. */
+/** A withdrawal or a transfer to the next user (alternating), each under a fresh Idempotency-Key. */
 export function transactionRequest(users: readonly BenchUser[], seq: number): BenchRequest {
   const from = pick(users, seq)
   const to = pick(users, seq + 1)
@@ -48,7 +52,7 @@ export function transactionRequest(users: readonly BenchUser[], seq: number): Be
         fromAccountId: from.accountId,
         toAccountId: to.accountId,
       }
-    : { type: 'deposit', amount: '1000', currency: 'EUR', toAccountId: from.accountId }
+    : { type: 'withdrawal', amount: '100', currency: 'EUR', fromAccountId: from.accountId }
   return {
     method: 'POST',
     path: '/v1/transactions',
@@ -204,19 +208,24 @@ export async function seedUsers(
       201,
     )
     const accountId = (account.account as { id: string }).id
+    const opening = JSON.stringify({
+      id: `bench-${randomUUID()}`,
+      type: 'funding.succeeded',
+      accountId,
+      amount: '100000000',
+      currency: 'EUR',
+      description: 'bench opening salary',
+    })
     await expectStatus(
       baseUrl,
       {
         method: 'POST',
-        path: '/v1/transactions',
-        headers: { ...auth, 'idempotency-key': randomUUID() },
-        body: JSON.stringify({
-          type: 'deposit',
-          amount: '100000000',
-          currency: 'EUR',
-          toAccountId: accountId,
-          description: 'bench opening salary',
-        }),
+        path: '/v1/funding/webhook',
+        headers: {
+          'content-type': 'application/json',
+          [SIGNATURE_HEADER]: signFunding(BENCH_FUNDING_SECRET, opening, Math.floor(Date.now() / 1000)),
+        },
+        body: opening,
       },
       201,
     )

@@ -27,6 +27,9 @@ const COMMITTED = join(REPO_ROOT, 'prisma/migrations')
 const EXPAND = join(import.meta.dirname, 'migrations')
 
 /** What one instance is started with; production-like except for cheap password hashing. */
+/** The chaos fleet's funding webhook secret (throwaway local instances). */
+export const CHAOS_FUNDING_SECRET = 'chaos-funding-webhook-secret-0123456789'
+
 function instanceEnv(databaseUrl: string, redisUrl: string, redisPrefix: string): Record<string, string> {
   return {
     NODE_ENV: 'production',
@@ -35,7 +38,13 @@ function instanceEnv(databaseUrl: string, redisUrl: string, redisPrefix: string)
     REDIS_KEY_PREFIX: redisPrefix,
     LOG_LEVEL: 'warn',
     COOKIE_SECURE: 'false',
-    SCRYPT_LOG_N: '12',
+    // Cheaper hashes than production keep logins from dominating a short run on a small machine.
+    PASSWORD_ARGON2_MEMORY_KIB: '4096',
+    PASSWORD_ARGON2_PASSES: '1',
+    // Deposits arrive as signed funding events (the only way money enters the ledger).
+    FUNDING_WEBHOOK_SECRET: CHAOS_FUNDING_SECRET,
+    FUNDING_MAX_AMOUNT: '1000000000',
+    FUNDING_DAILY_LIMIT: '1000000000000000',
     // ECS sends SIGKILL 30 s after SIGTERM; the instance must be gone well before (server.ts).
     SHUTDOWN_TIMEOUT_MS: '10000',
     OUTBOX_RELAY_ENABLED: 'false',

@@ -7,7 +7,7 @@
 import { writerAndReader } from '../kit/api.js'
 import { sleep } from '../kit/net.js'
 import { Workload } from '../kit/workload.js'
-import { Fleet } from './fleet.js'
+import { CHAOS_FUNDING_SECRET, Fleet } from './fleet.js'
 import {
   dependencyOutage,
   exactlyOnce,
@@ -31,11 +31,12 @@ async function main(): Promise<number> {
   console.log(`chaos (${short ? 'short' : 'full'}): ${size} instances behind haproxy`)
   fleet = await Fleet.start(size)
   console.log(`  fleet ready in ${((Date.now() - t0) / 1000).toFixed(1)} s at ${fleet.url}`)
-  const { writer, reader } = await writerAndReader(fleet.url, 4)
+  const { writer, reader } = await writerAndReader(fleet.url, 4, CHAOS_FUNDING_SECRET)
   // Bounded and loopback only: a few clients with pauses, enough to keep every instance busy.
   const load = new Workload({
     baseUrl: fleet.url,
     token: writer.token,
+    fundingSecret: CHAOS_FUNDING_SECRET,
     accountIds: writer.accountIds,
     currency: 'EUR',
     clients: short ? 3 : 4,

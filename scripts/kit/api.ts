@@ -1,5 +1,6 @@
 /** The few public API calls every harness makes before it drives load: a user, a token, accounts. */
 import { randomBytes } from 'node:crypto'
+import { SIGNATURE_HEADER, signFunding } from '../../app/src/features/accounts/funding-signature.js'
 
 /** Registers a fresh user, logs in, and opens `accounts` EUR accounts. */
 export async function signUp(
@@ -53,25 +54,45 @@ export async function call<T = { token: string; account: { id: string } }>(
 
 /**
  * The two users a steady workload needs: a writer with `accounts` accounts, and a reader with one
- * deposit to read, who never writes during the run (so read-your-writes does not pin it to the writer).
+ * funding to read, who never writes during the run (so read-your-writes does not pin it to the writer).
+ * Money only enters through the signed funding webhook, so the service's FUNDING_WEBHOOK_SECRET is needed.
  */
 export async function writerAndReader(
   baseUrl: string,
   accounts: number,
+  fundingSecret: string,
 ): Promise<{
   writer: { token: string; accountIds: string[] }
   reader: { token: string; accountIds: string[] }
 }> {
   const writer = await signUp(baseUrl, accounts)
   const reader = await signUp(baseUrl, 1)
-  await call(
-    baseUrl,
-    'POST',
-    '/v1/transactions',
-    { type: 'deposit', amount: '1', currency: 'EUR', toAccountId: reader.accountIds[0] },
-    201,
-    reader.token,
-    randomBytes(8).toString('hex'),
-  )
+  await fund(baseUrl, fundingSecret, reader.accountIds[0] as string, '1')
   return { writer, reader }
+}
+
+/** Credits `amount` minor units of EUR to an account as a payment provider would: a signed webhook event. */
+export async function fund(
+  baseUrl: string,
+  secret: string,
+  accountId: string,
+  amount: string,
+): Promise<void> {
+  const body = JSON.stringify({
+    id: `kit-${randomBytes(8).toString('hex')}`,
+    type: 'funding.succeeded',
+    accountId,
+    amount,
+    currency: 'EUR',
+  })
+  const res = await fetch(`${baseUrl}/v1/funding/webhook`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      [SIGNATURE_HEADER]: signFunding(secret, body, Math.floor(Date.now() / 1000)),
+    },
+    body,
+    signal: AbortSignal.timeout(10_000),
+  })
+  if (res.status !== 201) throw new Error(`funding: expected 201, got ${res.status} ${await res.text()}`)
 }

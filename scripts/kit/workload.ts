@@ -3,7 +3,9 @@
  * one Idempotency-Key per intended transaction, retried with the same key until acknowledged.
  * Every attempt is recorded, so the drill can tell what the clients were told.
  */
+
 import { randomUUID } from 'node:crypto'
+import { SIGNATURE_HEADER, signFunding } from '../../app/src/features/accounts/funding-signature.js'
 
 /** A transaction the API acknowledged (201): the client believes it happened. */
 export interface Ack {
@@ -37,6 +39,8 @@ export interface Attempt {
 export interface WorkloadOptions {
   baseUrl: string
   token: string
+  /** The service's FUNDING_WEBHOOK_SECRET: deposits are signed funding events. */
+  fundingSecret: string
   /** Client i deposits into account i mod n: one hot row would serialize every commit. */
   accountIds: string[]
   currency: string
@@ -122,24 +126,27 @@ export class Workload {
   }
 
   private async attempt(key: string, accountId: string): Promise<boolean> {
-    const { baseUrl, token, currency, requestTimeoutMs } = this.opts
+    const { baseUrl, fundingSecret, currency, requestTimeoutMs } = this.opts
     const sentAt = Date.now()
     try {
-      const res = await fetch(`${baseUrl}/v1/transactions`, {
+      // Deposits arrive as a payment provider sends them: a signed funding webhook whose event id
+      // is the key (a retry is a redelivery). The key in the description lets the drill find
+      // duplicates on the new primary.
+      const payload = JSON.stringify({
+        id: key,
+        type: 'funding.succeeded',
+        accountId,
+        amount: '100',
+        currency,
+        description: key,
+      })
+      const res = await fetch(`${baseUrl}/v1/funding/webhook`, {
         method: 'POST',
         headers: {
-          authorization: `Bearer ${token}`,
           'content-type': 'application/json',
-          'idempotency-key': key,
+          [SIGNATURE_HEADER]: signFunding(fundingSecret, payload, Math.floor(Date.now() / 1000)),
         },
-        // The key in the description lets the drill find duplicates on the new primary.
-        body: JSON.stringify({
-          type: 'deposit',
-          amount: '100',
-          currency,
-          toAccountId: accountId,
-          description: key,
-        }),
+        body: payload,
         signal: AbortSignal.timeout(requestTimeoutMs),
       })
       const text = await res.text()
@@ -150,9 +157,10 @@ export class Workload {
         sentAt,
         at,
         status: String(res.status),
-        detail: res.status === 201 ? undefined : errorDetail(res, text),
+        detail: res.status === 201 || res.status === 200 ? undefined : errorDetail(res, text),
       })
-      if (res.status === 201 && body?.transaction?.id) {
+      // 200: a redelivery of an event already applied, answered with the first result.
+      if ((res.status === 201 || res.status === 200) && body?.transaction?.id) {
         this.acks.push({ key, transactionId: body.transaction.id, sentAt, at })
         return true
       }

@@ -157,7 +157,7 @@ describe('web journey in chromium', function () {
     await pageA.goto(web.url)
     await register(pageA, alice)
     aliceAccount = await openAccount(pageA)
-    await fundUser(apiUrl, alice, aliceAccount, '10000', 'EUR')
+    await fundUser(apiUrl, aliceAccount, '10000')
     await pageA.reload()
     await expect_text(pageA.getByTestId('balance').first(), '100.00')
   })

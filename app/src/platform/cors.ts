@@ -8,11 +8,14 @@ import fastifyCors from '@fastify/cors'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { HttpError } from './errors.js'
+import { isSameOrigin } from './origin.js'
 
 /** Options of the CORS and CSRF plugin. */
 export interface CorsOptions {
   /** Allowed browser origins, exactly as browsers send them (`https://static.example.com`). */
   origins: string[]
+  /** Origins trusted for cookie-authenticated writes besides the service's own (a superset of `origins`). */
+  csrfOrigins: string[]
   /** Name of the session cookie whose presence makes a request cookie-authenticated. */
   cookieName: string
 }
@@ -25,14 +28,12 @@ export function csrfProblem(request: FastifyRequest, opts: CorsOptions): string 
   // Only the cookie rides along on a forged request; an Authorization header needs the caller's code.
   if (request.headers.authorization || !request.cookies?.[opts.cookieName]) return undefined
   const origin = request.headers.origin
-  if (origin && opts.origins.includes(origin)) return undefined
+  if (isSameOrigin(request, opts.csrfOrigins)) return undefined
   const site = request.headers['sec-fetch-site']
   if (site === 'same-origin' || site === 'none') return undefined
   if (site) return `cross-site request (${site}) from ${origin ?? 'an unknown origin'}`
   // No Fetch Metadata (older browser or a non-browser client): judge by Origin when present.
-  if (!origin) return undefined
-  const own = `${request.protocol}://${request.host}`
-  return origin === own ? undefined : `request from origin ${origin}`
+  return origin ? `request from origin ${origin}` : undefined
 }
 
 async function corsPlugin(app: FastifyInstance, opts: CorsOptions) {

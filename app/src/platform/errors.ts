@@ -53,3 +53,18 @@ export class DependencyUnavailableError extends HttpError {
     this.name = 'DependencyUnavailableError'
   }
 }
+
+/** The error envelope for an error Fastify raises before routing (bad URL encoding, overlong params). */
+export function frameworkErrorBody(
+  error: { statusCode?: number; code?: string; message: string },
+  requestId: string,
+) {
+  const status =
+    error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400
+  return {
+    status,
+    body: {
+      error: { code: status === 414 ? 'URI_TOO_LONG' : 'BAD_REQUEST', message: error.message, requestId },
+    },
+  }
+}

@@ -3,6 +3,7 @@
  * concurrent inserts, unlike offsets. The cursor is opaque to clients.
  */
 import { badRequest } from './errors.js'
+import { isInRange, isUuid } from './schemas.js'
 
 /** A row's position in a newest-first list. */
 export interface Position {
@@ -36,9 +37,10 @@ function encodeCursor(row: Position): string {
 
 function decodeCursor(cursor: string): Position {
   try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [string, string]
-    const createdAt = new Date(at)
-    if (Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw new Error('bad cursor')
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [unknown, unknown]
+    // A forged cursor must not reach the query: an invalid instant or uuid would fail there (500).
+    const createdAt = new Date(typeof at === 'string' ? at : Number.NaN)
+    if (!isInRange(createdAt.getTime()) || !isUuid(id)) throw new Error('bad cursor')
     return { createdAt, id }
   } catch {
     throw badRequest('Invalid cursor', [{ field: 'cursor', message: 'is not a cursor this API returned' }])

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { buildServer } from '../../src/build.js'
 import { type Config, loadConfig } from '../../src/config.js'
+import { TEST_FUNDING_SECRET } from './funding.js'
 import { freshRedisPrefix, services } from './services.js'
 
 /** The environment a test instance starts from; a test overrides what it is about. */
@@ -21,6 +22,10 @@ export function testEnv(
     // (load-shedding.test.ts), elsewhere it would turn CI load into random 503s.
     SHED_EVENT_LOOP_DELAY_MS: '0',
     SHED_POOL_WAITING: '0',
+    // Tests fund accounts through the signed webhook (helpers/funding.ts); limits high enough for any spec.
+    FUNDING_WEBHOOK_SECRET: TEST_FUNDING_SECRET,
+    FUNDING_MAX_AMOUNT: '1000000000000000',
+    FUNDING_DAILY_LIMIT: '9000000000000000',
     ...overrides,
   }
 }

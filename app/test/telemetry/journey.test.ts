@@ -5,6 +5,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import { expect } from 'chai'
+import { fund } from '../../../scripts/kit/api.js'
+import { TEST_FUNDING_SECRET } from '../helpers/funding.js'
 import { type ServerProcess, startServer } from '../helpers/process.js'
 import { GOOD_PASSWORD, uniqueEmail } from '../helpers/users.js'
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './receiver.js'
@@ -82,14 +84,8 @@ describe('telemetry: traces, logs and metrics of a user journey', function () {
     const to = (
       await call('open-bob', 'POST', '/v1/accounts', { currency: 'EUR' }, bobLogin.json.token as string)
     ).json.account as { id: string }
-    const dep = await call(
-      'deposit',
-      'POST',
-      '/v1/transactions',
-      { type: 'deposit', amount: '500', currency: 'EUR', toAccountId: from.id },
-      token,
-    )
-    expect(dep.status).to.equal(201)
+    // Money enters through the signed funding webhook only.
+    await fund(server.url, TEST_FUNDING_SECRET, from.id, '500')
     const transfer = await call(
       'transfer',
       'POST',

@@ -89,11 +89,16 @@ const accounts: FastifyPluginAsyncTypebox = async (app) => {
         throw badRequest('Unknown currency', [{ field: 'currency', message: 'is not an ISO 4217 code' }])
       }
       const owner = currentUserId(request)
-      const count = await app.prisma.account.count({ where: { userId: owner } })
-      if (count >= MAX_ACCOUNTS_PER_USER) {
-        throw conflict('ACCOUNT_LIMIT', `A user may hold at most ${MAX_ACCOUNTS_PER_USER} accounts`)
-      }
-      const row = await app.prisma.account.create({ data: { userId: owner, currency, name: name ?? null } })
+      // Count and insert under the owner's row lock: concurrent requests each counting 19 would
+      // otherwise all insert. FOR NO KEY UPDATE leaves the accounts' foreign-key checks unblocked.
+      const row = await app.prisma.$transaction(async (tx) => {
+        await tx.$queryRaw`SELECT 1 FROM users WHERE id = ${owner}::uuid FOR NO KEY UPDATE`
+        const count = await tx.account.count({ where: { userId: owner } })
+        if (count >= MAX_ACCOUNTS_PER_USER) {
+          throw conflict('ACCOUNT_LIMIT', `A user may hold at most ${MAX_ACCOUNTS_PER_USER} accounts`)
+        }
+        return tx.account.create({ data: { userId: owner, currency, name: name ?? null } })
+      })
       return reply.code(201).send({ account: toAccount(row) })
     },
   )

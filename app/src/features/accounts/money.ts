@@ -7,17 +7,18 @@ import { Type } from 'typebox'
 /** Largest amount one transaction may move: 10^15 minor units keeps every sum far inside bigint. */
 export const MAX_AMOUNT = 10n ** 15n
 
-/** An amount in a request: a positive integer as a string ("1050") or as a JSON integer (1050). */
-export const AmountInput = Type.Union(
-  [
-    Type.String({
-      pattern: '^[1-9][0-9]{0,15}$',
-      description: 'Positive integer of minor units, as a string',
-    }),
-    Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
-  ],
-  { description: 'Minor units (cents), at most 10^15; a string is preferred' },
-)
+/**
+ * An amount in a request: canonical decimal digits only ("1050"). No JSON numbers (they lose
+ * digits above 2^53), no sign, spaces, leading zeros, exponents or hex: one amount, one spelling,
+ * so the idempotency hash and the audit trail see what the client meant. Bodies are validated
+ * without coercion (platform/validation.ts), so `1050` and `["1050"]` are refused too.
+ */
+export const AmountInput = Type.String({
+  pattern: '^[1-9][0-9]{0,15}$',
+  maxLength: 16,
+  description: 'Positive integer of minor units (cents) as canonical decimal digits, at most 10^15',
+  examples: ['1050'],
+})
 
 /** An amount or balance in a response: always a decimal string of minor units. */
 export const MinorUnits = Type.String({
@@ -25,11 +26,11 @@ export const MinorUnits = Type.String({
   description: 'Integer minor units as a string',
 })
 
-/** Parses a request amount; undefined when it is not a positive integer up to MAX_AMOUNT. */
-export function parseAmount(value: string | number): bigint | undefined {
-  if (typeof value === 'number' && !Number.isSafeInteger(value)) return undefined
+/** Parses a request amount; undefined unless it is canonical digits for 1 to MAX_AMOUNT. */
+export function parseAmount(value: string): bigint | undefined {
+  if (!/^[1-9][0-9]{0,15}$/.test(value)) return undefined
   const amount = BigInt(value)
-  return amount >= 1n && amount <= MAX_AMOUNT ? amount : undefined
+  return amount <= MAX_AMOUNT ? amount : undefined
 }
 
 const CURRENCIES = new Set(Intl.supportedValuesOf('currency'))

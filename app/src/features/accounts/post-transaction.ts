@@ -1,5 +1,5 @@
 /**
- * Posts a deposit, withdrawal or transfer through the `post_transaction` database function
+ * Posts a withdrawal or transfer through the `post_transaction` database function
  * (prisma/migrations/*_transactions_notifications): one statement, so one round trip and one
  * implicit database transaction holding the balances, the transaction row, the idempotency record
  * and the outbox events.
@@ -10,7 +10,7 @@ import { sqlStateOf } from './sql-state.js'
 
 /** What a client asks for, already validated and normalized. */
 export interface TransactionRequest {
-  type: 'deposit' | 'withdrawal' | 'transfer'
+  type: 'withdrawal' | 'transfer'
   amount: bigint
   currency: string
   fromAccountId: string | null
@@ -21,9 +21,9 @@ export interface TransactionRequest {
 /** The database's verdict. Only `created` wrote anything. */
 export type PostOutcome =
   | { outcome: 'created' | 'replayed'; status: number; body: unknown }
-  | { outcome: 'key_reused' }
+  | { outcome: 'key_reused' | 'deposit_not_allowed' }
   | {
-      outcome: 'account_not_found' | 'currency_mismatch' | 'insufficient_funds'
+      outcome: 'account_not_found' | 'currency_mismatch' | 'insufficient_funds' | 'balance_limit'
       field: 'fromAccountId' | 'toAccountId'
     }
 

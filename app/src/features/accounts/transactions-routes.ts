@@ -26,9 +26,10 @@ export const TransactionSchema = Type.Object(
 )
 const TransactionEnvelope = Type.Object({ transaction: TransactionSchema })
 
+// No `deposit`: money enters only through the funding path (./funding-routes.ts).
 const CreateBody = Type.Object(
   {
-    type: Type.Union([Type.Literal('deposit'), Type.Literal('withdrawal'), Type.Literal('transfer')]),
+    type: Type.Union([Type.Literal('withdrawal'), Type.Literal('transfer')]),
     amount: AmountInput,
     currency: CurrencyCode,
     fromAccountId: Type.Optional(Uuid),
@@ -59,7 +60,6 @@ const ListQuery = Type.Object(
 
 /** The direction each type needs: where money comes from and goes to. */
 const ENDPOINTS = {
-  deposit: { from: false, to: true },
   withdrawal: { from: true, to: false },
   transfer: { from: true, to: true },
 } as const
@@ -97,6 +97,8 @@ const REFUSALS: Record<Exclude<PostOutcome['outcome'], 'created' | 'replayed'>, 
   insufficient_funds: [422, 'INSUFFICIENT_FUNDS', 'The balance does not cover this amount'],
   currency_mismatch: [422, 'CURRENCY_MISMATCH', "The currency does not match the account's currency"],
   account_not_found: [404, 'ACCOUNT_NOT_FOUND', 'Account not found'],
+  balance_limit: [422, 'BALANCE_LIMIT', 'The destination account cannot hold this amount'],
+  deposit_not_allowed: [422, 'DEPOSIT_NOT_ALLOWED', 'Money enters an account only through funding'],
 }
 
 /** Money movement: POST/GET /v1/transactions, GET /v1/transactions/:id. */
@@ -108,7 +110,7 @@ const transactions: FastifyPluginAsyncTypebox<{ maxAttempts: number }> = async (
     {
       schema: {
         tags: ['transactions'],
-        summary: 'Deposit, withdraw or transfer, exactly once per Idempotency-Key',
+        summary: 'Withdraw or transfer, exactly once per Idempotency-Key (deposits come from funding)',
         description:
           'The same key with the same body answers the original status and body again (header ' +
           '`Idempotent-Replayed: true`); with another body, 422. A refused request (422/404) writes nothing.',

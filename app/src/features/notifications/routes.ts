@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { badRequest, HttpError, notFound } from '../../platform/errors.js'
-import { authErrors, errorRef } from '../../platform/schemas.js'
+import { authErrors, errorRef, Int64Id } from '../../platform/schemas.js'
 import { currentUserId, sessionSecurity } from '../auth/current-user.js'
 import { type NotificationMessage, NotificationSchema, toMessage } from './message.js'
 import { StreamCap } from './stream-cap.js'
 
-const EventId = Type.String({ pattern: '^[0-9]{1,19}$' })
+// Shared format: ids past bigint are refused at validation (issue 10, finding 3).
+const EventId = Int64Id
 
 const ListQuery = Type.Object(
   {

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { badRequest, unauthorized } from '../../platform/errors.js'
-import { authErrors, errorRef } from '../../platform/schemas.js'
+import { authErrors, errorRef, isInRange, isUuid } from '../../platform/schemas.js'
+import { sqlStateOf } from '../accounts/sql-state.js'
 import { type SearchCursor, search } from './search.js'
 
 const SearchQuery = Type.Object(
@@ -25,18 +26,36 @@ const Hit = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
 })
 
+/**
+ * PostgreSQL's websearch_to_tsquery() gives up on some operator-only inputs ("- - - ..." or
+ * "-!-!-!..." past about 30 operators) with an internal error (XX000 "tsquery stack too small"):
+ * a client's mistake, so a 400, not a 500. No rewrite of the text catches every such input.
+ */
+function isQueryTooComplex(err: unknown): boolean {
+  return sqlStateOf(err) === 'XX000' && /tsquery/.test(String((err as Error)?.message ?? ''))
+}
+
+const tooComplex = () =>
+  badRequest('Search query too complex', [{ field: 'q', message: 'has too many operators; use words' }])
+
 function encodeCursor(c: SearchCursor): string {
   return Buffer.from(JSON.stringify([c.rank, c.createdAt.toISOString(), c.id])).toString('base64url')
 }
 
 function decodeCursor(cursor: string): SearchCursor {
   try {
-    const [rank, at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [number, string, string]
-    const createdAt = new Date(at)
-    if (typeof rank !== 'number' || Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) {
+    const [rank, at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [
+      unknown,
+      unknown,
+      unknown,
+    ]
+    const createdAt = new Date(typeof at === 'string' ? at : Number.NaN)
+    // ts_rank is a float4 in [0, 1]: anything else would overflow the ::real cast in the query.
+    const validRank = typeof rank === 'number' && rank >= 0 && rank <= 1
+    if (!validRank || !isInRange(createdAt.getTime()) || !isUuid(id)) {
       throw new Error('bad cursor')
     }
-    return { rank, createdAt, id }
+    return { rank, createdAt, id } as SearchCursor
   } catch {
     throw badRequest('Invalid cursor', [{ field: 'cursor', message: 'is not a cursor this API returned' }])
   }
@@ -73,6 +92,8 @@ const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
         type,
         limit,
         after: cursor ? decodeCursor(cursor) : undefined,
+      }).catch((err: unknown) => {
+        throw isQueryTooComplex(err) ? tooComplex() : err
       })
       return {
         items: hits.map((h) => ({ ...h, createdAt: h.createdAt.toISOString() })),

@@ -11,6 +11,20 @@ import { currentUserId, sessionSecurity } from '../auth/current-user.js'
 
 const Uuid = Type.String({ format: 'uuid' })
 
+/** Characters a file name may not contain (see CreateBody). */
+export const FILE_NAME_PATTERN =
+  '^[^/\\\\\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2069\\ufeff]+$'
+
+/** Pending uploads one user may have open at once (records younger than the upload URL's lifetime). */
+export const MAX_PENDING_UPLOADS = 20
+
+/**
+ * Where a completed upload's bytes live. The presigned POST pins `key`, and stays usable until
+ * it expires; completion copies the checked object here, out of the form's reach, so nobody can
+ * replace what was checked.
+ */
+export const storedKeyOf = (key: string) => `${key}/stored`
+
 const UploadSchema = Type.Object(
   {
     id: Uuid,
@@ -29,8 +43,10 @@ const uploadRef = Type.Unsafe<ReturnType<typeof toUpload>>(Type.Ref('Upload'))
 
 const CreateBody = Type.Object(
   {
-    // No path separators or control characters: the name is shown and used in Content-Disposition.
-    fileName: Type.String({ minLength: 1, maxLength: 255, pattern: '^[^/\\\\\\x00-\\x1f\\x7f]+$' }),
+    // No path separators, C0/C1 controls, bidi overrides and isolates (U+202E makes "cod.exe" read
+    // as "exe.doc"), zero-width or line-separator characters: the name is shown to people and used in
+    // Content-Disposition.
+    fileName: Type.String({ minLength: 1, maxLength: 255, pattern: FILE_NAME_PATTERN }),
     contentType: Type.String({ minLength: 3, maxLength: 100 }),
     size: Type.Integer({ minimum: 1 }),
   },
@@ -111,7 +127,7 @@ const uploads: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Start an upload: returns a presigned POST limited to this key, content type and size',
         security: sessionSecurity,
         body: CreateBody,
-        response: { 201: CreatedUpload, 400: errorRef, ...authErrors },
+        response: { 201: CreatedUpload, 400: errorRef, 409: errorRef, ...authErrors },
       },
     },
     async (request, reply) => {
@@ -134,8 +150,24 @@ const uploads: FastifyPluginAsyncTypebox = async (app) => {
       const type = contentType.toLowerCase()
       // Sign first: if S3 is unreachable no orphan record is left behind.
       const presigned = await guardStorage(() => app.storage.presignUpload(key, type, size))
-      const row = await app.prisma.upload.create({
-        data: { id, userId: owner, key, fileName, contentType: type, size },
+      // Count and insert under the owner's row lock, so concurrent requests cannot pass the cap together.
+      const row = await app.prisma.$transaction(async (tx) => {
+        await tx.$queryRaw`SELECT 1 FROM users WHERE id = ${owner}::uuid FOR NO KEY UPDATE`
+        const pending = await tx.upload.count({
+          where: {
+            userId: owner,
+            status: 'pending',
+            createdAt: { gt: new Date(Date.now() - s3.uploadUrlTtlSeconds * 1000) },
+          },
+        })
+        if (pending >= MAX_PENDING_UPLOADS) {
+          throw new HttpError(
+            409,
+            'UPLOAD_LIMIT',
+            `At most ${MAX_PENDING_UPLOADS} uploads may be pending at once`,
+          )
+        }
+        return tx.upload.create({ data: { id, userId: owner, key, fileName, contentType: type, size } })
       })
       return reply.code(201).send({
         id,
@@ -180,6 +212,8 @@ const uploads: FastifyPluginAsyncTypebox = async (app) => {
       if (info.contentType && info.contentType.toLowerCase() !== row.contentType) {
         throw new HttpError(409, 'UPLOAD_TYPE_MISMATCH', 'Stored object has another content type')
       }
+      // The checked bytes move out of the presigned form's reach before the upload counts as done.
+      await guardStorage(() => app.storage.copy(row.key, storedKeyOf(row.key)))
       // Only the first completion flips the status and notifies, even if two race; the outbox row
       // commits with the status change.
       const done = await app.prisma.$transaction(async (tx) => {
@@ -192,6 +226,10 @@ const uploads: FastifyPluginAsyncTypebox = async (app) => {
           await app.notify(row.userId, 'upload.completed', { uploadId: row.id, fileName: row.fileName }, tx)
         }
         return updated
+      })
+      // The staging object is no longer needed; best effort (erasure and delete remove it anyway).
+      await app.storage.deleteObjects([row.key]).catch((err: Error) => {
+        request.log.warn({ err: { message: err.message } }, 'staging object not deleted')
       })
       return { upload: done }
     },
@@ -241,7 +279,9 @@ const uploads: FastifyPluginAsyncTypebox = async (app) => {
       const row = await findOwn(request, request.params.id)
       if (row.status !== 'completed')
         return { upload: toUpload(row), downloadUrl: null, downloadExpiresAt: null }
-      const download = await guardStorage(() => app.storage.presignDownload(row.key, row.fileName))
+      const download = await guardStorage(() =>
+        app.storage.presignDownload(storedKeyOf(row.key), row.fileName),
+      )
       return {
         upload: toUpload(row),
         downloadUrl: download.url,
@@ -264,7 +304,7 @@ const uploads: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const row = await findOwn(request, request.params.id)
       // Object first: a failure leaves a record pointing at nothing rather than an unlisted object.
-      await guardStorage(() => app.storage.deleteObjects([row.key]))
+      await guardStorage(() => app.storage.deleteObjects([row.key, storedKeyOf(row.key)]))
       await app.prisma.upload.deleteMany({ where: { id: row.id } })
       return reply.code(204).send(null)
     },

@@ -6,6 +6,7 @@
  * form; the POST policy is the mechanism S3 documents for limits.)
  */
 import {
+  CopyObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -111,6 +112,17 @@ export class Storage {
       token = page.IsTruncated ? page.NextContinuationToken : undefined
     } while (token)
     return deleted
+  }
+
+  /** Copies an object inside the bucket (server-side, metadata kept; single copies go up to 5 GB). */
+  async copy(from: string, to: string): Promise<void> {
+    await this.client.send(
+      new CopyObjectCommand({
+        Bucket: this.config.bucket,
+        Key: to,
+        CopySource: `${this.config.bucket}/${from.split('/').map(encodeURIComponent).join('/')}`,
+      }),
+    )
   }
 
   /** Deletes objects (absent ones count as deleted), in batches of S3's 1000-key limit. */
