@@ -22,5 +22,17 @@ if (files.length === 0) {
   process.exit(0)
 }
 console.log(`squawk: ${files.length} migration(s) newer than ${baseline}`)
-const result = spawnSync('npx', ['squawk', '-c', '.squawk.toml', ...files], { stdio: 'inherit' })
-process.exit(result.status ?? 1)
+// The runner applies a migration in one transaction unless it carries the marker (app/src/db/migrate.ts):
+// a failed one rolls back whole, and indexes or constraints on a table it creates lock nobody.
+const outside = files.filter((file) => /^-- migrate: no-transaction\s*$/m.test(readFileSync(file, 'utf8')))
+const inside = files.filter((file) => !outside.includes(file))
+let status = 0
+for (const [group, flags] of [
+  [inside, ['--assume-in-transaction']],
+  [outside, []],
+]) {
+  if (group.length === 0) continue
+  const result = spawnSync('npx', ['squawk', '-c', '.squawk.toml', ...flags, ...group], { stdio: 'inherit' })
+  status ||= result.status ?? 1
+}
+process.exit(status)
