@@ -38,7 +38,7 @@ describe('application database role (blueprint_app)', () => {
     expect(rows).to.deep.equal([{ rolsuper: false, rolcreatedb: false, rolcreaterole: false }])
   })
 
-  it('reads and writes rows and posts a deposit through the ledger function', async () => {
+  it('reads and writes rows and posts a funding through the ledger function', async () => {
     const email = `role-${services.runId}-${Date.now()}@example.test`
     const user = await app.query(
       `INSERT INTO users (email, password_hash, name, updated_at) VALUES ($1, 'x', 'Role Test', now()) RETURNING id`,
@@ -51,8 +51,9 @@ describe('application database role (blueprint_app)', () => {
     )
     const accountId = account.rows[0].id as string
     const posted = await app.query(
-      `SELECT post_transaction($1::uuid, $2, 'hash', 'deposit'::"TransactionType", 500::bigint, 'EUR', NULL, $3::uuid, 'role test') AS result`,
-      [userId, `key-${services.runId}`, accountId],
+      // Money enters only through post_funding() (the signed webhook or the treasury operation).
+      `SELECT post_funding('provider'::"FundingSource", $1, 'hash', $2::uuid, 500::bigint, 'EUR', 'role test', NULL, NULL, 1000::bigint, 10000::bigint) AS result`,
+      [`evt-${services.runId}-${Date.now()}`, accountId],
     )
     expect(posted.rows[0].result).to.be.an('object')
     const balance = await app.query(`SELECT balance FROM accounts WHERE id = $1`, [accountId])

@@ -1,4 +1,6 @@
 import { expect } from 'chai'
+import pg from 'pg'
+import { connectionConfig } from '../src/db/client.js'
 import { iamPassword, rdsRegion } from '../src/db/iam-auth.js'
 
 const US_WRITER =
@@ -43,5 +45,37 @@ describe('IAM database authentication', () => {
   it('refuses a host that is not an RDS endpoint', () => {
     expect(() => rdsRegion('127.0.0.1')).to.throw(/not an RDS endpoint/)
     expect(rdsRegion('x.y.eu-west-1.rds.amazonaws.com')).to.equal('eu-west-1')
+  })
+})
+
+describe('IAM database authentication through pg', () => {
+  it('connects with the signed token: the URL holds no password, and its parse must not blank the callback', async () => {
+    const calls: string[] = []
+    const config = connectionConfig(US_WRITER, true, async (target) => {
+      calls.push(`${target.username}@${target.region}`)
+      return 'signed-token'
+    })
+    expect(config).not.to.have.property('connectionString')
+    expect(config).to.include({
+      host: 'blueprint-us-east-db.c9akciq32.us-east-1.rds.amazonaws.com',
+      user: 'blueprint_app',
+    })
+    expect(config.ssl).to.not.equal(undefined)
+    // pg merges a parsed connectionString over explicit fields (an IAM URL's empty password would win):
+    // the client pg builds from this config must still hold the callback, and it must reach the signer.
+    const client = new pg.Client(config) as unknown as {
+      password: unknown
+      connectionParameters: { password: unknown }
+    }
+    expect(client.connectionParameters.password).to.be.a('function')
+    expect(await (client.connectionParameters.password as () => Promise<string>)()).to.equal('signed-token')
+    const naive = new pg.Client({
+      connectionString: US_WRITER,
+      password: async () => 'signed-token',
+    }) as unknown as {
+      connectionParameters: { password: unknown }
+    }
+    expect(naive.connectionParameters.password, 'the bug this guards against').not.to.be.a('function')
+    expect(calls).to.deep.equal(['blueprint_app@us-east-1'])
   })
 })

@@ -1,14 +1,26 @@
 import { PrismaPg } from '@prisma/adapter-pg'
 import pg from 'pg'
+import { parseIntoClientConfig } from 'pg-connection-string'
 import type { Config } from '../config.js'
 import { PrismaClient } from '../generated/prisma/client.js'
-import { iamPassword } from './iam-auth.js'
+import { iamPassword, type TokenSigner } from './iam-auth.js'
 import { trackPool } from './pool-stats.js'
 
 /** Callbacks on connection trouble, used to notice a failover before the next poll. */
 export interface ClientEvents {
   onPoolError?: (err: Error) => void
   onConnectionError?: (err: Error) => void
+}
+
+/**
+ * Where and as whom pg connects. With IAM authentication the URL holds no password, and pg lets a parsed
+ * connectionString override explicit fields (its empty password would replace the token callback), so
+ * the URL is parsed here and the callback set on the result.
+ */
+export function connectionConfig(url: string, iamAuth: boolean, sign?: TokenSigner): pg.PoolConfig {
+  if (!iamAuth) return { connectionString: url }
+  const { password: _none, ...parsed } = parseIntoClientConfig(url)
+  return { ...(parsed as pg.PoolConfig), password: iamPassword(url, sign) }
 }
 
 /** Builds a Prisma client over a pg pool whose connect, acquire and query waits are all bounded. */
@@ -21,9 +33,7 @@ export function createPrismaClient(
   // Built here (not by the adapter) so metrics and the load shedder can read its counters and wait queue.
   const pool = trackPool(
     new pg.Pool({
-      connectionString: config.url,
-      // IAM authentication: a signed token per new connection instead of a password in the URL.
-      ...(config.iamAuth ? { password: iamPassword(config.url) } : {}),
+      ...connectionConfig(config.url, config.iamAuth ?? false),
       max: config.poolMax,
       // Bounds both opening a connection and waiting for a free one in the pool.
       connectionTimeoutMillis: config.connectTimeoutMs,

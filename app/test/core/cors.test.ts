@@ -17,7 +17,7 @@ describe('CORS and CSRF for the web client', () => {
     await app.close()
   })
 
-  const cookie = () => ({ cookie: `sid=${session.cookie}` })
+  const cookie = () => ({ cookie: `${session.response.cookies[0]?.name}=${session.cookie}` })
   // A different currency each time, in case accounts are unique per user and currency.
   const currencies = ['EUR', 'USD', 'GBP', 'JPY', 'CHF', 'SEK', 'NOK', 'DKK']
   const createAccount = (headers: Record<string, string>) =>

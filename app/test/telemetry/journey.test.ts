@@ -254,8 +254,11 @@ describe('telemetry: traces, logs and metrics of a user journey', function () {
       (p) =>
         p.attributes['http.route'] === '/v1/transactions' && p.attributes['http.request.method'] === 'POST',
     )
-    // Cumulative temporality: the last point holds every request so far (deposit + transfer).
-    expect(Math.max(...transfers.map((p) => p.value))).to.equal(2)
+    // Cumulative temporality: the last point holds every request so far (the one transfer; the
+    // funding went to its own route).
+    expect(Math.max(...transfers.map((p) => p.value))).to.equal(1)
+    const fundings = durations.filter((p) => p.attributes['http.route'] === '/v1/funding/webhook')
+    expect(Math.max(...fundings.map((p) => p.value))).to.equal(1)
     expect(transfers.every((p) => p.attributes['http.response.status_class'] === '2xx')).to.equal(true)
     // Health probes stay out of the request metrics.
     expect(durations.some((p) => String(p.attributes['http.route']).startsWith('/health'))).to.equal(false)
