@@ -37,9 +37,12 @@ COPY web/package.json web/
 # makes npm keep the whole Prisma CLI (~250 MB) in a --omit=dev install. The only runtime package it
 # drops besides is pg-cloudflare (Cloudflare Workers sockets). The Prisma runtime carries a query
 # compiler per database; the client generated for PostgreSQL loads only the postgresql ones.
+# Type declarations and source maps are for compilers and debuggers, never loaded at run time; the
+# OpenTelemetry packages ship both for four builds each (about 60% of their size).
 RUN npm ci --workspace app --omit=dev --omit=optional --ignore-scripts \
   && find node_modules/@prisma/client/runtime -regextype posix-extended \
     -regex '.*/query_compiler_(fast|small)_bg\.(cockroachdb|mysql|sqlite|sqlserver)\..*' -delete \
+  && find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \) -delete \
   && rm -rf /root/.npm
 
 # ---- runtime
