@@ -18,6 +18,7 @@ export interface BuildOptions {
 export const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
+  'req.headers["x-device-token"]',
   'res.headers["set-cookie"]',
   'password',
   'token',

@@ -15,8 +15,11 @@ const FASTIFY_CODES: Record<string, string> = {
 type ValidationIssue = NonNullable<FastifyError['validation']>[number]
 
 /** Turns Ajv's issues into `{ field, message }`, naming the offending field where Ajv hides it in params. */
+const MAX_DETAILS = 20
+
 function fieldErrors(issues: ValidationIssue[], context: string | undefined): FieldError[] {
-  return issues.map((issue) => {
+  // A hostile body can yield thousands of issues: answer with the first few only.
+  return issues.slice(0, MAX_DETAILS).map((issue) => {
     const params = issue.params as Record<string, unknown>
     const base = issue.instancePath.replace(/^\//, '').replaceAll('/', '.')
     const extra = (params.missingProperty ?? params.additionalProperty) as string | undefined
@@ -52,6 +55,7 @@ async function errorsPlugin(app: FastifyInstance) {
         code: 'VALIDATION_FAILED',
         message: 'Request is invalid',
         details: fieldErrors(error.validation, error.validationContext),
+        ...(error.validation.length > MAX_DETAILS ? { detailsTotal: error.validation.length } : {}),
       })
     }
     const dependency = dependencyOf(error)

@@ -3,7 +3,10 @@
  * tokens, a token names its user (16 bytes of the id, then 32 random bytes) and only its SHA-256 is
  * stored, in one hash per user:
  *
- *   user:{<userId>}:tokens  -> hash { <purpose>:<sha256(token)> -> JSON { exp, email? } }
+ *   user:{<userId>}:tokens  -> hash { <purpose>:<sha256(token)> -> JSON { exp, email?, for? } }
+ *
+ * `for` is the account's address when the token was issued: a token is only good while the
+ * account still has that address, so a link mailed before an email change is dead after it.
  *
  * One key per user keeps the user's hash slot (Redis Cluster) and lets the erasure drop every
  * pending token, and any email address in it, with one DEL.
@@ -21,6 +24,8 @@ export interface RedeemedToken {
   userId: string
   /** The address a verification token proves (the new one, for an email change). */
   email?: string
+  /** The account's address when the token was issued; redemption requires it to be unchanged. */
+  issuedFor?: string
 }
 
 /** Key of the per-user token hash. */
@@ -33,10 +38,20 @@ export class AccountTokens {
   constructor(private readonly redis: Redis | Cluster) {}
 
   /** A new token for `purpose`, valid `ttlSeconds`; only its hash is stored. */
-  async issue(userId: string, purpose: TokenPurpose, ttlSeconds: number, email?: string): Promise<string> {
+  async issue(
+    userId: string,
+    purpose: TokenPurpose,
+    ttlSeconds: number,
+    email?: string,
+    issuedFor?: string,
+  ): Promise<string> {
     const uuid = Buffer.from(userId.replaceAll('-', ''), 'hex')
     const token = Buffer.concat([uuid, randomBytes(32)]).toString('base64url')
-    const value = JSON.stringify({ exp: Date.now() + ttlSeconds * 1000, ...(email ? { email } : {}) })
+    const value = JSON.stringify({
+      exp: Date.now() + ttlSeconds * 1000,
+      ...(email ? { email } : {}),
+      ...(issuedFor ? { for: issuedFor } : {}),
+    })
     await this.guard(() =>
       this.redis
         .multi()
@@ -60,9 +75,13 @@ export class AccountTokens {
     const [[, raw], [, deleted]] = result as [[unknown, string | null], [unknown, number]]
     // HDEL returning 1 means this caller, and nobody else, consumed it.
     if (raw === null || deleted !== 1) return undefined
-    const data = JSON.parse(raw) as { exp: number; email?: string }
+    const data = JSON.parse(raw) as { exp: number; email?: string; for?: string }
     if (data.exp < Date.now()) return undefined
-    return { userId, ...(data.email ? { email: data.email } : {}) }
+    return {
+      userId,
+      ...(data.email ? { email: data.email } : {}),
+      ...(data.for ? { issuedFor: data.for } : {}),
+    }
   }
 
   /** Drops every pending token of a user of one purpose (all purposes when omitted). */

@@ -29,6 +29,13 @@ const deviceLockKey = (token: string) => `lock:dev:${sha256(token)}`
 /** Key of the user's known devices. */
 export const devicesKey = (userId: string) => `user:{${userId}}:devices`
 const DEVICE_TOKEN = /^[A-Za-z0-9_-]{43}$/
+// INCR + EXPIRE NX in one step; returns the count including this attempt and the TTL left.
+const CHARGE = `local n = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
+return { n, redis.call('TTL', KEYS[1]) }`
+const REFUND = `local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then redis.call('DECR', KEYS[1]) end
+return 0`
 
 /** Who is trying to log in, as far as throttling cares. */
 export interface Attempt {
@@ -40,14 +47,14 @@ export interface Attempt {
 /** The counter an attempt is charged to. */
 export type Verdict = { allowed: true; counter: string } | { allowed: false; retryAfterSeconds: number }
 
-/** Decides whether a login attempt may check a password, and records failures. */
+/** Decides whether a login attempt may check a password, charging every attempt up front. */
 export class LoginThrottle {
   constructor(
     private readonly redis: Redis | Cluster,
     private readonly config: Config['lockout'],
   ) {}
 
-  /** Whether this attempt may go on, and which counter a failure goes to. */
+  /** Charges the attempt to its counter; whether it may go on, and which counter it was charged to. */
   async check(attempt: Attempt): Promise<Verdict> {
     return this.guard(async () => {
       const trusted =
@@ -59,18 +66,20 @@ export class LoginThrottle {
       const [counter, max] = trusted
         ? [deviceLockKey(attempt.deviceToken as string), this.config.failuresPerDevice]
         : [accountLockKey(attempt.email), this.config.untrustedFailuresPerAccount]
-      const failures = Number((await this.redis.get(counter)) ?? 0)
-      if (failures < max) return { allowed: true, counter }
-      const ttl = await this.redis.ttl(counter)
+      // Charged before the password check, atomically: parallel guesses cannot all read a count
+      // under the budget. A success refunds its charge (`refund`); a failure keeps it.
+      const [count, ttl] = (await this.redis.eval(CHARGE, 1, counter, String(this.config.windowSeconds))) as [
+        number,
+        number,
+      ]
+      if (count <= max) return { allowed: true, counter }
       return { allowed: false, retryAfterSeconds: ttl > 0 ? ttl : this.config.windowSeconds }
     })
   }
 
-  /** Counts one failed password against the attempt's counter. */
-  async fail(counter: string): Promise<void> {
-    await this.guard(() =>
-      this.redis.multi().incr(counter).expire(counter, this.config.windowSeconds, 'NX').exec(),
-    )
+  /** After a correct password: gives back the attempt's charge (never below zero). */
+  async refund(counter: string): Promise<void> {
+    await this.guard(() => this.redis.eval(REFUND, 1, counter))
   }
 
   /** After a successful login: renews (or issues) the device token and clears its failures. */

@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.js'
 import { cacheNs } from '../../platform/cache/plugin.js'
-import { passwordResetMail, verifyEmailMail } from '../../platform/mail/templates.js'
+import { emailChangedMail, passwordResetMail, verifyEmailMail } from '../../platform/mail/templates.js'
 import { AccountTokens } from './account-tokens.js'
 
 /** Builds the lifecycle mail senders of an app. */
@@ -29,9 +29,14 @@ export function mailLinks(app: FastifyInstance, opts: { account: Config['account
   return {
     tokens,
     /** Mails a verification link for `email` (the current address, or the new one of an email change). */
-    sendVerification(request: FastifyRequest, user: { id: string; name: string }, email: string) {
+    sendVerification(
+      request: FastifyRequest,
+      user: { id: string; name: string; email: string },
+      email: string,
+    ) {
       later(request, 'verification', async () => {
-        const token = await tokens.issue(user.id, 'verify', emailVerificationTtlSeconds, email)
+        // Bound to the account's current address: an email change completed meanwhile kills it.
+        const token = await tokens.issue(user.id, 'verify', emailVerificationTtlSeconds, email, user.email)
         await app.mailer.send(
           email,
           verifyEmailMail(
@@ -47,7 +52,7 @@ export function mailLinks(app: FastifyInstance, opts: { account: Config['account
       later(request, 'password reset', async () => {
         const user = await app.prisma.user.findUnique({ where: { email } })
         if (!user || user.deletedAt) return
-        const token = await tokens.issue(user.id, 'reset', passwordResetTtlSeconds)
+        const token = await tokens.issue(user.id, 'reset', passwordResetTtlSeconds, undefined, user.email)
         await app.mailer.send(
           user.email,
           passwordResetMail(
@@ -57,6 +62,10 @@ export function mailLinks(app: FastifyInstance, opts: { account: Config['account
           ),
         )
       })
+    },
+    /** Tells the previous address that the account's email changed (the owner may not have done it). */
+    sendEmailChanged(request: FastifyRequest, user: { name: string }, oldEmail: string, newEmail: string) {
+      later(request, 'email changed', () => app.mailer.send(oldEmail, emailChangedMail(user.name, newEmail)))
     },
     /** Drops the cached profile after an email change. */
     invalidateProfile: (userId: string) => app.cache.invalidate(cacheNs.profile(userId)),

@@ -7,7 +7,7 @@ import { isUniqueViolation } from '../../platform/prisma-errors.js'
 import { errorRef } from '../../platform/schemas.js'
 import { hashedEmail, normalizeEmail } from './email.js'
 import { HashingOverloadedError } from './hashing-limiter.js'
-import { LoginThrottle } from './lockout.js'
+import { accountLockKey, LoginThrottle } from './lockout.js'
 import { mailLinks } from './mail-links.js'
 import { checkPassword, PASSWORD_MAX_LENGTH } from './password-policy.js'
 import { Email, Name, toPublicUser, userRef } from './schemas.js'
@@ -149,10 +149,9 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       const valid = user
         ? await app.passwords.verify(password, user.passwordHash)
         : await app.passwords.verifyDummy(password)
-      if (!user || !valid) {
-        await throttle.fail(verdict.counter)
-        throw invalidCredentials()
-      }
+      // The attempt was charged by `check`; a failure keeps the charge, a correct password refunds it.
+      if (!user || !valid) throw invalidCredentials()
+      await throttle.refund(verdict.counter)
       let passwordHash = user.passwordHash
       // scrypt or weaker argon2id: upgrade now. A rehash shed under load waits for the next login.
       if (app.passwords.needsRehash(passwordHash)) {
@@ -294,7 +293,8 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
     async (request, reply) => {
       const redeemed = await links.tokens.redeem(request.body.token, 'reset')
       const user = redeemed && (await app.prisma.user.findUnique({ where: { id: redeemed.userId } }))
-      if (!redeemed || !user || user.deletedAt) {
+      // A link mailed to an address the account no longer has is dead (see account-tokens.ts).
+      if (!redeemed || !user || user.deletedAt || redeemed.issuedFor !== user.email) {
         throw new HttpError(400, 'INVALID_TOKEN', 'The link is invalid, used or expired; ask for a new one')
       }
       const problems = checkPassword(request.body.password, { email: user.email })
@@ -306,6 +306,8 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       await app.prisma.user.update({ where: { id: user.id }, data: { passwordHash } })
       await app.sessions.revokeAll(user.id)
       await links.tokens.revokeAll(user.id, 'reset')
+      // The owner proved control of the mailbox: strangers' guesses no longer lock the account.
+      await app.redis.del(accountLockKey(user.email))
       request.log.info({ userId: user.id }, 'password reset')
       return reply.code(204).send(null)
     },
@@ -336,14 +338,24 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
     async (request) => {
       const redeemed = await links.tokens.redeem(request.body.token, 'verify')
       const user = redeemed && (await app.prisma.user.findUnique({ where: { id: redeemed.userId } }))
-      if (!redeemed?.email || !user || user.deletedAt) {
+      // Only while the account still has the address the link was issued under: a registration
+      // link left unused cannot undo a later email change.
+      if (!redeemed?.email || !user || user.deletedAt || redeemed.issuedFor !== user.email) {
         throw new HttpError(400, 'INVALID_TOKEN', 'The link is invalid, used or expired; ask for a new one')
       }
       try {
-        const updated = await app.prisma.user.update({
-          where: { id: user.id },
+        // Compare-and-set on the address: a change that committed since the read above wins.
+        const { count } = await app.prisma.user.updateMany({
+          where: { id: user.id, email: user.email, deletedAt: null },
           data: { email: redeemed.email, emailVerifiedAt: new Date() },
         })
+        if (count !== 1) {
+          throw new HttpError(400, 'INVALID_TOKEN', 'The link is invalid, used or expired; ask for a new one')
+        }
+        const updated = await app.prisma.user.findUniqueOrThrow({ where: { id: user.id } })
+        // Every other link (verify or reset) was mailed under the old state: none survives.
+        await links.tokens.revokeAll(user.id)
+        if (updated.email !== user.email) links.sendEmailChanged(request, user, user.email, updated.email)
         await links.invalidateProfile(user.id)
         return { user: toPublicUser(updated) }
       } catch (err) {

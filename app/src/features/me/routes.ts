@@ -168,7 +168,11 @@ const me: FastifyPluginAsyncTypebox<MeOptions> = async (app, opts) => {
       // Every session ends (the generation bump is atomic), then the caller gets a fresh one: the
       // other sessions are revoked and this one is rotated.
       await app.sessions.revokeAll(user.id)
-      const created = await app.sessions.create(user.id, user.role)
+      // A role change racing this request: read the generation, then the role again, and bind the
+      // new session to that generation, so a demotion committed at any point invalidates it.
+      const generation = await app.sessions.generation(user.id)
+      const fresh = await loadWriterUser(user.id)
+      const created = await app.sessions.create(user.id, fresh.role, generation)
       app.setSessionCookie(reply, created.token)
       request.log.info({ userId: user.id }, 'password changed')
       return {

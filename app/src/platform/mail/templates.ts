@@ -13,14 +13,14 @@ const escapeHtml = (s: string) =>
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
   )
 
-function layout(title: string, paragraphs: string[], link: { url: string; label: string }): string {
+function layout(title: string, paragraphs: string[], link?: { url: string; label: string }): string {
   const body = paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n')
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>
 <body style="font-family: sans-serif; line-height: 1.5">
 <h1 style="font-size: 1.25em">${escapeHtml(title)}</h1>
 ${body}
-<p><a href="${escapeHtml(link.url)}">${escapeHtml(link.label)}</a></p>
+${link ? `<p><a href="${escapeHtml(link.url)}">${escapeHtml(link.label)}</a></p>` : ''}
 </body></html>
 `
 }
@@ -53,4 +53,15 @@ export function verifyEmailMail(name: string, url: string, ttlHours: number): Re
     text: `${lines.join('\n\n')}\n\n${url}\n`,
     html: layout(subject, lines, { url, label: 'Confirm my email address' }),
   }
+}
+
+/** Sent to the previous address once an email change is confirmed. */
+export function emailChangedMail(name: string, newEmail: string): RenderedMail {
+  const subject = 'Your email address was changed'
+  const lines = [
+    `Hello ${name},`,
+    `The email address of your account is now ${newEmail}; this address no longer receives its mail.`,
+    'If you did not make this change, contact support at once.',
+  ]
+  return { subject, text: `${lines.join('\n\n')}\n`, html: layout(subject, lines) }
 }
