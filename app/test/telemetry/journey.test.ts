@@ -116,7 +116,9 @@ describe('telemetry: traces, logs and metrics of a user journey', function () {
     expect(sse.status).to.equal(200)
     await new Promise((r) => setTimeout(r, 2500))
     stream.abort()
-    await new Promise((r) => setTimeout(r, 300))
+    // Longer than one metric export interval (1 s), so a periodic export sees the stream gone: the final
+    // flush at shutdown comes after the app has unregistered its gauges.
+    await new Promise((r) => setTimeout(r, 1800))
 
     // One request without trace context: the service starts a trace of its own.
     const res = await fetch(`${server.url}/v1/accounts`, { headers: { authorization: `Bearer ${token}` } })
