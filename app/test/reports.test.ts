@@ -175,7 +175,7 @@ describe('reports', () => {
     })
     expect(res.statusCode, res.body).to.equal(201)
     let periods: Period[] = []
-    for (let i = 0; i < 40 && periods.length === 0; i++) {
+    for (let i = 0; i < 100 && periods.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 50))
       periods = await summary(bob.token, query)
     }
