@@ -17,6 +17,8 @@ export interface InventoryResource {
   /** Provider reference (`urn::id`) for custom resources. */
   provider?: string
   custom: boolean
+  /** Old URNs this resource answers for (`aliases` option, URN form): a refactor that moved it keeps its state. */
+  aliases?: string[]
   /** Inputs as registered; secrets render as "[secret]", unknowns as "[unknown]". */
   inputs: Record<string, unknown>
   options?: {
@@ -111,6 +113,7 @@ interface RegisterRequest {
   getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined
   getIgnorechangesList(): string[]
   getDependenciesList(): string[]
+  getAliasesList(): { getUrn(): string }[]
 }
 /** What a run under mocks registered. */
 export interface Captured<T> {
@@ -235,6 +238,10 @@ async function capture<T>(
         .filter(([, v]) => v),
     )
     if (Object.keys(customTimeouts).length) options.customTimeouts = customTimeouts
+    const aliases = req
+      .getAliasesList()
+      .map((a) => a.getUrn())
+      .filter(Boolean)
     const entry: InventoryResource = {
       type: req.getType(),
       name: req.getName(),
@@ -242,6 +249,7 @@ async function capture<T>(
       ...(req.getParent() ? { parent: req.getParent() } : {}),
       ...(req.getProvider() ? { provider: req.getProvider() } : {}),
       custom: req.getCustom(),
+      ...(aliases.length ? { aliases } : {}),
       inputs: plain(pulumi.runtime.deserializeProperties(req.getObject() as never)) as Record<
         string,
         unknown
