@@ -34,3 +34,19 @@ export const ssmParameters = {
 
 /** PostgreSQL role the service connects as (created by prisma/migrations/*_app_role; IAM-authenticated on RDS). */
 export const DB_APP_ROLE = 'blueprint_app'
+
+/**
+ * Pulumi URNs of the regional resources the DR command refreshes by `--target` (infra/dr/pulumi-steps.ts) and the
+ * deploy refreshes (the image parameter). `infra/test/dr-path.test.ts` checks each names a resource of the stack.
+ */
+export const stackUrns = {
+  /** The region's RDS instance (a child of the Database component; its name does not follow the identifier). */
+  database: (project: string, stack: string) =>
+    `urn:pulumi:${stack}::${project}::blueprint:database:Database$aws:rds/instance:Instance::${project}-${stack}-db`,
+  /** The writer-endpoint parameter (ssmParameters.writerEndpoint). */
+  writerParameter: (project: string, stack: string) =>
+    `urn:pulumi:${stack}::${project}::aws:ssm/parameter:Parameter::${project}-${stack}-db-writer-endpoint`,
+  /** The deployed-image parameter (ssmParameters.serviceImage). */
+  serviceImage: (project: string, stack: string) =>
+    `urn:pulumi:${stack}::${project}::aws:ssm/parameter:Parameter::${project}-${stack}-service-image`,
+} as const
