@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as pulumi from '@pulumi/pulumi'
 import { parse } from 'yaml'
+import { PROJECT as CONTRACT_PROJECT } from '../../app/src/contract.js'
 import { loadConfig, STACK_REGIONS, type StackName } from '../src/config.js'
 import { buildRegion, type RegionOutputs } from '../src/region.js'
 import { AwsMocks, MOCK_ACCOUNT } from './mocks.js'
@@ -39,8 +40,8 @@ export interface Inventory {
   resources: InventoryResource[]
 }
 
-/** Project name from Pulumi.yaml. */
-export const PROJECT = 'blueprint'
+/** Project name from Pulumi.yaml (the contract module's). */
+export const PROJECT = CONTRACT_PROJECT
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 

@@ -3,7 +3,10 @@ import { runUnderMocks } from '../plan/inventory.js'
 
 describe('stack entry (infra/index.ts)', () => {
   it('builds the region from Pulumi.us-east.yaml and exports what other stacks and the DR command read', async () => {
-    const { result: mod, resources } = await runUnderMocks('us-east', {}, () => import('../index.js'))
+    const { result, resources } = await runUnderMocks('us-east', {}, () => import('../index.js'))
+    // Pulumi takes a default-exported object as the outputs (and refuses named exports beside it).
+    expect(Object.keys(result)).to.deep.equal(['default'])
+    const mod = result.default
     expect(resources.length).to.be.greaterThan(120)
     const value = <T>(o: unknown) =>
       new Promise<T>((resolve) => (o as { apply(f: (v: T) => void): void }).apply((v) => resolve(v)))
