@@ -114,7 +114,31 @@ interface RegisterRequest {
   getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined
   getIgnorechangesList(): string[]
   getDependenciesList(): string[]
-  getAliasesList(): { getUrn(): string }[]
+  getAliasesList(): { getUrn(): string; getSpec(): AliasSpec | undefined }[]
+}
+interface AliasSpec {
+  getName(): string
+  getType(): string
+  getStack(): string
+  getProject(): string
+  getParenturn(): string
+  getNoparent(): boolean
+}
+
+/**
+ * The URN an alias names. Aliases arrive as URNs or, when the engine supports it, as specs (name, type, parent...)
+ * whose unset parts default to the resource's own; a child of the root stack has no parent type in its URN.
+ */
+function aliasUrn(
+  alias: { getUrn(): string; getSpec(): AliasSpec | undefined },
+  req: RegisterRequest,
+): string {
+  const spec = alias.getSpec()
+  if (alias.getUrn() || !spec) return alias.getUrn()
+  const parent = spec.getNoparent() ? '' : spec.getParenturn() || req.getParent()
+  const parentType = parent ? (parent.split('::')[2] ?? '') : ''
+  const chain = parentType && parentType !== 'pulumi:pulumi:Stack' ? `${parentType}$` : ''
+  return `urn:pulumi:${spec.getStack() || pulumi.getStack()}::${spec.getProject() || pulumi.getProject()}::${chain}${spec.getType() || req.getType()}::${spec.getName() || req.getName()}`
 }
 /** What a run under mocks registered. */
 export interface Captured<T> {
@@ -241,7 +265,7 @@ async function capture<T>(
     if (Object.keys(customTimeouts).length) options.customTimeouts = customTimeouts
     const aliases = req
       .getAliasesList()
-      .map((a) => a.getUrn())
+      .map((a) => aliasUrn(a, req))
       .filter(Boolean)
     const entry: InventoryResource = {
       type: req.getType(),
