@@ -308,7 +308,10 @@ export class Database extends pulumi.ComponentResource {
     const secret = (suffix: string, value: pulumi.Input<string>) => {
       const s = new aws.secretsmanager.Secret(
         `${name}-db-${suffix}`,
-        { name: `${args.identifier}/${suffix}`, kmsKeyId: args.kmsKeyArn, recoveryWindowInDays: 7 },
+        // Deleted without a recovery window: a failback renames these with the identifier and the next one renames
+        // them back, and a name in its recovery window cannot be reused (CreateSecret fails for 7 days). Safe here:
+        // both values are derived (the password is in the Pulumi state, and RDS can reset it on a retained instance).
+        { name: `${args.identifier}/${suffix}`, kmsKeyId: args.kmsKeyArn, recoveryWindowInDays: 0 },
         parent,
       )
       new aws.secretsmanager.SecretVersion(
