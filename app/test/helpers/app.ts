@@ -22,6 +22,7 @@ export function testEnv(
     // (load-shedding.test.ts), elsewhere it would turn CI load into random 503s.
     SHED_EVENT_LOOP_DELAY_MS: '0',
     SHED_POOL_WAITING: '0',
+    SHED_CONCURRENCY_MAX: '0',
     // Tests fund accounts through the signed webhook (helpers/funding.ts); limits high enough for any spec.
     FUNDING_WEBHOOK_SECRET: TEST_FUNDING_SECRET,
     FUNDING_MAX_AMOUNT: '1000000000000000',
