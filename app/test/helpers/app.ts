@@ -59,3 +59,21 @@ export async function buildTestApp(
   await app.ready()
   return app
 }
+
+/**
+ * Registers the suite's hooks: an app built with `overrides` before its tests (handed to `built`),
+ * closed after them.
+ */
+export function appPerSuite(
+  overrides: Record<string, string | undefined>,
+  built: (app: FastifyInstance) => void,
+): void {
+  let app: FastifyInstance | undefined
+  before(async () => {
+    app = await buildTestApp(overrides)
+    built(app)
+  })
+  after(async () => {
+    await app?.close()
+  })
+}
