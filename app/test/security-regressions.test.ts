@@ -6,7 +6,8 @@ import type { FastifyInstance } from 'fastify'
 import { setUserRole } from '../src/features/auth/roles.js'
 import { buildTestApp, LogCapture } from './helpers/app.js'
 import { startSmtpSink, tokenIn } from './helpers/smtp.js'
-import { GOOD_PASSWORD, uniqueEmail } from './helpers/users.js'
+import { bearer, GOOD_PASSWORD, login, uniqueEmail } from './helpers/users.js'
+import { SseClient, startInstance } from './transactions.support.js'
 
 const NEW_PASSWORD = 'a different long passphrase'
 const VERIFY = 'Confirm your email address'
@@ -291,6 +292,66 @@ describe('security regressions of the attacker review (issue 10, a907cd7)', () =
       ) as { req: { headers: Record<string, string> } }
       expect(line.req.headers['x-device-token']).to.equal('[redacted]')
       expect(logs.raw.join('\n')).not.to.include(deviceToken)
+    })
+  })
+
+  // Issue 10 finding 5: auth/session-lifecycle.test.ts drives the session store's generation check
+  // directly, and its HTTP race is with an erasure (refused by the erased state alone), so neither
+  // failed with the login route creating its session without the generation it read.
+  describe('5. a login racing a demotion creates no admin session', () => {
+    it('the demotion commits after the login re-read the account: the login gets no admin session', async () => {
+      const owner = await registered()
+      await setUserRole(app, owner.id, 'admin')
+      const previous = (await logIn(owner.email, GOOD_PASSWORD)).body.token as string
+      // The login drops the session it arrived with (touch without sliding), after reading the
+      // account and before creating the new session: the demotion lands exactly there.
+      const original = app.sessions.touch.bind(app.sessions)
+      let fired = false
+      app.sessions.touch = async (token, options) => {
+        const session = await original(token, options)
+        if (!fired && token === previous && options?.slide === false) {
+          fired = true
+          await setUserRole(app, owner.id, 'user')
+        }
+        return session
+      }
+      let res: Answer
+      try {
+        res = await logIn(owner.email, GOOD_PASSWORD, { authorization: `Bearer ${previous}` })
+      } finally {
+        app.sessions.touch = original
+      }
+      expect(fired, 'the demotion ran inside the login').to.equal(true)
+      if (res.status === 200) {
+        const admin = await call('GET', '/v1/admin/reports/daily?from=2026-01-01&to=2026-01-02', {
+          token: res.body.token,
+        })
+        expect(admin.status, 'admin route with the racing login’s session').to.be.oneOf([401, 403])
+      } else {
+        expect(res.status, res.text).to.equal(401)
+      }
+    })
+  })
+
+  // Issue 10 finding 5: its spec (auth/session-lifecycle.test.ts, "heartbeat-style check") calls the
+  // session store directly, so it still passed with the SSE route sliding the session.
+  describe('5. an open notification stream keeps nobody logged in', () => {
+    it('the stream’s heartbeats do not slide the idle expiry: the session ends, and the stream with it', async () => {
+      const short = await startInstance({ SESSION_TTL_SECONDS: '2', NOTIFICATIONS_HEARTBEAT_MS: '200' })
+      try {
+        const user = await login(short.app)
+        const stream = await SseClient.open(`${short.url}/v1/notifications/stream`, bearer(user.token))
+        expect(stream.status).to.equal(200)
+        // 3 s of heartbeats (one per 200 ms) and no other request: past the 2 s idle timeout.
+        await new Promise((resolve) => setTimeout(resolve, 3000))
+        expect(stream.comments.filter((c) => c === 'heartbeat').length).to.be.at.least(5)
+        const me = await fetch(`${short.url}/v1/me`, { headers: bearer(user.token) })
+        expect(me.status, 'the session after 3 s of heartbeats only').to.equal(401)
+        await stream.until(() => (stream.ended ? true : undefined), 2000, 'the stream to end')
+        stream.close()
+      } finally {
+        await short.app.close()
+      }
     })
   })
 })
