@@ -43,7 +43,12 @@ describe('GDPR export: the money that came in (fundings)', () => {
     const treasury = await fetch(`${url}/v1/admin/treasury/fundings`, {
       method: 'POST',
       headers: { ...bearer(adminToken), 'content-type': 'application/json', 'idempotency-key': randomUUID() },
-      body: JSON.stringify({ accountId: account, amount: '300', currency: 'EUR', reason: 'Goodwill, ticket 12' }),
+      body: JSON.stringify({
+        accountId: account,
+        amount: '300',
+        currency: 'EUR',
+        reason: 'Goodwill, ticket 12',
+      }),
     })
     expect(treasury.status).to.equal(201)
     const treasuryTx = ((await treasury.json()) as { transaction: { id: string } }).transaction.id

@@ -16,7 +16,8 @@ const CHANGED = 'Your email address was changed'
 
 interface Answer {
   status: number
-  body: Record<string, any>
+  /** The parsed JSON answer (`{}` for an empty one). */
+  body: ReturnType<typeof JSON.parse>
   text: string
 }
 
@@ -88,7 +89,9 @@ describe('security regressions of the attacker review (issue 10, a907cd7)', () =
     const since = smtp.mails.length
     const asked = await call('POST', '/v1/me/email', { token, body: { email: to, password: GOOD_PASSWORD } })
     expect(asked.status, asked.text).to.equal(202)
-    return call('POST', '/v1/auth/verify-email', { body: { token: tokenIn(await smtp.next(to, since, VERIFY)) } })
+    return call('POST', '/v1/auth/verify-email', {
+      body: { token: tokenIn(await smtp.next(to, since, VERIFY)) },
+    })
   }
 
   describe('a. mail links follow the account’s address', () => {
@@ -113,7 +116,9 @@ describe('security regressions of the attacker review (issue 10, a907cd7)', () =
     it('a reset link mailed to the old address is dead once the email changed', async () => {
       const owner = await registered()
       const since = smtp.mails.length
-      expect((await call('POST', '/v1/auth/password-reset', { body: { email: owner.email } })).status).to.equal(202)
+      expect(
+        (await call('POST', '/v1/auth/password-reset', { body: { email: owner.email } })).status,
+      ).to.equal(202)
       const resetToken = tokenIn(await smtp.next(owner.email, since, RESET))
       const session = (await logIn(owner.email, GOOD_PASSWORD)).body.token as string
       const moved = uniqueEmail('moved')
@@ -148,19 +153,24 @@ describe('security regressions of the attacker review (issue 10, a907cd7)', () =
       const statuses = answers.map((a) => a.status)
       expect(statuses.filter((s) => s === 401).length, statuses.join(' ')).to.be.at.most(10)
       expect(statuses.filter((s) => s === 429).length, statuses.join(' ')).to.be.at.least(50)
-      expect(statuses.every((s) => s === 401 || s === 429), statuses.join(' ')).to.equal(true)
+      expect(
+        statuses.every((s) => s === 401 || s === 429),
+        statuses.join(' '),
+      ).to.equal(true)
       // The budget is spent: a stranger with the right password is refused too (no oracle).
       expect((await logIn(owner.email, GOOD_PASSWORD)).status).to.equal(429)
     })
 
     it('a correct password gives its charge back: the owner can log in more often than the budget', async () => {
       const owner = await registered()
-      for (let i = 0; i < 14; i++) expect((await logIn(owner.email, GOOD_PASSWORD)).status, `login ${i}`).to.equal(200)
+      for (let i = 0; i < 14; i++)
+        expect((await logIn(owner.email, GOOD_PASSWORD)).status, `login ${i}`).to.equal(200)
     })
   })
 
   describe('c. a password change racing a demotion keeps no admin rights', () => {
-    const daily = (token: string) => call('GET', '/v1/admin/reports/daily?from=2026-01-01&to=2026-01-02', { token })
+    const daily = (token: string) =>
+      call('GET', '/v1/admin/reports/daily?from=2026-01-01&to=2026-01-02', { token })
 
     async function admin(): Promise<{ id: string; email: string; token: string }> {
       const owner = await registered()
@@ -175,19 +185,34 @@ describe('security regressions of the attacker review (issue 10, a907cd7)', () =
      * collaborator of the route: the hash of the new password, or the revoke-all that follows it).
      */
     function demoteDuring(step: 'hash' | 'revokeAll', userId: string, demote: () => Promise<void>) {
-      const target = step === 'hash' ? app.passwords : app.sessions
-      const original = (target as any)[step].bind(target)
       let fired = false
-      ;(target as any)[step] = async (...args: unknown[]) => {
-        const result = await original(...args)
-        if (!fired && (step === 'hash' || args[0] === userId)) {
-          fired = true
-          await demote()
+      const once = async () => {
+        if (fired) return
+        fired = true
+        await demote()
+      }
+      if (step === 'hash') {
+        const passwords = app.passwords
+        const original = passwords.hash.bind(passwords)
+        passwords.hash = async (...args: Parameters<typeof original>) => {
+          const hashed = await original(...args)
+          await once()
+          return hashed
         }
-        return result
+        return () => {
+          passwords.hash = original
+        }
+      }
+      const sessions = app.sessions
+      const original = sessions.revokeAll.bind(sessions)
+      sessions.revokeAll = async (...args: Parameters<typeof original>) => {
+        const revoked = await original(...args)
+        // The demotion's own revoke-all passes through: `once` has fired by then.
+        if (args[0] === userId) await once()
+        return revoked
       }
       return () => {
-        ;(target as any)[step] = original
+        sessions.revokeAll = original
       }
     }
 
@@ -227,7 +252,9 @@ describe('security regressions of the attacker review (issue 10, a907cd7)', () =
       const since = smtp.mails.length
       await call('POST', '/v1/auth/password-reset', { body: { email: owner.email } })
       const token = tokenIn(await smtp.next(owner.email, since, RESET))
-      const reset = await call('POST', '/v1/auth/password-reset/confirm', { body: { token, password: NEW_PASSWORD } })
+      const reset = await call('POST', '/v1/auth/password-reset/confirm', {
+        body: { token, password: NEW_PASSWORD },
+      })
       expect(reset.status, reset.text).to.equal(204)
       const after = await logIn(owner.email, NEW_PASSWORD)
       expect(after.status, after.text).to.equal(200)
@@ -270,9 +297,10 @@ describe('security regressions of the attacker review (issue 10, a907cd7)', () =
       }
       const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[1] as number
       // Collecting every error (allErrors) costs a multiple of that (docs/security.md has the figures).
-      expect(median(many), `60,000 fields ${median(many).toFixed(0)} ms, one field ${median(one).toFixed(0)} ms`).to.be.below(
-        2 * median(one) + 50,
-      )
+      expect(
+        median(many),
+        `60,000 fields ${median(many).toFixed(0)} ms, one field ${median(one).toFixed(0)} ms`,
+      ).to.be.below(2 * median(one) + 50)
     })
   })
 
@@ -287,9 +315,9 @@ describe('security regressions of the attacker review (issue 10, a907cd7)', () =
         'x-request-id': `device-${deviceToken.slice(0, 8)}`,
       })
       expect(again.status).to.equal(200)
-      const line = logs.lines.find(
-        (l) => l.reqId === `device-${deviceToken.slice(0, 8)}` && l.req,
-      ) as { req: { headers: Record<string, string> } }
+      const line = logs.lines.find((l) => l.reqId === `device-${deviceToken.slice(0, 8)}` && l.req) as {
+        req: { headers: Record<string, string> }
+      }
       expect(line.req.headers['x-device-token']).to.equal('[redacted]')
       expect(logs.raw.join('\n')).not.to.include(deviceToken)
     })

@@ -25,7 +25,8 @@ export function fundingWebhookSecret(
     `${name}-funding-webhook`,
     {
       name: fundingWebhookSecretName(args.clusterName),
-      description: 'HMAC-SHA256 key of the payment provider webhook (FUNDING_WEBHOOK_SECRET); set by the operator',
+      description:
+        'HMAC-SHA256 key of the payment provider webhook (FUNDING_WEBHOOK_SECRET); set by the operator',
       kmsKeyId: args.kmsKeyArn,
       recoveryWindowInDays: 7,
     },

@@ -4,8 +4,8 @@
 import { expect } from 'chai'
 import { ConfigError, loadConfig } from '../../app/src/config.js'
 import { ENV } from '../../app/src/contract.js'
-import { fundingWebhookSecretName } from '../src/operator-secrets.js'
 import type { StackName } from '../src/config.js'
+import { fundingWebhookSecretName } from '../src/operator-secrets.js'
 import {
   all,
   type ContainerDefinition,
@@ -54,7 +54,9 @@ for (const [name, region] of [
       const app = await serviceContainer(name)
       const secrets = Object.fromEntries((app.secrets ?? []).map((s) => [s.name, s.valueFrom]))
       expect(secrets[ENV.fundingWebhookSecret]).to.match(
-        new RegExp(`^arn:aws:secretsmanager:${region}:123456789012:secret:blueprint-${name}/funding-webhook-secret-`),
+        new RegExp(
+          `^arn:aws:secretsmanager:${region}:123456789012:secret:blueprint-${name}/funding-webhook-secret-`,
+        ),
       )
       expect((app.environment ?? []).map((e) => e.name)).not.to.include(ENV.fundingWebhookSecret)
       const [migrate] = json<ContainerDefinition[]>(
@@ -73,9 +75,16 @@ for (const [name, region] of [
       )
       const resources = reads.flatMap((s) => list(s.Resource))
       expect(resources).to.include(arn)
-      expect(resources.every((r) => !r.includes('*')), resources.join(', ')).to.equal(true)
+      expect(
+        resources.every((r) => !r.includes('*')),
+        resources.join(', '),
+      ).to.equal(true)
       // No other role (the task role, CI, the collector) may read it.
-      for (const policy of all(inventory, 'aws:iam/rolePolicy:RolePolicy', (p) => !p.name.endsWith('-execution'))) {
+      for (const policy of all(
+        inventory,
+        'aws:iam/rolePolicy:RolePolicy',
+        (p) => !p.name.endsWith('-execution'),
+      )) {
         expect(String(policy.inputs.policy), policy.name).not.to.include('funding-webhook-secret')
       }
     })

@@ -86,7 +86,10 @@ describe('HTTP core', () => {
         headers: bearer(session.token),
       })
       expect(query.statusCode).to.equal(400)
-      expect(query.json().error.details.map((d: { field: string }) => d.field)).to.have.members(['limit', 'unread'])
+      expect(query.json().error.details.map((d: { field: string }) => d.field)).to.have.members([
+        'limit',
+        'unread',
+      ])
     })
 
     it('reject unknown JSON fields, naming them', async () => {
