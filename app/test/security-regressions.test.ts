@@ -182,7 +182,8 @@ describe('security regressions of the attacker review (issue 10, a907cd7)', () =
 
     /**
      * Runs `demote` once, at the moment the password change for `userId` reaches `step` (a real
-     * collaborator of the route: the hash of the new password, or the revoke-all that follows it).
+     * collaborator of the route: the hash of the new password, or the revoke-all that follows it);
+     * the returned restore says whether it ran, so a route that stops calling `step` fails the spec.
      */
     function demoteDuring(step: 'hash' | 'revokeAll', userId: string, demote: () => Promise<void>) {
       let fired = false
@@ -201,6 +202,7 @@ describe('security regressions of the attacker review (issue 10, a907cd7)', () =
         }
         return () => {
           passwords.hash = original
+          return fired
         }
       }
       const sessions = app.sessions
@@ -213,6 +215,7 @@ describe('security regressions of the attacker review (issue 10, a907cd7)', () =
       }
       return () => {
         sessions.revokeAll = original
+        return fired
       }
     }
 
@@ -227,7 +230,7 @@ describe('security regressions of the attacker review (issue 10, a907cd7)', () =
             body: { currentPassword: GOOD_PASSWORD, newPassword: NEW_PASSWORD },
           })
         } finally {
-          restore()
+          expect(restore(), 'the demotion ran inside the password change').to.equal(true)
         }
         // Either the change answers with a session of the new role, or (the generation moved under
         // it) refuses to create one; never an admin session.
