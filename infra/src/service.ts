@@ -1,6 +1,7 @@
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
 import type { ServiceConfig } from './config.js'
+import { fundingWebhookSecret } from './operator-secrets.js'
 
 export interface TaskSecurityGroupArgs {
   vpcId: pulumi.Input<string>
@@ -134,6 +135,9 @@ export class Service extends pulumi.ComponentResource {
       ],
     })
     const executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy: assume }, parent)
+    // Only the service container gets it (not the migration task); the operator sets its value.
+    const funding = fundingWebhookSecret(name, args, parent)
+    const serviceSecrets = [...args.secrets, funding]
     const repoArn = ecrRepositoryArn(args.image)
     new aws.iam.RolePolicy(
       `${name}-execution`,
@@ -166,7 +170,7 @@ export class Service extends pulumi.ComponentResource {
               Effect: 'Allow',
               Action: 'secretsmanager:GetSecretValue',
               Resource: [
-                ...new Set([...args.secrets, ...(args.migrationSecrets ?? [])].map((s) => s.secretArn)),
+                ...new Set([...serviceSecrets, ...(args.migrationSecrets ?? [])].map((s) => s.secretArn)),
               ],
             },
             { Effect: 'Allow', Action: 'kms:Decrypt', Resource: args.kmsKeyArn },
@@ -217,7 +221,7 @@ export class Service extends pulumi.ComponentResource {
       name: s.name,
       valueFrom: s.jsonKey ? pulumi.interpolate`${s.secretArn}:${s.jsonKey}::` : s.secretArn,
     })
-    const secrets = args.secrets.map(toSecret)
+    const secrets = serviceSecrets.map(toSecret)
     const migrationOnly = new Set((args.migrationSecrets ?? []).map((s) => s.name))
     const migrationSecrets = [
       ...args.secrets.filter((s) => !migrationOnly.has(s.name)),

@@ -27,6 +27,8 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
         // The migration task's schema-owner URL; the service itself uses IAM tokens.
         `${db}/url-AbCdEf`,
         `blueprint-${name}-redis/url-AbCdEf`,
+        // The funding webhook key, for the service container only (production-config.test.ts).
+        `blueprint-${name}/funding-webhook-secret-AbCdEf`,
       ])
       // Wildcards only where AWS offers no resource-level permission.
       for (const s of st) {
