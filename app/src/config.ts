@@ -272,7 +272,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     mfa: {
       issuer: read.string('MFA_ISSUER', 'Blueprint'),
-      challengeTtlSeconds: read.int('MFA_CHALLENGE_TTL_SECONDS', 300, 30, 900),
+      challengeTtlSeconds: read.int('MFA_CHALLENGE_TTL_SECONDS', 300, 1, 900),
       challengeMaxFailures: read.int('MFA_CHALLENGE_MAX_FAILURES', 5, 1, 20),
       enrolmentTtlSeconds: read.int('MFA_ENROLMENT_TTL_SECONDS', 600, 60, 3600),
       recoveryCodeCount: read.int('MFA_RECOVERY_CODES', 10, 1, 50),

@@ -200,7 +200,11 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       }
       // A second factor: no session yet, a challenge bound to this client and generation instead.
       if (await app.mfa.authenticators.isEnabled(current.id)) {
-        const challenge = await app.mfa.challenges.issue(current.id, { ip: request.ip, deviceToken }, generation)
+        const challenge = await app.mfa.challenges.issue(
+          current.id,
+          { ip: request.ip, deviceToken },
+          generation,
+        )
         return {
           mfaRequired: true as const,
           challenge: challenge.token,
@@ -238,7 +242,10 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
     async (request, reply) => {
       const factor = oneFactor(request.body)
       const deviceToken = request.headers['x-device-token'] ?? request.cookies[deviceCookie]
-      const challenge = await app.mfa.challenges.attempt(request.body.challenge, { ip: request.ip, deviceToken })
+      const challenge = await app.mfa.challenges.attempt(request.body.challenge, {
+        ip: request.ip,
+        deviceToken,
+      })
       if (!challenge) throw invalidChallenge()
       const user = await app.prisma.user.findUnique({ where: { id: challenge.userId } })
       if (!user || user.deletedAt) throw invalidChallenge()

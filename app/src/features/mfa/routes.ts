@@ -9,7 +9,7 @@ import { mailLinks } from '../auth/mail-links.js'
 import { rotateSessions } from '../auth/rotate-session.js'
 import { Password, SessionResponse } from '../auth/routes.js'
 import { toPublicUser } from '../auth/schemas.js'
-import { type SecondFactor } from './authenticator.js'
+import type { SecondFactor } from './authenticator.js'
 import { oneFactor, RecoveryCodes, SecondFactorFields, TotpCode } from './schemas.js'
 import { base32Encode, otpauthUri } from './totp.js'
 
@@ -127,7 +127,12 @@ const mfa: FastifyPluginAsyncTypebox<MfaRoutesOptions> = async (app, opts) => {
       const rotated = await rotateSessions(app, reply, user.id)
       links.sendMfaNotice(request, user, 'enabled')
       request.log.info({ userId: user.id }, 'mfa enabled')
-      return { user: toPublicUser(rotated.user), token: rotated.token, expiresAt: rotated.expiresAt, recoveryCodes }
+      return {
+        user: toPublicUser(rotated.user),
+        token: rotated.token,
+        expiresAt: rotated.expiresAt,
+        recoveryCodes,
+      }
     },
   )
 
@@ -154,7 +159,12 @@ const mfa: FastifyPluginAsyncTypebox<MfaRoutesOptions> = async (app, opts) => {
       const rotated = await rotateSessions(app, reply, user.id)
       links.sendMfaNotice(request, user, 'recovery-codes')
       request.log.info({ userId: user.id }, 'mfa recovery codes regenerated')
-      return { user: toPublicUser(rotated.user), token: rotated.token, expiresAt: rotated.expiresAt, recoveryCodes }
+      return {
+        user: toPublicUser(rotated.user),
+        token: rotated.token,
+        expiresAt: rotated.expiresAt,
+        recoveryCodes,
+      }
     },
   )
 
