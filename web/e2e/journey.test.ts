@@ -213,8 +213,9 @@ describe('web journey in chromium', function () {
     await expect_text(pageB.getByTestId('mfa-status'), 'On')
 
     await pageB.getByRole('button', { name: 'Log out' }).click()
-    await pageB.getByLabel('Email').fill(bob.email)
-    await pageB.getByLabel('Password').fill(bob.password)
+    await pageB.getByRole('button', { name: 'Sign in' }).waitFor()
+    await pageB.getByLabel('Email', { exact: true }).fill(bob.email)
+    await pageB.getByLabel('Password', { exact: true }).fill(bob.password)
     await pageB.getByRole('button', { name: 'Sign in' }).click()
     // The confirmation spent the current step: the next one is within the allowed drift.
     await pageB.getByLabel('Authentication code').fill(codeAt(secret, 1))
