@@ -377,6 +377,38 @@ describe('MFA throttling and expiry', () => {
   })
 })
 
+describe('MFA second step under the hashing limiter', () => {
+  let app: FastifyInstance
+  before(async () => {
+    app = await buildTestApp({ PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_QUEUE_MAX: '0' })
+  })
+  after(() => app.close())
+
+  it('sheds the second step with 503 OVERLOADED while every hashing slot is busy', async () => {
+    const user = await login(app)
+    const { secret } = await enrolMfa(app, user.token, user.password)
+    const { challenge } = (
+      await app.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        payload: { email: user.email, password: user.password },
+      })
+    ).json()
+    let release = () => {}
+    const busy = app.passwords.limiter.run(() => new Promise<void>((resolve) => (release = resolve)))
+    const shed = await app.inject({
+      method: 'POST',
+      url: '/v1/auth/login/mfa',
+      payload: { challenge, code: codeAt(secret, 1) },
+    })
+    release()
+    await busy
+    expect(shed.statusCode).to.equal(503)
+    expect(shed.json().error.code).to.equal('OVERLOADED')
+    expect(shed.headers['retry-after']).to.match(/^\d+$/)
+  })
+})
+
 describe('REQUIRE_MFA_FOR_ADMIN', () => {
   let app: FastifyInstance
   before(async () => {
