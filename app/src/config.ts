@@ -99,6 +99,8 @@ export interface Config {
     recoveryCodeCount: number
     /** true: admins without MFA get 403 MFA_REQUIRED on /v1/admin/ routes until they enrol. */
     requireForAdmin: boolean
+    /** true: every user must enrol; until then a login gives a session that can only enrol. */
+    requireForAll: boolean
   }
   /** argon2id cost of new hashes and the bound on concurrent hashing (features/auth/password.ts). */
   passwords: {
@@ -278,6 +280,8 @@ export function loadConfig(env: Env = process.env): Config {
       recoveryCodeCount: read.int('MFA_RECOVERY_CODES', 10, 1, 50),
       // On by default: an admin account moves money (treasury) and sees every user's data.
       requireForAdmin: read.bool('REQUIRE_MFA_FOR_ADMIN', true),
+      // Off by default: turning it on changes what every existing client's login gives (docs/api.md).
+      requireForAll: read.bool('REQUIRE_MFA', false),
     },
     passwords: {
       // OWASP's first argon2id recommendation: m=19 MiB, t=2, p=1.

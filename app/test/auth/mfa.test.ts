@@ -266,7 +266,11 @@ describe('multi-factor authentication (TOTP)', () => {
       expect(off.statusCode).to.equal(200)
       expect(await status(user.token)).to.equal(401)
       expect(await status(off.json().token)).to.equal(200)
-      await smtp.next(user.email, since, 'Two-factor authentication was turned off')
+      const notice = await smtp.next(user.email, since, 'Two-factor authentication was turned off')
+      // Text and HTML, like every mail of the service.
+      expect(notice.raw).to.include('text/plain')
+      expect(notice.raw).to.include('text/html')
+      expect(notice.decoded).to.include('needs only your password again')
       expect((await password(user.email, user.password)).json()).to.have.property('token')
       expect(await app.prisma.mfaRecoveryCode.count({ where: { userId: user.user.id } })).to.equal(0)
     })
@@ -409,6 +413,53 @@ describe('MFA second step under the hashing limiter', () => {
   })
 })
 
+describe('REQUIRE_MFA', () => {
+  let app: FastifyInstance
+  before(async () => {
+    app = await buildTestApp({ REQUIRE_MFA: 'true' })
+  })
+  after(() => app.close())
+
+  it('gives a user without MFA a session that can only enrol, then a full one after confirming', async () => {
+    const user = await login(app)
+    expect(user.response.json().mfaEnrolmentRequired).to.equal(true)
+    const call = (method: 'GET' | 'POST', url: string, token: string) =>
+      app.inject({ method, url, headers: bearer(token) })
+    const refused = await call('GET', '/v1/accounts', user.token)
+    expect(refused.statusCode).to.equal(403)
+    expect(refused.json().error.code).to.equal('MFA_ENROLMENT_REQUIRED')
+    expect((await call('GET', '/v1/me', user.token)).statusCode).to.equal(200)
+    const status = await call('GET', '/v1/me/mfa', user.token)
+    expect(status.json()).to.include({ enabled: false, required: true })
+
+    const { secret, token } = await enrolMfa(app, user.token, user.password)
+    expect((await call('GET', '/v1/accounts', token)).statusCode).to.equal(200)
+    // The restricted session is gone with the rotation; the next login asks for the code.
+    expect((await call('GET', '/v1/me', user.token)).statusCode).to.equal(401)
+    const next = await app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email: user.email, password: user.password },
+    })
+    expect(next.json().mfaRequired).to.equal(true)
+    const done = await app.inject({
+      method: 'POST',
+      url: '/v1/auth/login/mfa',
+      payload: { challenge: next.json().challenge, code: codeAt(secret, 1) },
+    })
+    expect(done.json()).to.not.have.property('mfaEnrolmentRequired')
+    expect((await call('GET', '/v1/accounts', done.json().token)).statusCode).to.equal(200)
+    const off = await app.inject({
+      method: 'DELETE',
+      url: '/v1/me/mfa',
+      headers: bearer(done.json().token),
+      payload: { password: user.password, recoveryCode: 'aaaaaa-aaaaaa-aaaaaa-aaaaaa' },
+    })
+    expect(off.statusCode).to.equal(403)
+    expect(off.json().error.code).to.equal('MFA_REQUIRED')
+  })
+})
+
 describe('REQUIRE_MFA_FOR_ADMIN', () => {
   let app: FastifyInstance
   before(async () => {
@@ -438,5 +489,6 @@ describe('REQUIRE_MFA_FOR_ADMIN', () => {
     const { loadConfig } = await import('../../src/config.js')
     const config = loadConfig({ DATABASE_URL: 'postgres://x/y', REDIS_URL: 'redis://127.0.0.1:6379' })
     expect(config.mfa.requireForAdmin).to.equal(true)
+    expect(config.mfa.requireForAll).to.equal(false)
   })
 })

@@ -8,7 +8,7 @@ import { detail } from './Auth.js'
  * Two-factor authentication settings: enrol an authenticator app (the otpauth:// link and the
  * secret as text; no QR library), confirm with a code, see the recovery codes once, disable.
  */
-export function TwoFactorSettings() {
+export function TwoFactorSettings({ onEnabled }: { onEnabled?: () => void } = {}) {
   const status = useRead('mfa', () => unwrap(api.GET('/v1/me/mfa')))
   const [pending, setPending] = useState<{ otpauthUri: string; secret: string }>()
   const [codes, setCodes] = useState<string[]>()
@@ -39,6 +39,7 @@ export function TwoFactorSettings() {
       setCodes(answer.recoveryCodes)
       setMessage({ ok: true, text: 'Two-factor authentication is on; other sessions were signed out' })
       status.reload()
+      onEnabled?.()
     } catch (err) {
       fail(err)
     }

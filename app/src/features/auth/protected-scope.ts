@@ -4,10 +4,12 @@
  * gets 401 and learns nothing from validation errors, and no route can forget to authenticate.
  * Routes under /v1/admin/ additionally need the admin role, checked in the same phase (403 before
  * validation), and, with `requireMfaForAdmin`, an admin account with two-factor authentication on
- * (403 MFA_REQUIRED until they enrol at /v1/me/mfa). Every answer is `Cache-Control: no-store`: it is one user's data.
+ * (403 MFA_REQUIRED until they enrol at /v1/me/mfa). A session that may only enrol (REQUIRE_MFA,
+ * features/mfa/policy.ts) is refused everywhere but the enrolment routes. Every answer is `Cache-Control: no-store`: it is one user's data.
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { forbidden, HttpError } from '../../platform/errors.js'
+import { ENROLMENT_ONLY_ROLE, ENROLMENT_ROUTES } from '../mfa/policy.js'
 
 /** Path prefix of routes only admins may call. */
 export const ADMIN_PREFIX = '/v1/admin/'
@@ -25,6 +27,13 @@ export function protectedScope(
 ): FastifyPluginAsync {
   async function authorize(this: FastifyInstance, request: FastifyRequest) {
     const url = request.routeOptions.url ?? ''
+    if (request.user?.role === ENROLMENT_ONLY_ROLE && !ENROLMENT_ROUTES.has(`${request.method} ${url}`)) {
+      throw new HttpError(
+        403,
+        'MFA_ENROLMENT_REQUIRED',
+        'Turn on two-factor authentication first (POST /v1/me/mfa/enrolment)',
+      )
+    }
     if (!url.startsWith(ADMIN_PREFIX)) return
     if (request.user?.role !== 'admin') throw forbidden('Admins only')
     // One primary-key read, on admin routes only: the state is current even for a session that

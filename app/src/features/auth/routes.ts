@@ -5,6 +5,7 @@ import type { Config } from '../../config.js'
 import { badRequest, conflict, HttpError, tooManyRequests } from '../../platform/errors.js'
 import { isUniqueViolation } from '../../platform/prisma-errors.js'
 import { errorRef } from '../../platform/schemas.js'
+import { ENROLMENT_ONLY_ROLE } from '../mfa/policy.js'
 import { oneFactor, SecondFactorFields } from '../mfa/schemas.js'
 import { hashedEmail, normalizeEmail } from './email.js'
 import { HashingOverloadedError } from './hashing-limiter.js'
@@ -37,6 +38,12 @@ export const SessionResponse = Type.Object({
 })
 const LoginResponse = Type.Object({
   ...SessionResponse.properties,
+  mfaEnrolmentRequired: Type.Optional(
+    Type.Literal(true, {
+      description:
+        'REQUIRE_MFA is on and the account has no second factor: this session can only enrol (/v1/me/mfa)',
+    }),
+  ),
   deviceToken: Type.String({
     description:
       'Marks this device as known to the account (also set as cookie); apps send it back as ' +
@@ -211,7 +218,9 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
           expiresAt: challenge.expiresAt.toISOString(),
         }
       }
-      return startSession(request, reply, current, generation, deviceToken)
+      // REQUIRE_MFA: a user without a second factor gets a session that can only enrol one.
+      const enrolmentOnly = app.mfa.config.requireForAll
+      return startSession(request, reply, current, generation, deviceToken, enrolmentOnly)
     },
   )
 
@@ -275,13 +284,18 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
     user: { id: string; role: 'user' | 'admin' } & Parameters<typeof toPublicUser>[0],
     generation: string,
     deviceToken: string | undefined,
+    enrolmentOnly = false,
   ) => {
     // Never keep a session the client arrived with (fixation): logging in always starts a new one.
     const previous = app.sessionTokenOf(request)
     const stale = previous ? await app.sessions.touch(previous, { slide: false }) : undefined
     if (stale) await app.sessions.revoke(stale)
     // Throws the same 401 when the generation moved meanwhile.
-    const created = await app.sessions.create(user.id, user.role, generation)
+    const created = await app.sessions.create(
+      user.id,
+      enrolmentOnly ? ENROLMENT_ONLY_ROLE : user.role,
+      generation,
+    )
     const device = await throttle.succeed(user.id, deviceToken)
     // The session cookie first: clients that read one Set-Cookie read the session.
     app.setSessionCookie(reply, created.token)
@@ -300,6 +314,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       token: created.token,
       expiresAt: created.session.expiresAt.toISOString(),
       deviceToken: device,
+      ...(enrolmentOnly ? { mfaEnrolmentRequired: true as const } : {}),
     }
   }
 

@@ -9,6 +9,7 @@
  */
 import type { PrismaClient } from '../../generated/prisma/client.js'
 import { conflict, HttpError } from '../../platform/errors.js'
+import { isUniqueViolation } from '../../platform/prisma-errors.js'
 import { newRecoveryCode, recoveryCodeHash } from './recovery-codes.js'
 import { base32Decode, base32Encode, generateSecret, matchingStep } from './totp.js'
 
@@ -79,9 +80,12 @@ export class Authenticators {
     if (count === 0) {
       try {
         await this.db.userMfa.create({ data: { userId, secret: encoded, createdAt: new Date(this.now()) } })
-      } catch {
+      } catch (err) {
         // The row exists and is enabled (or a concurrent start created it): either way, not ours to replace.
-        throw conflict('MFA_ALREADY_ENABLED', 'Two-factor authentication is already on; disable it first')
+        if (isUniqueViolation(err)) {
+          throw conflict('MFA_ALREADY_ENABLED', 'Two-factor authentication is already on; disable it first')
+        }
+        throw err
       }
     }
     return secret

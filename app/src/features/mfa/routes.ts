@@ -10,6 +10,7 @@ import { rotateSessions } from '../auth/rotate-session.js'
 import { Password, SessionResponse } from '../auth/routes.js'
 import { toPublicUser } from '../auth/schemas.js'
 import type { SecondFactor } from './authenticator.js'
+import { mfaRequired } from './policy.js'
 import { oneFactor, RecoveryCodes, SecondFactorFields, TotpCode } from './schemas.js'
 import { base32Encode, otpauthUri } from './totp.js'
 
@@ -17,6 +18,9 @@ const MfaStatus = Type.Object({
   enabled: Type.Boolean(),
   enabledAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   recoveryCodesLeft: Type.Integer({ description: 'Unused recovery codes' }),
+  required: Type.Boolean({
+    description: 'The policy makes this account have it (REQUIRE_MFA, or REQUIRE_MFA_FOR_ADMIN for admins)',
+  }),
 })
 const Enrolment = Type.Object({
   otpauthUri: Type.String({ description: 'otpauth://totp/... for the authenticator app (QR code or link)' }),
@@ -74,8 +78,13 @@ const mfa: FastifyPluginAsyncTypebox<MfaRoutesOptions> = async (app, opts) => {
       },
     },
     async (request) => {
-      const status = await authenticators.status(currentUserId(request))
-      return { ...status, enabledAt: status.enabledAt?.toISOString() ?? null }
+      const user = await liveUser(request)
+      const status = await authenticators.status(user.id)
+      return {
+        ...status,
+        enabledAt: status.enabledAt?.toISOString() ?? null,
+        required: mfaRequired(app.mfa.config, user.role),
+      }
     },
   )
 
@@ -184,6 +193,13 @@ const mfa: FastifyPluginAsyncTypebox<MfaRoutesOptions> = async (app, opts) => {
     async (request, reply) => {
       const factor = oneFactor(request.body)
       const user = await liveUser(request)
+      if (app.mfa.config.requireForAll) {
+        throw new HttpError(
+          403,
+          'MFA_REQUIRED',
+          'Two-factor authentication is required here and cannot be turned off',
+        )
+      }
       await checkPassword(request.body.password, user.passwordHash)
       if (!(await authenticators.isEnabled(user.id))) throw notEnabled()
       await checkFactor(user.id, factor)

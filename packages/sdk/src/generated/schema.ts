@@ -796,6 +796,11 @@ export interface operations {
                          * @description Slides forward on every authenticated request, up to the absolute session lifetime
                          */
                         expiresAt: string;
+                        /**
+                         * @description REQUIRE_MFA is on and the account has no second factor: this session can only enrol (/v1/me/mfa)
+                         * @enum {boolean}
+                         */
+                        mfaEnrolmentRequired?: true;
                         /** @description Marks this device as known to the account (also set as cookie); apps send it back as `X-Device-Token` so guessing by strangers cannot lock them out */
                         deviceToken: string;
                     } | {
@@ -891,6 +896,11 @@ export interface operations {
                          * @description Slides forward on every authenticated request, up to the absolute session lifetime
                          */
                         expiresAt: string;
+                        /**
+                         * @description REQUIRE_MFA is on and the account has no second factor: this session can only enrol (/v1/me/mfa)
+                         * @enum {boolean}
+                         */
+                        mfaEnrolmentRequired?: true;
                         /** @description Marks this device as known to the account (also set as cookie); apps send it back as `X-Device-Token` so guessing by strangers cannot lock them out */
                         deviceToken: string;
                     };
@@ -1752,6 +1762,8 @@ export interface operations {
                         enabledAt: string | null;
                         /** @description Unused recovery codes */
                         recoveryCodesLeft: number;
+                        /** @description The policy makes this account have it (REQUIRE_MFA, or REQUIRE_MFA_FOR_ADMIN for admins) */
+                        required: boolean;
                     };
                 };
             };
