@@ -137,33 +137,30 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
 
   // The protected scope: authenticated (and, under /v1/admin/, authorised) before any parsing.
   await fastify.register(
-    protectedScope(
-      async (scope) => {
-        await scope.register(meRoutes, {
-          prefix: '/v1/me',
-          preferencesMaxBytes: config.preferencesMaxBytes,
-          profileTtlSeconds: config.cache.profileTtlSeconds,
-          account: config.account,
-          mail: config.mail,
-        })
-        await scope.register(mfaRoutes, { prefix: '/v1/me/mfa', account: config.account, mail: config.mail })
-        await scope.register(accountRoutes, { prefix: '/v1/accounts' })
-        await scope.register(transactionRoutes, {
-          prefix: '/v1/transactions',
-          maxAttempts: config.transactions.maxAttempts,
-        })
-        await scope.register(treasuryRoutes, { prefix: '/v1/admin/treasury', ...funding })
-        await scope.register(notificationRoutes, {
-          prefix: '/v1/notifications',
-          maxStreamsPerUser: config.notifications.maxStreamsPerUser,
-        })
-        await scope.register(uploadRoutes, { prefix: '/v1/uploads' })
-        await scope.register(searchRoutes, { prefix: '/v1/search' })
-        await scope.register(reportRoutes, { prefix: '/v1', ttlSeconds: config.cache.reportsTtlSeconds })
-        await scope.register(gdprRoutes, { prefix: '/v1/me' })
-      },
-      { requireMfaForAdmin: config.mfa.requireForAdmin },
-    ),
+    protectedScope(async (scope) => {
+      await scope.register(meRoutes, {
+        prefix: '/v1/me',
+        preferencesMaxBytes: config.preferencesMaxBytes,
+        profileTtlSeconds: config.cache.profileTtlSeconds,
+        account: config.account,
+        mail: config.mail,
+      })
+      await scope.register(mfaRoutes, { prefix: '/v1/me/mfa', account: config.account, mail: config.mail })
+      await scope.register(accountRoutes, { prefix: '/v1/accounts' })
+      await scope.register(transactionRoutes, {
+        prefix: '/v1/transactions',
+        maxAttempts: config.transactions.maxAttempts,
+      })
+      await scope.register(treasuryRoutes, { prefix: '/v1/admin/treasury', ...funding })
+      await scope.register(notificationRoutes, {
+        prefix: '/v1/notifications',
+        maxStreamsPerUser: config.notifications.maxStreamsPerUser,
+      })
+      await scope.register(uploadRoutes, { prefix: '/v1/uploads' })
+      await scope.register(searchRoutes, { prefix: '/v1/search' })
+      await scope.register(reportRoutes, { prefix: '/v1', ttlSeconds: config.cache.reportsTtlSeconds })
+      await scope.register(gdprRoutes, { prefix: '/v1/me' })
+    }),
   )
 }
 
