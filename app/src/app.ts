@@ -24,6 +24,8 @@ import authRoutes from './features/auth/routes.js'
 import gdprRoutes from './features/gdpr/routes.js'
 import healthRoutes from './features/health/routes.js'
 import meRoutes from './features/me/routes.js'
+import mfa from './features/mfa/plugin.js'
+import mfaRoutes from './features/mfa/routes.js'
 import notifications from './features/notifications/plugin.js'
 import notificationRoutes from './features/notifications/routes.js'
 import reports from './features/reports/plugin.js'
@@ -102,6 +104,7 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
 
   // Application plugins.
   await fastify.register(auth, { session: config.session, passwords: config.passwords })
+  await fastify.register(mfa, { config: config.mfa })
   await fastify.register(notifications, { config: config.notifications, redis: config.redis })
   await fastify.register(idempotencyRetention, {
     retentionHours: config.transactions.idempotencyRetentionHours,
@@ -142,6 +145,7 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
         account: config.account,
         mail: config.mail,
       })
+      await scope.register(mfaRoutes, { prefix: '/v1/me/mfa', account: config.account, mail: config.mail })
       await scope.register(accountRoutes, { prefix: '/v1/accounts' })
       await scope.register(transactionRoutes, {
         prefix: '/v1/transactions',

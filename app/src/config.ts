@@ -85,6 +85,23 @@ export interface Config {
     /** true: an account cannot log in until its email is verified; false: it can, fully. */
     requireVerifiedEmail: boolean
   }
+  /** TOTP multi-factor authentication (features/mfa). */
+  mfa: {
+    /** The issuer authenticator apps show next to the account (otpauth:// URI). */
+    issuer: string
+    /** How long the second login step may follow a correct password. */
+    challengeTtlSeconds: number
+    /** Wrong codes one challenge survives; the next wrong one ends it (log in again). */
+    challengeMaxFailures: number
+    /** How long a started enrolment waits for its confirming code. */
+    enrolmentTtlSeconds: number
+    /** Recovery codes issued at enrolment and at every regeneration. */
+    recoveryCodeCount: number
+    /** true: admins without MFA get 403 MFA_REQUIRED on /v1/admin/ routes until they enrol. */
+    requireForAdmin: boolean
+    /** true: every user must enrol; until then a login gives a session that can only enrol. */
+    requireForAll: boolean
+  }
   /** argon2id cost of new hashes and the bound on concurrent hashing (features/auth/password.ts). */
   passwords: {
     argon2: { memoryKiB: number; passes: number; parallelism: number }
@@ -256,6 +273,17 @@ export function loadConfig(env: Env = process.env): Config {
       passwordResetTtlSeconds: read.int('PASSWORD_RESET_TTL_SECONDS', 1800, 60, 86_400),
       emailVerificationTtlSeconds: read.int('EMAIL_VERIFICATION_TTL_SECONDS', 86_400, 60, 604_800),
       requireVerifiedEmail: read.bool('REQUIRE_VERIFIED_EMAIL', false),
+    },
+    mfa: {
+      issuer: read.string('MFA_ISSUER', 'Blueprint'),
+      challengeTtlSeconds: read.int('MFA_CHALLENGE_TTL_SECONDS', 300, 1, 900),
+      challengeMaxFailures: read.int('MFA_CHALLENGE_MAX_FAILURES', 5, 1, 20),
+      enrolmentTtlSeconds: read.int('MFA_ENROLMENT_TTL_SECONDS', 600, 60, 3600),
+      recoveryCodeCount: read.int('MFA_RECOVERY_CODES', 10, 1, 50),
+      // On by default: an admin account moves money (treasury) and sees every user's data.
+      requireForAdmin: read.bool('REQUIRE_MFA_FOR_ADMIN', true),
+      // Off by default: turning it on changes what every existing client's login gives (docs/api.md).
+      requireForAll: read.bool('REQUIRE_MFA', false),
     },
     passwords: {
       // OWASP's first argon2id recommendation: m=19 MiB, t=2, p=1.

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url'
 import { expect } from 'chai'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import S3rver from 's3rver'
+import { base32Decode } from '../../app/src/features/mfa/totp.js'
+import { codeAt } from '../../app/test/helpers/mfa.js'
 import { type ServerProcess, startServer } from '../../app/test/helpers/process.js'
 import { s3CorsXml, startWebServer } from '../../scripts/web-server.mjs'
 import { fundUser } from './fund.js'
@@ -195,6 +197,32 @@ describe('web journey in chromium', function () {
     await expect_text(pageB.getByTestId('search-results'), tag)
     await pageB.getByRole('button', { name: 'Report' }).click()
     await expect_text(pageB.getByTestId('chart-EUR'), '12.34')
+  })
+
+  it('Bob turns on two-factor authentication, logs out and signs in again with a code', async () => {
+    await pageB.getByRole('button', { name: 'Profile' }).click()
+    await pageB.getByLabel('Password (to set up)').fill(bob.password)
+    await pageB.getByRole('button', { name: 'Set up two-factor authentication' }).click()
+    await expect_text(pageB.getByTestId('mfa-uri'), 'otpauth://totp/')
+    // What an authenticator app does with the key the page shows.
+    const secret = base32Decode((await pageB.getByTestId('mfa-secret').textContent()) ?? '')
+    await pageB.getByLabel('Code from the app').fill(codeAt(secret))
+    await pageB.getByRole('button', { name: 'Confirm' }).click()
+    await expect_text(pageB.getByTestId('recovery-codes'), 'Recovery codes')
+    expect(await pageB.getByTestId('recovery-codes').locator('li').count()).to.equal(10)
+    await expect_text(pageB.getByTestId('mfa-status'), 'On')
+
+    await pageB.getByRole('button', { name: 'Log out' }).click()
+    await pageB.getByRole('button', { name: 'Sign in' }).waitFor()
+    await pageB.getByLabel('Email', { exact: true }).fill(bob.email)
+    await pageB.getByLabel('Password', { exact: true }).fill(bob.password)
+    await pageB.getByRole('button', { name: 'Sign in' }).click()
+    // The confirmation spent the current step: the next one is within the allowed drift.
+    await pageB.getByLabel('Authentication code').fill(codeAt(secret, 1))
+    await pageB.getByRole('button', { name: 'Verify' }).click()
+    await pageB.getByRole('button', { name: 'Log out' }).waitFor()
+    await pageB.getByRole('button', { name: 'Accounts' }).click()
+    await expect_text(pageB.getByTestId('balance').first(), '12.34')
   })
 
   it('with the API unreachable, Bob still sees his last accounts, marked offline', async () => {

@@ -12,6 +12,7 @@ import { FilesView } from './views/Files.js'
 import { ProfileView } from './views/Profile.js'
 import { ReportView } from './views/Report.js'
 import { SearchView } from './views/Search.js'
+import { TwoFactorSettings } from './views/TwoFactor.js'
 
 const TABS = ['Accounts', 'Activity', 'Files', 'Search', 'Report', 'Profile'] as const
 type Tab = (typeof TABS)[number]
@@ -23,6 +24,8 @@ export function App() {
   const [tab, setTab] = useState<Tab>('Accounts')
   const [live, setLive] = useState<LiveNotification[]>([])
   const [connected, setConnected] = useState(false)
+  // REQUIRE_MFA on the server and no second factor yet: the session can only enrol one.
+  const [mustEnrol, setMustEnrol] = useState(false)
 
   useEffect(() => {
     cachedRead('me', () => unwrap(api.GET('/v1/me')))
@@ -36,8 +39,16 @@ export function App() {
 
   useEffect(() => {
     if (!me) return
-    return subscribe((n) => setLive((list) => [n, ...list].slice(0, 50)), setConnected)
+    unwrap(api.GET('/v1/me/mfa'))
+      .then((s) => setMustEnrol(s.required && !s.enabled))
+      // Offline or refused: the views show that themselves.
+      .catch(() => undefined)
   }, [me])
+
+  useEffect(() => {
+    if (!me || mustEnrol) return
+    return subscribe((n) => setLive((list) => [n, ...list].slice(0, 50)), setConnected)
+  }, [me, mustEnrol])
 
   const forget = useCallback(async () => {
     await clearCache()
@@ -81,28 +92,37 @@ export function App() {
           Offline: showing data as of {new Date(offlineAsOf).toLocaleString()}
         </p>
       )}
-      <nav aria-label="Sections">
-        {TABS.map((t) => (
-          <button
-            key={t}
-            type="button"
-            aria-current={tab === t ? 'page' : undefined}
-            onClick={() => setTab(t)}
-          >
-            {t}
-            {t === 'Activity' && live.length > 0 ? ` (${live.length})` : ''}
-          </button>
-        ))}
-      </nav>
-      <LiveToast latest={live[0]} />
-      <main>
-        {tab === 'Accounts' && <AccountsView version={live.length} />}
-        {tab === 'Activity' && <ActivityView live={live} connected={connected} />}
-        {tab === 'Files' && <FilesView />}
-        {tab === 'Search' && <SearchView />}
-        {tab === 'Report' && <ReportView version={live.length} />}
-        {tab === 'Profile' && <ProfileView />}
-      </main>
+      {mustEnrol ? (
+        <main>
+          <p>This service requires two-factor authentication: set it up to continue.</p>
+          <TwoFactorSettings onEnabled={() => setMustEnrol(false)} />
+        </main>
+      ) : (
+        <>
+          <nav aria-label="Sections">
+            {TABS.map((t) => (
+              <button
+                key={t}
+                type="button"
+                aria-current={tab === t ? 'page' : undefined}
+                onClick={() => setTab(t)}
+              >
+                {t}
+                {t === 'Activity' && live.length > 0 ? ` (${live.length})` : ''}
+              </button>
+            ))}
+          </nav>
+          <LiveToast latest={live[0]} />
+          <main>
+            {tab === 'Accounts' && <AccountsView version={live.length} />}
+            {tab === 'Activity' && <ActivityView live={live} connected={connected} />}
+            {tab === 'Files' && <FilesView />}
+            {tab === 'Search' && <SearchView />}
+            {tab === 'Report' && <ReportView version={live.length} />}
+            {tab === 'Profile' && <ProfileView />}
+          </main>
+        </>
+      )}
     </SessionContext.Provider>
   )
 }

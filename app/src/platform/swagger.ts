@@ -24,6 +24,7 @@ export const OPERATION_IDS: Record<string, string> = {
   'GET /health/ready': 'getReadiness',
   'POST /v1/auth/register': 'register',
   'POST /v1/auth/login': 'login',
+  'POST /v1/auth/login/mfa': 'completeMfaLogin',
   'POST /v1/auth/logout': 'logout',
   'GET /v1/me': 'getMe',
   'PATCH /v1/me': 'updateMe',
@@ -32,6 +33,11 @@ export const OPERATION_IDS: Record<string, string> = {
   'PUT /v1/me/preferences': 'replacePreferences',
   'GET /v1/me/export': 'exportMyData',
   'DELETE /v1/me/sessions': 'revokeMySessions',
+  'GET /v1/me/mfa': 'getMfaStatus',
+  'POST /v1/me/mfa/enrolment': 'startMfaEnrolment',
+  'POST /v1/me/mfa/enrolment/confirm': 'confirmMfaEnrolment',
+  'POST /v1/me/mfa/recovery-codes': 'regenerateRecoveryCodes',
+  'DELETE /v1/me/mfa': 'disableMfa',
   'GET /v1/accounts': 'listAccounts',
   'POST /v1/accounts': 'createAccount',
   'POST /v1/transactions': 'createTransaction',
@@ -60,6 +66,7 @@ export const PUBLIC_OPERATIONS = new Set([
   'GET /health/ready',
   'POST /v1/auth/register',
   'POST /v1/auth/login',
+  'POST /v1/auth/login/mfa',
 ])
 
 /** The session as bearer token or cookie: what a protected route's `security` lists. */

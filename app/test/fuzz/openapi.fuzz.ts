@@ -106,7 +106,9 @@ describe('fuzz: every OpenAPI operation, valid, boundary and hostile input', () 
          (SELECT json_agg(x ORDER BY x.id)::text FROM (SELECT id, status, file_name FROM uploads WHERE user_id = $1) x) AS uploads,
          (SELECT count(*) FROM idempotency_keys WHERE user_id = $1) AS keys,
          (SELECT count(*) FROM fundings WHERE user_id = $1) AS fundings,
-         (SELECT json_agg(n ORDER BY n.id)::text FROM (SELECT id, read_at FROM notifications WHERE user_id = $1) n) AS notifications`,
+         (SELECT json_agg(n ORDER BY n.id)::text FROM (SELECT id, read_at FROM notifications WHERE user_id = $1) n) AS notifications,
+         (SELECT row_to_json(m)::text FROM (SELECT secret, enabled_at, last_used_step FROM user_mfa WHERE user_id = $1) m) AS mfa,
+         (SELECT count(*) FROM mfa_recovery_codes WHERE user_id = $1 AND used_at IS NULL) AS recovery_codes`,
       [id],
     )
     return JSON.stringify(rows[0])

@@ -4,11 +4,21 @@ import { clearCache, remember } from '../lib/cache.js'
 import { ApiError, unwrap } from '../lib/errors.js'
 import type { Me } from '../session.js'
 
-/** Sign in, or create an account and sign in. */
+/** Sign in (with the second step when the account has two-factor authentication), or register. */
 export function AuthView({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
   const [mode, setMode] = useState<'login' | 'register'>('login')
   const [error, setError] = useState<string>()
   const [busy, setBusy] = useState(false)
+  // Set once the password was right on an account with MFA: the form asks for the code next.
+  const [challenge, setChallenge] = useState<string>()
+
+  async function signedIn(user: Me) {
+    // A previous user's cached answers must never show for this one.
+    await clearCache()
+    // Cached like a GET /v1/me, so a reload while the API is away still knows who is signed in.
+    await remember('me', user)
+    onSignedIn(user)
+  }
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault()
@@ -23,17 +33,30 @@ export function AuthView({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
           api.POST('/v1/auth/register', { body: { email, password, name: String(form.get('name')) } }),
         )
       }
-      const { user } = await unwrap(api.POST('/v1/auth/login', { body: { email, password } }))
-      // A previous user's cached answers must never show for this one.
-      await clearCache()
-      // Cached like a GET /v1/me, so a reload while the API is away still knows who is signed in.
-      await remember('me', user)
-      onSignedIn(user as Me)
+      const answer = await unwrap(api.POST('/v1/auth/login', { body: { email, password } }))
+      if ('mfaRequired' in answer) setChallenge(answer.challenge)
+      else await signedIn(answer.user as Me)
     } catch (err) {
       setError(err instanceof ApiError ? detail(err) : 'The service cannot be reached; try again.')
     } finally {
       setBusy(false)
     }
+  }
+
+  if (challenge) {
+    return (
+      <main className="auth">
+        <h1>Blueprint</h1>
+        <SecondStep
+          challenge={challenge}
+          onSignedIn={signedIn}
+          onRestart={() => {
+            setChallenge(undefined)
+            setError('The sign-in expired; enter your password again.')
+          }}
+        />
+      </main>
+    )
   }
 
   return (
@@ -74,6 +97,67 @@ export function AuthView({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
         {mode === 'login' ? 'New here? Create an account' : 'Have an account? Sign in'}
       </button>
     </main>
+  )
+}
+
+/** The login's second step: a code from the authenticator app, or one recovery code. */
+function SecondStep({
+  challenge,
+  onSignedIn,
+  onRestart,
+}: {
+  challenge: string
+  onSignedIn: (me: Me) => Promise<void>
+  onRestart: () => void
+}) {
+  const [recovery, setRecovery] = useState(false)
+  const [error, setError] = useState<string>()
+  const [busy, setBusy] = useState(false)
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault()
+    const value = String(new FormData(event.currentTarget).get('code')).trim()
+    setBusy(true)
+    setError(undefined)
+    try {
+      const body = recovery ? { challenge, recoveryCode: value } : { challenge, code: value }
+      const { user } = await unwrap(api.POST('/v1/auth/login/mfa', { body }))
+      await onSignedIn(user as Me)
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'INVALID_MFA_CHALLENGE') return onRestart()
+      setError(err instanceof ApiError ? detail(err) : 'The service cannot be reached; try again.')
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  return (
+    <>
+      <form onSubmit={submit} aria-labelledby="mfa-title">
+        <h2 id="mfa-title">Two-factor authentication</h2>
+        <label>
+          {recovery ? 'Recovery code' : 'Authentication code'}
+          <input
+            key={recovery ? 'recovery' : 'code'}
+            name="code"
+            required
+            autoComplete="one-time-code"
+            {...(recovery ? { maxLength: 40 } : { inputMode: 'numeric', pattern: '[0-9]{6}', maxLength: 6 })}
+          />
+        </label>
+        {error && (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" disabled={busy}>
+          Verify
+        </button>
+      </form>
+      <button type="button" className="link" onClick={() => setRecovery(!recovery)}>
+        {recovery ? 'Use the authenticator app' : 'Use a recovery code'}
+      </button>
+    </>
   )
 }
 

@@ -7,8 +7,9 @@ import type { Me } from '../session.js'
 import { useSession } from '../session.js'
 import { useRead } from '../useRead.js'
 import { detail } from './Auth.js'
+import { TwoFactorSettings } from './TwoFactor.js'
 
-/** Profile, preferences, the GDPR export and erasure. */
+/** Profile, preferences, two-factor authentication, the GDPR export and erasure. */
 export function ProfileView() {
   const { me, setMe, forget } = useSession()
   const prefs = useRead('preferences', () => unwrap(api.GET('/v1/me/preferences')))
@@ -131,6 +132,7 @@ export function ProfileView() {
           <button type="submit">Save preferences</button>
         </form>
       )}
+      <TwoFactorSettings />
       <h3>Your data</h3>
       <button type="button" onClick={() => void exportData()}>
         Download my data (JSON)

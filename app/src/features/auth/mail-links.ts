@@ -7,7 +7,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.js'
 import { cacheNs } from '../../platform/cache/plugin.js'
-import { emailChangedMail, passwordResetMail, verifyEmailMail } from '../../platform/mail/templates.js'
+import {
+  emailChangedMail,
+  type MfaChange,
+  mfaChangedMail,
+  passwordResetMail,
+  verifyEmailMail,
+} from '../../platform/mail/templates.js'
 import { AccountTokens } from './account-tokens.js'
 
 /** Builds the lifecycle mail senders of an app. */
@@ -66,6 +72,10 @@ export function mailLinks(app: FastifyInstance, opts: { account: Config['account
     /** Tells the previous address that the account's email changed (the owner may not have done it). */
     sendEmailChanged(request: FastifyRequest, user: { name: string }, oldEmail: string, newEmail: string) {
       later(request, 'email changed', () => app.mailer.send(oldEmail, emailChangedMail(user.name, newEmail)))
+    },
+    /** Tells the account's address that its two-factor authentication changed. */
+    sendMfaNotice(request: FastifyRequest, user: { name: string; email: string }, change: MfaChange) {
+      later(request, `mfa ${change}`, () => app.mailer.send(user.email, mfaChangedMail(user.name, change)))
     },
     /** Drops the cached profile after an email change. */
     invalidateProfile: (userId: string) => app.cache.invalidate(cacheNs.profile(userId)),

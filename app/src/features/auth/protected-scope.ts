@@ -3,17 +3,39 @@
  * authenticates in `onRequest`, before the body is read, parsed or validated, so an anonymous caller
  * gets 401 and learns nothing from validation errors, and no route can forget to authenticate.
  * Routes under /v1/admin/ additionally need the admin role, checked in the same phase (403 before
- * validation). Every answer is `Cache-Control: no-store`: it is one user's data.
+ * validation), and, with REQUIRE_MFA_FOR_ADMIN, an admin account with two-factor authentication on
+ * (403 MFA_REQUIRED until they enrol at /v1/me/mfa). A session that may only enrol (REQUIRE_MFA,
+ * features/mfa/policy.ts) is refused everywhere but the enrolment routes. Every answer is
+ * `Cache-Control: no-store`: it is one user's data.
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
-import { forbidden } from '../../platform/errors.js'
+import { forbidden, HttpError } from '../../platform/errors.js'
+import { ENROLMENT_ONLY_ROLE, ENROLMENT_ROUTES } from '../mfa/policy.js'
 
 /** Path prefix of routes only admins may call. */
 export const ADMIN_PREFIX = '/v1/admin/'
 
-async function authorize(request: FastifyRequest) {
+async function authorize(this: FastifyInstance, request: FastifyRequest) {
   const url = request.routeOptions.url ?? ''
-  if (url.startsWith(ADMIN_PREFIX) && request.user?.role !== 'admin') throw forbidden('Admins only')
+  if (request.user?.role === ENROLMENT_ONLY_ROLE && !ENROLMENT_ROUTES.has(`${request.method} ${url}`)) {
+    throw new HttpError(
+      403,
+      'MFA_ENROLMENT_REQUIRED',
+      'Turn on two-factor authentication first (POST /v1/me/mfa/enrolment)',
+    )
+  }
+  if (!url.startsWith(ADMIN_PREFIX)) return
+  if (request.user?.role !== 'admin') throw forbidden('Admins only')
+  // One primary-key read, on admin routes only: the state is current even for a session that
+  // predates an enrolment or a disable.
+  const { authenticators, config } = this.mfa
+  if (config.requireForAdmin && !(await authenticators.isEnabled(request.user.id))) {
+    throw new HttpError(
+      403,
+      'MFA_REQUIRED',
+      'Admin routes need two-factor authentication: turn it on at /v1/me/mfa, then retry',
+    )
+  }
 }
 
 /** Registers `routes` inside a scope where every request is authenticated and authorised first. */

@@ -5,6 +5,8 @@ import type { Config } from '../../config.js'
 import { badRequest, conflict, HttpError, tooManyRequests } from '../../platform/errors.js'
 import { isUniqueViolation } from '../../platform/prisma-errors.js'
 import { errorRef } from '../../platform/schemas.js'
+import { ENROLMENT_ONLY_ROLE } from '../mfa/policy.js'
+import { oneFactor, SecondFactorFields } from '../mfa/schemas.js'
 import { hashedEmail, normalizeEmail } from './email.js'
 import { HashingOverloadedError } from './hashing-limiter.js'
 import { accountLockKey, LoginThrottle } from './lockout.js'
@@ -36,6 +38,12 @@ export const SessionResponse = Type.Object({
 })
 const LoginResponse = Type.Object({
   ...SessionResponse.properties,
+  mfaEnrolmentRequired: Type.Optional(
+    Type.Literal(true, {
+      description:
+        'REQUIRE_MFA is on and the account has no second factor: this session can only enrol (/v1/me/mfa)',
+    }),
+  ),
   deviceToken: Type.String({
     description:
       'Marks this device as known to the account (also set as cookie); apps send it back as ' +
@@ -43,7 +51,23 @@ const LoginResponse = Type.Object({
   }),
 })
 
+const MfaChallengeResponse = Type.Object({
+  mfaRequired: Type.Literal(true),
+  challenge: Type.String({
+    description:
+      'Send it with a code to POST /v1/auth/login/mfa from this same client; single use, short-lived',
+  }),
+  expiresAt: Type.String({ format: 'date-time' }),
+})
+const MfaLoginBody = Type.Object(
+  { challenge: Type.String({ minLength: 1, maxLength: 128 }), ...SecondFactorFields },
+  { additionalProperties: false },
+)
+const DeviceHeader = Type.Object({ 'x-device-token': Type.Optional(Type.String({ maxLength: 64 })) })
+
 const invalidCredentials = () => new HttpError(401, 'INVALID_CREDENTIALS', 'Invalid email or password')
+const invalidChallenge = () =>
+  new HttpError(401, 'INVALID_MFA_CHALLENGE', 'The sign-in expired or was already used; log in again')
 
 /** Options of the auth routes. */
 export interface AuthRoutesOptions {
@@ -125,11 +149,13 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       }),
       schema: {
         tags: ['auth'],
-        summary: 'Log in: returns a fresh session token and sets the session cookie',
+        summary:
+          'Log in: returns a fresh session token and sets the session cookie, or, when the account has ' +
+          'two-factor authentication, a challenge for POST /v1/auth/login/mfa',
         body: LoginBody,
-        headers: Type.Object({ 'x-device-token': Type.Optional(Type.String({ maxLength: 64 })) }),
+        headers: DeviceHeader,
         response: {
-          200: LoginResponse,
+          200: Type.Union([LoginResponse, MfaChallengeResponse]),
           400: errorRef,
           401: errorRef,
           403: errorRef,
@@ -179,33 +205,118 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
           'Confirm your email address first (see the mail we sent)',
         )
       }
-      // Never keep a session the client arrived with (fixation): logging in always starts a new one.
-      const previous = app.sessionTokenOf(request)
-      const stale = previous ? await app.sessions.touch(previous, { slide: false }) : undefined
-      if (stale) await app.sessions.revoke(stale)
-      // Throws the same 401 when the generation moved meanwhile.
-      const created = await app.sessions.create(current.id, current.role, generation)
-      const device = await throttle.succeed(current.id, deviceToken)
-      // The session cookie first: clients that read one Set-Cookie read the session.
-      app.setSessionCookie(reply, created.token)
-      setDeviceCookie(reply, device)
-      // Security event: the user hears of every new sign-in. A failed write must not fail the login.
-      await app
-        .notify(current.id, 'security.login', {
-          ip: request.ip,
-          userAgent: request.headers['user-agent'] ?? null,
-        })
-        .catch((err: Error) =>
-          request.log.warn({ err: { message: err.message } }, 'login notification not queued'),
+      // A second factor: no session yet, a challenge bound to this client and generation instead.
+      if (await app.mfa.authenticators.isEnabled(current.id)) {
+        const challenge = await app.mfa.challenges.issue(
+          current.id,
+          { ip: request.ip, deviceToken },
+          generation,
         )
-      return {
-        user: toPublicUser(current),
-        token: created.token,
-        expiresAt: created.session.expiresAt.toISOString(),
-        deviceToken: device,
+        return {
+          mfaRequired: true as const,
+          challenge: challenge.token,
+          expiresAt: challenge.expiresAt.toISOString(),
+        }
       }
+      // REQUIRE_MFA: a user without a second factor gets a session that can only enrol one.
+      const enrolmentOnly = app.mfa.config.requireForAll
+      return startSession(request, reply, current, generation, deviceToken, enrolmentOnly)
     },
   )
+
+  app.post(
+    '/login/mfa',
+    {
+      preHandler: app.limit({
+        name: 'login-ip',
+        max: limits.loginPerIp,
+        windowSeconds: limits.windowSeconds,
+        key: ip,
+      }),
+      schema: {
+        tags: ['auth'],
+        summary:
+          'Second login step: the challenge from POST /v1/auth/login and a current code (or one recovery code)',
+        body: MfaLoginBody,
+        headers: DeviceHeader,
+        response: {
+          200: LoginResponse,
+          400: errorRef,
+          401: errorRef,
+          429: errorRef,
+          503: errorRef,
+        },
+      },
+    },
+    async (request, reply) => {
+      const factor = oneFactor(request.body)
+      const deviceToken = request.headers['x-device-token'] ?? request.cookies[deviceCookie]
+      const challenge = await app.mfa.challenges.attempt(request.body.challenge, {
+        ip: request.ip,
+        deviceToken,
+      })
+      if (!challenge) throw invalidChallenge()
+      const user = await app.prisma.user.findUnique({ where: { id: challenge.userId } })
+      if (!user || user.deletedAt) throw invalidChallenge()
+      // Wrong codes count where wrong passwords do (device cookie or account): guessing codes spends
+      // the same budget, and the owner's known devices keep theirs.
+      const verdict = await throttle.check({ email: user.email, userId: user.id, deviceToken })
+      if (!verdict.allowed) throw tooManyRequests(verdict.retryAfterSeconds)
+      // Through the hashing limiter like a password check: a flood of second steps queues or sheds.
+      const valid = await app.passwords.limiter.run(() => app.mfa.authenticators.verify(user.id, factor))
+      if (!valid) {
+        await app.mfa.challenges.failed(challenge)
+        throw new HttpError(401, 'INVALID_MFA_CODE', 'The code is wrong or was already used')
+      }
+      await throttle.refund(verdict.counter)
+      if (!(await app.mfa.challenges.consume(challenge))) throw invalidChallenge()
+      if (factor.recoveryCode !== undefined) {
+        links.sendMfaNotice(request, user, 'recovery-code-used')
+      }
+      return startSession(request, reply, user, challenge.generation, deviceToken)
+    },
+  )
+
+  /** The end of every login: a new session (none carried over), a trusted device, the notice. */
+  const startSession = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: { id: string; role: 'user' | 'admin' } & Parameters<typeof toPublicUser>[0],
+    generation: string,
+    deviceToken: string | undefined,
+    enrolmentOnly = false,
+  ) => {
+    // Never keep a session the client arrived with (fixation): logging in always starts a new one.
+    const previous = app.sessionTokenOf(request)
+    const stale = previous ? await app.sessions.touch(previous, { slide: false }) : undefined
+    if (stale) await app.sessions.revoke(stale)
+    // Throws the same 401 when the generation moved meanwhile.
+    const created = await app.sessions.create(
+      user.id,
+      enrolmentOnly ? ENROLMENT_ONLY_ROLE : user.role,
+      generation,
+    )
+    const device = await throttle.succeed(user.id, deviceToken)
+    // The session cookie first: clients that read one Set-Cookie read the session.
+    app.setSessionCookie(reply, created.token)
+    setDeviceCookie(reply, device)
+    // Security event: the user hears of every new sign-in. A failed write must not fail the login.
+    await app
+      .notify(user.id, 'security.login', {
+        ip: request.ip,
+        userAgent: request.headers['user-agent'] ?? null,
+      })
+      .catch((err: Error) =>
+        request.log.warn({ err: { message: err.message } }, 'login notification not queued'),
+      )
+    return {
+      user: toPublicUser(user),
+      token: created.token,
+      expiresAt: created.session.expiresAt.toISOString(),
+      deviceToken: device,
+      ...(enrolmentOnly ? { mfaEnrolmentRequired: true as const } : {}),
+    }
+  }
 
   const setDeviceCookie = (reply: FastifyReply, token: string) =>
     reply.setCookie(deviceCookie, token, {

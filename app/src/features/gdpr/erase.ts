@@ -6,7 +6,7 @@
  * session first, so no request of the user adds data meanwhile):
  *   1. delete every object under the user's S3 prefix;
  *   2. one database transaction: delete uploads, notifications, outbox events, idempotency records
- *      and activity days; blank transaction descriptions and account names; anonymise the user row
+ *      activity days and the second factor (TOTP secret, recovery codes); blank transaction descriptions and account names; anonymise the user row
  *      (email, name, password hash, profile, preferences) and stamp deleted_at.
  */
 import { randomUUID } from 'node:crypto'
@@ -46,6 +46,9 @@ export async function eraseUserData(
     // Their stored responses repeat transaction bodies, descriptions included.
     await tx.idempotencyKey.deleteMany({ where: { userId } })
     await tx.userActivity.deleteMany({ where: { userId } })
+    // The second factor: the TOTP secret and the recovery code hashes.
+    await tx.mfaRecoveryCode.deleteMany({ where: { userId } })
+    await tx.userMfa.deleteMany({ where: { userId } })
     const transactionsAnonymised = await tx.transaction.updateMany({
       where: { OR: [{ fromUserId: userId }, { toUserId: userId }], description: { not: null } },
       data: { description: null },

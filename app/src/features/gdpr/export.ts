@@ -37,11 +37,32 @@ export async function sessionMetadata(redis: Redis | Cluster, userId: string): P
   return sessions.filter((s): s is SessionMetadata => s !== undefined)
 }
 
+/**
+ * The second factor as the export shows it: whether and since when it is on, and when each recovery
+ * code was created and used. Never the TOTP secret or a code hash: the export is a document the user
+ * may pass on, and either would be a credential.
+ */
+async function mfaMetadata(db: PrismaClient, userId: string) {
+  const [authenticator, codes] = await Promise.all([
+    db.userMfa.findUnique({ where: { userId }, select: { enabledAt: true, createdAt: true } }),
+    db.mfaRecoveryCode.findMany({ where: { userId }, orderBy: { createdAt: 'asc' } }),
+  ])
+  return {
+    enabled: authenticator?.enabledAt != null,
+    enabledAt: authenticator?.enabledAt?.toISOString() ?? null,
+    enrolmentStartedAt: authenticator?.createdAt.toISOString() ?? null,
+    recoveryCodes: codes.map((c) => ({
+      createdAt: c.createdAt.toISOString(),
+      usedAt: c.usedAt?.toISOString() ?? null,
+    })),
+  }
+}
+
 /** Builds the export document; `undefined` when the user does not exist. */
 export async function exportUserData(db: PrismaClient, redis: Redis | Cluster, userId: string) {
   const user = await db.user.findUnique({ where: { id: userId } })
   if (!user) return undefined
-  const [accounts, transactions, fundings, uploads, notifications, activity, idempotencyKeys, sessions] =
+  const [accounts, transactions, fundings, uploads, notifications, activity, idempotencyKeys, sessions, mfa] =
     await Promise.all([
       db.account.findMany({ where: { userId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
       db.transaction.findMany({
@@ -54,6 +75,7 @@ export async function exportUserData(db: PrismaClient, redis: Redis | Cluster, u
       db.userActivity.findMany({ where: { userId }, orderBy: { day: 'asc' } }),
       db.idempotencyKey.findMany({ where: { userId }, orderBy: { createdAt: 'asc' } }),
       sessionMetadata(redis, userId),
+      mfaMetadata(db, userId),
     ])
   return {
     exportedAt: new Date().toISOString(),
@@ -108,6 +130,7 @@ export async function exportUserData(db: PrismaClient, redis: Redis | Cluster, u
       transactionId: k.transactionId,
       createdAt: k.createdAt.toISOString(),
     })),
+    mfa,
   }
 }
 

@@ -83,6 +83,15 @@ const ExportDocument = Type.Object(
         createdAt: DateTime,
       }),
     ),
+    mfa: Type.Object(
+      {
+        enabled: Type.Boolean(),
+        enabledAt: Nullable(DateTime),
+        enrolmentStartedAt: Nullable(DateTime),
+        recoveryCodes: Type.Array(Type.Object({ createdAt: DateTime, usedAt: Nullable(DateTime) })),
+      },
+      { description: 'Two-factor authentication, without the secret or any code' },
+    ),
   },
   { description: 'Every piece of data the service holds about the user' },
 )

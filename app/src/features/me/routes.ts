@@ -10,6 +10,7 @@ import { currentUserId, sessionSecurity } from '../auth/current-user.js'
 import { normalizeEmail } from '../auth/email.js'
 import { mailLinks } from '../auth/mail-links.js'
 import { checkPassword } from '../auth/password-policy.js'
+import { rotateSessions } from '../auth/rotate-session.js'
 import { Password, SessionResponse } from '../auth/routes.js'
 import { Email, ProfileFields, toPublicUser, userRef } from '../auth/schemas.js'
 
@@ -167,19 +168,9 @@ const me: FastifyPluginAsyncTypebox<MeOptions> = async (app, opts) => {
       await app.prisma.user.update({ where: { id: user.id }, data: { passwordHash } })
       // Every session ends (the generation bump is atomic), then the caller gets a fresh one: the
       // other sessions are revoked and this one is rotated.
-      await app.sessions.revokeAll(user.id)
-      // A role change racing this request: read the generation, then the role again, and bind the
-      // new session to that generation, so a demotion committed at any point invalidates it.
-      const generation = await app.sessions.generation(user.id)
-      const fresh = await loadWriterUser(user.id)
-      const created = await app.sessions.create(user.id, fresh.role, generation)
-      app.setSessionCookie(reply, created.token)
+      const rotated = await rotateSessions(app, reply, user.id)
       request.log.info({ userId: user.id }, 'password changed')
-      return {
-        user: toPublicUser(user),
-        token: created.token,
-        expiresAt: created.session.expiresAt.toISOString(),
-      }
+      return { user: toPublicUser(user), token: rotated.token, expiresAt: rotated.expiresAt }
     },
   )
 

@@ -65,3 +65,38 @@ export function emailChangedMail(name: string, newEmail: string): RenderedMail {
   ]
   return { subject, text: `${lines.join('\n\n')}\n`, html: layout(subject, lines) }
 }
+
+/** A change to the account's two-factor authentication, as `mfaChangedMail` reports it. */
+export type MfaChange = 'enabled' | 'disabled' | 'recovery-codes' | 'recovery-code-used'
+
+const MFA_CHANGES: Record<MfaChange, { subject: string; line: string }> = {
+  enabled: {
+    subject: 'Two-factor authentication is on',
+    line: 'Signing in to your account now needs a code from your authenticator app as well as your password.',
+  },
+  disabled: {
+    subject: 'Two-factor authentication was turned off',
+    line: 'Signing in to your account needs only your password again.',
+  },
+  'recovery-codes': {
+    subject: 'New recovery codes were created',
+    line: 'New recovery codes were created for your account; the previous ones no longer work.',
+  },
+  'recovery-code-used': {
+    subject: 'A recovery code was used to sign in',
+    line: 'Someone signed in to your account with one of your recovery codes; that code no longer works.',
+  },
+}
+
+/** Sent after every change to two-factor authentication (the owner may not have made it). */
+export function mfaChangedMail(name: string, change: MfaChange): RenderedMail {
+  const { subject, line } = MFA_CHANGES[change]
+  const lines = [
+    `Hello ${name},`,
+    line,
+    'Every other session of your account was signed out.',
+    'If you did not do this, reset your password at once and contact support.',
+  ]
+  if (change === 'recovery-code-used') lines.splice(2, 1)
+  return { subject, text: `${lines.join('\n\n')}\n`, html: layout(subject, lines) }
+}

@@ -60,8 +60,25 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Log in: returns a fresh session token and sets the session cookie */
+        /** Log in: returns a fresh session token and sets the session cookie, or, when the account has two-factor authentication, a challenge for POST /v1/auth/login/mfa */
         post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/login/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Second login step: the challenge from POST /v1/auth/login and a current code (or one recovery code) */
+        post: operations["completeMfaLogin"];
         delete?: never;
         options?: never;
         head?: never;
@@ -236,6 +253,75 @@ export interface paths {
         post?: never;
         /** Revoke every session of this user, this one included (for example after a password change) */
         delete: operations["revokeMySessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether two-factor authentication is on, and how many recovery codes are left */
+        get: operations["getMfaStatus"];
+        put?: never;
+        post?: never;
+        /** Turn two-factor authentication off (password and a current or recovery code); every other session ends */
+        delete: operations["disableMfa"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/mfa/enrolment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start enrolling an authenticator app (re-authenticate with the password): returns the secret once */
+        post: operations["startMfaEnrolment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/mfa/enrolment/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Confirm enrolment with a current code: MFA is on, every other session ends, recovery codes are shown once */
+        post: operations["confirmMfaEnrolment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/mfa/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replace the recovery codes (password and a current code): the old ones stop working, every other session ends */
+        post: operations["regenerateRecoveryCodes"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -710,8 +796,20 @@ export interface operations {
                          * @description Slides forward on every authenticated request, up to the absolute session lifetime
                          */
                         expiresAt: string;
+                        /**
+                         * @description REQUIRE_MFA is on and the account has no second factor: this session can only enrol (/v1/me/mfa)
+                         * @enum {boolean}
+                         */
+                        mfaEnrolmentRequired?: true;
                         /** @description Marks this device as known to the account (also set as cookie); apps send it back as `X-Device-Token` so guessing by strangers cannot lock them out */
                         deviceToken: string;
+                    } | {
+                        /** @enum {boolean} */
+                        mfaRequired: true;
+                        /** @description Send it with a code to POST /v1/auth/login/mfa from this same client; single use, short-lived */
+                        challenge: string;
+                        /** Format: date-time */
+                        expiresAt: string;
                     };
                 };
             };
@@ -735,6 +833,90 @@ export interface operations {
             };
             /** @description Error envelope shared by every route */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    completeMfaLogin: {
+        parameters: {
+            query?: never;
+            header?: {
+                "x-device-token"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    challenge: string;
+                    /** @description The current 6-digit code */
+                    code?: string;
+                    /** @description One unused recovery code (each works once) */
+                    recoveryCode?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: components["schemas"]["User"];
+                        /** @description Session token for `Authorization: Bearer` (also set as cookie) */
+                        token: string;
+                        /**
+                         * Format: date-time
+                         * @description Slides forward on every authenticated request, up to the absolute session lifetime
+                         */
+                        expiresAt: string;
+                        /**
+                         * @description REQUIRE_MFA is on and the account has no second factor: this session can only enrol (/v1/me/mfa)
+                         * @enum {boolean}
+                         */
+                        mfaEnrolmentRequired?: true;
+                        /** @description Marks this device as known to the account (also set as cookie); apps send it back as `X-Device-Token` so guessing by strangers cannot lock them out */
+                        deviceToken: string;
+                    };
+                };
+            };
+            /** @description Error envelope shared by every route */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1533,6 +1715,421 @@ export interface operations {
             };
             /** @description Error envelope shared by every route */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getMfaStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        enabled: boolean;
+                        enabledAt: string | null;
+                        /** @description Unused recovery codes */
+                        recoveryCodesLeft: number;
+                        /** @description The policy makes this account have it (REQUIRE_MFA, or REQUIRE_MFA_FOR_ADMIN for admins) */
+                        required: boolean;
+                    };
+                };
+            };
+            /** @description Error envelope shared by every route */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    disableMfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    password: string;
+                    /** @description The current 6-digit code */
+                    code?: string;
+                    /** @description One unused recovery code (each works once) */
+                    recoveryCode?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: components["schemas"]["User"];
+                        /** @description Session token for `Authorization: Bearer` (also set as cookie) */
+                        token: string;
+                        /**
+                         * Format: date-time
+                         * @description Slides forward on every authenticated request, up to the absolute session lifetime
+                         */
+                        expiresAt: string;
+                    };
+                };
+            };
+            /** @description Error envelope shared by every route */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    startMfaEnrolment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description otpauth://totp/... for the authenticator app (QR code or link) */
+                        otpauthUri: string;
+                        /** @description The same secret in base32, for typing it in; never shown again */
+                        secret: string;
+                        /**
+                         * Format: date-time
+                         * @description Confirm with a code before this
+                         */
+                        expiresAt: string;
+                    };
+                };
+            };
+            /** @description Error envelope shared by every route */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    confirmMfaEnrolment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The current 6-digit code */
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: components["schemas"]["User"];
+                        /** @description Session token for `Authorization: Bearer` (also set as cookie) */
+                        token: string;
+                        /**
+                         * Format: date-time
+                         * @description Slides forward on every authenticated request, up to the absolute session lifetime
+                         */
+                        expiresAt: string;
+                        /** @description Single-use recovery codes: shown only in this answer, stored hashed; keep them offline */
+                        recoveryCodes: string[];
+                    };
+                };
+            };
+            /** @description Error envelope shared by every route */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    regenerateRecoveryCodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    password: string;
+                    /** @description The current 6-digit code */
+                    code?: string;
+                    /** @description One unused recovery code (each works once) */
+                    recoveryCode?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: components["schemas"]["User"];
+                        /** @description Session token for `Authorization: Bearer` (also set as cookie) */
+                        token: string;
+                        /**
+                         * Format: date-time
+                         * @description Slides forward on every authenticated request, up to the absolute session lifetime
+                         */
+                        expiresAt: string;
+                        /** @description Single-use recovery codes: shown only in this answer, stored hashed; keep them offline */
+                        recoveryCodes: string[];
+                    };
+                };
+            };
+            /** @description Error envelope shared by every route */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3136,6 +3733,17 @@ export interface operations {
                             /** Format: date-time */
                             createdAt: string;
                         }[];
+                        /** @description Two-factor authentication, without the secret or any code */
+                        mfa: {
+                            enabled: boolean;
+                            enabledAt: string | null;
+                            enrolmentStartedAt: string | null;
+                            recoveryCodes: {
+                                /** Format: date-time */
+                                createdAt: string;
+                                usedAt: string | null;
+                            }[];
+                        };
                     };
                 };
             };

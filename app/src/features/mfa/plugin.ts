@@ -1,0 +1,30 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Config } from '../../config.js'
+import { Authenticators } from './authenticator.js'
+import { MfaChallenges } from './challenges.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Second factors (PostgreSQL) and second-step login challenges (Redis). */
+    mfa: { authenticators: Authenticators; challenges: MfaChallenges; config: Config['mfa'] }
+  }
+}
+
+async function mfaPlugin(app: FastifyInstance, opts: { config: Config['mfa'] }) {
+  const { config } = opts
+  app.decorate('mfa', {
+    authenticators: new Authenticators(() => app.prisma, {
+      enrolmentTtlSeconds: config.enrolmentTtlSeconds,
+      recoveryCodeCount: config.recoveryCodeCount,
+    }),
+    challenges: new MfaChallenges(app.redis, {
+      ttlSeconds: config.challengeTtlSeconds,
+      maxFailures: config.challengeMaxFailures,
+    }),
+    config,
+  })
+}
+
+/** The `mfa` plugin: `app.mfa`. */
+export default fp(mfaPlugin, { name: 'mfa', fastify: '5.x', dependencies: ['prisma', 'redis'] })
