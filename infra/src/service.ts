@@ -2,6 +2,7 @@ import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
 import type { ServiceConfig } from './config.js'
 import { fundingWebhookSecret } from './operator-secrets.js'
+import { serviceTelemetryEnvironment } from './telemetry.js'
 
 export interface TaskSecurityGroupArgs {
   vpcId: pulumi.Input<string>
@@ -263,7 +264,7 @@ export class Service extends pulumi.ComponentResource {
       environment: [
         ...environment,
         { name: 'PORT', value: String(args.port) },
-        { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: 'http://localhost:4318' },
+        ...Object.entries(serviceTelemetryEnvironment(args.region)).map(([n, value]) => ({ name: n, value })),
       ],
       secrets,
       stopTimeout: args.stopTimeoutSeconds,

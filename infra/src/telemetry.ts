@@ -11,11 +11,46 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
+import {
+  DEFAULT_SAMPLER,
+  DEFAULT_SAMPLER_ARG,
+  DEFAULT_SERVICE_NAME,
+} from '../../app/src/telemetry/settings.js'
 
 const CONFIG_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../collector/config.yaml')
 
-/** `service.name` the service reports (OTEL_SERVICE_NAME's default in app/src/telemetry). */
-export const SERVICE_NAME = 'blueprint-api'
+/** `service.name` the service reports (the alarms' dimension; set explicitly on the task). */
+export const SERVICE_NAME = DEFAULT_SERVICE_NAME
+
+/** Where the sidecar listens (loopback, OTLP/HTTP; infra/collector/config.yaml). */
+export const COLLECTOR_ENDPOINT = 'http://localhost:4318'
+
+/**
+ * The standard OTEL_* variables of the service container: the sidecar as endpoint, the service
+ * name the alarms select on, the resource every span and metric carries (region, stack, project,
+ * so X-Ray and CloudWatch tell the two regions apart), and the sampling, written out so a task
+ * definition says what it does rather than relying on the image's defaults.
+ */
+export function serviceTelemetryEnvironment(region: string): Record<string, string> {
+  const resource = {
+    'cloud.provider': 'aws',
+    'cloud.platform': 'aws_ecs',
+    'cloud.region': region,
+    'deployment.environment.name': pulumi.getStack(),
+    'service.namespace': pulumi.getProject(),
+  }
+  return {
+    OTEL_EXPORTER_OTLP_ENDPOINT: COLLECTOR_ENDPOINT,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    OTEL_SERVICE_NAME: SERVICE_NAME,
+    // key=value pairs, comma-separated; these values need no percent-encoding.
+    OTEL_RESOURCE_ATTRIBUTES: Object.entries(resource)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
+    OTEL_TRACES_SAMPLER: DEFAULT_SAMPLER,
+    OTEL_TRACES_SAMPLER_ARG: DEFAULT_SAMPLER_ARG,
+  }
+}
 
 /** CloudWatch namespace of the service's metrics in a region. */
 export function metricsNamespace(name: string): string {

@@ -94,6 +94,35 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       })
     })
 
+    it('sets the standard OTEL_* variables on the service: name, resource, sampler, protocol', async () => {
+      const { inventory } = await stack(name)
+      const containers = json<Container[]>(
+        one(inventory, 'aws:ecs/taskDefinition:TaskDefinition', '-service'),
+        'containerDefinitions',
+      )
+      const app = containers.find((c) => c.name === 'service') as Container
+      const env = Object.fromEntries((app.environment ?? []).map((e) => [e.name, e.value]))
+      expect(env.OTEL_SERVICE_NAME, 'the alarms select on it').to.equal(SERVICE_NAME)
+      expect(env.OTEL_EXPORTER_OTLP_PROTOCOL).to.equal('http/protobuf')
+      expect(env.OTEL_TRACES_SAMPLER).to.equal('parentbased_traceidratio')
+      expect(env.OTEL_TRACES_SAMPLER_ARG).to.equal('0.1')
+      const resource = Object.fromEntries(
+        (env.OTEL_RESOURCE_ATTRIBUTES ?? '').split(',').map((kv) => kv.split('=') as [string, string]),
+      )
+      expect(resource).to.include({
+        'cloud.provider': 'aws',
+        'cloud.region': inventory.region,
+        'deployment.environment.name': name,
+        'service.namespace': 'blueprint',
+      })
+      // The migration task runs no telemetry preload: it gets none of this.
+      const migrate = json<Container[]>(
+        one(inventory, 'aws:ecs/taskDefinition:TaskDefinition', '-migrate'),
+        'containerDefinitions',
+      )
+      expect((migrate[0]?.environment ?? []).some((e) => e.name.startsWith('OTEL_'))).to.equal(false)
+    })
+
     it('grants the collector X-Ray PutTraceSegments and writing to its own log group, nothing more', async () => {
       const { inventory } = await stack(name)
       const policy = one(inventory, 'aws:iam/rolePolicy:RolePolicy', '-collector')

@@ -67,22 +67,68 @@ function get() {
   return instruments
 }
 
-/** Stops observing: call it when what was observed goes away (an app closing). */
+/** Attribute sets of one (route, method, status) series. */
+interface RequestSeries {
+  duration: Attributes
+  errors: Attributes | undefined
+}
+
+// Routes are templates and statuses few, so the series are a small, bounded set: built once,
+// not per request (a hot route then allocates nothing to be measured).
+const requestAttributes = new Map<string, RequestSeries>()
+function requestSeries(route: string, method: string, status: number): RequestSeries {
+  const key = `${method} ${status} ${route}`
+  let found = requestAttributes.get(key)
+  if (!found) {
+    const cls = statusClass(status)
+    found = {
+      duration: {
+        'http.route': route,
+        'http.request.method': method,
+        'http.response.status_code': status,
+        'http.response.status_class': cls,
+      },
+      errors: status >= 400 ? { 'http.route': route, 'http.response.status_class': cls } : undefined,
+    }
+    requestAttributes.set(key, found)
+  }
+  return found
+}
+
+/**
+ * Stops observing: call it when what was observed goes away (an app closing). The values read at
+ * that moment are still reported once, at the next collection, which at shutdown is the final
+ * flush: removing the callback outright would leave the last export without them.
+ */
 export type Unobserve = () => void
 
-/** Registers an observable gauge whose value(s) a callback reads at each collection. */
+type Reading = Iterable<[number, Attributes]>
+
+/** Registers an observable gauge whose value(s) `read` returns at each collection. */
 function gauge(
   name: string,
   description: string,
   unit: string,
-  read: () => Iterable<[number, Attributes]>,
+  read: () => Reading | Promise<Reading>,
 ): Unobserve {
   const instrument = meter().createObservableGauge(name, { description, unit })
-  const callback = (result: ObservableResult) => {
-    for (const [value, attributes] of read()) result.observe(value, attributes)
+  let last: Reading | Promise<Reading> | undefined
+  let final: Reading | Promise<Reading> | undefined
+  const callback = async (result: ObservableResult) => {
+    const frozen = final
+    const values = await (frozen ?? read())
+    // After the await: the SDK is done iterating its callbacks, so removing one skips none.
+    if (frozen !== undefined) instrument.removeCallback(callback)
+    last = values
+    for (const [value, attributes] of values) result.observe(value, attributes)
   }
   instrument.addCallback(callback)
-  return () => instrument.removeCallback(callback)
+  return () => {
+    // A read that fails now (its pool already closed) falls back to the last one that worked.
+    final = Promise.resolve()
+      .then(read)
+      .catch(() => last ?? [])
+  }
 }
 
 function all(...unobserve: Unobserve[]): Unobserve {
@@ -95,15 +141,10 @@ function all(...unobserve: Unobserve[]): Unobserve {
 export const metrics = {
   /** Records one finished HTTP request. `route` is the route template, never the raw URL. */
   request(route: string, method: string, status: number, seconds: number): void {
-    const cls = statusClass(status)
     const i = get()
-    i.duration.record(seconds, {
-      'http.route': route,
-      'http.request.method': method,
-      'http.response.status_code': status,
-      'http.response.status_class': cls,
-    })
-    if (status >= 400) i.errors.add(1, { 'http.route': route, 'http.response.status_class': cls })
+    const series = requestSeries(route, method, status)
+    i.duration.record(seconds, series.duration)
+    if (series.errors) i.errors.add(1, series.errors)
   },
 
   /** Counts a request refused by load shedding (call where the 503 is decided). */
@@ -160,16 +201,10 @@ export const metrics = {
 
   /** Observes the outbox lag in seconds; `read` may query (it runs once per export interval). */
   outboxLag(read: () => Promise<number | undefined>): Unobserve {
-    const instrument = meter().createObservableGauge(OUTBOX_LAG, {
-      description: 'Age of the oldest outbox event',
-      unit: 's',
-    })
-    const callback = async (result: ObservableResult) => {
+    return gauge(OUTBOX_LAG, 'Age of the oldest outbox event', 's', async () => {
       const lag = await read().catch(() => undefined)
-      if (lag !== undefined) result.observe(lag)
-    }
-    instrument.addCallback(callback)
-    return () => instrument.removeCallback(callback)
+      return lag === undefined ? [] : [[lag, {}]]
+    })
   },
 
   /** Observes the number of open SSE streams. */

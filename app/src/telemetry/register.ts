@@ -15,5 +15,5 @@ if (disabledReason(process.env) === undefined) {
     include: ['pg', 'pg-pool', 'ioredis', 'pino', 'fastify', /@aws-sdk\/.*/, /@smithy\/.*/, 'http', 'https'],
   })
   const { startSdk } = await import('./sdk.js')
-  startSdk()
+  await startSdk()
 }

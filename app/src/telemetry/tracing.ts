@@ -2,7 +2,15 @@
  * Spans of the service's own background work (outbox relay, SSE delivery): each its own trace,
  * since no request is waiting on it. Without the SDK these are no-ops.
  */
-import { type Attributes, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
+import {
+  type Attributes,
+  context,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api'
 import { METER_NAME } from './metrics.js'
 
 /** The service's tracer (same scope name as its meter). */
@@ -50,4 +58,14 @@ export function inRootSpan<T>(name: string, options: WorkSpanOptions, fn: (span:
       }
     },
   )
+}
+
+/**
+ * `fn` bound to no trace: for timers a request starts that outlive it (an SSE stream's
+ * heartbeats: `outsideTrace(setInterval)(tick, ms)`). Without it, each tick's Redis calls would
+ * become spans of the stream's trace, which stays open for the stream's life; with no parent,
+ * the instrumentations record nothing.
+ */
+export function outsideTrace<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+  return context.bind(ROOT_CONTEXT, fn)
 }

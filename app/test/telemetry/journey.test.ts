@@ -22,7 +22,8 @@ function traceparent() {
 }
 
 describe('telemetry: traces, logs and metrics of a user journey', function () {
-  this.timeout(60_000)
+  // Two minutes: the server boots under the tsx loader on a shared, busy machine.
+  this.timeout(120_000)
   let receiver: OtlpReceiver
   let server: ServerProcess
   /** Trace context sent with each journey step, by step name. */

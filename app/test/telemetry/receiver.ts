@@ -21,6 +21,8 @@ export interface ReceivedSpan {
   parentSpanId: string
   name: string
   kind: number
+  /** Start time, milliseconds since the epoch. */
+  startMs: number
   scope: string
   attributes: Record<string, string | number | boolean | undefined>
   resource: Record<string, string | number | boolean | undefined>
@@ -101,6 +103,7 @@ function collectSpans(doc: any, into: ReceivedSpan[]) {
           parentSpanId: s.parentSpanId ?? '',
           name: s.name,
           kind: s.kind,
+          startMs: Number(BigInt(s.startTimeUnixNano) / 1_000_000n),
           scope: ss.scope?.name ?? '',
           attributes: attrs(s.attributes),
           resource,

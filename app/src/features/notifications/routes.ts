@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { badRequest, HttpError, notFound } from '../../platform/errors.js'
 import { authErrors, errorRef, Int64Id } from '../../platform/schemas.js'
+import { outsideTrace } from '../../telemetry/tracing.js'
 import { currentUserId, sessionSecurity } from '../auth/current-user.js'
 import { type NotificationMessage, NotificationSchema, toMessage } from './message.js'
 import { StreamCap } from './stream-cap.js'
@@ -162,7 +163,8 @@ const notifications: FastifyPluginAsyncTypebox<{ maxStreamsPerUser: number }> = 
       for (const message of pending.splice(0)) send(message)
       live = true
 
-      heartbeat = setInterval(async () => {
+      // Started outside the request's trace: the stream's span must not collect a span per tick.
+      heartbeat = outsideTrace(setInterval)(async () => {
         raw.write(': heartbeat\n\n')
         // A revoked or expired session ends the stream rather than pushing to a logged-out user.
         // The check does not slide the session: an open stream alone keeps nobody logged in.
