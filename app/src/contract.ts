@@ -18,6 +18,11 @@ export const ENV = {
   writerEndpointSource: 'DATABASE_WRITER_ENDPOINT_SOURCE',
   /** `true`: connect with RDS IAM tokens for DATABASE_URL's user (no password anywhere). */
   databaseIamAuth: 'DATABASE_IAM_AUTH',
+  /**
+   * The master user's password, for the role bootstrap only: ECS injects it from the RDS-managed secret into
+   * the bootstrap task the deploy job starts (docs/delivery.md); no other task or service ever has it.
+   */
+  databaseMasterPassword: 'DATABASE_MASTER_PASSWORD',
   redisUrl: 'REDIS_URL',
   redisCluster: 'REDIS_CLUSTER',
   s3Bucket: 'S3_BUCKET',
@@ -34,3 +39,12 @@ export const ssmParameters = {
 
 /** PostgreSQL role the service connects as (created by prisma/migrations/*_app_role; IAM-authenticated on RDS). */
 export const DB_APP_ROLE = 'blueprint_app'
+/**
+ * PostgreSQL role migrations run as: it owns the schema and every object in it (app/src/db/bootstrap.ts creates
+ * it and hands it ownership); IAM-authenticated on RDS, in every region, also after a promotion.
+ */
+export const DB_MIGRATOR_ROLE = 'blueprint_migrator'
+/** RDS master user of a born primary: the bootstrap and break-glass access only, never the service. */
+export const DB_MASTER_USER = 'blueprint'
+/** The application database on every instance. */
+export const DB_NAME = 'blueprint'

@@ -77,7 +77,8 @@ describe('PostgreSQL TLS verifies the server (RDS CA bundle, verify-full)', func
   let dir: string
   let server: LocalCluster
   let caFile: string
-  const url = (host: string, query: string) => `postgresql://postgres@${host}:${server.port}/postgres?${query}`
+  const url = (host: string, query: string) =>
+    `postgresql://postgres@${host}:${server.port}/postgres?${query}`
 
   before(async () => {
     dir = scratchDir('tls-test')
@@ -101,7 +102,9 @@ describe('PostgreSQL TLS verifies the server (RDS CA bundle, verify-full)', func
     const subjects = RDS_CA_BUNDLE.map((pem) => new X509Certificate(pem).subject)
     for (const region of ['us-east-1', 'eu-west-1']) {
       // The default CA of new RDS instances (rds-ca-rsa2048-g1), per region.
-      expect(subjects.filter((s) => s.includes(`CN=Amazon RDS ${region} Root CA RSA2048 G1`))).to.have.length(1)
+      expect(subjects.filter((s) => s.includes(`CN=Amazon RDS ${region} Root CA RSA2048 G1`))).to.have.length(
+        1,
+      )
     }
     // The Amazon Trust Services roots (RDS Proxy) sign public ACM certificates: not trusted here.
     expect(subjects.some((s) => s.startsWith('CN=Amazon Root CA'))).to.equal(false)
@@ -135,7 +138,9 @@ describe('PostgreSQL TLS verifies the server (RDS CA bundle, verify-full)', func
   })
 
   it('runs migrations over the same verified TLS', async () => {
-    const created = new pg.Client({ ...connectionConfig(url('127.0.0.1', `sslmode=verify-full&sslrootcert=${caFile}`), false) })
+    const created = new pg.Client({
+      ...connectionConfig(url('127.0.0.1', `sslmode=verify-full&sslrootcert=${caFile}`), false),
+    })
     await created.connect()
     await created.query(`CREATE DATABASE "${services.databaseName}"`)
     await created.end()
@@ -145,7 +150,10 @@ describe('PostgreSQL TLS verifies the server (RDS CA bundle, verify-full)', func
       refused = String(err.code)
     })
     expect(refused).to.equal('UNABLE_TO_VERIFY_LEAF_SIGNATURE')
-    const { applied } = await applyMigrations({ databaseUrl: `${dbUrl}&sslrootcert=${caFile}`, migrationsDir })
+    const { applied } = await applyMigrations({
+      databaseUrl: `${dbUrl}&sslrootcert=${caFile}`,
+      migrationsDir,
+    })
     expect(applied.length).to.be.greaterThan(0)
   })
 
@@ -153,9 +161,9 @@ describe('PostgreSQL TLS verifies the server (RDS CA bundle, verify-full)', func
     for (const mode of ['no-verify', 'prefer', 'allow']) {
       expect(() => tlsOptions(url('127.0.0.1', `sslmode=${mode}`)), mode).to.throw(/verify-full/)
     }
-    expect(() => tlsOptions('postgresql://blueprint_app@x.c9akciq32.eu-west-1.rds.amazonaws.com:5432/blueprint')).to.throw(
-      /requires TLS/,
-    )
+    expect(() =>
+      tlsOptions('postgresql://blueprint_app@x.c9akciq32.eu-west-1.rds.amazonaws.com:5432/blueprint'),
+    ).to.throw(/requires TLS/)
     // Local development: a URL without sslmode is plain TCP to a local server, by config.
     expect(tlsOptions('postgresql://postgres@127.0.0.1:5432/dev')).to.equal(false)
   })

@@ -20,4 +20,3 @@ export function connectionConfig(url: string, iamAuth: boolean, sign?: TokenSign
     password: iamAuth ? iamPassword(url, sign) : (password ?? undefined),
   }
 }
-
