@@ -15,9 +15,8 @@ export const dbRole = region.dbRole
 export const dbArn = region.dbArn
 export const dbEndpoint = region.dbEndpoint
 export const dbAddress = region.dbAddress
+// The RDS-managed master secret's ARN (not its value): a born primary's, while RDS manages the password.
 export const dbSecretArn = region.dbSecretArn
-// Secret output: the eu-west replica's connection URLs use the writer's master password.
-export const dbMasterPassword = region.dbMasterPassword
 export const dbReadReplicaIdentifiers = region.dbReadReplicaIdentifiers
 export const writerEndpointParameter = region.writerEndpointParameter
 export const imageParameter = region.imageParameter
@@ -32,6 +31,7 @@ export const kmsKeyArn = region.kmsKeyArn
 export const clusterName = region.clusterName
 export const serviceName = region.serviceName
 export const migrationTaskDefinitionArn = region.migrationTaskDefinitionArn
+export const bootstrapTaskDefinitionArn = region.bootstrapTaskDefinitionArn
 export const privateSubnetIds = region.privateSubnetIds
 export const serviceSecurityGroupId = region.serviceSecurityGroupId
 export const alarmTopicArn = region.alarmTopicArn

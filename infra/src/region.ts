@@ -1,6 +1,13 @@
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
-import { DB_APP_ROLE, ENV, ssmParameters } from '../../app/src/contract.js'
+import {
+  DB_APP_ROLE,
+  DB_MASTER_USER,
+  DB_MIGRATOR_ROLE,
+  DB_NAME,
+  ENV,
+  ssmParameters,
+} from '../../app/src/contract.js'
 import { Cache } from './cache.js'
 import { STACK_REGIONS, type StackConfig, type StackName } from './config.js'
 import { Database, defaultMaxConnections } from './database.js'
@@ -47,9 +54,9 @@ function peerOf(cfg: StackConfig): PeerArgs | undefined {
   }
 }
 
-/** DATABASE_URL of the application role at `endpoint`: no password (IAM tokens), TLS required. */
-function appDatabaseUrl(endpoint: pulumi.Input<string>): pulumi.Output<string> {
-  return pulumi.interpolate`postgresql://${DB_APP_ROLE}@${endpoint}/blueprint?sslmode=require`
+/** DATABASE_URL of `role` at `endpoint`: no password (IAM tokens, or the injected master secret), TLS verified. */
+function databaseUrl(endpoint: pulumi.Input<string>, role = DB_APP_ROLE): pulumi.Output<string> {
+  return pulumi.interpolate`postgresql://${role}@${endpoint}/${DB_NAME}?sslmode=verify-full`
 }
 
 /** Values other stacks, the DR command and operators read from a region stack. */
@@ -67,8 +74,8 @@ export interface RegionOutputs {
   dbArn: pulumi.Output<string>
   dbEndpoint: pulumi.Output<string>
   dbAddress: pulumi.Output<string>
-  dbSecretArn: pulumi.Output<string>
-  dbMasterPassword: pulumi.Output<string>
+  /** The RDS-managed master secret of a born primary, while RDS manages the password (docs/infrastructure.md). */
+  dbSecretArn?: pulumi.Output<string>
   dbReadReplicaIdentifiers: string[]
   writerEndpointParameter: pulumi.Output<string>
   /** SSM parameter holding the image URI the region runs (the deploy workflow writes it). */
@@ -84,6 +91,8 @@ export interface RegionOutputs {
   clusterName: pulumi.Output<string>
   serviceName: pulumi.Output<string>
   migrationTaskDefinitionArn: pulumi.Output<string>
+  /** The role bootstrap the deploy job runs as the master while the managed secret exists (docs/delivery.md). */
+  bootstrapTaskDefinitionArn: pulumi.Output<string>
   privateSubnetIds: pulumi.Output<string>[]
   serviceSecurityGroupId: pulumi.Output<string>
   alarmTopicArn: pulumi.Output<string>
@@ -183,9 +192,6 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       role: db.role,
       bornReplica: db.sourceStack !== undefined,
       sourceDbArn: source?.requireOutput('dbArn') as pulumi.Output<string> | undefined,
-      sourceMasterPassword: source?.requireOutput('dbMasterPassword') as pulumi.Output<string> | undefined,
-      writerEndpoint:
-        db.role === 'replica' ? (source?.requireOutput('dbEndpoint') as pulumi.Output<string>) : undefined,
       instanceClass: db.instanceClass,
       engineVersion: db.engineVersion,
       allocatedStorageGb: db.allocatedStorageGb,
@@ -271,8 +277,8 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
         COOKIE_SECURE: 'true',
         [ENV.writerEndpointSource]: pulumi.interpolate`ssm:${writerParameter.name}`,
         // The application role with IAM tokens: these URLs hold no password, so they are plain environment.
-        [ENV.databaseUrl]: appDatabaseUrl(writerEndpoint),
-        [ENV.databaseReplicaUrl]: appDatabaseUrl(database.readerEndpoint),
+        [ENV.databaseUrl]: databaseUrl(writerEndpoint),
+        [ENV.databaseReplicaUrl]: databaseUrl(database.readerEndpoint),
         [ENV.databaseIamAuth]: 'true',
         [ENV.redisCluster]: 'true',
         [ENV.s3Bucket]: storage.uploads.name,
@@ -285,8 +291,20 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
         API_DOCS_UI: 'false',
       },
       secrets: [{ name: ENV.redisUrl, secretArn: cache.urlSecretArn }],
-      // Migrations run as the schema owner; only the migration task gets its credentials.
-      migrationSecrets: [{ name: ENV.databaseUrl, secretArn: database.urlSecretArn }],
+      // Migrations run as the schema owner (DB_MIGRATOR_ROLE) with IAM tokens, at whichever writer SSM names.
+      migration: {
+        environment: { [ENV.databaseUrl]: databaseUrl(writerEndpoint, DB_MIGRATOR_ROLE) },
+        databaseConnectArns: [pulumi.interpolate`arn:aws:rds-db:*:${account}:dbuser:*/${DB_MIGRATOR_ROLE}`],
+      },
+      // The master creates those roles once; the deploy job injects the RDS-managed secret into this task only.
+      bootstrap: {
+        command: ['node', 'dist/src/db/bootstrap-cli.js'],
+        environment: {
+          [ENV.databaseUrl]: databaseUrl(writerEndpoint, DB_MASTER_USER),
+          [ENV.writerEndpointSource]: pulumi.interpolate`ssm:${writerParameter.name}`,
+        },
+        masterDbInstanceArn: database.arn,
+      },
       // Any region's instance: tasks write to the other region's writer (normal or promoted topology).
       databaseConnectArns: [pulumi.interpolate`arn:aws:rds-db:*:${account}:dbuser:*/${DB_APP_ROLE}`],
       kmsKeyArn: keys.keyArn,
@@ -410,8 +428,7 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
     dbArn: database.arn,
     dbEndpoint: database.endpoint,
     dbAddress: database.address,
-    dbSecretArn: database.masterSecretArn,
-    dbMasterPassword: database.masterPassword,
+    ...(database.masterSecretArn ? { dbSecretArn: database.masterSecretArn } : {}),
     dbReadReplicaIdentifiers: database.readReplicaIdentifiers,
     writerEndpointParameter: writerParameter.name,
     imageParameter: imageParameter.name,
@@ -426,6 +443,7 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
     clusterName: service.clusterName,
     serviceName: service.serviceName,
     migrationTaskDefinitionArn: service.migrationTaskDefinitionArn,
+    bootstrapTaskDefinitionArn: service.bootstrapTaskDefinitionArn as pulumi.Output<string>,
     privateSubnetIds: network.privateSubnetIds,
     serviceSecurityGroupId: tasksSg.id,
     alarmTopicArn: observability.topicArn,
