@@ -4,6 +4,39 @@
  * either side can load it without the other's dependencies. Change a name here and all three follow.
  */
 
+/** The Pulumi project every stack belongs to (`name` in Pulumi.yaml; the `<project>:` config namespace). */
+export const PROJECT = 'blueprint'
+
+/** The stacks of the reference design and their AWS regions, writer region first. */
+export const STACK_REGIONS = { 'us-east': 'us-east-1', 'eu-west': 'eu-west-1' } as const
+export type StackName = keyof typeof STACK_REGIONS
+
+/** Tag keys every resource carries (provider defaultTags); the DR command finds health checks by them. */
+export const TAG_KEYS = { project: 'project', stack: 'stack' } as const
+
+/**
+ * RDS identifiers by convention: `<project>-<stack>-db` (the config default), and `-replica` for an instance a
+ * failback rebuilt (the old one is retained, so the new one needs another name). The DR command tries both.
+ */
+export function dbIdentifiers(project: string, stack: string): [string, string] {
+  return [`${project}-${stack}-db`, `${project}-${stack}-db-replica`]
+}
+
+/** PostgreSQL port on RDS; part of the writer endpoint value (`host:port`). */
+export const DB_PORT = 5432
+
+/** Stack config keys (under `<project>:`, set with `--path`) the DR command prints; infra/src/config.ts reads them. */
+export const CONFIG_KEYS = {
+  /** `primary` (standalone writer) or `replica` (cross-region read replica of another stack). */
+  databaseRole: 'database.role',
+  /** Fully qualified stack the replica follows (`<org>/<project>/<stack>`), read through a StackReference. */
+  sourceStack: 'database.sourceStack',
+  /** RDS identifier; a rebuilt instance needs a new one because the old one is retained, not deleted. */
+  databaseIdentifier: 'database.identifier',
+  /** Same-region readers; a replica-role region has none (config validation refuses them). */
+  readReplicas: 'database.readReplicas',
+} as const
+
 /** Readiness endpoint: the ALB target group and the Route 53 health checks call it. */
 export const HEALTH_READY_PATH = '/health/ready'
 
@@ -48,3 +81,19 @@ export const DB_MIGRATOR_ROLE = 'blueprint_migrator'
 export const DB_MASTER_USER = 'blueprint'
 /** The application database on every instance. */
 export const DB_NAME = 'blueprint'
+
+/**
+ * Pulumi URNs of the regional resources the DR command refreshes by `--target` (infra/dr/pulumi-steps.ts) and the
+ * deploy refreshes (the image parameter). `infra/test/dr-path.test.ts` checks each names a resource of the stack.
+ */
+export const stackUrns = {
+  /** The region's RDS instance (a child of the Database component; its name does not follow the identifier). */
+  database: (project: string, stack: string) =>
+    `urn:pulumi:${stack}::${project}::blueprint:database:Database$aws:rds/instance:Instance::${project}-${stack}-db`,
+  /** The writer-endpoint parameter (ssmParameters.writerEndpoint). */
+  writerParameter: (project: string, stack: string) =>
+    `urn:pulumi:${stack}::${project}::aws:ssm/parameter:Parameter::${project}-${stack}-db-writer-endpoint`,
+  /** The deployed-image parameter (ssmParameters.serviceImage). */
+  serviceImage: (project: string, stack: string) =>
+    `urn:pulumi:${stack}::${project}::aws:ssm/parameter:Parameter::${project}-${stack}-service-image`,
+} as const

@@ -1,4 +1,4 @@
-import { configSet } from './pulumi-steps.js'
+import { configSet, targetedRefresh, upCommand } from './pulumi-steps.js'
 import {
   CONFIG_KEYS,
   conventionalDbIds,
@@ -27,9 +27,9 @@ function rebuildAsReplica(topology: Topology, stale: Site, writer: Site, label: 
     `      ${configSet(topology, stale, CONFIG_KEYS.sourceStack, qualifiedStack(topology, writer))}`,
     `      ${configSet(topology, stale, CONFIG_KEYS.databaseIdentifier, '<new identifier>')}`,
     `      ${configSet(topology, stale, CONFIG_KEYS.readReplicas, '0')}   # its same-region readers go (no deletion protection)`,
-    `      pulumi preview --stack ${s} --diff   # expect: replace of the DB (and its readers, groups, secrets) only;`,
+    `      ${upCommand(stale, true)}   # expect: replace of the DB (and its readers, groups, secrets) only;`,
     `      # ${stale.writerParameter} keeps the ${writer.stack} address (the program never rewrites it)`,
-    `      pulumi up --stack ${s} --yes`,
+    `      ${upCommand(stale)}`,
     `${label}.4  Verify: npm run dr -- status   # ${s} "replica of ${writer.stack}", lag under a minute, both writer`,
     `      parameters on the ${writer.stack} endpoint; status warns while the retained old instance still exists.`,
     `${label}.5  Remove the retained old instance once ${label}.1's reconciliation is done (RDS deletion protection`,
@@ -59,10 +59,10 @@ export function failbackPlan(topology: Topology, current: Site): string[] {
     `B.2  npm run dr -- promote --region ${home.stack} --drill --max-lag-seconds 5`,
     `      (--drill because ${current.stack} is healthy; both regions' writer parameters are repointed)`,
     `B.3  Bring ${home.stack}'s stack in line (the promote command prints the same):`,
-    `      pulumi refresh --stack ${home.stack} --yes`,
+    `      ${targetedRefresh(topology, home)}`,
     `      ${configSet(topology, home, CONFIG_KEYS.databaseRole, 'primary')}`,
     `      ${configSet(topology, home, CONFIG_KEYS.readReplicas, '<readers it ran before the failover>')}`,
-    `      pulumi up --stack ${home.stack} --yes`,
+    `      ${upCommand(home)}`,
     `B.4  Rebuild ${current.stack} as a replica of ${home.stack}:`,
     ...rebuildAsReplica(topology, current, home, 'B.4'),
     'B.5  End maintenance; run the verification in docs/runbooks/dr-drill.md ("Verify").',

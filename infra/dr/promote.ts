@@ -125,7 +125,18 @@ export async function promote(ctx: Context, options: PromoteOptions): Promise<Pr
   if (record) {
     switchSteps.push({
       name: `switch CNAME ${record.name}`,
-      run: () => switchWriterRecord(ctx, record, host(), options.promoteTimeoutMs),
+      run: async () => {
+        try {
+          await switchWriterRecord(ctx, record, host(), options.promoteTimeoutMs)
+        } catch (error) {
+          // Route 53's API is served from us-east-1: in an outage there the UPSERT fails while DNS keeps answering
+          // the old record. Services follow the writer parameters, so the promotion goes on (Multi-AZ included).
+          if (options.drill) throw error
+          ctx.log.warn(
+            `CNAME ${record.name} not switched (${describeError(error)}); when Route 53's API answers again run: ${recordCommand(record, host())}`,
+          )
+        }
+      },
       stateLeft: () =>
         `Both writer parameters point at ${writer}; ${record.name} still resolves to the old primary.`,
       next: () => [recordCommand(record, host())],

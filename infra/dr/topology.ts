@@ -1,34 +1,26 @@
-// Every name the DR command shares with the Pulumi program and the service lives here, so a rename
-// is one edit and the contract can be read on one screen (docs/runbooks/dr-drill.md lists it too).
-// Names the service reads too (SSM paths) come from the shared contract module.
-import { ssmParameters } from '../../app/src/contract.js'
+// The DR command's view of the two regions. Every name it shares with the Pulumi program and the service (project,
+// stacks and regions, SSM paths, tags, config keys, DB identifiers) comes from the contract module, so a rename is
+// one edit (docs/runbooks/dr-drill.md lists them).
+import {
+  CONFIG_KEYS,
+  DB_PORT,
+  dbIdentifiers,
+  PROJECT,
+  STACK_REGIONS,
+  ssmParameters,
+  TAG_KEYS,
+} from '../../app/src/contract.js'
+
+export { CONFIG_KEYS, TAG_KEYS }
 
 /** The Pulumi project every stack belongs to. */
-export const DEFAULT_PROJECT = 'blueprint'
-
-/**
- * Stack config keys the printed `pulumi config set --path` steps use; they match infra/src/config.ts
- * (structured `database` object, plus the stack-wide `protect` flag).
- */
-export const CONFIG_KEYS = {
-  /** `primary` (standalone writer) or `replica` (cross-region read replica of another stack). */
-  databaseRole: 'database.role',
-  /** Fully qualified stack the replica follows (`<org>/<project>/<stack>`), read through a StackReference. */
-  sourceStack: 'database.sourceStack',
-  /** RDS identifier; a rebuilt instance needs a new one because the old one is retained, not deleted. */
-  databaseIdentifier: 'database.identifier',
-  /** Same-region readers; a replica-role region has none (config validation refuses them). */
-  readReplicas: 'database.readReplicas',
-} as const
+export const DEFAULT_PROJECT = PROJECT
 
 /** Placeholder for the Pulumi organisation in printed commands, unless `--pulumi-org` names it. */
 export const DEFAULT_PULUMI_ORG = '<org>'
 
-/** Tags the Pulumi program puts on every resource; used to find each stack's Route 53 health check. */
-export const TAG_KEYS = { project: 'project', stack: 'stack' } as const
-
 /** PostgreSQL port on RDS; part of the writer endpoint value (`host:port`). */
-export const DEFAULT_DB_PORT = 5432
+export const DEFAULT_DB_PORT = DB_PORT
 
 /** One region's stack and the AWS names that belong to it. */
 export interface Site {
@@ -67,14 +59,13 @@ export interface TopologyOverrides {
 }
 
 /** The stacks and regions of the reference design, in their normal roles (primary first). */
-export const DEFAULT_SITES: ReadonlyArray<{ stack: string; region: string }> = [
-  { stack: 'us-east', region: 'us-east-1' },
-  { stack: 'eu-west', region: 'eu-west-1' },
-]
+export const DEFAULT_SITES: ReadonlyArray<{ stack: string; region: string }> = Object.entries(
+  STACK_REGIONS,
+).map(([stack, region]) => ({ stack, region }))
 
 /** DB identifiers by convention: the primary is `<project>-<stack>-db`, a replica adds `-replica`. */
 export function conventionalDbIds(project: string, stack: string): string[] {
-  return [`${project}-${stack}-db`, `${project}-${stack}-db-replica`]
+  return dbIdentifiers(project, stack)
 }
 
 /** SSM parameter the services of `stack` read their writer endpoint from. */

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as pulumi from '@pulumi/pulumi'
 import { parse } from 'yaml'
+import { PROJECT as CONTRACT_PROJECT } from '../../app/src/contract.js'
 import { loadConfig, STACK_REGIONS, type StackName } from '../src/config.js'
 import { buildRegion, type RegionOutputs } from '../src/region.js'
 import { AwsMocks, MOCK_ACCOUNT } from './mocks.js'
@@ -17,6 +18,8 @@ export interface InventoryResource {
   /** Provider reference (`urn::id`) for custom resources. */
   provider?: string
   custom: boolean
+  /** Old URNs this resource answers for (`aliases` option, URN form): a refactor that moved it keeps its state. */
+  aliases?: string[]
   /** Inputs as registered; secrets render as "[secret]", unknowns as "[unknown]". */
   inputs: Record<string, unknown>
   options?: {
@@ -37,8 +40,8 @@ export interface Inventory {
   resources: InventoryResource[]
 }
 
-/** Project name from Pulumi.yaml. */
-export const PROJECT = 'blueprint'
+/** Project name from Pulumi.yaml (the contract module's). */
+export const PROJECT = CONTRACT_PROJECT
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -110,6 +113,31 @@ interface RegisterRequest {
   getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined
   getIgnorechangesList(): string[]
   getDependenciesList(): string[]
+  getAliasesList(): { getUrn(): string; getSpec(): AliasSpec | undefined }[]
+}
+interface AliasSpec {
+  getName(): string
+  getType(): string
+  getStack(): string
+  getProject(): string
+  getParenturn(): string
+  getNoparent(): boolean
+}
+
+/**
+ * The URN an alias names. Aliases arrive as URNs or, when the engine supports it, as specs (name, type, parent...)
+ * whose unset parts default to the resource's own; a child of the root stack has no parent type in its URN.
+ */
+function aliasUrn(
+  alias: { getUrn(): string; getSpec(): AliasSpec | undefined },
+  req: RegisterRequest,
+): string {
+  const spec = alias.getSpec()
+  if (alias.getUrn() || !spec) return alias.getUrn()
+  const parent = spec.getNoparent() ? '' : spec.getParenturn() || req.getParent()
+  const parentType = parent ? (parent.split('::')[2] ?? '') : ''
+  const chain = parentType && parentType !== 'pulumi:pulumi:Stack' ? `${parentType}$` : ''
+  return `urn:pulumi:${spec.getStack() || pulumi.getStack()}::${spec.getProject() || pulumi.getProject()}::${chain}${spec.getType() || req.getType()}::${spec.getName() || req.getName()}`
 }
 /** What a run under mocks registered. */
 export interface Captured<T> {
@@ -234,6 +262,10 @@ async function capture<T>(
         .filter(([, v]) => v),
     )
     if (Object.keys(customTimeouts).length) options.customTimeouts = customTimeouts
+    const aliases = req
+      .getAliasesList()
+      .map((a) => aliasUrn(a, req))
+      .filter(Boolean)
     const entry: InventoryResource = {
       type: req.getType(),
       name: req.getName(),
@@ -241,6 +273,7 @@ async function capture<T>(
       ...(req.getParent() ? { parent: req.getParent() } : {}),
       ...(req.getProvider() ? { provider: req.getProvider() } : {}),
       custom: req.getCustom(),
+      ...(aliases.length ? { aliases } : {}),
       inputs: plain(pulumi.runtime.deserializeProperties(req.getObject() as never)) as Record<
         string,
         unknown

@@ -5,8 +5,6 @@ import { aclVisibility, webAclRules } from './wafRules.js'
 
 /** Paths the ALB forwards to the service (its API prefix); everything else gets a 404 at the edge of the region. */
 export const SERVICE_PATHS = [`${API_PATH_PREFIX}/*`] as const
-/** Readiness endpoint used by the target group and the Route 53 health checks (the service's contract). */
-export const HEALTH_PATH = HEALTH_READY_PATH
 
 export interface IngressArgs {
   vpcId: pulumi.Input<string>
@@ -111,7 +109,7 @@ export class Ingress extends pulumi.ComponentResource {
         vpcId: args.vpcId,
         deregistrationDelay: 30,
         healthCheck: {
-          path: HEALTH_PATH,
+          path: HEALTH_READY_PATH,
           matcher: '200',
           interval: 15,
           timeout: 5,
@@ -182,7 +180,7 @@ export class Ingress extends pulumi.ComponentResource {
       {
         listenerArn: https.arn,
         priority: 20,
-        conditions: [{ pathPattern: { values: [HEALTH_PATH] } }],
+        conditions: [{ pathPattern: { values: [HEALTH_READY_PATH] } }],
         actions: [{ type: 'forward', targetGroupArn: tg.arn }],
       },
       parent,

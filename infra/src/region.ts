@@ -6,14 +6,18 @@ import {
   DB_MIGRATOR_ROLE,
   DB_NAME,
   ENV,
+  HEALTH_READY_PATH,
+  STACK_REGIONS,
+  type StackName,
   ssmParameters,
+  TAG_KEYS,
 } from '../../app/src/contract.js'
 import { Cache } from './cache.js'
-import { STACK_REGIONS, type StackConfig, type StackName } from './config.js'
+import type { StackConfig } from './config.js'
 import { Database, defaultMaxConnections } from './database.js'
 import { healthCheckAlarm, LatencyDns } from './dns.js'
 import { Cdn } from './edge.js'
-import { HEALTH_PATH, Ingress } from './ingress.js'
+import { Ingress } from './ingress.js'
 import { Keys } from './keys.js'
 import { Mail } from './mail.js'
 import { Network, type PeerArgs, taskSubnetCidrs } from './network.js'
@@ -22,11 +26,133 @@ import { Service, TaskSecurityGroup } from './service.js'
 import { bucketName, Storage } from './storage.js'
 import { collectorEnvironment, Telemetry } from './telemetry.js'
 
+/** Builds everything one region needs from validated config. Callable repeatedly (tests build both stacks). */
+export function buildRegion(cfg: StackConfig) {
+  const ctx = regionContext(cfg)
+  const { prefix, opts } = ctx
+  const keys = new Keys(prefix, { alias: `${prefix}-data`, protect: cfg.protect }, opts)
+  const network = new Network(prefix, { ...cfg.network, kmsKeyArn: keys.keyArn, peer: peerOf(cfg) }, opts)
+  const storage = buildStorage(ctx, keys)
+  const ingress = buildIngress(ctx, network, storage)
+  const tasks = new TaskSecurityGroup(
+    prefix,
+    { vpcId: network.vpcId, albSecurityGroupId: ingress.securityGroupId, port: cfg.service.port },
+    opts,
+  )
+  // Where the stateful services sit and who may reach them: isolated subnets, the tasks' group, the region's key.
+  const placement = {
+    vpcId: network.vpcId,
+    subnetIds: network.isolatedSubnetIds,
+    clientSecurityGroupId: tasks.id,
+    kmsKeyArn: keys.keyArn,
+    protect: cfg.protect,
+  }
+  const database = buildDatabase(ctx, placement)
+  const cache = new Cache(prefix, { ...cfg.cache, replicationGroupId: `${prefix}-redis`, ...placement }, opts)
+  const parameters = buildParameters(ctx, database)
+  const mail = new Mail(prefix, { domain: mailDomain(cfg), zoneId: cfg.dns.zoneId, region: cfg.region }, opts)
+  const service = buildService(ctx, {
+    keys,
+    network,
+    storage,
+    ingress,
+    tasks,
+    database,
+    cache,
+    parameters,
+    mail,
+  })
+  mail.grantSend(service.taskRoleName)
+  const observability = buildObservability(ctx, { keys, ingress, service, database, cache })
+  buildTelemetry(ctx, keys, service, observability)
+  const dns = buildDns(ctx, ingress, observability)
+  const cdn = buildEdge(ctx, storage)
+
+  // The stack's outputs (infra/index.ts exports this object): what other stacks, the DR command and CI read.
+  return {
+    vpcId: network.vpcId,
+    /** Set once this stack requested (eu-west) or accepted (us-east) the inter-region peering. */
+    ...(network.peeringConnectionId ? { peeringConnectionId: network.peeringConnectionId } : {}),
+    albDnsName: ingress.dnsName,
+    albZoneId: ingress.zoneId,
+    healthCheckPath: HEALTH_READY_PATH,
+    healthCheckUrl: pulumi.interpolate`https://${cfg.dns.regionalApiDomain}${HEALTH_READY_PATH}`,
+    dbIdentifier: cfg.database.identifier,
+    dbRole: cfg.database.role,
+    dbArn: database.arn,
+    dbEndpoint: database.endpoint,
+    dbAddress: database.address,
+    /** The RDS-managed master secret (its ARN) of a born primary, while RDS manages the password. */
+    ...(database.masterSecretArn ? { dbSecretArn: database.masterSecretArn } : {}),
+    dbReadReplicaIdentifiers: database.readReplicaIdentifiers,
+    writerEndpointParameter: parameters.writer.name,
+    /** SSM parameter holding the image URI the region runs (the deploy workflow writes it). */
+    imageParameter: parameters.image.name,
+    redisEndpoint: cache.configurationEndpoint,
+    uploadsBucketName: storage.uploads.name,
+    uploadsBucketArn: storage.uploads.arn,
+    assetsBucketName: storage.assets.name,
+    assetsBucketArn: storage.assets.arn,
+    logsBucketName: storage.logs.name,
+    logsBucketArn: storage.logs.arn,
+    kmsKeyArn: keys.keyArn,
+    clusterName: service.clusterName,
+    serviceName: service.serviceName,
+    migrationTaskDefinitionArn: service.migrationTaskDefinitionArn,
+    /** The role bootstrap the deploy job runs as the master while the managed secret exists (docs/delivery.md). */
+    bootstrapTaskDefinitionArn: service.bootstrapTaskDefinitionArn as pulumi.Output<string>,
+    privateSubnetIds: network.privateSubnetIds,
+    serviceSecurityGroupId: tasks.id,
+    alarmTopicArn: observability.topicArn,
+    healthCheckId: dns.healthCheckId,
+    ...(cdn ? { cdnDistributionArn: cdn.distributionArn, cdnDomainName: cdn.domainName } : {}),
+  }
+}
+
+/** Values other stacks, the DR command and operators read from a region stack (its outputs), declared once above. */
+export type RegionOutputs = ReturnType<typeof buildRegion>
+
+/** What every step of a region shares: its config, naming prefix, provider and stack references. */
+interface RegionContext {
+  cfg: StackConfig
+  prefix: string
+  provider: aws.Provider
+  opts: pulumi.ComponentResourceOptions
+  account: pulumi.Output<string>
+  /** The StackReference to a fully qualified stack (one per stack), or undefined when `name` is unset. */
+  ref(name: string | undefined): pulumi.StackReference | undefined
+}
+
+function regionContext(cfg: StackConfig): RegionContext {
+  const prefix = `${cfg.project}-${cfg.stack}`
+  const provider = new aws.Provider(`${prefix}-aws`, {
+    region: cfg.region,
+    defaultTags: { tags: stackTags(cfg) },
+  })
+  // eu-west learns the writer's identity (and the CDN's) from us-east; us-east never references eu-west, and
+  // bucket names are deterministic, so neither stack waits on the other's outputs to name replication targets.
+  const refs = new Map<string, pulumi.StackReference>()
+  const ref = (name: string | undefined) => {
+    if (!name) return undefined
+    const existing = refs.get(name) ?? new pulumi.StackReference(name)
+    refs.set(name, existing)
+    return existing
+  }
+  return {
+    cfg,
+    prefix,
+    provider,
+    opts: { providers: [provider] },
+    account: aws.getCallerIdentityOutput({}, { provider }).accountId,
+    ref,
+  }
+}
+
 /** Tags every resource carries (through the provider's defaultTags). */
 export function stackTags(cfg: StackConfig): Record<string, string> {
   return {
-    project: cfg.project,
-    stack: cfg.stack,
+    [TAG_KEYS.project]: cfg.project,
+    [TAG_KEYS.stack]: cfg.stack,
     region: cfg.region,
     owner: cfg.owner,
     'cost-center': cfg.costCenter,
@@ -54,111 +180,40 @@ function peerOf(cfg: StackConfig): PeerArgs | undefined {
   }
 }
 
+/** Mail goes out from the apex of the API's domain (api.example.com -> example.com). */
+function mailDomain(cfg: StackConfig): string {
+  return cfg.dns.apiDomain.split('.').slice(1).join('.')
+}
+
 /** DATABASE_URL of `role` at `endpoint`: no password (IAM tokens, or the injected master secret), TLS verified. */
 function databaseUrl(endpoint: pulumi.Input<string>, role = DB_APP_ROLE): pulumi.Output<string> {
   return pulumi.interpolate`postgresql://${role}@${endpoint}/${DB_NAME}?sslmode=verify-full`
 }
 
-/** Values other stacks, the DR command and operators read from a region stack. */
-export interface RegionOutputs {
-  region: string
-  vpcId: pulumi.Output<string>
-  /** Set once this stack requested (eu-west) or accepted (us-east) the inter-region peering. */
-  peeringConnectionId?: pulumi.Output<string>
-  albDnsName: pulumi.Output<string>
-  albZoneId: pulumi.Output<string>
-  healthCheckPath: string
-  healthCheckUrl: pulumi.Output<string>
-  dbIdentifier: string
-  dbRole: string
-  dbArn: pulumi.Output<string>
-  dbEndpoint: pulumi.Output<string>
-  dbAddress: pulumi.Output<string>
-  /** The RDS-managed master secret of a born primary, while RDS manages the password (docs/infrastructure.md). */
-  dbSecretArn?: pulumi.Output<string>
-  dbReadReplicaIdentifiers: string[]
-  writerEndpointParameter: pulumi.Output<string>
-  /** SSM parameter holding the image URI the region runs (the deploy workflow writes it). */
-  imageParameter: pulumi.Output<string>
-  redisEndpoint: pulumi.Output<string>
-  uploadsBucketName: pulumi.Output<string>
-  uploadsBucketArn: pulumi.Output<string>
-  assetsBucketName: pulumi.Output<string>
-  assetsBucketArn: pulumi.Output<string>
-  logsBucketName: pulumi.Output<string>
-  logsBucketArn: pulumi.Output<string>
-  kmsKeyArn: pulumi.Output<string>
-  clusterName: pulumi.Output<string>
-  serviceName: pulumi.Output<string>
-  migrationTaskDefinitionArn: pulumi.Output<string>
-  /** The role bootstrap the deploy job runs as the master while the managed secret exists (docs/delivery.md). */
-  bootstrapTaskDefinitionArn: pulumi.Output<string>
-  privateSubnetIds: pulumi.Output<string>[]
-  serviceSecurityGroupId: pulumi.Output<string>
-  alarmTopicArn: pulumi.Output<string>
-  healthCheckId: pulumi.Output<string>
-  cdnDistributionArn?: pulumi.Output<string>
-  cdnDomainName?: pulumi.Output<string>
-}
-
-/** Builds everything one region needs from validated config. Callable repeatedly (tests build both stacks). */
-export function buildRegion(cfg: StackConfig): RegionOutputs {
-  const prefix = `${cfg.project}-${cfg.stack}`
-  const provider = new aws.Provider(`${prefix}-aws`, {
-    region: cfg.region,
-    defaultTags: { tags: stackTags(cfg) },
-  })
-  const opts: pulumi.ComponentResourceOptions = { providers: [provider] }
-  const account = aws.getCallerIdentityOutput({}, { provider }).accountId
-
-  // eu-west learns the writer's identity (and the CDN's) from us-east; us-east never references eu-west, and
-  // bucket names are deterministic, so neither stack waits on the other's outputs to name replication targets.
-  const refs = new Map<string, pulumi.StackReference>()
-  const ref = (name: string | undefined) => {
-    if (!name) return undefined
-    const existing = refs.get(name)
-    if (existing) return existing
-    const created = new pulumi.StackReference(name)
-    refs.set(name, created)
-    return created
-  }
-  const source = ref(cfg.database.sourceStack)
-
-  const keys = new Keys(prefix, { alias: `${prefix}-data`, protect: cfg.protect }, opts)
-  const network = new Network(
+function buildStorage({ cfg, prefix, opts }: RegionContext, keys: Keys): Storage {
+  const target = cfg.storage.replicateTo
+  return new Storage(
     prefix,
     {
-      cidr: cfg.network.cidr,
-      azs: cfg.network.azs,
-      flowLogRetentionDays: cfg.network.flowLogRetentionDays,
-      kmsKeyArn: keys.keyArn,
-      peer: peerOf(cfg),
-    },
-    opts,
-  )
-  const storage = new Storage(
-    prefix,
-    {
+      ...cfg.storage,
       project: cfg.project,
       stack: cfg.stack,
       region: cfg.region,
       kmsKeyArn: keys.keyArn,
-      tieringDays: cfg.storage.tieringDays,
-      infrequentAccessDays: cfg.storage.infrequentAccessDays,
-      glacierDays: cfg.storage.glacierDays,
-      logExpirationDays: cfg.storage.logExpirationDays,
-      noncurrentVersionDays: cfg.storage.noncurrentVersionDays,
       webOrigins: [`https://${cfg.dns.staticDomain}`],
-      replicateTo: cfg.storage.replicateTo && {
-        stack: cfg.storage.replicateTo,
-        region: STACK_REGIONS[cfg.storage.replicateTo],
-        kmsAlias: `${cfg.project}-${cfg.storage.replicateTo}-data`,
+      replicateTo: target && {
+        stack: target,
+        region: STACK_REGIONS[target],
+        kmsAlias: `${cfg.project}-${target}-data`,
       },
       protect: cfg.protect,
     },
     opts,
   )
-  const ingress = new Ingress(
+}
+
+function buildIngress({ cfg, prefix, opts }: RegionContext, network: Network, storage: Storage): Ingress {
+  return new Ingress(
     prefix,
     {
       vpcId: network.vpcId,
@@ -178,79 +233,59 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
     },
     opts,
   )
-  const tasksSg = new TaskSecurityGroup(
-    prefix,
-    { vpcId: network.vpcId, albSecurityGroupId: ingress.securityGroupId, port: cfg.service.port },
-    opts,
-  )
+}
 
+/** The writer's `host:port`: this region's instance when it is the primary, else the source stack's. */
+function writerEndpoint(ctx: RegionContext, database: Database): pulumi.Output<string> {
+  const source = ctx.ref(ctx.cfg.database.sourceStack)
+  return ctx.cfg.database.role === 'primary'
+    ? database.endpoint
+    : (source?.requireOutput('dbEndpoint') as pulumi.Output<string>)
+}
+
+type Placement = Pick<
+  ConstructorParameters<typeof Database>[1],
+  'vpcId' | 'subnetIds' | 'clientSecurityGroupId' | 'kmsKeyArn' | 'protect'
+>
+
+function buildDatabase({ cfg, prefix, opts, ref }: RegionContext, placement: Placement): Database {
   const db = cfg.database
-  const database = new Database(
+  const source = ref(db.sourceStack)
+  return new Database(
     prefix,
     {
-      identifier: db.identifier,
-      role: db.role,
+      ...db,
       bornReplica: db.sourceStack !== undefined,
       sourceDbArn: source?.requireOutput('dbArn') as pulumi.Output<string> | undefined,
-      instanceClass: db.instanceClass,
-      engineVersion: db.engineVersion,
-      allocatedStorageGb: db.allocatedStorageGb,
-      maxAllocatedStorageGb: db.maxAllocatedStorageGb,
-      backupRetentionDays: db.backupRetentionDays,
-      readReplicas: db.readReplicas,
-      vpcId: network.vpcId,
-      subnetIds: network.isolatedSubnetIds,
-      clientSecurityGroupId: tasksSg.id,
       peerClientCidrs: cfg.network.peerCidr ? taskSubnetCidrs(cfg.network.peerCidr) : [],
-      kmsKeyArn: keys.keyArn,
-      protect: cfg.protect,
+      ...placement,
     },
     opts,
   )
-  const cache = new Cache(
-    prefix,
-    {
-      replicationGroupId: `${prefix}-redis`,
-      nodeType: cfg.cache.nodeType,
-      engineVersion: cfg.cache.engineVersion,
-      shards: cfg.cache.shards,
-      replicasPerShard: cfg.cache.replicasPerShard,
-      snapshotRetentionDays: cfg.cache.snapshotRetentionDays,
-      vpcId: network.vpcId,
-      subnetIds: network.isolatedSubnetIds,
-      clientSecurityGroupId: tasksSg.id,
-      kmsKeyArn: keys.keyArn,
-      protect: cfg.protect,
-    },
-    opts,
-  )
+}
 
+/** The two SSM parameters other actors write: the writer endpoint (the DR command) and the image (the deploy). */
+function buildParameters(ctx: RegionContext, database: Database) {
+  const { cfg, prefix, provider } = ctx
   // The writer's `host:port` lives in SSM so a promotion can repoint every task without a redeploy
   // (contract shared with the service and infra/dr: the value is `host:port` and nothing else).
-  const writerEndpoint =
-    db.role === 'primary' ? database.endpoint : (source?.requireOutput('dbEndpoint') as pulumi.Output<string>)
-  const writerParameter = new aws.ssm.Parameter(
+  const writer = new aws.ssm.Parameter(
     `${prefix}-db-writer-endpoint`,
     {
       name: ssmParameters.writerEndpoint(cfg.project, cfg.stack),
       type: 'String',
       // `value` is always stored as a secret; a hostname is not one, and operators should see it in previews.
-      insecureValue: writerEndpoint,
+      insecureValue: writerEndpoint(ctx, database),
       description: 'host:port of the current PostgreSQL writer; the DR command rewrites it on promotion',
     },
     // After a promotion the DR command owns the value: a later `pulumi up` of the old primary's stack
     // must not point the services back at it, or two databases would take writes.
     { provider, ignoreChanges: ['insecureValue'] },
   )
-
-  // Mail from the apex of the API's domain (api.example.com -> example.com).
-  const mailDomain = cfg.dns.apiDomain.split('.').slice(1).join('.')
-  const mail = new Mail(prefix, { domain: mailDomain, zoneId: cfg.dns.zoneId, region: cfg.region }, opts)
-
   // The image the region runs lives in SSM, not in the runner's copy of the stack file: the deploy workflow writes
-  // it and runs `pulumi up --refresh`; previews, the drift job and an operator's laptop read the same value from
-  // state (refreshed from SSM). `service.image` only seeds it when the stack is created.
-  const imageParameter = new aws.ssm.Parameter(
+  // it and refreshes this parameter before `pulumi up`; previews, the drift job and an operator's laptop read the
+  // same value from state (refreshed from SSM). `service.image` only seeds it when the stack is created.
+  const image = new aws.ssm.Parameter(
     `${prefix}-service-image`,
     {
       name: ssmParameters.serviceImage(cfg.project, cfg.stack),
@@ -260,96 +295,117 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
     },
     { provider, ignoreChanges: ['insecureValue'] },
   )
+  return { writer, image }
+}
 
-  const service = new Service(
+interface ServiceDeps {
+  keys: Keys
+  network: Network
+  storage: Storage
+  ingress: Ingress
+  tasks: TaskSecurityGroup
+  database: Database
+  cache: Cache
+  parameters: ReturnType<typeof buildParameters>
+  mail: Mail
+}
+
+function buildService(ctx: RegionContext, d: ServiceDeps): Service {
+  const { cfg, prefix, opts, account } = ctx
+  return new Service(
     prefix,
     {
       ...cfg.service,
-      deployedImage: imageParameter.insecureValue,
+      deployedImage: d.parameters.image.insecureValue,
       clusterName: prefix,
-      subnetIds: network.privateSubnetIds,
-      securityGroupId: tasksSg.id,
-      targetGroupArn: ingress.targetGroupArn,
+      subnetIds: d.network.privateSubnetIds,
+      securityGroupId: d.tasks.id,
+      targetGroupArn: d.ingress.targetGroupArn,
       environment: {
         NODE_ENV: 'production',
         HOST: '0.0.0.0',
-        TRUST_PROXY: network.cidr,
+        TRUST_PROXY: d.network.cidr,
         COOKIE_SECURE: 'true',
-        [ENV.writerEndpointSource]: pulumi.interpolate`ssm:${writerParameter.name}`,
+        [ENV.writerEndpointSource]: pulumi.interpolate`ssm:${d.parameters.writer.name}`,
         // The application role with IAM tokens: these URLs hold no password, so they are plain environment.
-        [ENV.databaseUrl]: databaseUrl(writerEndpoint),
-        [ENV.databaseReplicaUrl]: databaseUrl(database.readerEndpoint),
+        [ENV.databaseUrl]: databaseUrl(writerEndpoint(ctx, d.database)),
+        [ENV.databaseReplicaUrl]: databaseUrl(d.database.readerEndpoint),
         [ENV.databaseIamAuth]: 'true',
         [ENV.redisCluster]: 'true',
-        [ENV.s3Bucket]: storage.uploads.name,
+        [ENV.s3Bucket]: d.storage.uploads.name,
         [ENV.s3Region]: cfg.region,
-        ...mail.environment,
+        ...d.mail.environment,
         APP_BASE_URL: `https://${cfg.dns.staticDomain}`,
         // The web client on the static domain calls the API with credentials (docs/web.md).
         WEB_ORIGINS: `https://${cfg.dns.staticDomain}`,
         PUBLIC_API_URL: `https://${cfg.dns.apiDomain}`,
         API_DOCS_UI: 'false',
       },
-      secrets: [{ name: ENV.redisUrl, secretArn: cache.urlSecretArn }],
+      secrets: [{ name: ENV.redisUrl, secretArn: d.cache.urlSecretArn }],
       // Migrations run as the schema owner (DB_MIGRATOR_ROLE) with IAM tokens, at whichever writer SSM names.
       migration: {
-        environment: { [ENV.databaseUrl]: databaseUrl(writerEndpoint, DB_MIGRATOR_ROLE) },
+        environment: { [ENV.databaseUrl]: databaseUrl(writerEndpoint(ctx, d.database), DB_MIGRATOR_ROLE) },
         databaseConnectArns: [pulumi.interpolate`arn:aws:rds-db:*:${account}:dbuser:*/${DB_MIGRATOR_ROLE}`],
       },
       // The master creates those roles once; the deploy job injects the RDS-managed secret into this task only.
       bootstrap: {
         command: ['node', 'dist/src/db/bootstrap-cli.js'],
         environment: {
-          [ENV.databaseUrl]: databaseUrl(writerEndpoint, DB_MASTER_USER),
-          [ENV.writerEndpointSource]: pulumi.interpolate`ssm:${writerParameter.name}`,
+          [ENV.databaseUrl]: databaseUrl(writerEndpoint(ctx, d.database), DB_MASTER_USER),
+          [ENV.writerEndpointSource]: pulumi.interpolate`ssm:${d.parameters.writer.name}`,
         },
-        masterDbInstanceArn: database.arn,
+        masterDbInstanceArn: d.database.arn,
       },
       // Any region's instance: tasks write to the other region's writer (normal or promoted topology).
       databaseConnectArns: [pulumi.interpolate`arn:aws:rds-db:*:${account}:dbuser:*/${DB_APP_ROLE}`],
-      kmsKeyArn: keys.keyArn,
+      kmsKeyArn: d.keys.keyArn,
       // The service keeps user uploads under users/<id>/; static assets are published by CI, not the service.
-      bucketAccess: [{ arn: storage.uploads.arn, prefix: 'users' }],
-      parameterArns: [writerParameter.arn],
+      bucketAccess: [{ arn: d.storage.uploads.arn, prefix: 'users' }],
+      parameterArns: [d.parameters.writer.arn],
       region: cfg.region,
       collectorEnvironment: collectorEnvironment(prefix, cfg.region),
-      dependsOn: [ingress],
+      dependsOn: [d.ingress],
     },
     opts,
   )
-  mail.grantSend(service.taskRoleName)
+}
 
-  const observability = new Observability(
+function buildObservability(
+  { cfg, prefix, opts }: RegionContext,
+  d: { keys: Keys; ingress: Ingress; service: Service; database: Database; cache: Cache },
+): Observability {
+  const db = cfg.database
+  return new Observability(
     prefix,
     {
-      email: cfg.alarms.email,
-      kmsKeyArn: keys.keyArn,
+      ...cfg.alarms,
+      kmsKeyArn: d.keys.keyArn,
       region: cfg.region,
-      albArnSuffix: ingress.arnSuffix,
-      targetGroupArnSuffix: ingress.targetGroupArnSuffix,
-      clusterName: service.clusterName,
-      serviceName: service.serviceName,
+      albArnSuffix: d.ingress.arnSuffix,
+      targetGroupArnSuffix: d.ingress.targetGroupArnSuffix,
+      clusterName: d.service.clusterName,
+      serviceName: d.service.serviceName,
       dbIdentifier: db.identifier,
       replicaIdentifiers: [
-        ...database.readReplicaIdentifiers,
+        ...d.database.readReplicaIdentifiers,
         ...(db.role === 'replica' ? [db.identifier] : []),
       ],
       dbMaxConnections: db.maxConnections ?? defaultMaxConnections(db.instanceClass),
       dbAllocatedStorageGb: db.allocatedStorageGb,
-      redisClusterIds: cache.memberClusterIds,
-      alb5xxPercent: cfg.alarms.alb5xxPercent,
-      p95LatencyMs: cfg.alarms.p95LatencyMs,
-      dbConnectionsPercent: cfg.alarms.dbConnectionsPercent,
-      ecsCpuPercent: cfg.alarms.ecsCpuPercent,
-      dbFreeStoragePercent: cfg.alarms.dbFreeStoragePercent,
+      redisClusterIds: d.cache.memberClusterIds,
       replicaLagSeconds: db.replicaLagAlarmSeconds,
-      redisCpuPercent: cfg.alarms.redisCpuPercent,
-      redisMemoryPercent: cfg.alarms.redisMemoryPercent,
     },
     opts,
   )
+}
 
-  new Telemetry(
+function buildTelemetry(
+  { cfg, prefix, opts }: RegionContext,
+  keys: Keys,
+  service: Service,
+  observability: Observability,
+): Telemetry {
+  return new Telemetry(
     prefix,
     {
       region: cfg.region,
@@ -362,6 +418,13 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
     },
     opts,
   )
+}
+
+function buildDns(
+  { cfg, prefix, opts, provider }: RegionContext,
+  ingress: Ingress,
+  observability: Observability,
+): LatencyDns {
   const dns = new LatencyDns(
     prefix,
     {
@@ -372,7 +435,7 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       region: cfg.region,
       albDnsName: ingress.dnsName,
       albZoneId: ingress.zoneId,
-      healthPath: HEALTH_PATH,
+      healthPath: HEALTH_READY_PATH,
       intervalSeconds: cfg.dns.healthCheckIntervalSeconds,
       failureThreshold: cfg.dns.healthCheckFailureThreshold,
       // Route 53 publishes health-check metrics in us-east-1 only: the global stack alarms on both regions'.
@@ -389,7 +452,12 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
       { provider },
     )
   }
+  return dns
+}
 
+/** The CDN (us-east-1 stack only) and the assets bucket policy that lets a distribution read this region's assets. */
+function buildEdge(ctx: RegionContext, storage: Storage): Cdn | undefined {
+  const { cfg, prefix, provider, account } = ctx
   const failover = cfg.edge.failoverStack
   const cdn =
     cfg.edge.cdn && failover
@@ -407,47 +475,12 @@ export function buildRegion(cfg: StackConfig): RegionOutputs {
           { providers: [provider] },
         )
       : undefined
-  const cdnStack = ref(cfg.edge.cdnStack)
+  const cdnStack = ctx.ref(cfg.edge.cdnStack)
   const readers = cdn
     ? [cdn.distributionArn]
     : cdnStack
       ? [cdnStack.requireOutput('cdnDistributionArn') as pulumi.Output<string>]
       : []
   storage.finishAssetsPolicy(prefix, readers)
-
-  return {
-    region: cfg.region,
-    vpcId: network.vpcId,
-    ...(network.peeringConnectionId ? { peeringConnectionId: network.peeringConnectionId } : {}),
-    albDnsName: ingress.dnsName,
-    albZoneId: ingress.zoneId,
-    healthCheckPath: HEALTH_PATH,
-    healthCheckUrl: pulumi.interpolate`https://${cfg.dns.regionalApiDomain}${HEALTH_PATH}`,
-    dbIdentifier: db.identifier,
-    dbRole: db.role,
-    dbArn: database.arn,
-    dbEndpoint: database.endpoint,
-    dbAddress: database.address,
-    ...(database.masterSecretArn ? { dbSecretArn: database.masterSecretArn } : {}),
-    dbReadReplicaIdentifiers: database.readReplicaIdentifiers,
-    writerEndpointParameter: writerParameter.name,
-    imageParameter: imageParameter.name,
-    redisEndpoint: cache.configurationEndpoint,
-    uploadsBucketName: storage.uploads.name,
-    uploadsBucketArn: storage.uploads.arn,
-    assetsBucketName: storage.assets.name,
-    assetsBucketArn: storage.assets.arn,
-    logsBucketName: storage.logs.name,
-    logsBucketArn: storage.logs.arn,
-    kmsKeyArn: keys.keyArn,
-    clusterName: service.clusterName,
-    serviceName: service.serviceName,
-    migrationTaskDefinitionArn: service.migrationTaskDefinitionArn,
-    bootstrapTaskDefinitionArn: service.bootstrapTaskDefinitionArn as pulumi.Output<string>,
-    privateSubnetIds: network.privateSubnetIds,
-    serviceSecurityGroupId: tasksSg.id,
-    alarmTopicArn: observability.topicArn,
-    healthCheckId: dns.healthCheckId,
-    ...(cdn ? { cdnDistributionArn: cdn.distributionArn, cdnDomainName: cdn.domainName } : {}),
-  }
+  return cdn
 }

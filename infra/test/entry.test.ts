@@ -1,9 +1,17 @@
+import { readFileSync } from 'node:fs'
 import { expect } from 'chai'
 import { runUnderMocks } from '../plan/inventory.js'
 
 describe('stack entry (infra/index.ts)', () => {
   it('builds the region from Pulumi.us-east.yaml and exports what other stacks and the DR command read', async () => {
-    const { result: mod, resources } = await runUnderMocks('us-east', {}, () => import('../index.js'))
+    const { result, resources } = await runUnderMocks('us-east', {}, () => import('../index.js'))
+    // Pulumi takes a default-exported object as the outputs (and refuses named exports beside it).
+    expect(Object.keys(result)).to.deep.equal(['default'])
+    const mod = result.default
+    // The outputs are declared once (buildRegion's return value): the same names the old named exports had.
+    // us-east has every optional one (it accepts the peering and owns the CDN).
+    const recorded = JSON.parse(readFileSync('infra/test/fixtures/outputs.json', 'utf8')) as string[]
+    expect(Object.keys(mod).sort()).to.deep.equal(recorded)
     expect(resources.length).to.be.greaterThan(120)
     const value = <T>(o: unknown) =>
       new Promise<T>((resolve) => (o as { apply(f: (v: T) => void): void }).apply((v) => resolve(v)))

@@ -19,10 +19,12 @@ describe('dr failback-plan', () => {
       'pulumi config set --stack us-east --path blueprint:database.role replica',
       'pulumi config set --stack us-east --path blueprint:database.sourceStack <org>/blueprint/eu-west',
       'pulumi config set --stack us-east --path blueprint:database.identifier <new identifier>',
-      'pulumi up --stack us-east --yes',
+      'pulumi up --stack us-east --refresh=false --yes',
       'aws rds modify-db-instance --region us-east-1 --db-instance-identifier <old us-east id> --no-deletion-protection',
       'aws rds delete-db-instance --region us-east-1',
       'npm run dr -- promote --region us-east --drill',
+      // Switching back refreshes only the promoted DB and its writer parameter (both regional).
+      "pulumi refresh --stack us-east --yes --skip-preview --target 'urn:pulumi:us-east::blueprint::blueprint:database:Database$aws:rds/instance:Instance::blueprint-us-east-db'",
       'pulumi config set --stack us-east --path blueprint:database.role primary',
       'pulumi config set --stack eu-west --path blueprint:database.role replica',
       'pulumi config set --stack eu-west --path blueprint:database.sourceStack <org>/blueprint/us-east',

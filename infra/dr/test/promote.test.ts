@@ -70,14 +70,23 @@ describe('dr promote', () => {
     })
 
     it('prints the pulumi steps that bring the EU stack in line', () => {
-      expect(world.text).to.include('pulumi refresh --stack eu-west --yes')
+      // Only the two regional resources the promotion changed: a full refresh reads IAM and Route 53 (us-east-1).
+      expect(world.text).to.include(
+        "pulumi refresh --stack eu-west --yes --skip-preview --target 'urn:pulumi:eu-west::blueprint::blueprint:database:Database$aws:rds/instance:Instance::blueprint-eu-west-db' --target 'urn:pulumi:eu-west::blueprint::aws:ssm/parameter:Parameter::blueprint-eu-west-db-writer-endpoint'",
+      )
+      const commands = world.out.map((l) => l.replace(/^\S+\s+/, ''))
+      for (const l of commands.filter((x) => /^pulumi (up|preview) /.test(x))) {
+        expect(l, 'every up and preview of the DR path skips the refresh').to.include('--refresh=false')
+      }
+      expect(commands.filter((x) => /^pulumi (up|preview) /.test(x))).to.have.length(2)
+      expect(commands.filter((x) => /^pulumi refresh /.test(x))).to.have.length(1)
       expect(world.text).to.include(
         'pulumi config set --stack eu-west --path blueprint:database.role primary',
       )
       // The program reads database.sourceStack as "born a replica"; removing it would force a replacement.
       expect(world.text).not.to.match(/config rm .*sourceStack/)
       expect(world.text).to.include('do not run pulumi up there until it is rebuilt')
-      expect(world.text).to.include('pulumi up --stack eu-west --yes')
+      expect(world.text).to.include('pulumi up --stack eu-west --refresh=false --yes')
       expect(world.text).to.include('npm run dr -- failback-plan --region eu-west')
     })
   })
@@ -312,6 +321,31 @@ describe('dr promote', () => {
       `aws route53 change-resource-record-sets --hosted-zone-id Z0EXAMPLE123 --change-batch '{"Changes":[{"Action":"UPSERT","ResourceRecordSet":{"Name":"writer.example.com","Type":"CNAME","TTL":30,"ResourceRecords":[{"Value":"${EU_HOST}"}]}}]}'`,
     )
     expect(world.parameters['us-east-1'][US_PARAM]).to.equal(EU_WRITER)
+  })
+
+  it('in a real us-east-1 outage, a CNAME it cannot switch (Route 53 API down) is a warning, not a stop', async () => {
+    usRegionDown(world)
+    // Route 53's control plane is in us-east-1: it goes with the region.
+    world.fail(
+      'ChangeResourceRecordSets',
+      Object.assign(new Error('connect ETIMEDOUT route53.amazonaws.com'), { name: 'TimeoutError' }),
+    )
+    const code = await world.run(
+      'promote',
+      '--region',
+      'eu-west',
+      '--hosted-zone-id',
+      'Z0EXAMPLE123',
+      '--writer-record',
+      'writer.example.com',
+    )
+    expect(code, world.text).to.equal(EXIT.ok)
+    expect(world.text).to.match(
+      /CNAME writer\.example\.com not switched .*run: aws route53 change-resource-record-sets/,
+    )
+    // The promotion went on past the CNAME: the new primary is hardened.
+    expect(world.instances['eu-west-1']?.MultiAZ).to.equal(true)
+    expect(world.parameters['eu-west-1'][EU_PARAM]).to.equal(EU_WRITER)
   })
 
   it('refuses a second promotion of a replica that is mid-promotion (modifying)', async () => {

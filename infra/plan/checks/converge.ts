@@ -255,7 +255,7 @@ export function deployEffects(workflow: string, stack: string, imageConfigPath: 
     }
     if (/git commit\b/.test(run) && /git push\b/.test(run)) out.commitsStackFile = true
     if (
-      /pulumi up\b[^\n]*--refresh/.test(run) ||
+      /pulumi up\b[^\n]*--refresh(?!=false)/.test(run) ||
       (step.with?.command === 'up' && step.with?.refresh === true)
     )
       out.refreshes = true

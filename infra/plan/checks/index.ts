@@ -2,8 +2,15 @@
 import type { StackName } from '../../src/config.js'
 import { buildStack, type Inventory } from '../inventory.js'
 import { driftAfterDeploy, failbackCheck } from './converge.js'
+import { drPathCheck } from './dr-path.js'
 import { flowsTable, reachability } from './reachability.js'
-import { foreignRegion, regionLossTable } from './regions.js'
+import {
+  foreignRegion,
+  globalResources,
+  globalResourcesTable,
+  globalWritesTable,
+  regionLossTable,
+} from './regions.js'
 import { unreadable } from './storage.js'
 
 /** One check's verdict and what it prints. */
@@ -44,6 +51,19 @@ export async function runChecks(
     ok: !drForeign.length,
     text: `${regionLossTable(foreign)}${drForeign.length ? `\n${DR_STACKS.join(', ')} must list none: each of these blocks its DR path while that region is down` : ''}`,
   })
+
+  // Global services: owning them is fine (created at bootstrap, their data planes keep serving), writing or
+  // refreshing them on the DR path is not.
+  const drPath: string[] = [globalResourcesTable(inventories.flatMap(globalResources))]
+  let drOk = true
+  for (const inv of inventories.filter((i) => DR_STACKS.includes(i.stack as StackName))) {
+    for (const step of await drPathCheck(inv.stack as StackName, inv)) {
+      if (step.writes.length || step.errors.length) drOk = false
+      drPath.push(globalWritesTable(`${inv.stack} ${step.operation}`, step.writes))
+      drPath.push(...step.errors.map((e) => `  error: ${e}`))
+    }
+  }
+  sections.push({ name: 'DR path and global control planes', ok: drOk, text: drPath.join('\n') })
 
   const reads = inventories.flatMap(unreadable)
   sections.push({
