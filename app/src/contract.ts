@@ -51,11 +51,6 @@ export const ENV = {
   writerEndpointSource: 'DATABASE_WRITER_ENDPOINT_SOURCE',
   /** `true`: connect with RDS IAM tokens for DATABASE_URL's user (no password anywhere). */
   databaseIamAuth: 'DATABASE_IAM_AUTH',
-  /**
-   * The master user's password, for the role bootstrap only: ECS injects it from the RDS-managed secret into
-   * the bootstrap task the deploy job starts (docs/delivery.md); no other task or service ever has it.
-   */
-  databaseMasterPassword: 'DATABASE_MASTER_PASSWORD',
   redisUrl: 'REDIS_URL',
   redisCluster: 'REDIS_CLUSTER',
   s3Bucket: 'S3_BUCKET',
@@ -69,6 +64,13 @@ export const ssmParameters = {
   /** Image URI the region runs; the deploy workflow writes it, `pulumi up` and the drift job read it. */
   serviceImage: (project: string, stack: string) => `/${project}/${stack}/service/image`,
 } as const
+
+/**
+ * The master user's password, for the role bootstrap (app/src/db/bootstrap-cli.ts) only: the deploy job has ECS
+ * inject it from the RDS-managed secret into the bootstrap task (docs/delivery.md). Not in ENV: the service never
+ * reads it, and no task definition of the program sets it.
+ */
+export const BOOTSTRAP_MASTER_PASSWORD_ENV = 'DATABASE_MASTER_PASSWORD'
 
 /** PostgreSQL role the service connects as (created by prisma/migrations/*_app_role; IAM-authenticated on RDS). */
 export const DB_APP_ROLE = 'blueprint_app'

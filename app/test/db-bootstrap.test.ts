@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { expect } from 'chai'
 import pg from 'pg'
 import { sql, withDatabase } from '../../scripts/kit/index.js'
-import { DB_APP_ROLE, DB_MIGRATOR_ROLE, ENV } from '../src/contract.js'
+import { BOOTSTRAP_MASTER_PASSWORD_ENV, DB_APP_ROLE, DB_MIGRATOR_ROLE, ENV } from '../src/contract.js'
 import { bootstrapRoles } from '../src/db/bootstrap.js'
 import { bootstrapConnection } from '../src/db/bootstrap-cli.js'
 import { applyMigrations } from '../src/db/migrate.js'
@@ -144,7 +144,7 @@ describe('database roles bootstrap: migrator owns the schema, the master is need
     const config = await bootstrapConnection({
       [ENV.databaseUrl]:
         'postgresql://blueprint@blueprint-us-east-db.c9akciq32.us-east-1.rds.amazonaws.com:5432/blueprint?sslmode=verify-full',
-      [ENV.databaseMasterPassword]: 'from-the-managed-secret',
+      [BOOTSTRAP_MASTER_PASSWORD_ENV]: 'from-the-managed-secret',
     })
     expect(config).to.include({
       user: 'blueprint',

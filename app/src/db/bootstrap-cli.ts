@@ -5,15 +5,16 @@
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
-import { ENV } from '../contract.js'
+import { BOOTSTRAP_MASTER_PASSWORD_ENV } from '../contract.js'
 import { bootstrapRoles } from './bootstrap.js'
 import { connectionConfig } from './connection.js'
 import { migrationUrl } from './migrate-cli.js'
 
 /** pg config of the master at the current writer: DATABASE_URL (no password) plus the injected password. */
 export async function bootstrapConnection(env: NodeJS.ProcessEnv = process.env): Promise<pg.ClientConfig> {
-  const password = env[ENV.databaseMasterPassword]
-  if (!password) throw new Error(`${ENV.databaseMasterPassword} is not set (the RDS-managed master secret)`)
+  const password = env[BOOTSTRAP_MASTER_PASSWORD_ENV]
+  if (!password)
+    throw new Error(`${BOOTSTRAP_MASTER_PASSWORD_ENV} is not set (the RDS-managed master secret)`)
   const url = await migrationUrl(env)
   return { ...connectionConfig(url, false), password, connectionTimeoutMillis: 10_000 }
 }
