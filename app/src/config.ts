@@ -103,6 +103,8 @@ export interface Config {
     sampleIntervalMs: number
     /** Seconds a shed client is told to wait. */
     retryAfterSeconds: number
+    /** The adaptive limit on requests in flight (platform/concurrency-limit.ts); max 0 disables it. */
+    concurrency: { initial: number; min: number; max: number; targetMs: number; windowMs: number }
   }
   rateLimit: {
     windowSeconds: number
@@ -266,7 +268,7 @@ export function loadConfig(env: Env = process.env): Config {
         // One hash per core: more only queues inside libuv's 4 threads, and starves other routes.
         concurrency: read.int('PASSWORD_HASH_CONCURRENCY', availableParallelism(), 1, 64),
         queueMax: read.int('PASSWORD_HASH_QUEUE_MAX', 32, 0, 10_000),
-        queueTimeoutMs: read.int('PASSWORD_HASH_QUEUE_TIMEOUT_MS', 1000, 1, 60_000),
+        queueTimeoutMs: read.int('PASSWORD_HASH_QUEUE_TIMEOUT_MS', 100, 1, 60_000),
       },
     },
     preferencesMaxBytes: read.int('PREFERENCES_MAX_BYTES', 16_384, 2),
@@ -277,6 +279,13 @@ export function loadConfig(env: Env = process.env): Config {
       maxPoolWaiting: read.int('SHED_POOL_WAITING', 50, 0),
       sampleIntervalMs: read.int('SHED_SAMPLE_INTERVAL_MS', 200, 10, 10_000),
       retryAfterSeconds: read.int('SHED_RETRY_AFTER_SECONDS', 1, 1, 3600),
+      concurrency: {
+        initial: read.int('SHED_CONCURRENCY_INITIAL', 32, 1, 100_000),
+        min: read.int('SHED_CONCURRENCY_MIN', 8, 1, 100_000),
+        max: read.int('SHED_CONCURRENCY_MAX', 512, 0, 100_000),
+        targetMs: read.int('SHED_LATENCY_TARGET_MS', 50, 1, 60_000),
+        windowMs: read.int('SHED_LATENCY_WINDOW_MS', 100, 10, 60_000),
+      },
     },
     rateLimit: {
       windowSeconds: read.int('AUTH_RATE_LIMIT_WINDOW_SECONDS', 900, 1),

@@ -55,6 +55,8 @@ export const ENV = {
   redisCluster: 'REDIS_CLUSTER',
   s3Bucket: 'S3_BUCKET',
   s3Region: 'S3_REGION',
+  /** HMAC key of the payment provider's funding webhook; the operator sets its Secrets Manager value. */
+  fundingWebhookSecret: 'FUNDING_WEBHOOK_SECRET',
 } as const
 
 /** SSM parameters per stack. Values are plain strings; each parameter's doc says who writes it. */

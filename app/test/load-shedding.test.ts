@@ -1,9 +1,15 @@
+import http from 'node:http'
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
+import { openLoop } from '../../scripts/bench/open-loop.js'
+import { summarize } from '../../scripts/bench/stats.js'
+import { signUp } from '../../scripts/kit/api.js'
 import { buildServer } from '../src/build.js'
 import { poolWaiting } from '../src/db/pool-stats.js'
 import type { ShedSignal } from '../src/platform/load-shedding.js'
-import { buildTestApp, testConfig } from './helpers/app.js'
+import { appPerSuite, testConfig } from './helpers/app.js'
+import { type HammerSample, hammer, timedGet } from './helpers/hammer.js'
+import { type ServerProcess, startServer } from './helpers/process.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -28,13 +34,10 @@ describe('load shedding', () => {
   describe('on event-loop delay', () => {
     let app: FastifyInstance
     const shed: ShedSignal[] = []
-    before(async () => {
-      // Well above what a busy shared CI machine causes by itself, well below the hog's 80 ms.
-      app = await buildTestApp({ SHED_EVENT_LOOP_DELAY_MS: '50', SHED_SAMPLE_INTERVAL_MS: '50' })
+    // Well above what a busy shared CI machine causes by itself, well below the hog's 80 ms.
+    appPerSuite({ SHED_EVENT_LOOP_DELAY_MS: '50', SHED_SAMPLE_INTERVAL_MS: '50' }, (built) => {
+      app = built
       app.loadShedder.onShed = (signal) => shed.push(signal)
-    })
-    after(async () => {
-      await app.close()
     })
 
     it('answers 503 OVERLOADED with Retry-After while the loop lags, keeps health answering, and recovers', async () => {
@@ -82,19 +85,19 @@ describe('load shedding', () => {
 
   describe('on queries waiting for a database connection', () => {
     let app: FastifyInstance
-    before(async () => {
-      // Background work off, so only the test's queries use the one connection.
-      app = await buildTestApp({
+    // Background work off, so only the test's queries use the one connection.
+    appPerSuite(
+      {
         SHED_EVENT_LOOP_DELAY_MS: '100',
         DATABASE_POOL_MAX: '1',
         SHED_POOL_WAITING: '1',
         OUTBOX_RELAY_ENABLED: 'false',
         IDEMPOTENCY_SWEEP_INTERVAL_MS: '3600000',
-      })
-    })
-    after(async () => {
-      await app.close()
-    })
+      },
+      (built) => {
+        app = built
+      },
+    )
 
     it('sheds new requests while the pool has a queue, but not health checks; serves again once it drains', async function () {
       this.timeout(20_000)
@@ -114,5 +117,83 @@ describe('load shedding', () => {
       expect(app.loadShedder.shed.poolWaiting).to.be.at.least(1)
       expect((await app.inject({ method: 'GET', url: '/v1/me' })).statusCode).to.equal(401)
     })
+  })
+})
+
+async function retryWhileShed<T>(attempt: () => Promise<T>, tries = 20): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt()
+    } catch (err) {
+      if (i >= tries || !/got 503/.test((err as Error).message)) throw err
+      await sleep(1000)
+    }
+  }
+}
+
+describe('load shedding past capacity, over real HTTP', () => {
+  let server: ServerProcess
+  let headers: Record<string, string>
+  before(async function () {
+    this.timeout(90_000)
+    // A real process with production's shedding defaults (the test environment turns them off).
+    server = await startServer({
+      SHED_EVENT_LOOP_DELAY_MS: undefined,
+      SHED_POOL_WAITING: undefined,
+      SHED_CONCURRENCY_MAX: undefined,
+    })
+    // The instance sheds on this busy machine too: sign-up retries after Retry-After, as a client would.
+    const { token } = await retryWhileShed(() => signUp(server.url, 1))
+    headers = { authorization: `Bearer ${token}` }
+  })
+  after(async () => {
+    await server?.stop()
+  })
+
+  it('keeps accepted latency near the unloaded one, answers only 200 or 503 + Retry-After, and health keeps answering', async function () {
+    this.timeout(60_000)
+    const path = '/v1/transactions?limit=20'
+    const agent = new http.Agent({ keepAlive: true })
+    const unloaded: number[] = []
+    let health: HammerSample[] = []
+    try {
+      for (let i = 0; i < 40; i++) {
+        const sample = await timedGet(`${server.url}${path}`, headers, agent)
+        expect([200, 503]).to.include(sample.status)
+        if (i >= 10 && sample.status === 200) unloaded.push(sample.ms)
+      }
+      // What the instance serves right now (closed loop), then three times that as a fixed
+      // arrival rate: without shedding the queue, and every answer's wait, grows for the whole run.
+      const closed = await hammer(`${server.url}${path}`, headers, { clients: 16, seconds: 1.5 })
+      const capacity = closed.filter((s) => s.status === 200).length / 1.5
+      const overload = openLoop(
+        server.url,
+        [{ name: 'overload', rps: Math.ceil(capacity * 3), seconds: 3 }],
+        () => ({
+          route: path,
+          request: { method: 'GET', path, headers },
+        }),
+      )
+      await sleep(1500)
+      health = await Promise.all(
+        Array.from({ length: 5 }, () => timedGet(`${server.url}/health/live`, {}, agent)),
+      )
+      const { samples } = await overload
+
+      const statuses = new Set(samples.map((s) => s.status))
+      expect([...statuses].sort()).to.deep.equal([200, 503])
+      expect(samples.filter((s) => s.status === 503).every((s) => s.retryAfter === '1')).to.equal(true)
+      expect(health.map((h) => h.status)).to.deep.equal([200, 200, 200, 200, 200])
+      const baseline = summarize(unloaded)
+      const accepted = summarize(samples.filter((s) => s.status === 200).map((s) => s.latencyMs))
+      // A ratio of two latencies measured here and now, not a number of milliseconds.
+      const ratio = accepted.p50 / baseline.p95
+      expect(
+        ratio,
+        `accepted p50 ${accepted.p50} ms vs unloaded p95 ${baseline.p95} ms, capacity ${capacity}/s`,
+      ).to.be.below(10)
+    } finally {
+      agent.destroy()
+    }
   })
 })

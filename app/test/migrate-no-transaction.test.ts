@@ -1,19 +1,21 @@
 import { expect } from 'chai'
 import { applyMigrations, MigrationError, NO_TRANSACTION_MARKER, splitStatements } from '../src/db/migrate.js'
-import { migrationsFolder, query, tempDatabase, writeMigration } from './migrate-support.js'
+import {
+  databasePerTest,
+  migrationsFolder,
+  query,
+  type TempDatabase,
+  writeMigration,
+} from './migrate-support.js'
 
 const table = 'CREATE TABLE "Item" (id serial PRIMARY KEY, sku text NOT NULL);'
 const concurrently = `${NO_TRANSACTION_MARKER}\nCREATE INDEX CONCURRENTLY IF NOT EXISTS "Item_sku_idx" ON "Item"(sku);\n`
 
 describe('migrations outside a transaction (CREATE INDEX CONCURRENTLY)', () => {
-  let db: Awaited<ReturnType<typeof tempDatabase>>
+  let db: TempDatabase
   let folder: ReturnType<typeof migrationsFolder>
-  beforeEach(async () => {
-    db = await tempDatabase()
-  })
-  afterEach(async () => {
-    folder?.remove()
-    await db.drop()
+  databasePerTest((fresh) => {
+    db = fresh
   })
 
   it('applies a marked migration statement by statement and records it finished, the index valid', async () => {

@@ -12,13 +12,38 @@ export function tempDatabase(): Promise<{ url: string; name: string; drop: () =>
   return createScratchDatabase(ADMIN_URL, 'migrate_test_')
 }
 
+/** A database made for one test. */
+export type TempDatabase = Awaited<ReturnType<typeof tempDatabase>>
+
+// Folders made since the last `databasePerTest` clean-up.
+const folders = new Set<{ remove: () => void }>()
+
 /** Writes `{ name: sql }` as Prisma-layout migration folders under a new temp dir. */
 export function migrationsFolder(migrations: Record<string, string>): { dir: string; remove: () => void } {
   const root = mkdtempSync(join(tmpdir(), 'migrations-'))
   const dir = join(root, 'migrations')
   mkdirSync(dir)
   for (const [name, text] of Object.entries(migrations)) writeMigration(dir, name, text)
-  return { dir, remove: () => rmSync(root, { recursive: true, force: true }) }
+  const folder = { dir, remove: () => rmSync(root, { recursive: true, force: true }) }
+  folders.add(folder)
+  return folder
+}
+
+/**
+ * Registers the suite's hooks: a fresh database before each test (handed to `fresh`), dropped
+ * after it together with every migrations folder the test wrote.
+ */
+export function databasePerTest(fresh: (db: TempDatabase) => void): void {
+  let db: TempDatabase | undefined
+  beforeEach(async () => {
+    db = await tempDatabase()
+    fresh(db)
+  })
+  afterEach(async () => {
+    for (const folder of folders) folder.remove()
+    folders.clear()
+    await db?.drop()
+  })
 }
 
 /** Adds or overwrites one migration folder. */

@@ -13,7 +13,14 @@ import {
   MigrationError,
 } from '../src/db/migrate.js'
 import { resolveMigrationsDir } from '../src/db/migrate-cli.js'
-import { migrationsFolder, query, tempDatabase, writeMigration } from './migrate-support.js'
+import {
+  databasePerTest,
+  migrationsFolder,
+  query,
+  type TempDatabase,
+  tempDatabase,
+  writeMigration,
+} from './migrate-support.js'
 
 const appRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
 const repoRoot = join(appRoot, '..')
@@ -47,15 +54,10 @@ async function columns(url: string, table: string): Promise<string[]> {
 }
 
 describe('applyMigrations', () => {
-  let db: Awaited<ReturnType<typeof tempDatabase>>
+  let db: TempDatabase
   let folder: ReturnType<typeof migrationsFolder>
-
-  beforeEach(async () => {
-    db = await tempDatabase()
-  })
-  afterEach(async () => {
-    folder?.remove()
-    await db.drop()
+  databasePerTest((fresh) => {
+    db = fresh
   })
 
   it('applies migrations in name order and records them the way Prisma does', async () => {

@@ -1,37 +1,17 @@
-import { randomBytes } from 'node:crypto'
 import { expect } from 'chai'
-import { services } from './helpers/services.js'
 import { bearer, login } from './helpers/users.js'
-import { type Running, SseClient, startInstance } from './transactions.support.js'
+import { instancePairWithStreams, type Running } from './transactions.support.js'
 
 describe('notifications: stream limits', () => {
-  const prefix = `${services.redisPrefix}sse-cap-${randomBytes(3).toString('hex')}:`
+  const pair = instancePairWithStreams('sse-cap', {
+    NOTIFICATIONS_MAX_STREAMS_PER_USER: '2',
+    NOTIFICATIONS_HEARTBEAT_MS: '300',
+  })
+  const { open } = pair
   let a: Running
   let b: Running
-  const streams: SseClient[] = []
-  const open = async (server: Running, token: string, headers: Record<string, string> = {}) => {
-    const client = await SseClient.open(`${server.url}/v1/notifications/stream`, {
-      ...bearer(token),
-      ...headers,
-    })
-    streams.push(client)
-    return client
-  }
-
-  before(async () => {
-    const common = {
-      REDIS_KEY_PREFIX: prefix,
-      NOTIFICATIONS_MAX_STREAMS_PER_USER: '2',
-      NOTIFICATIONS_HEARTBEAT_MS: '300',
-    }
-    a = await startInstance(common)
-    b = await startInstance({ ...common, OUTBOX_RELAY_ENABLED: 'false' })
-  })
-  afterEach(() => {
-    for (const s of streams.splice(0)) s.close()
-  })
-  after(async () => {
-    await Promise.all([a.app.close(), b.app.close()])
+  before(() => {
+    ;({ a, b } = pair)
   })
 
   it('caps open streams per user across instances with a final 429, and frees a place on close', async () => {

@@ -1,13 +1,12 @@
-import { randomBytes } from 'node:crypto'
 import { expect } from 'chai'
 import { RELAY_LOCK_KEY } from '../src/features/notifications/relay.js'
 import { fundingWebhook } from './helpers/funding.js'
 import { redisBinariesAvailable, startRedisCluster } from './helpers/redis-cluster.js'
-import { services } from './helpers/services.js'
 import { bearer, login } from './helpers/users.js'
 import {
   dbClient,
   deposit,
+  instancePairWithStreams,
   openAccount,
   post,
   type Running,
@@ -18,33 +17,15 @@ import {
 describe('notifications: SSE across instances, replay, list and read', () => {
   // Two instances sharing the database and the Redis namespace, like two tasks behind the ALB.
   // B runs no relay: whatever reaches B's clients went A -> outbox -> relay on A -> Redis -> B.
-  const prefix = `${services.redisPrefix}sse-${randomBytes(3).toString('hex')}:`
+  const pair = instancePairWithStreams('sse', {
+    NOTIFICATIONS_HEARTBEAT_MS: '300',
+    OUTBOX_RELAY_INTERVAL_MS: '100',
+  })
+  const { open, prefix, streams } = pair
   let a: Running
   let b: Running
-  const streams: SseClient[] = []
-  const open = async (server: Running, token: string, headers: Record<string, string> = {}) => {
-    const client = await SseClient.open(`${server.url}/v1/notifications/stream`, {
-      ...bearer(token),
-      ...headers,
-    })
-    streams.push(client)
-    return client
-  }
-
-  before(async () => {
-    const common = {
-      REDIS_KEY_PREFIX: prefix,
-      NOTIFICATIONS_HEARTBEAT_MS: '300',
-      OUTBOX_RELAY_INTERVAL_MS: '100',
-    }
-    a = await startInstance(common)
-    b = await startInstance({ ...common, OUTBOX_RELAY_ENABLED: 'false' })
-  })
-  afterEach(() => {
-    for (const s of streams.splice(0)) s.close()
-  })
-  after(async () => {
-    await Promise.all([a.app.close(), b.app.close()])
+  before(() => {
+    ;({ a, b } = pair)
   })
 
   it('delivers an event caused by a request on instance A to the stream held on instance B', async () => {

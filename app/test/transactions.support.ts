@@ -2,7 +2,7 @@
  * Helpers of the accounts, transactions and notifications specs: real listening instances, an SSE
  * client over real HTTP, and a PostgreSQL proxy that counts the round trips the service makes.
  */
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
@@ -226,4 +226,41 @@ export class PgRoundTripCounter {
     for (const s of this.sockets) s.destroy()
     await new Promise<void>((resolve) => this.server?.close(() => resolve()))
   }
+}
+
+/**
+ * Two instances sharing the database and a fresh Redis namespace, like two tasks behind the ALB;
+ * B runs no outbox relay, so what reaches B's clients went through A's relay and Redis. Registers
+ * the suite's hooks: both start before its tests, streams opened with `open` close after each test.
+ */
+export function instancePairWithStreams(tag: string, env: Record<string, string>) {
+  const prefix = `${services.redisPrefix}${tag}-${randomBytes(3).toString('hex')}:`
+  const streams: SseClient[] = []
+  const pair = {
+    a: undefined as unknown as Running,
+    b: undefined as unknown as Running,
+    prefix,
+    streams,
+    /** Opens a stream on `server` as `token`; it is closed after the test. */
+    async open(server: Running, token: string, headers: Record<string, string> = {}) {
+      const client = await SseClient.open(`${server.url}/v1/notifications/stream`, {
+        ...bearer(token),
+        ...headers,
+      })
+      streams.push(client)
+      return client
+    },
+  }
+  before(async () => {
+    const common = { REDIS_KEY_PREFIX: prefix, ...env }
+    pair.a = await startInstance(common)
+    pair.b = await startInstance({ ...common, OUTBOX_RELAY_ENABLED: 'false' })
+  })
+  afterEach(() => {
+    for (const s of streams.splice(0)) s.close()
+  })
+  after(async () => {
+    await Promise.all([pair.a?.app.close(), pair.b?.app.close()])
+  })
+  return pair
 }

@@ -1,6 +1,7 @@
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
 import type { ServiceConfig } from './config.js'
+import { fundingWebhookSecret } from './operator-secrets.js'
 
 export interface TaskSecurityGroupArgs {
   vpcId: pulumi.Input<string>
@@ -163,6 +164,9 @@ export class Service extends pulumi.ComponentResource {
     )
     this.logGroupName = logGroup.name
 
+    // Only the service container gets it (not the migration task); the operator sets its value.
+    const funding = fundingWebhookSecret(name, args, parent)
+    const serviceSecrets = [...args.secrets, funding]
     const repoArn = ecrRepositoryArn(args.image)
     // What every execution role here needs: pull the service image, write its log streams, decrypt with the key.
     const pullAndLog = [
@@ -201,7 +205,7 @@ export class Service extends pulumi.ComponentResource {
               Effect: 'Allow',
               Action: 'secretsmanager:GetSecretValue',
               Resource: [
-                ...new Set([...args.secrets, ...(args.migrationSecrets ?? [])].map((s) => s.secretArn)),
+                ...new Set([...serviceSecrets, ...(args.migrationSecrets ?? [])].map((s) => s.secretArn)),
               ],
             },
             ...pullAndLog.slice(-1),
@@ -275,7 +279,7 @@ export class Service extends pulumi.ComponentResource {
       name: s.name,
       valueFrom: s.jsonKey ? pulumi.interpolate`${s.secretArn}:${s.jsonKey}::` : s.secretArn,
     })
-    const secrets = args.secrets.map(toSecret)
+    const secrets = serviceSecrets.map(toSecret)
     const migrationOnly = new Set((args.migrationSecrets ?? []).map((s) => s.name))
     const migrationSecrets = [
       ...args.secrets.filter((s) => !migrationOnly.has(s.name)),

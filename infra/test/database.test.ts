@@ -139,10 +139,10 @@ describe('database (us-east primary)', () => {
     expect(all(inventory, 'random:index/randomPassword:RandomPassword').map((r) => r.name)).to.deep.equal([
       'blueprint-us-east-redis-auth',
     ])
-    expect(all(inventory, 'aws:secretsmanager/secret:Secret').map((r) => r.name)).to.have.members([
-      'blueprint-us-east-redis-auth',
-      'blueprint-us-east-redis-url',
-    ])
+    // No Secrets Manager secret of the database's (the cache's and the operator's funding key remain).
+    expect(
+      all(inventory, 'aws:secretsmanager/secret:Secret').filter((r) => /-db[-/]/.test(String(r.inputs.name))),
+    ).to.deep.equal([])
     expect(outputs).to.not.have.property('dbMasterPassword')
     // The output is the ARN of RDS's own secret, not a value.
     expect(await resolve(outputs.dbSecretArn)).to.match(

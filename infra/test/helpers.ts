@@ -87,3 +87,40 @@ export function only<T>(items: T[], what = 'items'): T {
   expect(items, what).to.have.length(1)
   return items[0] as T
 }
+
+/** A container definition as the task definition's `containerDefinitions` JSON holds it. */
+export interface ContainerDefinition {
+  name: string
+  environment?: { name: string; value: string }[]
+  secrets?: { name: string; valueFrom: string }[]
+}
+
+/** The service container of a stack's service task definition. */
+export async function serviceContainer(name: StackName): Promise<ContainerDefinition> {
+  const { inventory } = await stack(name)
+  const containers = json<ContainerDefinition[]>(
+    one(inventory, 'aws:ecs/taskDefinition:TaskDefinition', '-service'),
+    'containerDefinitions',
+  )
+  return only(
+    containers.filter((c) => c.name === 'service'),
+    'service container',
+  )
+}
+
+// What ECS would put in each secret-backed variable, shaped like the real value (the app's config
+// loader checks the shape); FUNDING_WEBHOOK_SECRET needs at least 32 characters.
+const SECRET_PLACEHOLDERS: Record<string, string> = {
+  DATABASE_URL: 'postgresql://app@db.internal:5432/app',
+  DATABASE_REPLICA_URL: 'postgresql://app@replica.internal:5432/app',
+  REDIS_URL: 'rediss://cache.internal:6379',
+  FUNDING_WEBHOOK_SECRET: 'whsec_placeholder_of_the_providers_key_0123456789',
+}
+
+/** The service container's environment as ECS would hand it to the process (secrets as placeholders). */
+export async function deployedEnv(name: StackName): Promise<Record<string, string>> {
+  const app = await serviceContainer(name)
+  const env = Object.fromEntries((app.environment ?? []).map((e) => [e.name, e.value]))
+  for (const s of app.secrets ?? []) env[s.name] = SECRET_PLACEHOLDERS[s.name] ?? 'secret'
+  return env
+}

@@ -24,7 +24,11 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       // bootstrap execution role's alone.
       expect(
         secrets.map((s) => s.replace(/^arn:aws:secretsmanager:[a-z0-9-]+:123456789012:secret:/, '')),
-      ).to.have.members([`blueprint-${name}-redis/url-AbCdEf`])
+      ).to.have.members([
+        `blueprint-${name}-redis/url-AbCdEf`,
+        // The funding webhook key, for the service container only (production-config.test.ts).
+        `blueprint-${name}/funding-webhook-secret-AbCdEf`,
+      ])
       // Wildcards only where AWS offers no resource-level permission.
       for (const s of st) {
         if (list(s.Resource).includes('*'))

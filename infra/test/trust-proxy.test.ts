@@ -4,30 +4,7 @@ import { expect } from 'chai'
 import Fastify from 'fastify'
 import { loadConfig } from '../../app/src/config.js'
 import type { StackName } from '../src/config.js'
-import { json, one, stack } from './helpers.js'
-
-interface Container {
-  name: string
-  environment?: { name: string; value: string }[]
-  secrets?: { name: string }[]
-}
-
-/** The service container's environment as ECS would hand it to the process (secrets as placeholders). */
-async function deployedEnv(name: StackName): Promise<Record<string, string>> {
-  const { inventory } = await stack(name)
-  const [app] = json<Container[]>(
-    one(inventory, 'aws:ecs/taskDefinition:TaskDefinition', '-service'),
-    'containerDefinitions',
-  )
-  const env = Object.fromEntries((app?.environment ?? []).map((e) => [e.name, e.value]))
-  const placeholders: Record<string, string> = {
-    DATABASE_URL: 'postgresql://app@db.internal:5432/app',
-    DATABASE_REPLICA_URL: 'postgresql://app@replica.internal:5432/app',
-    REDIS_URL: 'rediss://cache.internal:6379',
-  }
-  for (const s of app?.secrets ?? []) env[s.name] = placeholders[s.name] ?? 'secret'
-  return env
-}
+import { deployedEnv } from './helpers.js'
 
 /** request.ip of a request the ALB (at `albAddress`) forwarded with `xff`, on a server built like build.ts. */
 async function ipSeenBehind(env: Record<string, string>, albAddress: string, xff: string): Promise<string> {

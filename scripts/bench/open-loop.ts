@@ -23,6 +23,8 @@ export interface Sample {
   latencyMs: number
   /** HTTP status, or 0 for a socket error / timeout. */
   status: number
+  /** The answer's Retry-After header, if any. */
+  retryAfter?: string
 }
 
 /** Runs the phases back to back against `baseUrl`; `next(seq)` picks each request. */
@@ -42,8 +44,9 @@ export async function openLoop(
 
   const send = (phase: number, route: string, req: BenchRequest, intendedMs: number) => {
     const done = new Promise<void>((resolveDone) => {
-      const finish = (status: number) => {
-        samples.push({ phase, route, intendedMs, latencyMs: performance.now() - start - intendedMs, status })
+      const finish = (status: number, retryAfter?: string) => {
+        const latencyMs = performance.now() - start - intendedMs
+        samples.push({ phase, route, intendedMs, latencyMs, status, retryAfter })
         resolveDone()
       }
       const r = http.request(
@@ -58,7 +61,7 @@ export async function openLoop(
         },
         (res) => {
           res.resume()
-          res.once('end', () => finish(res.statusCode ?? 0))
+          res.once('end', () => finish(res.statusCode ?? 0, res.headers['retry-after']))
           res.once('error', () => finish(0))
         },
       )

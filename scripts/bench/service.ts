@@ -1,19 +1,18 @@
 /**
  * The service under test: its own PostgreSQL database (migrated like a deploy would) and Redis key
- * namespace, and the real entry point (app/src/server.ts) as a separate process with the probe
- * preloaded. Everything it creates is removed again by `close()`.
+ * namespace, and the real entry point as a separate process (the kit's `ServiceProcess`) with the
+ * round-trip probe preloaded and reachable over IPC. Everything it creates is removed by `close()`.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import type { ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { Redis } from 'ioredis'
-import pg from 'pg'
+import { resolve } from 'node:path'
 import { applyMigrations } from '../../app/src/db/migrate.js'
+import { createScratchDatabase, newRunId, sweepStaleDatabases } from '../kit/postgres.js'
+import { deleteKeys } from '../kit/redis.js'
+import { REPO_ROOT, ServiceProcess } from '../kit/service.js'
 import type { ProbeSnapshot } from './probe-types.js'
 
-export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+export const root = REPO_ROOT
 
 /** Where the benchmark's state lives; overridable like the test suite's. */
 export interface BenchTargets {
@@ -28,12 +27,6 @@ export function targetsFromEnv(env = process.env): BenchTargets {
       env.BENCH_POSTGRES_URL ?? env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres',
     redisUrl: env.BENCH_REDIS_URL ?? env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
   }
-}
-
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url)
-  u.pathname = `/${database}`
-  return u.toString()
 }
 
 /** A running service and how to talk to it. */
@@ -51,6 +44,30 @@ export interface RunningService {
   close: () => Promise<void>
 }
 
+const DATABASE_PREFIX = 'bench_'
+// A run killed outright leaves its database and keys; later runs remove those older than an hour
+// (run ids start with their start time, so a concurrent run is never touched).
+const STALE_AFTER_MS = 60 * 60 * 1000
+
+/**
+ * BENCH_BUILD=dist runs the compiled service (`npm run build` first) as the image does; the
+ * probe, being TypeScript, is then preloaded through tsx.
+ */
+function serviceCommand(env = process.env): { build: 'source' | 'dist'; nodeArgs: string[] } {
+  // BENCH_CPU_PROF=1: a V8 CPU profile of the service, written when it exits (open in DevTools).
+  const profile =
+    env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${resolve(root, 'out/bench/profiles')}`] : []
+  const probe = ['--import', './scripts/bench/db-probe.ts']
+  // As in production; a no-op unless the service's env sets an OTLP endpoint (bench:tracing does).
+  if (env.BENCH_BUILD === 'dist') {
+    return {
+      build: 'dist',
+      nodeArgs: [...profile, '--import', './app/dist/src/telemetry/register.js', '--import', 'tsx', ...probe],
+    }
+  }
+  return { build: 'source', nodeArgs: [...profile, '--import', './app/src/telemetry/register.ts', ...probe] }
+}
+
 /** Creates the database and namespace, migrates, starts the service and waits until it listens. */
 export async function startService(
   targets: BenchTargets,
@@ -59,87 +76,51 @@ export async function startService(
   /** EU topology: the writer is reached through this (a delay proxy), the direct URL is the local replica. */
   writerVia?: (url: string) => string,
 ): Promise<RunningService> {
-  const runId = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`
-  const databaseName = `bench_${runId}`
-  const databaseUrl = withDatabase(targets.adminUrl, databaseName)
-  const redisPrefix = `bench:${runId}:`
-
-  const admin = new pg.Client({ connectionString: targets.adminUrl, connectionTimeoutMillis: 3000 })
-  await admin.connect()
-  try {
-    await sweepStaleRuns(admin, targets.redisUrl, log)
-    await admin.query(`CREATE DATABASE "${databaseName}"`)
-  } finally {
-    await admin.end()
+  for (const runId of await sweepStaleDatabases(targets.adminUrl, DATABASE_PREFIX, STALE_AFTER_MS)) {
+    await deleteKeys(targets.redisUrl, `bench:${runId}:`)
+    log(`removed ${DATABASE_PREFIX}${runId} left by an interrupted run`)
   }
-  let child: ChildProcess | undefined
+  const runId = newRunId()
+  const database = await createScratchDatabase(targets.adminUrl, DATABASE_PREFIX, runId)
+  const redisPrefix = `bench:${runId}:`
+  let service: ServiceProcess | undefined
   const cleanup = async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child?.once('exit', r))
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child?.kill('SIGKILL'), 10_000)
-      await exited
-      clearTimeout(timer)
-    }
-    const dropper = new pg.Client({ connectionString: targets.adminUrl, connectionTimeoutMillis: 3000 })
-    await dropper.connect()
-    await dropper.query(`DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`).finally(() => dropper.end())
+    await service?.stop(10_000)
+    await database.drop()
     await deleteKeys(targets.redisUrl, redisPrefix)
   }
 
   try {
-    await applyMigrations({ databaseUrl, migrationsDir: resolve(root, 'prisma/migrations') })
-    log(`database ${databaseName} migrated; redis prefix ${redisPrefix}`)
-
-    child = spawn(
-      process.execPath,
-      [
-        // BENCH_CPU_PROF=1: a V8 CPU profile of the service, written when it exits (open in DevTools).
-        ...(process.env.BENCH_CPU_PROF === '1'
-          ? ['--cpu-prof', `--cpu-prof-dir=${resolve(root, 'out/bench/profiles')}`]
-          : []),
-        '--import',
-        'tsx',
-        // As in production; a no-op unless serviceEnv sets an OTLP endpoint (bench:tracing does).
-        '--import',
-        './app/src/telemetry/register.ts',
-        '--import',
-        './scripts/bench/db-probe.ts',
-        'app/src/server.ts',
-      ],
-      {
-        cwd: root,
-        env: {
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
-          NODE_ENV: 'production',
-          HOST: '127.0.0.1',
-          PORT: '0',
-          // Production's level: request logs are part of what a request costs.
-          LOG_LEVEL: 'info',
-          DATABASE_URL: writerVia ? writerVia(databaseUrl) : databaseUrl,
-          ...(writerVia ? { DATABASE_REPLICA_URL: databaseUrl } : {}),
-          REDIS_URL: targets.redisUrl,
-          REDIS_KEY_PREFIX: redisPrefix,
-          COOKIE_SECURE: 'false',
-          ...serviceEnv,
-        },
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    await applyMigrations({ databaseUrl: database.url, migrationsDir: resolve(root, 'prisma/migrations') })
+    log(`database ${database.name} migrated; redis prefix ${redisPrefix}`)
+    service = await ServiceProcess.start({
+      ...serviceCommand(),
+      ipc: true,
+      waitFor: 'listening',
+      env: {
+        NODE_ENV: 'production',
+        // Production's level: request logs are part of what a request costs.
+        LOG_LEVEL: 'info',
+        DATABASE_URL: writerVia ? writerVia(database.url) : database.url,
+        ...(writerVia ? { DATABASE_REPLICA_URL: database.url } : {}),
+        REDIS_URL: targets.redisUrl,
+        REDIS_KEY_PREFIX: redisPrefix,
+        COOKIE_SECURE: 'false',
+        ...serviceEnv,
       },
-    )
-    const url = await waitForListen(child)
-    const pid = child.pid as number
-    log(`service pid ${pid} listening on ${url}`)
+    })
+    const pid = service.pid as number
+    log(`service pid ${pid} listening on ${service.url}`)
     let nextId = 1
-    const running = child
+    const { child } = service
     return {
-      url,
+      url: service.url,
       pid,
-      databaseName,
-      databaseUrl,
+      databaseName: database.name,
+      databaseUrl: database.url,
       redisPrefix,
-      output: () => outputs.get(running) ?? '',
-      probe: (reset = false) => askProbe(running, nextId++, reset),
+      output: () => service?.output() ?? '',
+      probe: (reset = false) => askProbe(child, nextId++, reset),
       memory: () => procMemory(pid),
       close: cleanup,
     }
@@ -147,38 +128,6 @@ export async function startService(
     await cleanup().catch(() => {})
     throw err
   }
-}
-
-const outputs = new WeakMap<ChildProcess, string>()
-
-/** Resolves with the URL once the server logs where it listens. */
-function waitForListen(child: ChildProcess): Promise<string> {
-  outputs.set(child, '')
-  const append = (d: Buffer) => {
-    // Keep the tail only: a long run must not grow the benchmark's own memory.
-    outputs.set(child, ((outputs.get(child) ?? '') + d.toString()).slice(-20_000))
-  }
-  child.stdout?.on('data', append)
-  child.stderr?.on('data', append)
-  return new Promise((resolveUrl, reject) => {
-    const timer = setTimeout(() => {
-      clearInterval(poll)
-      reject(new Error(`service did not start within 60 s:\n${outputs.get(child)}`))
-    }, 60_000)
-    const poll = setInterval(() => {
-      const match = /listening on (http:\/\/[\d.:]+)/.exec(outputs.get(child) ?? '')
-      if (match) {
-        clearTimeout(timer)
-        clearInterval(poll)
-        resolveUrl(match[1] as string)
-      }
-    }, 50)
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer)
-      clearInterval(poll)
-      reject(new Error(`service exited (${code ?? signal}) before listening:\n${outputs.get(child)}`))
-    })
-  })
 }
 
 /** Asks the probe preloaded in `child` for its counters over IPC (`reset` zeroes them after). */
@@ -203,36 +152,4 @@ function procMemory(pid: number): { rssBytes: number; peakRssBytes: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN)
   return { rssBytes: kb('VmRSS') * 1024, peakRssBytes: kb('VmHWM') * 1024 }
-}
-
-// A run killed outright leaves its database and keys; later runs remove those older than an hour
-// (run ids start with their start time, so a concurrent run is never touched).
-const STALE_AFTER_MS = 60 * 60 * 1000
-
-async function sweepStaleRuns(admin: pg.Client, redisUrl: string, log: (msg: string) => void): Promise<void> {
-  const { rows } = await admin.query<{ datname: string }>(
-    "SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%'",
-  )
-  for (const { datname } of rows) {
-    const runId = datname.slice('bench_'.length)
-    const startedAt = Number.parseInt(runId.split('_')[0] ?? '', 36)
-    if (!Number.isFinite(startedAt) || Date.now() - startedAt < STALE_AFTER_MS) continue
-    await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`)
-    await deleteKeys(redisUrl, `bench:${runId}:`)
-    log(`removed ${datname} left by an interrupted run`)
-  }
-}
-
-async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
-  try {
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
-      cursor = next
-      if (keys.length > 0) await redis.del(...keys)
-    } while (cursor !== '0')
-  } finally {
-    redis.disconnect()
-  }
 }

@@ -1,6 +1,8 @@
 /**
- * The service as a real child process: the same entry point production runs (app/src/server.ts),
- * on a port of its own, with its output kept for failure reports.
+ * The service as a real child process: the same entry point production runs (app/src/server.ts
+ * through tsx, or the compiled app/dist/src/server.js as the image runs it), on a port of its
+ * own, with its output kept for failure reports and, on request, an IPC channel to code preloaded
+ * into it (the benchmark's round-trip probe).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { tmpdir } from 'node:os'
@@ -11,6 +13,8 @@ import { waitForOk } from './net.js'
 /** The repository root: where `app/src/server.ts` is found. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const ENTRY = 'app/src/server.ts'
+// What `npm run build -w app` writes and the image's CMD runs.
+const DIST_ENTRY = 'app/dist/src/server.js'
 // A service logging every request would grow this without bound; the tail is what a report shows.
 const MAX_OUTPUT = 4 * 1024 * 1024
 
@@ -26,6 +30,32 @@ export interface ServiceStartOptions {
   timeoutMs?: number
   /** Node flags before the entry point (the telemetry preload). */
   nodeArgs?: string[]
+  /**
+   * `source`: `node --import tsx app/src/server.ts`; `dist`: `node app/dist/src/server.js` (run
+   * `npm run build` first) with NODE_ENV=production unless `env` says otherwise. A `.ts` preload
+   * in `nodeArgs` then needs its own `--import tsx` before it. @default 'source'
+   */
+  build?: 'source' | 'dist'
+  /** Opens an IPC channel: `child.send()` and `child.on('message')` reach `process` in the service. */
+  ipc?: boolean
+}
+
+/** The node command line and environment of one service process. */
+function spawnService(opts: Pick<ServiceStartOptions, 'env' | 'nodeArgs' | 'build' | 'ipc'>): ChildProcess {
+  const dist = opts.build === 'dist'
+  const args = dist
+    ? [...(opts.nodeArgs ?? []), DIST_ENTRY]
+    : ['--import', 'tsx', ...(opts.nodeArgs ?? []), ENTRY]
+  return spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      ...(dist ? { NODE_ENV: 'production' } : {}),
+      ...opts.env,
+    } as NodeJS.ProcessEnv,
+    stdio: opts.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+  })
 }
 
 /** How the process ended. */
@@ -62,18 +92,15 @@ export class ServiceProcess {
   /** Starts the service and resolves once it is up (see {@link ServiceStartOptions.waitFor}). */
   static async start(opts: ServiceStartOptions): Promise<ServiceProcess> {
     const port = opts.port ?? 0
-    const child = spawn(process.execPath, ['--import', 'tsx', ...(opts.nodeArgs ?? []), ENTRY], {
-      cwd: REPO_ROOT,
+    const child = spawnService({
+      ...opts,
       env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
         HOST: '127.0.0.1',
         // V8's code cache across starts: a harness boots the same code many times.
         NODE_COMPILE_CACHE: join(tmpdir(), 'blueprint-node-compile-cache'),
         ...opts.env,
         PORT: String(port),
-      } as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      },
     })
     const service = new ServiceProcess(child, port ? `http://127.0.0.1:${port}` : '')
     const timeoutMs = opts.timeoutMs ?? 60_000
@@ -90,11 +117,7 @@ export class ServiceProcess {
 
   /** Runs the entry point to completion (boot failures) and returns its exit code and output. */
   static async runToExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
+    const child = spawnService({ env })
     const service = new ServiceProcess(child, '')
     const { code } = await service.exited
     return { code, output: service.output() }

@@ -5,7 +5,7 @@ import {
   HashingOverloadedError,
   type ShedReason,
 } from '../../src/features/auth/hashing-limiter.js'
-import { buildTestApp } from '../helpers/app.js'
+import { appPerSuite } from '../helpers/app.js'
 import { register } from '../helpers/users.js'
 
 /** A task that finishes when the test says so. */
@@ -90,20 +90,20 @@ describe('hashing limiter', () => {
 
 describe('login storm', () => {
   let app: FastifyInstance
-  before(async () => {
-    // Production cost, one hash at a time, one waiting: a storm of 12 must shed most of itself.
-    app = await buildTestApp({
+  // Production cost, one hash at a time, one waiting: a storm of 12 must shed most of itself.
+  appPerSuite(
+    {
       PASSWORD_ARGON2_MEMORY_KIB: '19456',
       PASSWORD_ARGON2_PASSES: '2',
       PASSWORD_HASH_CONCURRENCY: '1',
       PASSWORD_HASH_QUEUE_MAX: '1',
       LOGIN_MAX_PER_IP: '1000',
       LOGIN_MAX_PER_ACCOUNT: '1000',
-    })
-  })
-  after(async () => {
-    await app.close()
-  })
+    },
+    (built) => {
+      app = built
+    },
+  )
 
   it('answers the overflow 503 with Retry-After, never anything else, while health keeps answering', async function () {
     this.timeout(60_000)

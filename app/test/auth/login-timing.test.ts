@@ -1,24 +1,24 @@
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
-import { buildTestApp } from '../helpers/app.js'
+import { appPerSuite } from '../helpers/app.js'
 import { register, uniqueEmail } from '../helpers/users.js'
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 
 describe('login timing', () => {
   let app: FastifyInstance
-  before(async () => {
-    // Production's argon2id cost: hashing dominates the request, as in production.
-    app = await buildTestApp({
+  // Production's argon2id cost: hashing dominates the request, as in production.
+  appPerSuite(
+    {
       PASSWORD_ARGON2_MEMORY_KIB: '19456',
       PASSWORD_ARGON2_PASSES: '2',
       LOGIN_MAX_PER_IP: '1000',
       LOGIN_MAX_PER_ACCOUNT: '1000',
-    })
-  })
-  after(async () => {
-    await app.close()
-  })
+    },
+    (built) => {
+      app = built
+    },
+  )
 
   it('takes about as long for an unknown email as for a wrong password', async function () {
     this.timeout(60_000)

@@ -22,6 +22,7 @@ export function testEnv(
     // (load-shedding.test.ts), elsewhere it would turn CI load into random 503s.
     SHED_EVENT_LOOP_DELAY_MS: '0',
     SHED_POOL_WAITING: '0',
+    SHED_CONCURRENCY_MAX: '0',
     // Tests fund accounts through the signed webhook (helpers/funding.ts); limits high enough for any spec.
     FUNDING_WEBHOOK_SECRET: TEST_FUNDING_SECRET,
     FUNDING_MAX_AMOUNT: '1000000000000000',
@@ -57,4 +58,22 @@ export async function buildTestApp(
   const app = await buildServer(testConfig(overrides), { logStream })
   await app.ready()
   return app
+}
+
+/**
+ * Registers the suite's hooks: an app built with `overrides` before its tests (handed to `built`),
+ * closed after them.
+ */
+export function appPerSuite(
+  overrides: Record<string, string | undefined>,
+  built: (app: FastifyInstance) => void,
+): void {
+  let app: FastifyInstance | undefined
+  before(async () => {
+    app = await buildTestApp(overrides)
+    built(app)
+  })
+  after(async () => {
+    await app?.close()
+  })
 }

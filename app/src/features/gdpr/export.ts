@@ -41,13 +41,14 @@ export async function sessionMetadata(redis: Redis | Cluster, userId: string): P
 export async function exportUserData(db: PrismaClient, redis: Redis | Cluster, userId: string) {
   const user = await db.user.findUnique({ where: { id: userId } })
   if (!user) return undefined
-  const [accounts, transactions, uploads, notifications, activity, idempotencyKeys, sessions] =
+  const [accounts, transactions, fundings, uploads, notifications, activity, idempotencyKeys, sessions] =
     await Promise.all([
       db.account.findMany({ where: { userId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
       db.transaction.findMany({
         where: { OR: [{ fromUserId: userId }, { toUserId: userId }] },
         orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
       }),
+      db.funding.findMany({ where: { userId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
       db.upload.findMany({ where: { userId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
       db.notification.findMany({ where: { userId }, orderBy: { id: 'asc' } }),
       db.userActivity.findMany({ where: { userId }, orderBy: { day: 'asc' } }),
@@ -74,6 +75,17 @@ export async function exportUserData(db: PrismaClient, redis: Redis | Cluster, u
       toAccountId: t.toAccountId,
       description: t.description,
       createdAt: t.createdAt.toISOString(),
+    })),
+    // Money that came in from a provider or the treasury. Not the admin's id: someone else's data.
+    fundings: fundings.map((f) => ({
+      id: f.id,
+      source: f.source,
+      accountId: f.accountId,
+      amount: f.amount.toString(),
+      currency: f.currency,
+      transactionId: f.transactionId,
+      reason: f.reason,
+      createdAt: f.createdAt.toISOString(),
     })),
     uploads: uploads.map((u) => ({
       id: u.id,

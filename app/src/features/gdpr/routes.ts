@@ -38,6 +38,23 @@ const ExportDocument = Type.Object(
         createdAt: DateTime,
       }),
     ),
+    fundings: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        source: Type.String({
+          description: '`provider` (payment webhook) or `treasury` (an admin operation)',
+        }),
+        accountId: Type.String(),
+        amount: Type.String({ description: 'Minor units' }),
+        currency: Type.String(),
+        transactionId: Type.String(),
+        reason: Nullable(
+          Type.String({ description: "The provider's reference or the treasury operation's reason" }),
+        ),
+        createdAt: DateTime,
+      }),
+      { description: 'Money credited to the user’s accounts from outside the ledger' },
+    ),
     uploads: Type.Array(
       Type.Object({
         id: Type.String(),

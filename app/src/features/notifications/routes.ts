@@ -55,6 +55,7 @@ const notifications: FastifyPluginAsyncTypebox<{ maxStreamsPerUser: number }> = 
   app.get(
     '/stream',
     {
+      config: { longLived: true },
       schema: {
         tags: ['notifications'],
         summary: 'Server-Sent Events: live notifications of the user, from any instance',

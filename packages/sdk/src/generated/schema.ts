@@ -3086,6 +3086,20 @@ export interface operations {
                             /** Format: date-time */
                             createdAt: string;
                         }[];
+                        /** @description Money credited to the user’s accounts from outside the ledger */
+                        fundings: {
+                            id: string;
+                            /** @description `provider` (payment webhook) or `treasury` (an admin operation) */
+                            source: string;
+                            accountId: string;
+                            /** @description Minor units */
+                            amount: string;
+                            currency: string;
+                            transactionId: string;
+                            reason: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                        }[];
                         uploads: {
                             id: string;
                             fileName: string;
