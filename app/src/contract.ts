@@ -67,8 +67,24 @@ export const ssmParameters = {
   serviceImage: (project: string, stack: string) => `/${project}/${stack}/service/image`,
 } as const
 
+/**
+ * The master user's password, for the role bootstrap (app/src/db/bootstrap-cli.ts) only: the deploy job has ECS
+ * inject it from the RDS-managed secret into the bootstrap task (docs/delivery.md). Not in ENV: the service never
+ * reads it, and no task definition of the program sets it.
+ */
+export const BOOTSTRAP_MASTER_PASSWORD_ENV = 'DATABASE_MASTER_PASSWORD'
+
 /** PostgreSQL role the service connects as (created by prisma/migrations/*_app_role; IAM-authenticated on RDS). */
 export const DB_APP_ROLE = 'blueprint_app'
+/**
+ * PostgreSQL role migrations run as: it owns the schema and every object in it (app/src/db/bootstrap.ts creates
+ * it and hands it ownership); IAM-authenticated on RDS, in every region, also after a promotion.
+ */
+export const DB_MIGRATOR_ROLE = 'blueprint_migrator'
+/** RDS master user of a born primary: the bootstrap and break-glass access only, never the service. */
+export const DB_MASTER_USER = 'blueprint'
+/** The application database on every instance. */
+export const DB_NAME = 'blueprint'
 
 /**
  * Pulumi URNs of the regional resources the DR command refreshes by `--target` (infra/dr/pulumi-steps.ts) and the

@@ -81,6 +81,10 @@ export class AwsMocks implements pulumi.runtime.Mocks {
         options.map((o) => ({ domainName: o.domainName, recordName: o.resourceRecordName })),
       )
     }
+    if (args.type === 'aws:rds/instance:Instance') {
+      const error = rdsCredentialsError(inputs)
+      if (error) this.providerErrors.push(`${args.name} [${args.type}]: ${error}`)
+    }
     if (args.type === 'aws:acm/certificateValidation:CertificateValidation') {
       const error = certificateValidationError(
         this.certificateRecords.get(String(inputs.certificateArn)),
@@ -127,6 +131,26 @@ export class AwsMocks implements pulumi.runtime.Mocks {
         throw new Error(`no mock for invoke ${args.token}`)
     }
   }
+}
+
+/**
+ * Master credentials on `aws_db_instance` (terraform-provider-aws internal/service/rds/instance.go and the RDS
+ * API): `manage_master_user_password` conflicts with `password`; `username` conflicts with
+ * `replicate_source_db`; a read replica cannot manage a password of its own ("ManageMasterUserPassword isn't
+ * supported for read replica") and cannot set one (physical replication: it is the source's).
+ */
+function rdsCredentialsError(inputs: State): string | undefined {
+  if (inputs.manageMasterUserPassword && inputs.password !== undefined) {
+    return '"manage_master_user_password": conflicts with password'
+  }
+  if (inputs.replicateSourceDb === undefined) return undefined
+  if (inputs.username !== undefined) return '"username": conflicts with replicate_source_db'
+  if (inputs.manageMasterUserPassword)
+    return "InvalidParameterValue: ManageMasterUserPassword isn't supported for read replica"
+  if (inputs.password !== undefined) {
+    return 'InvalidParameterCombination: Cannot change master user password on an RDS postgres Read Replica'
+  }
+  return undefined
 }
 
 /**
@@ -210,11 +234,13 @@ function outputsFor(
         endpoint: `${address}:5432`,
         port: 5432,
         arn: arn('rds', `db:${identifier}`),
+        // RDS names the secret itself (rds!db-<uuid>) and encrypts it with the given key, else aws/secretsmanager.
         masterUserSecrets: inputs.manageMasterUserPassword
           ? [
               {
                 secretArn: arn('secretsmanager', `secret:rds!db-${short(identifier)}-AbCdEf`),
                 secretStatus: 'active',
+                kmsKeyId: inputs.masterUserSecretKmsKeyId ?? arn('kms', 'alias/aws/secretsmanager'),
               },
             ]
           : [],

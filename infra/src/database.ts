@@ -1,6 +1,6 @@
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
-import * as random from '@pulumi/random'
+import { DB_MASTER_USER, DB_NAME } from '../../app/src/contract.js'
 import type { DatabaseRole } from './config.js'
 
 /** Memory in GiB of the instance classes we expect; max_connections is derived from it. */
@@ -41,9 +41,6 @@ export function defaultMaxConnections(instanceClass: string): number {
  */
 export const RDS_TIMEOUTS = { create: '4h', update: '4h', delete: '2h' }
 
-const MASTER_USER = 'blueprint'
-const DB_NAME = 'blueprint'
-
 export interface DatabaseArgs {
   /** RDS identifier; never changes for the life of the instance (a change replaces it). */
   identifier: string
@@ -51,13 +48,6 @@ export interface DatabaseArgs {
   role: DatabaseRole
   /** True when the instance was created as a replica (it then has no master username of its own to set). */
   bornReplica: boolean
-  /**
-   * Master password of the writer this instance was born from (a replica shares it). Required for a born
-   * replica: the region's connection URLs are built from it. A born primary generates its own.
-   */
-  sourceMasterPassword?: pulumi.Input<string>
-  /** `host:port` of the current writer, written into DATABASE_URL (the service then follows SSM). */
-  writerEndpoint?: pulumi.Input<string>
   /** ARN of the writer this instance replicates; required for the replica role. */
   sourceDbArn?: pulumi.Input<string>
   /** @default db.r6g.2xlarge */
@@ -96,12 +86,12 @@ export class Database extends pulumi.ComponentResource {
   readonly arn: pulumi.Output<string>
   readonly endpoint: pulumi.Output<string>
   readonly address: pulumi.Output<string>
-  /** Secret with the master credentials (`username`, `password`, `host`, `port`, `dbname`). */
-  readonly masterSecretArn: pulumi.Output<string>
-  /** Secret holding the migration task's DATABASE_URL: master (schema owner) credentials at the writer. */
-  readonly urlSecretArn: pulumi.Output<string>
-  /** Master password (secret); the other region's replica connects with it. */
-  readonly masterPassword: pulumi.Output<string>
+  /**
+   * The RDS-managed master secret (`username`, `password`; in this region, encrypted with its key) of a born
+   * primary while RDS manages the password; undefined for a born replica. See docs/infrastructure.md
+   * ("Database credentials") for when it exists.
+   */
+  readonly masterSecretArn?: pulumi.Output<string>
   readonly readReplicaIdentifiers: string[]
   readonly readerEndpoint: pulumi.Output<string>
   readonly securityGroupId: pulumi.Output<string>
@@ -230,22 +220,12 @@ export class Database extends pulumi.ComponentResource {
       enabledCloudwatchLogsExports: ['postgresql', 'upgrade'],
       autoMinorVersionUpgrade: true,
       applyImmediately: false,
-      // The service connects as DB_APP_ROLE with IAM tokens (signed locally, so no password and no cross-region
-      // Secrets Manager call on the DR path); the master password is left to migrations.
+      // The service connects as DB_APP_ROLE and migrations as DB_MIGRATOR_ROLE, both with IAM tokens (signed
+      // locally, so no password and no cross-region Secrets Manager call on the DR path). The master user is for
+      // the one-time bootstrap of those roles and for break-glass access only.
       iamDatabaseAuthenticationEnabled: true,
     } satisfies aws.rds.InstanceArgs
 
-    if (args.bornReplica && !args.sourceMasterPassword) {
-      throw new Error(
-        `${name}: a born replica needs the source's master password (the dbMasterPassword output)`,
-      )
-    }
-    // The service needs a full DATABASE_URL; RDS-managed secrets cannot be templated into one, so the password is
-    // generated here, kept as a Pulumi secret, and stored in Secrets Manager.
-    const password = args.bornReplica
-      ? pulumi.secret(pulumi.output(args.sourceMasterPassword as pulumi.Input<string>))
-      : new random.RandomPassword(`${name}-db-password`, { length: 40, special: false }, parent).result
-    this.masterPassword = pulumi.secret(password)
     const roleArgs: aws.rds.InstanceArgs =
       args.role === 'replica'
         ? // Engine, version, storage size and credentials come from the source.
@@ -255,9 +235,17 @@ export class Database extends pulumi.ComponentResource {
             engine: 'postgres',
             engineVersion: args.engineVersion,
             allocatedStorage: args.allocatedStorageGb,
-            // A promoted replica keeps the master user it inherited; only a born primary names one.
             // A promoted replica keeps the master user and password it inherited; only a born primary sets them.
-            ...(args.bornReplica ? {} : { username: MASTER_USER, dbName: DB_NAME, password }),
+            // RDS generates the born primary's password into a Secrets Manager secret of its own (encrypted with
+            // this region's key): no password passes through Pulumi, its state or its outputs.
+            ...(args.bornReplica
+              ? {}
+              : {
+                  username: DB_MASTER_USER,
+                  dbName: DB_NAME,
+                  manageMasterUserPassword: true,
+                  masterUserSecretKmsKeyId: args.kmsKeyArn,
+                }),
           }
     const instance = new aws.rds.Instance(`${name}-db`, roleArgs, {
       parent: this,
@@ -266,9 +254,20 @@ export class Database extends pulumi.ComponentResource {
       customTimeouts: RDS_TIMEOUTS,
       dependsOn: logGroups,
       // Storage autoscaling grows allocatedStorage outside Pulumi; the engine minor version moves with AWS.
-      ignoreChanges: ['allocatedStorage', 'engineVersion'],
+      // Master-password management is the operator's after creation: RDS refuses to create a read replica of a
+      // source whose password it manages, so it is released once the roles are bootstrapped and switched on only
+      // for break-glass access (docs/runbooks/database-credentials.md). A later `up` must not switch it back.
+      ignoreChanges: [
+        'allocatedStorage',
+        'engineVersion',
+        'manageMasterUserPassword',
+        'masterUserSecretKmsKeyId',
+      ],
     })
     this.arn = instance.arn
+    if (!args.bornReplica && args.role === 'primary') {
+      this.masterSecretArn = instance.masterUserSecrets.apply((s) => s[0]?.secretArn ?? '')
+    }
     this.endpoint = instance.endpoint
     this.address = instance.address
 
@@ -305,38 +304,6 @@ export class Database extends pulumi.ComponentResource {
     }
     this.readerEndpoint = replicas[0]?.endpoint ?? instance.endpoint
 
-    const secret = (suffix: string, value: pulumi.Input<string>) => {
-      const s = new aws.secretsmanager.Secret(
-        `${name}-db-${suffix}`,
-        // Deleted without a recovery window: a failback renames these with the identifier and the next one renames
-        // them back, and a name in its recovery window cannot be reused (CreateSecret fails for 7 days). Safe here:
-        // both values are derived (the password is in the Pulumi state, and RDS can reset it on a retained instance).
-        { name: `${args.identifier}/${suffix}`, kmsKeyId: args.kmsKeyArn, recoveryWindowInDays: 0 },
-        parent,
-      )
-      new aws.secretsmanager.SecretVersion(
-        `${name}-db-${suffix}`,
-        { secretId: s.id, secretString: value },
-        parent,
-      )
-      return s.arn
-    }
-    const url = (endpoint: pulumi.Input<string>) =>
-      pulumi.secret(
-        pulumi.interpolate`postgresql://${MASTER_USER}:${password}@${endpoint}/${DB_NAME}?sslmode=require`,
-      )
-    this.masterSecretArn = secret(
-      'master',
-      pulumi.jsonStringify({
-        engine: 'postgres',
-        username: MASTER_USER,
-        password,
-        host: instance.address,
-        port: 5432,
-        dbname: DB_NAME,
-      }),
-    )
-    this.urlSecretArn = secret('url', url(args.writerEndpoint ?? instance.endpoint))
     this.registerOutputs({ endpoint: this.endpoint, arn: this.arn })
   }
 }

@@ -2,6 +2,9 @@ import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
 import {
   DB_APP_ROLE,
+  DB_MASTER_USER,
+  DB_MIGRATOR_ROLE,
+  DB_NAME,
   ENV,
   HEALTH_READY_PATH,
   STACK_REGIONS,
@@ -79,9 +82,8 @@ export function buildRegion(cfg: StackConfig) {
     dbArn: database.arn,
     dbEndpoint: database.endpoint,
     dbAddress: database.address,
-    dbSecretArn: database.masterSecretArn,
-    // Secret output: the eu-west replica's connection URLs use the writer's master password.
-    dbMasterPassword: database.masterPassword,
+    /** The RDS-managed master secret (its ARN) of a born primary, while RDS manages the password. */
+    ...(database.masterSecretArn ? { dbSecretArn: database.masterSecretArn } : {}),
     dbReadReplicaIdentifiers: database.readReplicaIdentifiers,
     writerEndpointParameter: parameters.writer.name,
     /** SSM parameter holding the image URI the region runs (the deploy workflow writes it). */
@@ -97,6 +99,8 @@ export function buildRegion(cfg: StackConfig) {
     clusterName: service.clusterName,
     serviceName: service.serviceName,
     migrationTaskDefinitionArn: service.migrationTaskDefinitionArn,
+    /** The role bootstrap the deploy job runs as the master while the managed secret exists (docs/delivery.md). */
+    bootstrapTaskDefinitionArn: service.bootstrapTaskDefinitionArn as pulumi.Output<string>,
     privateSubnetIds: network.privateSubnetIds,
     serviceSecurityGroupId: tasks.id,
     alarmTopicArn: observability.topicArn,
@@ -181,9 +185,9 @@ function mailDomain(cfg: StackConfig): string {
   return cfg.dns.apiDomain.split('.').slice(1).join('.')
 }
 
-/** DATABASE_URL of the application role at `endpoint`: no password (IAM tokens), TLS required. */
-function appDatabaseUrl(endpoint: pulumi.Input<string>): pulumi.Output<string> {
-  return pulumi.interpolate`postgresql://${DB_APP_ROLE}@${endpoint}/blueprint?sslmode=require`
+/** DATABASE_URL of `role` at `endpoint`: no password (IAM tokens, or the injected master secret), TLS verified. */
+function databaseUrl(endpoint: pulumi.Input<string>, role = DB_APP_ROLE): pulumi.Output<string> {
+  return pulumi.interpolate`postgresql://${role}@${endpoint}/${DB_NAME}?sslmode=verify-full`
 }
 
 function buildStorage({ cfg, prefix, opts }: RegionContext, keys: Keys): Storage {
@@ -253,9 +257,6 @@ function buildDatabase({ cfg, prefix, opts, ref }: RegionContext, placement: Pla
       ...db,
       bornReplica: db.sourceStack !== undefined,
       sourceDbArn: source?.requireOutput('dbArn') as pulumi.Output<string> | undefined,
-      sourceMasterPassword: source?.requireOutput('dbMasterPassword') as pulumi.Output<string> | undefined,
-      writerEndpoint:
-        db.role === 'replica' ? (source?.requireOutput('dbEndpoint') as pulumi.Output<string>) : undefined,
       peerClientCidrs: cfg.network.peerCidr ? taskSubnetCidrs(cfg.network.peerCidr) : [],
       ...placement,
     },
@@ -327,8 +328,8 @@ function buildService(ctx: RegionContext, d: ServiceDeps): Service {
         COOKIE_SECURE: 'true',
         [ENV.writerEndpointSource]: pulumi.interpolate`ssm:${d.parameters.writer.name}`,
         // The application role with IAM tokens: these URLs hold no password, so they are plain environment.
-        [ENV.databaseUrl]: appDatabaseUrl(writerEndpoint(ctx, d.database)),
-        [ENV.databaseReplicaUrl]: appDatabaseUrl(d.database.readerEndpoint),
+        [ENV.databaseUrl]: databaseUrl(writerEndpoint(ctx, d.database)),
+        [ENV.databaseReplicaUrl]: databaseUrl(d.database.readerEndpoint),
         [ENV.databaseIamAuth]: 'true',
         [ENV.redisCluster]: 'true',
         [ENV.s3Bucket]: d.storage.uploads.name,
@@ -341,8 +342,20 @@ function buildService(ctx: RegionContext, d: ServiceDeps): Service {
         API_DOCS_UI: 'false',
       },
       secrets: [{ name: ENV.redisUrl, secretArn: d.cache.urlSecretArn }],
-      // Migrations run as the schema owner; only the migration task gets its credentials.
-      migrationSecrets: [{ name: ENV.databaseUrl, secretArn: d.database.urlSecretArn }],
+      // Migrations run as the schema owner (DB_MIGRATOR_ROLE) with IAM tokens, at whichever writer SSM names.
+      migration: {
+        environment: { [ENV.databaseUrl]: databaseUrl(writerEndpoint(ctx, d.database), DB_MIGRATOR_ROLE) },
+        databaseConnectArns: [pulumi.interpolate`arn:aws:rds-db:*:${account}:dbuser:*/${DB_MIGRATOR_ROLE}`],
+      },
+      // The master creates those roles once; the deploy job injects the RDS-managed secret into this task only.
+      bootstrap: {
+        command: ['node', 'dist/src/db/bootstrap-cli.js'],
+        environment: {
+          [ENV.databaseUrl]: databaseUrl(writerEndpoint(ctx, d.database), DB_MASTER_USER),
+          [ENV.writerEndpointSource]: pulumi.interpolate`ssm:${d.parameters.writer.name}`,
+        },
+        masterDbInstanceArn: d.database.arn,
+      },
       // Any region's instance: tasks write to the other region's writer (normal or promoted topology).
       databaseConnectArns: [pulumi.interpolate`arn:aws:rds-db:*:${account}:dbuser:*/${DB_APP_ROLE}`],
       kmsKeyArn: d.keys.keyArn,

@@ -44,6 +44,14 @@ export class TaskSecurityGroup extends pulumi.ComponentResource {
   }
 }
 
+/** Trust policy of every task and execution role here: assumable by ECS tasks only. */
+const ECS_TASKS_ASSUME = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [
+    { Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' },
+  ],
+})
+
 /** One secret the container receives as an environment variable. */
 export interface ContainerSecret {
   /** Environment variable name inside the container. */
@@ -52,6 +60,23 @@ export interface ContainerSecret {
   secretArn: pulumi.Input<string>
   /** JSON key inside the secret, for secrets holding a JSON document (RDS-managed credentials). */
   jsonKey?: string
+}
+
+/** Environment and IAM database users of the migration task. */
+export interface MigrationIdentity {
+  environment: Record<string, pulumi.Input<string>>
+  databaseConnectArns: pulumi.Input<string>[]
+}
+
+/**
+ * A task definition for the one-time role bootstrap. Its execution role alone may read the RDS-managed master
+ * secret of `masterDbInstanceArn` (RDS tags the secret with the instance ARN; its name changes each time
+ * management is switched on, so the deploy job adds the secret to the container when it starts the task).
+ */
+export interface BootstrapTask {
+  command: string[]
+  environment: Record<string, pulumi.Input<string>>
+  masterDbInstanceArn: pulumi.Input<string>
 }
 
 /** What a region gives the service besides its typed config (ServiceConfig documents each setting). */
@@ -73,6 +98,15 @@ export interface ServiceArgs extends ServiceConfig {
   migrationSecrets?: ContainerSecret[]
   /** `rds-db:connect` resources (`arn:aws:rds-db:<region>:<account>:dbuser:<resource id>/<user>`). @default none */
   databaseConnectArns?: pulumi.Input<string>[]
+  /**
+   * The migration task's own database identity: environment that overrides the service's (its DATABASE_URL
+   * names the migrator role) and the `rds-db:connect` resources of its own task role, so the service's role
+   * cannot connect as the schema owner and the migration's cannot connect as the service.
+   * @default the service's environment and task role
+   */
+  migration?: MigrationIdentity
+  /** The role-bootstrap task, run as the RDS master by the deploy job (docs/delivery.md). @default none */
+  bootstrap?: BootstrapTask
   /** KMS key that encrypts the secrets and the log group. */
   kmsKeyArn: pulumi.Input<string>
   /** Bucket ARNs and the object prefix the task may use in each. */
@@ -98,6 +132,8 @@ export class Service extends pulumi.ComponentResource {
   readonly serviceName: pulumi.Output<string>
   readonly migrationTaskDefinitionArn: pulumi.Output<string>
   readonly migrationTaskFamily: string
+  /** The role-bootstrap task definition (when `bootstrap` is set). */
+  readonly bootstrapTaskDefinitionArn?: pulumi.Output<string>
   readonly logGroupName: pulumi.Output<string>
   /** The task role, for components that grant the service more (mail.ts). */
   readonly taskRoleName: pulumi.Output<string>
@@ -129,17 +165,35 @@ export class Service extends pulumi.ComponentResource {
     )
     this.logGroupName = logGroup.name
 
-    const assume = JSON.stringify({
-      Version: '2012-10-17',
-      Statement: [
-        { Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' },
-      ],
-    })
-    const executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy: assume }, parent)
     // Only the service container gets it (not the migration task); the operator sets its value.
     const funding = fundingWebhookSecret(name, args, parent)
     const serviceSecrets = [...args.secrets, funding]
     const repoArn = ecrRepositoryArn(args.image)
+    // What every execution role here needs: pull the service image, write its log streams, decrypt with the key.
+    const pullAndLog = [
+      // GetAuthorizationToken has no resource-level permissions.
+      { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+      ...(repoArn
+        ? [
+            {
+              Effect: 'Allow',
+              Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
+              Resource: repoArn,
+            },
+          ]
+        : []),
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: pulumi.interpolate`${logGroup.arn}:*`,
+      },
+      { Effect: 'Allow', Action: 'kms:Decrypt', Resource: args.kmsKeyArn },
+    ]
+    const executionRole = new aws.iam.Role(
+      `${name}-execution`,
+      { assumeRolePolicy: ECS_TASKS_ASSUME },
+      parent,
+    )
     new aws.iam.RolePolicy(
       `${name}-execution`,
       {
@@ -147,26 +201,7 @@ export class Service extends pulumi.ComponentResource {
         policy: pulumi.jsonStringify({
           Version: '2012-10-17',
           Statement: [
-            // GetAuthorizationToken has no resource-level permissions.
-            { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
-            ...(repoArn
-              ? [
-                  {
-                    Effect: 'Allow',
-                    Action: [
-                      'ecr:BatchGetImage',
-                      'ecr:GetDownloadUrlForLayer',
-                      'ecr:BatchCheckLayerAvailability',
-                    ],
-                    Resource: repoArn,
-                  },
-                ]
-              : []),
-            {
-              Effect: 'Allow',
-              Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-              Resource: pulumi.interpolate`${logGroup.arn}:*`,
-            },
+            ...pullAndLog.slice(0, -1),
             {
               Effect: 'Allow',
               Action: 'secretsmanager:GetSecretValue',
@@ -174,14 +209,14 @@ export class Service extends pulumi.ComponentResource {
                 ...new Set([...serviceSecrets, ...(args.migrationSecrets ?? [])].map((s) => s.secretArn)),
               ],
             },
-            { Effect: 'Allow', Action: 'kms:Decrypt', Resource: args.kmsKeyArn },
+            ...pullAndLog.slice(-1),
           ],
         }),
       },
       parent,
     )
 
-    const taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy: assume }, parent)
+    const taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy: ECS_TASKS_ASSUME }, parent)
     this.taskRoleName = taskRole.name
     new aws.iam.RolePolicy(
       `${name}-task`,
@@ -217,7 +252,30 @@ export class Service extends pulumi.ComponentResource {
       parent,
     )
 
-    const environment = Object.entries(args.environment).map(([n, value]) => ({ name: n, value }))
+    // The migration (and bootstrap) task's own role: the writer-endpoint parameter and the migrator's IAM login.
+    const migrationTaskRole = args.migration
+      ? new aws.iam.Role(`${name}-migrator`, { assumeRolePolicy: ECS_TASKS_ASSUME }, parent)
+      : taskRole
+    if (args.migration) {
+      new aws.iam.RolePolicy(
+        `${name}-migrator`,
+        {
+          role: migrationTaskRole.id,
+          policy: pulumi.jsonStringify({
+            Version: '2012-10-17',
+            Statement: [
+              { Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: args.parameterArns },
+              { Effect: 'Allow', Action: 'rds-db:connect', Resource: args.migration.databaseConnectArns },
+            ],
+          }),
+        },
+        parent,
+      )
+    }
+
+    const toEnvironment = (env: Record<string, pulumi.Input<string>>) =>
+      Object.entries(env).map(([n, value]) => ({ name: n, value }))
+    const environment = toEnvironment(args.environment)
     const toSecret = (s: ContainerSecret) => ({
       name: s.name,
       valueFrom: s.jsonKey ? pulumi.interpolate`${s.secretArn}:${s.jsonKey}::` : s.secretArn,
@@ -228,7 +286,10 @@ export class Service extends pulumi.ComponentResource {
       ...args.secrets.filter((s) => !migrationOnly.has(s.name)),
       ...(args.migrationSecrets ?? []),
     ].map(toSecret)
-    const migrationEnvironment = environment.filter((e) => !migrationOnly.has(e.name))
+    const migrationEnvironment = toEnvironment({
+      ...args.environment,
+      ...args.migration?.environment,
+    }).filter((e) => !migrationOnly.has(e.name))
     const logs = (prefix: string) => ({
       logDriver: 'awslogs',
       options: {
@@ -237,7 +298,11 @@ export class Service extends pulumi.ComponentResource {
         'awslogs-stream-prefix': prefix,
       },
     })
-    const taskDefinition = (family: string, containers: unknown[]) =>
+    const taskDefinition = (
+      family: string,
+      containers: unknown[],
+      roles: { execution: aws.iam.Role; task: aws.iam.Role } = { execution: executionRole, task: taskRole },
+    ) =>
       new aws.ecs.TaskDefinition(
         `${name}-${family}`,
         {
@@ -247,8 +312,8 @@ export class Service extends pulumi.ComponentResource {
           networkMode: 'awsvpc',
           requiresCompatibilities: ['FARGATE'],
           runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: 'X86_64' },
-          executionRoleArn: executionRole.arn,
-          taskRoleArn: taskRole.arn,
+          executionRoleArn: roles.execution.arn,
+          taskRoleArn: roles.task.arn,
           containerDefinitions: pulumi.jsonStringify(containers),
           // The root filesystem is read-only; /tmp is a task-scoped scratch volume.
           volumes: [{ name: 'tmp' }],
@@ -287,20 +352,39 @@ export class Service extends pulumi.ComponentResource {
       logConfiguration: logs('otel'),
     }
     const serviceTask = taskDefinition('service', [app, collector])
-    const migrationTask = taskDefinition('migrate', [
-      {
-        name: 'migrate',
-        image: args.deployedImage ?? args.image,
-        essential: true,
-        command: args.migrationCommand,
-        environment: migrationEnvironment,
-        secrets: migrationSecrets,
-        logConfiguration: logs('migrate'),
-        readonlyRootFilesystem: true,
-        mountPoints: [{ sourceVolume: 'tmp', containerPath: '/tmp' }],
-        user: '1000',
-      },
-    ])
+    const oneOff = (container: string, command: string[], env: unknown[], secrets: unknown[]) => ({
+      name: container,
+      image: args.deployedImage ?? args.image,
+      essential: true,
+      command,
+      environment: env,
+      secrets,
+      logConfiguration: logs(container),
+      readonlyRootFilesystem: true,
+      mountPoints: [{ sourceVolume: 'tmp', containerPath: '/tmp' }],
+      user: '1000',
+    })
+    const migrationTask = taskDefinition(
+      'migrate',
+      [oneOff('migrate', args.migrationCommand, migrationEnvironment, migrationSecrets)],
+      { execution: executionRole, task: migrationTaskRole },
+    )
+    if (args.bootstrap) {
+      this.bootstrapTaskDefinitionArn = this.bootstrapTask(name, args.bootstrap, pullAndLog, (execution) =>
+        taskDefinition(
+          'bootstrap',
+          [
+            oneOff(
+              'bootstrap',
+              args.bootstrap?.command ?? [],
+              toEnvironment(args.bootstrap?.environment ?? {}),
+              [],
+            ),
+          ],
+          { execution, task: migrationTaskRole },
+        ),
+      )
+    }
     this.migrationTaskDefinitionArn = migrationTask.arn
     this.migrationTaskFamily = `${args.clusterName}-migrate`
 
@@ -421,6 +505,51 @@ export class Service extends pulumi.ComponentResource {
     cpuAlarm('out', args.cpuTarget, args.scaleOutMinutes, scaleOut)
     cpuAlarm('in', args.scaleInCpu, args.scaleInMinutes, scaleIn)
     this.registerOutputs({ clusterName: this.clusterName, serviceName: this.serviceName })
+  }
+
+  /**
+   * The bootstrap's own execution role: the only role that may read the master secret, and only the one RDS
+   * made for this stack's instance (RDS-managed secrets are named `rds!db-<uuid>` and tagged with the instance).
+   */
+  private bootstrapTask(
+    name: string,
+    bootstrap: BootstrapTask,
+    pullAndLog: unknown[],
+    define: (execution: aws.iam.Role) => aws.ecs.TaskDefinition,
+  ): pulumi.Output<string> {
+    const role = new aws.iam.Role(
+      `${name}-bootstrap`,
+      { assumeRolePolicy: ECS_TASKS_ASSUME },
+      { parent: this },
+    )
+    const instance = pulumi.output(bootstrap.masterDbInstanceArn)
+    // arn:aws:rds:<region>:<account>:db:<id> -> the secrets of that region and account.
+    const secrets = instance.apply((arn) => {
+      const [, partition, , region, account] = arn.split(':')
+      return `arn:${partition}:secretsmanager:${region}:${account}:secret:rds!db-*`
+    })
+    new aws.iam.RolePolicy(
+      `${name}-bootstrap`,
+      {
+        role: role.id,
+        policy: pulumi.jsonStringify({
+          Version: '2012-10-17',
+          Statement: [
+            ...pullAndLog,
+            {
+              Effect: 'Allow',
+              Action: 'secretsmanager:GetSecretValue',
+              Resource: secrets,
+              Condition: {
+                StringEquals: { 'secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn': instance },
+              },
+            },
+          ],
+        }),
+      },
+      { parent: this },
+    )
+    return define(role).arn
   }
 }
 

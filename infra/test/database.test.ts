@@ -124,25 +124,38 @@ describe('database (us-east primary)', () => {
     }
   })
 
-  it('keeps master credentials in Secrets Manager (encrypted with the region key) and DATABASE_URLs built from them', async () => {
-    const { inventory } = await stack('us-east')
-    hasProps(one(inventory, T.db, 'blueprint-us-east-db'), {
-      username: 'blueprint',
-      password: '[secret]',
-      dbName: 'blueprint',
-    })
+  it('lets RDS manage the master password in a secret encrypted with the region key: none in state or outputs', async () => {
+    const { inventory, outputs, resolve } = await stack('us-east')
+    const db = one(inventory, T.db, 'blueprint-us-east-db')
     const keyArn = `arn:aws:kms:us-east-1:123456789012:key/${idOf(one(inventory, T.key))}`
-    for (const suffix of ['master', 'url']) {
-      const secret = one(inventory, 'aws:secretsmanager/secret:Secret', `blueprint-us-east-db-${suffix}`)
-      hasProps(secret, { name: `blueprint-us-east-db/${suffix}`, kmsKeyId: keyArn })
-      hasProps(
-        one(inventory, 'aws:secretsmanager/secretVersion:SecretVersion', `blueprint-us-east-db-${suffix}`),
-        {
-          secretId: idOf(secret),
-          secretString: '[secret]',
-        },
-      )
-    }
+    hasProps(db, {
+      username: 'blueprint',
+      dbName: 'blueprint',
+      manageMasterUserPassword: true,
+      masterUserSecretKmsKeyId: keyArn,
+    })
+    expect(db.inputs.password).to.equal(undefined)
+    // Nothing Pulumi generates or stores holds a database password.
+    expect(all(inventory, 'random:index/randomPassword:RandomPassword').map((r) => r.name)).to.deep.equal([
+      'blueprint-us-east-redis-auth',
+    ])
+    // No Secrets Manager secret of the database's (the cache's and the operator's funding key remain).
+    expect(
+      all(inventory, 'aws:secretsmanager/secret:Secret').filter((r) => /-db[-/]/.test(String(r.inputs.name))),
+    ).to.deep.equal([])
+    expect(outputs).to.not.have.property('dbMasterPassword')
+    // The output is the ARN of RDS's own secret, not a value.
+    expect(await resolve(outputs.dbSecretArn)).to.match(
+      /^arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-/,
+    )
+  })
+
+  it('leaves master-password management to the operator after creation (RDS refuses replicas of a managed source)', async () => {
+    const { inventory } = await stack('us-east')
+    expect(one(inventory, T.db, 'blueprint-us-east-db').options?.ignoreChanges).to.include.members([
+      'manageMasterUserPassword',
+      'masterUserSecretKmsKeyId',
+    ])
   })
 
   it('protects the writer from deletion and replacement and retains it if removed from the program', async () => {

@@ -20,12 +20,11 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
         `arn:aws:logs:${region}:123456789012:log-group:/ecs/blueprint-${name}:*`,
       )
       const secrets = list(byAction('secretsmanager:GetSecretValue')[0]?.Resource ?? [])
-      const db = name === 'us-east' ? 'blueprint-us-east-db' : 'blueprint-eu-west-db-replica'
+      // No database credential at all: the service and migrations use IAM tokens; the master secret is the
+      // bootstrap execution role's alone.
       expect(
         secrets.map((s) => s.replace(/^arn:aws:secretsmanager:[a-z0-9-]+:123456789012:secret:/, '')),
       ).to.have.members([
-        // The migration task's schema-owner URL; the service itself uses IAM tokens.
-        `${db}/url-AbCdEf`,
         `blueprint-${name}-redis/url-AbCdEf`,
         // The funding webhook key, for the service container only (production-config.test.ts).
         `blueprint-${name}/funding-webhook-secret-AbCdEf`,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { expect } from 'chai'
 import type { StackName } from '../src/config.js'
-import { all, hasProps, idOf, json, one, stack } from './helpers.js'
+import { all, hasProps, idOf, json, one, stack, statements } from './helpers.js'
 
 const T = {
   cluster: 'aws:ecs/cluster:Cluster',
@@ -97,10 +97,10 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       // eu-west's tasks write to the us-east writer over the peering.
       const writer = 'blueprint-us-east-db'
       expect(env.DATABASE_URL).to.match(
-        new RegExp(`^postgresql://blueprint_app@${writer}\\.[^/]+:5432/blueprint\\?sslmode=require$`),
+        new RegExp(`^postgresql://blueprint_app@${writer}\\.[^/]+:5432/blueprint\\?sslmode=verify-full$`),
       )
       expect(env.DATABASE_REPLICA_URL).to.match(
-        /^postgresql:\/\/blueprint_app@[^:/]+:5432\/blueprint\?sslmode=require$/,
+        /^postgresql:\/\/blueprint_app@[^:/]+:5432\/blueprint\?sslmode=verify-full$/,
       )
       expect(env).to.include({
         DATABASE_IAM_AUTH: 'true',
@@ -114,14 +114,73 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       for (const secret of Object.keys(secrets)) expect(envNames).not.to.include(secret)
     })
 
-    it('gives only the migration task the schema owner credentials, from Secrets Manager', async () => {
+    it('runs migrations as the migrator role with IAM tokens at the current writer: no credentials in its task', async () => {
       const { inventory } = await stack(name)
       const [migrate] = json<Container[]>(one(inventory, T.td, '-migrate'), 'containerDefinitions')
+      const env = Object.fromEntries((migrate?.environment ?? []).map((e) => [e.name, e.value]))
+      expect(env.DATABASE_URL).to.match(
+        /^postgresql:\/\/blueprint_migrator@blueprint-us-east-db\.[^/]+:5432\/blueprint\?sslmode=verify-full$/,
+      )
+      expect(env).to.include({
+        DATABASE_IAM_AUTH: 'true',
+        DATABASE_WRITER_ENDPOINT_SOURCE: `ssm:/blueprint/${name}/db/writer-endpoint`,
+      })
+      expect((migrate?.secrets ?? []).map((s) => s.name)).to.deep.equal(['REDIS_URL'])
+      // Its own task role: the migrator's IAM login and the writer parameter, not the service's.
+      const td = one(inventory, T.td, '-migrate')
+      const role = one(inventory, 'aws:iam/role:Role', `blueprint-${name}-migrator`)
+      expect(td.inputs.taskRoleArn).to.equal(`arn:aws:iam::123456789012:role/${idOf(role)}`)
+      const policy = statements(one(inventory, 'aws:iam/rolePolicy:RolePolicy', `blueprint-${name}-migrator`))
+      expect(policy.map((st) => [st.Action, st.Resource])).to.deep.equal([
+        [
+          ['ssm:GetParameter'],
+          [`arn:aws:ssm:${inventory.region}:123456789012:parameter/blueprint/${name}/db/writer-endpoint`],
+        ],
+        ['rds-db:connect', ['arn:aws:rds-db:*:123456789012:dbuser:*/blueprint_migrator']],
+      ])
+    })
+
+    it('defines the role bootstrap: master user at the writer, the managed secret readable by its execution role only', async () => {
+      const { inventory, outputs, resolve } = await stack(name)
+      const td = one(inventory, T.td, '-bootstrap')
+      hasProps(td, { family: `blueprint-${name}-bootstrap` })
+      const [c] = json<Container[]>(td, 'containerDefinitions')
+      expect(c?.command).to.deep.equal(['node', 'dist/src/db/bootstrap-cli.js'])
+      const env = Object.fromEntries((c?.environment ?? []).map((e) => [e.name, e.value]))
+      expect(env.DATABASE_URL).to.match(
+        /^postgresql:\/\/blueprint@[^/]+:5432\/blueprint\?sslmode=verify-full$/,
+      )
+      // The deploy job adds DATABASE_MASTER_PASSWORD from the current managed secret when it starts the task.
+      expect(c?.secrets ?? []).to.deep.equal([])
+      const exec = one(inventory, 'aws:iam/role:Role', `blueprint-${name}-bootstrap`)
+      expect(td.inputs.executionRoleArn).to.equal(`arn:aws:iam::123456789012:role/${idOf(exec)}`)
+      const read = statements(
+        one(inventory, 'aws:iam/rolePolicy:RolePolicy', `blueprint-${name}-bootstrap`),
+      ).filter((st) => st.Action === 'secretsmanager:GetSecretValue')
       const db = name === 'us-east' ? 'blueprint-us-east-db' : 'blueprint-eu-west-db-replica'
-      const secrets = Object.fromEntries((migrate?.secrets ?? []).map((s) => [s.name, s.valueFrom]))
-      expect(secrets.DATABASE_URL).to.match(new RegExp(`:secret:${db}/url-`))
-      // Not also as plain environment (ECS refuses a name in both).
-      expect((migrate?.environment ?? []).map((e) => e.name)).not.to.include('DATABASE_URL')
+      expect(read).to.deep.equal([
+        {
+          Effect: 'Allow',
+          Action: 'secretsmanager:GetSecretValue',
+          Resource: `arn:aws:secretsmanager:${inventory.region}:123456789012:secret:rds!db-*`,
+          Condition: {
+            StringEquals: {
+              'secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn': `arn:aws:rds:${inventory.region}:123456789012:db:${db}`,
+            },
+          },
+        },
+      ])
+      expect(await resolve(outputs.bootstrapTaskDefinitionArn)).to.match(
+        /task-definition\/blueprint-.*-bootstrap:1$/,
+      )
+      // No other role reads any RDS-managed secret.
+      for (const policy of all(
+        inventory,
+        'aws:iam/rolePolicy:RolePolicy',
+        (r) => !r.name.endsWith('-bootstrap'),
+      )) {
+        expect(String(policy.inputs.policy), policy.name).not.to.include('rds!db')
+      }
     })
 
     it('lets the task role connect as the application role only, to either region (IAM database auth)', async () => {
@@ -246,7 +305,6 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       const [c] = json<Container[]>(td, 'containerDefinitions')
       expect(c?.image).to.equal(images[name])
       expect(c?.command).to.deep.equal(['node', 'dist/src/db/migrate-cli.js'])
-      expect(c?.secrets?.map((s) => s.name)).to.include('DATABASE_URL')
     })
   })
 }

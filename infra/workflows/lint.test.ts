@@ -134,6 +134,56 @@ describe('workflow validation (offline actionlint + project rules)', () => {
     expect(findings.map((f) => f.kind)).to.include('least-privilege')
   })
 
+  it('rejects a PR preview with the deploy token (it writes state) instead of PULUMI_PREVIEW_TOKEN', async () => {
+    const findings = await lintBroken(
+      'pull-request.yml',
+      'secrets.PULUMI_PREVIEW_TOKEN',
+      'secrets.PULUMI_ACCESS_TOKEN',
+    )
+    expect(findings.map((f) => f.kind)).to.deep.equal(['least-privilege'])
+  })
+
+  it('rejects a refresh under the preview token (a refresh reads secret values)', async () => {
+    const findings = await lintBroken(
+      'pull-request.yml',
+      '          diff: true\n',
+      '          diff: true\n          refresh: true\n',
+    )
+    expect(findings.map((f) => f.kind)).to.deep.equal(['least-privilege'])
+  })
+
+  it('keeps deploy and drift credentials to main: an environment and a main guard on the job', async () => {
+    const unguarded = await lintBroken('drift.yml', "    if: github.ref == 'refs/heads/main'\n", '')
+    expect(unguarded.map((f) => f.kind)).to.deep.equal(['main-only'])
+    const noEnvironment = await lintBroken('drift.yml', '    environment: drift\n', '')
+    expect(noEnvironment.map((f) => f.kind)).to.deep.equal(['main-only'])
+    const deploy = await lintBroken('deploy-stack.yml', "    if: github.ref == 'refs/heads/main'\n", '')
+    expect(deploy.map((f) => f.message)).to.deep.equal([
+      `job "deploy" uses deploy or drift credentials: give it a GitHub environment and "if: github.ref == 'refs/heads/main'"`,
+    ])
+  })
+
+  it('previews in the preview environment with the preview token; deploys bootstrap, then migrate', async () => {
+    const { parse } = await import('yaml')
+    const pr = parse(await read('pull-request.yml')) as {
+      jobs: Record<string, { environment?: string; steps: { env?: Record<string, string> }[] }>
+    }
+    expect(pr.jobs.preview?.environment).to.equal('preview')
+    const tokens = pr.jobs.preview?.steps.flatMap((st) => Object.values(st.env ?? {}))
+    expect(tokens).to.deep.equal(['${{ secrets.PULUMI_PREVIEW_TOKEN }}'])
+    const stack = parse(await read('deploy-stack.yml')) as {
+      jobs: { deploy: { steps: { name?: string; run?: string }[] } }
+    }
+    const names = stack.jobs.deploy.steps.map((st) => st.name ?? '')
+    const bootstrap = names.findIndex((n) => n.startsWith('bootstrap the database roles'))
+    expect(bootstrap).to.be.greaterThan(-1)
+    expect(bootstrap).to.be.lessThan(names.indexOf('run the migration task with the new image'))
+    // The master secret reaches the bootstrap task only, as an ECS secret (never a plain override).
+    const run = stack.jobs.deploy.steps[bootstrap]?.run ?? ''
+    expect(run).to.include('"DATABASE_MASTER_PASSWORD=$secret:password::"')
+    expect(run).not.to.match(/get-secret-value/)
+  })
+
   it('deploys a region alone on request, and each region deploy needs only the image', async () => {
     const text = await read('deploy.yml')
     expect(text).to.match(/workflow_dispatch:\n\s+inputs:\n\s+stack:/)

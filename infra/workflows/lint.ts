@@ -48,6 +48,9 @@ export function schemaCheck(text: string, file: string): Finding[] {
 }
 
 const FORK_GUARD = 'github.event.pull_request.head.repo.full_name == github.repository'
+const MAIN_GUARD = "github.ref == 'refs/heads/main'"
+// Credentials that can change the stacks or read their secrets: the deploy and drift jobs' only.
+const WRITE_CREDENTIALS = /secrets\.PULUMI_ACCESS_TOKEN|AWS_(DEPLOY|DRIFT)_ROLE_ARN/
 const STATIC_KEYS = /aws-access-key-id|aws-secret-access-key|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY/
 
 interface Step {
@@ -57,6 +60,7 @@ interface Step {
 }
 interface Job {
   if?: unknown
+  environment?: unknown
   uses?: string
   needs?: string | string[]
   permissions?: Record<string, string> | string
@@ -120,6 +124,14 @@ export function projectRules(text: string, file: string): Finding[] {
   if (onPullRequest && /AWS_(DEPLOY|DRIFT)_ROLE_ARN/.test(text)) {
     report('least-privilege', 'pull-request code must not assume the deploy or drift role', 'ROLE_ARN')
   }
+  if (onPullRequest && /secrets\.PULUMI_ACCESS_TOKEN/.test(text)) {
+    // That token writes state; previews get PULUMI_PREVIEW_TOKEN from the `preview` environment.
+    report(
+      'least-privilege',
+      'pull-request code must not use PULUMI_ACCESS_TOKEN: previews use PULUMI_PREVIEW_TOKEN',
+      'PULUMI_ACCESS_TOKEN',
+    )
+  }
   for (const [id, job] of Object.entries(jobs)) {
     const steps = job.steps ?? []
     // A job calling a reusable workflow of this repository grants it at most its own permissions.
@@ -142,12 +154,22 @@ export function projectRules(text: string, file: string): Finding[] {
         `${id}:`,
       )
     }
+    if (WRITE_CREDENTIALS.test(JSON.stringify(job)) && !onPullRequest) {
+      // Branch protection on the environment and the guard on the job: both keep these credentials to main.
+      if (job.environment === undefined || !String(job.if ?? '').includes(MAIN_GUARD)) {
+        report(
+          'main-only',
+          `job "${id}" uses deploy or drift credentials: give it a GitHub environment and "if: ${MAIN_GUARD}"`,
+          `${id}:`,
+        )
+      }
+    }
     const needs = typeof job.needs === 'string' ? [job.needs] : (job.needs ?? [])
     if (deploysRegion(job) && needs.some((n) => deploysRegion(jobs[n]))) {
       // The DR region must deploy while the other region (and its deploy job) is down.
       report('region-independence', `region deploy "${id}" waits for another region's deploy`, `${id}:`)
     }
-    const previewRole = JSON.stringify(steps).includes('AWS_PREVIEW_ROLE_ARN')
+    const previewRole = /AWS_PREVIEW_ROLE_ARN|PULUMI_PREVIEW_TOKEN/.test(JSON.stringify(steps))
     for (const step of steps) {
       if (!step.uses?.startsWith('pulumi/actions@')) continue
       if (previewRole && String(step.with?.refresh) === 'true') {

@@ -4,7 +4,7 @@
  * when we are root, because PostgreSQL refuses to run as root.
  */
 import { execFile, execFileSync } from 'node:child_process'
-import { appendFileSync, chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { appendFileSync, chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -170,4 +170,10 @@ export function removeDir(dir: string): void {
 export function ensureDir(dir: string): void {
   mkdirSync(dir, { recursive: true })
   if (AS_ROOT) chownSync(dir, postgresUid(), postgresGid())
+}
+
+/** Gives a file to the postgres user (a server's TLS key must be its own, mode 0600). */
+export function ownByPostgres(file: string, mode = 0o600): void {
+  if (AS_ROOT) chownSync(file, postgresUid(), postgresGid())
+  chmodSync(file, mode)
 }

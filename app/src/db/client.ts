@@ -1,26 +1,16 @@
 import { PrismaPg } from '@prisma/adapter-pg'
 import pg from 'pg'
-import { parseIntoClientConfig } from 'pg-connection-string'
 import type { Config } from '../config.js'
 import { PrismaClient } from '../generated/prisma/client.js'
-import { iamPassword, type TokenSigner } from './iam-auth.js'
+import { connectionConfig } from './connection.js'
 import { trackPool } from './pool-stats.js'
+
+export { connectionConfig } from './connection.js'
 
 /** Callbacks on connection trouble, used to notice a failover before the next poll. */
 export interface ClientEvents {
   onPoolError?: (err: Error) => void
   onConnectionError?: (err: Error) => void
-}
-
-/**
- * Where and as whom pg connects. With IAM authentication the URL holds no password, and pg lets a parsed
- * connectionString override explicit fields (its empty password would replace the token callback), so
- * the URL is parsed here and the callback set on the result.
- */
-export function connectionConfig(url: string, iamAuth: boolean, sign?: TokenSigner): pg.PoolConfig {
-  if (!iamAuth) return { connectionString: url }
-  const { password: _none, ...parsed } = parseIntoClientConfig(url)
-  return { ...(parsed as pg.PoolConfig), password: iamPassword(url, sign) }
 }
 
 /** Builds a Prisma client over a pg pool whose connect, acquire and query waits are all bounded. */

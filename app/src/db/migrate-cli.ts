@@ -1,5 +1,6 @@
 // `npm run db:migrate`: applies the committed migrations to DATABASE_URL. The production image runs it
-// (`node dist/src/db/migrate-cli.js`) once per deploy before new tasks take traffic.
+// (`node dist/src/db/migrate-cli.js`) once per deploy before new tasks take traffic, as the migrator role
+// (DB_MIGRATOR_ROLE) with an IAM token (DATABASE_IAM_AUTH=true).
 import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -58,6 +59,8 @@ async function main() {
   }
   const { applied } = await applyMigrations({
     databaseUrl,
+    // On RDS the migrator role signs an IAM token per connection, in whichever region the writer is.
+    iamAuth: process.env[ENV.databaseIamAuth] === 'true',
     migrationsDir,
     statementLockTimeoutMs: lockTimeout === undefined ? undefined : Number(lockTimeout),
     log: (msg) => console.log(`[migrate] ${msg}`),

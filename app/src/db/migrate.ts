@@ -2,11 +2,14 @@ import { createHash, randomUUID } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
+import { connectionConfig } from './connection.js'
 
 /** Options for {@link applyMigrations}. */
 export interface ApplyMigrationsOptions {
-  /** PostgreSQL connection string of the database to migrate. */
+  /** PostgreSQL connection string of the database to migrate (TLS and user as connection.ts reads them). */
   databaseUrl: string
+  /** Sign an RDS IAM token for the URL's user (the migrator role on RDS) instead of a password. @default false */
+  iamAuth?: boolean
   /** Folder holding one sub-folder per migration, each with a `migration.sql` (Prisma's layout). */
   migrationsDir: string
   /** Progress lines; silent when omitted. */
@@ -126,7 +129,10 @@ function matchesChecksum(file: MigrationFile, recorded: string): boolean {
 export async function applyMigrations(opts: ApplyMigrationsOptions): Promise<{ applied: string[] }> {
   const log = opts.log ?? (() => {})
   const files = readMigrations(opts.migrationsDir)
-  const client = new pg.Client({ connectionString: opts.databaseUrl, connectionTimeoutMillis: 10_000 })
+  const client = new pg.Client({
+    ...connectionConfig(opts.databaseUrl, opts.iamAuth ?? false),
+    connectionTimeoutMillis: 10_000,
+  })
   await client.connect()
   try {
     await acquireLock(client, opts.lockTimeoutMs ?? 120_000, log)
