@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
 import type pg from 'pg'
+import { type Sql, SqlError } from '../src/db/sql.js'
 import { postTransaction } from '../src/features/accounts/post-transaction.js'
 import { buildTestApp } from './helpers/app.js'
 import { services, withDatabase } from './helpers/services.js'
@@ -650,18 +651,16 @@ describe('transactions: POST/GET /v1/transactions', () => {
     })
 
     it('retries a deadlock a bounded number of times, then gives up', async () => {
-      const deadlock = Object.assign(new Error('deadlock detected'), {
-        code: 'P2010',
-        meta: { driverAdapterError: { cause: { originalCode: '40P01' } } },
-      })
+      // What plain pg throws for a deadlock, as db/sql.ts hands it on.
+      const deadlock = new SqlError(
+        Object.assign(new Error('deadlock detected'), { code: '40P01', severity: 'ERROR' }),
+      )
       let calls = 0
-      const flaky = {
-        $queryRaw: async () => {
-          calls++
-          if (calls < 3) throw deadlock
-          return [{ result: { outcome: 'created', status: 201, body: {} } }]
-        },
-      } as unknown as Parameters<typeof postTransaction>[0]
+      const flaky = (async () => {
+        calls++
+        if (calls < 3) throw deadlock
+        return [{ result: { outcome: 'created', status: 201, body: {} } }]
+      }) as unknown as Sql
       const request = {
         type: 'withdrawal' as const,
         amount: 1n,

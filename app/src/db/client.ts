@@ -52,6 +52,11 @@ export function createPrismaClient(
 
 const pools = new WeakMap<PrismaClient, pg.Pool>()
 
+/** The pg pool a client runs on: plain SQL on the hot paths goes through it (db/sql.ts). */
+export function poolOf(client: PrismaClient): pg.Pool | undefined {
+  return pools.get(client)
+}
+
 /** Connections of a client's pool: checked out, waiting for one, and the limit (for metrics). */
 export function poolStatsOf(
   client: PrismaClient,
