@@ -1,7 +1,8 @@
 /**
  * The service under test: its own PostgreSQL database (migrated like a deploy would) and Redis key
- * namespace, and the real entry point (app/src/server.ts) as a separate process with the probe
- * preloaded. Everything it creates is removed again by `close()`.
+ * namespace, and the service compiled and started as the image starts it (its command and runtime
+ * environment) as a separate process, with the probe preloaded. Everything it creates is removed
+ * again by `close()`.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -16,6 +17,18 @@ import type { ProbeSnapshot } from './probe-types.js'
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const run = promisify(execFile)
+
+/**
+ * The runtime environment the image sets besides NODE_ENV (Dockerfile, runtime stage): the
+ * service is measured as it runs in production. service.test.ts checks that both agree.
+ */
+export const IMAGE_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' }
+
+/**
+ * The image's command (Dockerfile CMD) without `node`, run from app/: the telemetry preload (a
+ * no-op unless the environment sets an OTLP endpoint; bench:tracing does), then the entry point.
+ */
+export const IMAGE_COMMAND = ['--import', './dist/src/telemetry/register.js', 'dist/src/server.js']
 
 /** Where the benchmark's state lives; overridable like the test suite's. */
 export interface BenchTargets {
@@ -101,14 +114,12 @@ export async function startService(
         ...(process.env.BENCH_CPU_PROF === '1'
           ? ['--cpu-prof', `--cpu-prof-dir=${resolve(root, 'out/bench/profiles')}`]
           : []),
-        // The image's command (Dockerfile CMD), the telemetry preload included: a no-op unless
-        // serviceEnv sets an OTLP endpoint (bench:tracing does). The probe is plain TypeScript
-        // that Node runs by stripping its types, so no loader (tsx) is in the process.
-        '--import',
-        './dist/src/telemetry/register.js',
+        ...IMAGE_COMMAND.slice(0, -1),
+        // The probe is plain TypeScript that Node runs by stripping its types: no loader (tsx)
+        // is in the measured process.
         '--import',
         '../scripts/bench/db-probe.ts',
-        'dist/src/server.js',
+        ...IMAGE_COMMAND.slice(-1),
       ],
       {
         cwd: resolve(root, 'app'),
@@ -116,6 +127,7 @@ export async function startService(
           PATH: process.env.PATH,
           HOME: process.env.HOME,
           NODE_ENV: 'production',
+          ...IMAGE_ENV,
           HOST: '127.0.0.1',
           PORT: '0',
           // Production's level: request logs are part of what a request costs.
