@@ -600,6 +600,51 @@ describe('transactions: POST/GET /v1/transactions', () => {
       )
     })
 
+    it('lists sent, received and own-account transfers once each, newest first, across pages', async () => {
+      const me = await login(app)
+      const peer = await login(app)
+      const mine = await openAccount(app, me.token)
+      const savings = await openAccount(app, me.token)
+      const theirs = await openAccount(app, peer.token)
+      await deposit(app, me.token, mine, 100)
+      await deposit(app, peer.token, theirs, 100)
+      const expected: string[] = []
+      for (const [token, from, to] of [
+        [me.token, mine, theirs], // sent
+        [peer.token, theirs, mine], // received
+        [me.token, mine, savings], // between my own accounts: sent and received by me
+        [peer.token, theirs, mine],
+        [me.token, savings, mine],
+      ] as const) {
+        const res = await post(app, token, {
+          type: 'transfer',
+          amount: '1',
+          currency: 'EUR',
+          fromAccountId: from,
+          toAccountId: to,
+        })
+        expect(res.statusCode).to.equal(201)
+        expected.unshift(res.json().transaction.id)
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+      const seen: string[] = []
+      let cursor: string | null = null
+      do {
+        const res: Awaited<ReturnType<typeof app.inject>> = await app.inject({
+          method: 'GET',
+          url: `/v1/transactions?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+          headers: bearer(me.token),
+        })
+        expect(res.statusCode).to.equal(200)
+        const body = res.json() as { items: { id: string }[]; nextCursor: string | null }
+        seen.push(...body.items.map((t) => t.id))
+        cursor = body.nextCursor
+      } while (cursor)
+      // The five transfers, then the opening deposit.
+      expect(seen.slice(0, 5)).to.deep.equal(expected)
+      expect(seen).to.have.length(6)
+    })
+
     it("never lists another user's transactions and rejects a forged cursor with 400", async () => {
       const other = await login(app)
       const res = await app.inject({ method: 'GET', url: '/v1/transactions', headers: bearer(other.token) })

@@ -188,6 +188,22 @@ describe('HTTP core', () => {
     expect(second.req.headers.cookie).to.equal('[redacted]')
   })
 
+  it('writes one access-log line per request, with the request, the status and the time taken', async () => {
+    await app.inject({ method: 'GET', url: '/health/live', headers: { 'x-request-id': 'access-1' } })
+    const lines = logs.lines.filter((l) => l.reqId === 'access-1')
+    expect(lines).to.have.length(1)
+    const [line] = lines as {
+      msg: string
+      req: { method: string; url: string }
+      res: { statusCode: number }
+      responseTime: number
+    }[]
+    expect(line?.msg).to.equal('request completed')
+    expect(line?.req).to.include({ method: 'GET', url: '/health/live' })
+    expect(line?.res.statusCode).to.equal(200)
+    expect(line?.responseTime).to.be.a('number')
+  })
+
   it('serves the OpenAPI document generated from the route schemas', async () => {
     const res = await app.inject({ method: 'GET', url: '/docs/json' })
     expect(res.statusCode).to.equal(200)

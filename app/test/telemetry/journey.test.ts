@@ -239,8 +239,8 @@ describe('telemetry: traces, logs and metrics of a user journey', function () {
       .map((l) => JSON.parse(l) as Record<string, unknown>)
     const transferTrace = sent.get('transfer')?.traceId
     const ofTransfer = lines.filter((l) => l.trace_id === transferTrace)
-    // Fastify's "incoming request" and "request completed" at least.
-    expect(ofTransfer.length).to.be.greaterThanOrEqual(2)
+    // The access-log line ("request completed") at least.
+    expect(ofTransfer.length).to.be.greaterThanOrEqual(1)
     const requestIds = new Set(ofTransfer.map((l) => l.reqId))
     expect(requestIds.size).to.equal(1)
     const all = lines.filter((l) => l.reqId === [...requestIds][0])
