@@ -76,9 +76,11 @@ export function dependencyOf(error: unknown): 'postgres' | 'redis' | undefined {
   const name = e.name ?? ''
   const message = e.message ?? ''
   if (error instanceof SqlError) {
-    const code = error.code ?? ''
-    if (SOCKET_CODES.has(code) || isUnavailableState(code)) return 'postgres'
-    return PG_CONNECTION_MESSAGES.some((m) => message.includes(m)) ? 'postgres' : undefined
+    // A server error carries a severity; anything else is pg failing to reach or keep the server
+    // (socket errors, connect and read timeouts, a connection that broke or was closed under it).
+    const fromServer = typeof (error.cause as { severity?: unknown } | undefined)?.severity === 'string'
+    if (!fromServer || SOCKET_CODES.has(error.code ?? '')) return 'postgres'
+    return isUnavailableState(error.code ?? '') ? 'postgres' : undefined
   }
   if (name.startsWith('PrismaClient')) {
     if (name === 'PrismaClientInitializationError') return 'postgres'
