@@ -43,7 +43,9 @@ describe('sessions follow the account', () => {
     const original = redis.sendCommand
     let commands = 0
     redis.sendCommand = function (this: unknown, ...args: unknown[]) {
-      commands++
+      // This user's commands only: the instance's background work (outbox relay) shares the client.
+      const command = args[0] as { args?: unknown[] }
+      if ((command.args ?? []).some((a) => String(a).includes(user.user.id))) commands++
       return original.apply(this, args)
     }
     let cached: Awaited<ReturnType<typeof get>>
