@@ -48,6 +48,11 @@ RUN npm ci --workspace app --omit=dev --omit=optional --ignore-scripts \
 # ---- runtime
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
+# glibc raises its mmap threshold to the size of the largest block freed, so after the first
+# argon2id hash (19 MiB) every later one comes from the heap arenas, one per libuv thread, and is
+# never given back: ~150 MB of RSS after a few logins. A fixed threshold keeps large blocks mmapped
+# and returned on free (docs/benchmarks.md, "Memory"). scripts/bench/service.ts sets the same.
+ENV MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /srv/app
 COPY --from=deps /srv/node_modules /srv/node_modules
 COPY package.json /srv/package.json

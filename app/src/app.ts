@@ -10,7 +10,6 @@
  * and give every route request and response schemas (docs/api.md, "Adding routes").
  */
 import fastifyCookie from '@fastify/cookie'
-import fastifyHelmet from '@fastify/helmet'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from './config.js'
@@ -42,30 +41,10 @@ import prisma from './platform/prisma.js'
 import rateLimit from './platform/rate-limit.js'
 import redis from './platform/redis.js'
 import requestId from './platform/request-id.js'
+import securityHeaders from './platform/security-headers.js'
 import storage from './platform/storage/plugin.js'
 import swagger from './platform/swagger.js'
 import httpMetrics from './telemetry/http-metrics.js'
-
-/**
- * Security headers of a JSON API (OWASP REST Security Cheat Sheet): HSTS, nosniff, no framing, no
- * referrer, and a CSP that forbids everything should a browser ever render an answer. Helmet's
- * other defaults are for HTML pages (isolation, prefetch, IE download flags) and cost ~600 bytes
- * on every answer; they are off.
- */
-const JSON_API_HEADERS = {
-  contentSecurityPolicy: {
-    useDefaults: false,
-    directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-  },
-  xFrameOptions: { action: 'deny' as const },
-  crossOriginOpenerPolicy: false,
-  crossOriginEmbedderPolicy: false,
-  originAgentCluster: false,
-  xDnsPrefetchControl: false,
-  xDownloadOptions: false,
-  xPermittedCrossDomainPolicies: false,
-  xXssProtection: false,
-}
 
 /** Options of the application plugin. */
 export interface AppOptions {
@@ -82,7 +61,7 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
   await fastify.register(loadShedding, { config: config.shedding })
   // Before parsing: NUL bytes, lone surrogates, deep nesting and non-finite numbers are 400s.
   await fastify.register(inputGuard)
-  await fastify.register(fastifyHelmet, { global: true, ...JSON_API_HEADERS })
+  await fastify.register(securityHeaders)
   await fastify.register(fastifyCookie)
   await fastify.register(cors, {
     origins: config.web.origins,

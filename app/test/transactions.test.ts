@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
 import type pg from 'pg'
+import { type Sql, SqlError } from '../src/db/sql.js'
 import { postTransaction } from '../src/features/accounts/post-transaction.js'
 import { buildTestApp } from './helpers/app.js'
 import { services, withDatabase } from './helpers/services.js'
@@ -599,6 +600,51 @@ describe('transactions: POST/GET /v1/transactions', () => {
       )
     })
 
+    it('lists sent, received and own-account transfers once each, newest first, across pages', async () => {
+      const me = await login(app)
+      const peer = await login(app)
+      const mine = await openAccount(app, me.token)
+      const savings = await openAccount(app, me.token)
+      const theirs = await openAccount(app, peer.token)
+      await deposit(app, me.token, mine, 100)
+      await deposit(app, peer.token, theirs, 100)
+      const expected: string[] = []
+      for (const [token, from, to] of [
+        [me.token, mine, theirs], // sent
+        [peer.token, theirs, mine], // received
+        [me.token, mine, savings], // between my own accounts: sent and received by me
+        [peer.token, theirs, mine],
+        [me.token, savings, mine],
+      ] as const) {
+        const res = await post(app, token, {
+          type: 'transfer',
+          amount: '1',
+          currency: 'EUR',
+          fromAccountId: from,
+          toAccountId: to,
+        })
+        expect(res.statusCode).to.equal(201)
+        expected.unshift(res.json().transaction.id)
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+      const seen: string[] = []
+      let cursor: string | null = null
+      do {
+        const res: Awaited<ReturnType<typeof app.inject>> = await app.inject({
+          method: 'GET',
+          url: `/v1/transactions?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+          headers: bearer(me.token),
+        })
+        expect(res.statusCode).to.equal(200)
+        const body = res.json() as { items: { id: string }[]; nextCursor: string | null }
+        seen.push(...body.items.map((t) => t.id))
+        cursor = body.nextCursor
+      } while (cursor)
+      // The five transfers, then the opening deposit.
+      expect(seen.slice(0, 5)).to.deep.equal(expected)
+      expect(seen).to.have.length(6)
+    })
+
     it("never lists another user's transactions and rejects a forged cursor with 400", async () => {
       const other = await login(app)
       const res = await app.inject({ method: 'GET', url: '/v1/transactions', headers: bearer(other.token) })
@@ -650,18 +696,16 @@ describe('transactions: POST/GET /v1/transactions', () => {
     })
 
     it('retries a deadlock a bounded number of times, then gives up', async () => {
-      const deadlock = Object.assign(new Error('deadlock detected'), {
-        code: 'P2010',
-        meta: { driverAdapterError: { cause: { originalCode: '40P01' } } },
-      })
+      // What plain pg throws for a deadlock, as db/sql.ts hands it on.
+      const deadlock = new SqlError(
+        Object.assign(new Error('deadlock detected'), { code: '40P01', severity: 'ERROR' }),
+      )
       let calls = 0
-      const flaky = {
-        $queryRaw: async () => {
-          calls++
-          if (calls < 3) throw deadlock
-          return [{ result: { outcome: 'created', status: 201, body: {} } }]
-        },
-      } as unknown as Parameters<typeof postTransaction>[0]
+      const flaky = (async () => {
+        calls++
+        if (calls < 3) throw deadlock
+        return [{ result: { outcome: 'created', status: 201, body: {} } }]
+      }) as unknown as Sql
       const request = {
         type: 'withdrawal' as const,
         amount: 1n,

@@ -1,6 +1,7 @@
 /**
- * Preloaded into the service process by the benchmark only (`node --import tsx --import
- * ./scripts/bench/db-probe.ts app/src/server.ts`); the service code is not changed.
+ * Preloaded into the service process by the benchmark only (`node --import
+ * ./dist/src/telemetry/register.js --import ../scripts/bench/db-probe.ts dist/src/server.js`, from
+ * app/; Node strips this file's types itself); the service code is not changed.
  *
  * It counts what the service really sends: every `pg` Client.query call is one round trip to
  * PostgreSQL (pg sends Parse/Bind/Execute/Sync in one write and waits for the answer), every new

@@ -3,9 +3,10 @@
  * namespace, and the real entry point as a separate process (the kit's `ServiceProcess`) with the
  * round-trip probe preloaded and reachable over IPC. Everything it creates is removed by `close()`.
  */
-import type { ChildProcess } from 'node:child_process'
+import { type ChildProcess, execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { promisify } from 'node:util'
 import { applyMigrations } from '../../app/src/db/migrate.js'
 import { createScratchDatabase, newRunId, sweepStaleDatabases } from '../kit/postgres.js'
 import { deleteKeys } from '../kit/redis.js'
@@ -13,6 +14,19 @@ import { REPO_ROOT, ServiceProcess } from '../kit/service.js'
 import type { ProbeSnapshot } from './probe-types.js'
 
 export const root = REPO_ROOT
+const run = promisify(execFile)
+
+/**
+ * The runtime environment the image sets besides NODE_ENV (Dockerfile, runtime stage): the
+ * service is measured as it runs in production. service.test.ts checks that both agree.
+ */
+export const IMAGE_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' }
+
+/**
+ * The image's command (Dockerfile CMD) without `node`, relative to app/: the telemetry preload (a
+ * no-op unless the environment sets an OTLP endpoint; bench:tracing does), then the entry point.
+ */
+export const IMAGE_COMMAND = ['--import', './dist/src/telemetry/register.js', 'dist/src/server.js']
 
 /** Where the benchmark's state lives; overridable like the test suite's. */
 export interface BenchTargets {
@@ -57,15 +71,42 @@ function serviceCommand(env = process.env): { build: 'source' | 'dist'; nodeArgs
   // BENCH_CPU_PROF=1: a V8 CPU profile of the service, written when it exits (open in DevTools).
   const profile =
     env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${resolve(root, 'out/bench/profiles')}`] : []
+  // Node strips the probe's types itself: no loader (tsx) is in the measured process.
   const probe = ['--import', './scripts/bench/db-probe.ts']
-  // As in production; a no-op unless the service's env sets an OTLP endpoint (bench:tracing does).
-  if (env.BENCH_BUILD === 'dist') {
+  // BENCH_BUILD=source runs the TypeScript through tsx, for a quick look without a compile.
+  if (env.BENCH_BUILD === 'source') {
     return {
-      build: 'dist',
-      nodeArgs: [...profile, '--import', './app/dist/src/telemetry/register.js', '--import', 'tsx', ...probe],
+      build: 'source',
+      nodeArgs: [...profile, '--import', './app/src/telemetry/register.ts', ...probe],
     }
   }
-  return { build: 'source', nodeArgs: [...profile, '--import', './app/src/telemetry/register.ts', ...probe] }
+  // The image's preloads, in its order, with the probe just before the entry point.
+  const preloads = IMAGE_COMMAND.slice(0, -1).map((arg) =>
+    arg.startsWith('./') ? `./app/${arg.slice(2)}` : arg,
+  )
+  return { build: 'dist', nodeArgs: [...profile, ...preloads, ...probe] }
+}
+
+/**
+ * Compiles the service as the image's build stage does (app/tsconfig.build.json into app/dist):
+ * production runs compiled JavaScript, and a TypeScript loader in the process would add its own
+ * memory and start-up work to what is measured. Incremental, so an unchanged tree takes seconds.
+ */
+async function buildService(log: (msg: string) => void): Promise<void> {
+  const started = Date.now()
+  await run(
+    process.execPath,
+    [
+      resolve(root, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      'app/tsconfig.build.json',
+      '--incremental',
+      '--tsBuildInfoFile',
+      'app/dist/.tsbuildinfo',
+    ],
+    { cwd: root, timeout: 300_000 },
+  )
+  log(`service compiled to app/dist in ${((Date.now() - started) / 1000).toFixed(1)}s`)
 }
 
 /** Creates the database and namespace, migrates, starts the service and waits until it listens. */
@@ -93,12 +134,15 @@ export async function startService(
   try {
     await applyMigrations({ databaseUrl: database.url, migrationsDir: resolve(root, 'prisma/migrations') })
     log(`database ${database.name} migrated; redis prefix ${redisPrefix}`)
+    const command = serviceCommand()
+    if (command.build === 'dist') await buildService(log)
     service = await ServiceProcess.start({
-      ...serviceCommand(),
+      ...command,
       ipc: true,
       waitFor: 'listening',
       env: {
         NODE_ENV: 'production',
+        ...IMAGE_ENV,
         // Production's level: request logs are part of what a request costs.
         LOG_LEVEL: 'info',
         DATABASE_URL: writerVia ? writerVia(database.url) : database.url,

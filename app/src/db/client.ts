@@ -34,13 +34,35 @@ export function createPrismaClient(
       application_name: `blueprint-${role}`,
     }),
   )
-  const adapter = new PrismaPg(pool, { ...events, disposeExternalPool: true })
+  // Here, not through the adapter: the adapter listens only once Prisma has run a query, and plain
+  // SQL (db/sql.ts) may use the pool first; an idle connection the server drops (a restart) must
+  // not be an uncaught error.
+  pool.on('error', (err) => events.onPoolError?.(err))
+  const adapter = new PrismaPg(pool, {
+    onConnectionError: events.onConnectionError,
+    disposeExternalPool: true,
+  })
   const client = new PrismaClient({ adapter })
   pools.set(client, pool)
   return client
 }
 
 const pools = new WeakMap<PrismaClient, pg.Pool>()
+
+/**
+ * Disconnects a client and ends its pool. Prisma ends the pool only if it ever ran a query; a pool
+ * that only plain SQL used would keep its connections open otherwise.
+ */
+export async function closeClient(client: PrismaClient): Promise<void> {
+  await client.$disconnect()
+  const pool = pools.get(client)
+  if (pool && !pool.ended) await pool.end()
+}
+
+/** The pg pool a client runs on: plain SQL on the hot paths goes through it (db/sql.ts). */
+export function poolOf(client: PrismaClient): pg.Pool | undefined {
+  return pools.get(client)
+}
 
 /** Connections of a client's pool: checked out, waiting for one, and the limit (for metrics). */
 export function poolStatsOf(

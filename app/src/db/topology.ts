@@ -7,7 +7,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Cluster, Redis } from 'ioredis'
 import type { Config } from '../config.js'
 import type { PrismaClient } from '../generated/prisma/client.js'
-import { createPrismaClient, poolStatsOf } from './client.js'
+import { closeClient, createPrismaClient, poolStatsOf } from './client.js'
 import { endpointOf, type WriterEndpointReader, withEndpoint } from './writer-endpoint.js'
 
 /** One read replica and what the last health check saw. */
@@ -196,8 +196,8 @@ export class DatabaseTopology {
     this.closed = true
     for (const timer of this.timers) clearInterval(timer)
     await Promise.allSettled([
-      this.writerClient.$disconnect(),
-      ...this.replicas.map((r) => r.client.$disconnect()),
+      closeClient(this.writerClient),
+      ...this.replicas.map((r) => closeClient(r.client)),
       ...this.retiring,
     ])
   }
@@ -239,7 +239,7 @@ export class DatabaseTopology {
     // client; give it the query timeout before the pool refuses new work.
     const grace = this.opts.config.queryTimeoutMs
     const done = new Promise<void>((resolve) => setTimeout(resolve, grace).unref())
-      .then(() => client.$disconnect())
+      .then(() => closeClient(client))
       .catch(() => {})
       .finally(() => this.retiring.delete(done))
     this.retiring.add(done)

@@ -48,12 +48,11 @@ async function corsPlugin(app: FastifyInstance, opts: CorsOptions) {
     // Browsers cap this (Chromium at 2 h); 10 minutes keeps preflights rare on a busy page.
     maxAge: 600,
   })
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     const problem = csrfProblem(request, opts)
-    if (problem) {
-      request.log.warn({ origin: request.headers.origin, problem }, 'csrf check refused a request')
-      throw new HttpError(403, 'CSRF_REJECTED', 'Cross-site request refused; send it from the web client')
-    }
+    if (!problem) return done()
+    request.log.warn({ origin: request.headers.origin, problem }, 'csrf check refused a request')
+    done(new HttpError(403, 'CSRF_REJECTED', 'Cross-site request refused; send it from the web client'))
   })
 }
 

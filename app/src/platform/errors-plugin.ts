@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { dependencyOf } from './dependency-errors.js'
+import { dependencyOf, isWriteConflict } from './dependency-errors.js'
 import { DependencyUnavailableError, type FieldError, HttpError } from './errors.js'
 
 /** Fastify's own 4xx errors mapped to our stable codes. */
@@ -65,6 +65,13 @@ async function errorsPlugin(app: FastifyInstance) {
       return send(reply, request, 503, {
         code: 'SERVICE_UNAVAILABLE',
         message: 'Service temporarily unavailable, retry later',
+      })
+    }
+    if (isWriteConflict(error)) {
+      request.log.warn({ reason: describe(error) }, 'write conflict outlived its retries')
+      return send(reply, request, 409, {
+        code: 'TRANSACTION_CONFLICT',
+        message: 'The request collided with concurrent ones and was rolled back; send it again',
       })
     }
     const status = error.statusCode ?? 500

@@ -45,19 +45,20 @@ function textProblem(text: string): string | undefined {
 }
 
 async function inputGuard(app: FastifyInstance) {
-  app.addHook('preValidation', async (request: FastifyRequest) => {
+  app.addHook('preValidation', (request: FastifyRequest, _reply, done) => {
     const problem =
       inputProblem(request.params, 'params') ??
       inputProblem(request.query, 'querystring') ??
       inputProblem(request.body, 'body')
-    if (problem) {
-      throw badRequest('Request is invalid', [
+    if (!problem) return done()
+    done(
+      badRequest('Request is invalid', [
         {
           field: problem.field.replace(/^(params|querystring|body)\.?/, '') || problem.field,
           message: problem.message,
         },
-      ])
-    }
+      ]),
+    )
   })
 }
 
@@ -76,13 +77,14 @@ export function nonFiniteField(parts: Record<string, unknown>): string | undefin
 async function finiteGuard(app: FastifyInstance) {
   // After validation: Ajv coerces "Infinity" in a query string to a number it then accepts as an
   // integer within any minimum/maximum (Infinity % 1 is NaN); `take: Infinity` fails in the query.
-  app.addHook('preHandler', async (request: FastifyRequest) => {
+  app.addHook('preHandler', (request: FastifyRequest, _reply, done) => {
     const field = nonFiniteField({ querystring: request.query, params: request.params })
-    if (field) {
-      throw badRequest('Request is invalid', [
+    if (!field) return done()
+    done(
+      badRequest('Request is invalid', [
         { field: field.split('.').slice(1).join('.'), message: 'must be a finite number' },
-      ])
-    }
+      ]),
+    )
   })
 }
 

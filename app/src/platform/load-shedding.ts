@@ -94,10 +94,11 @@ async function loadShedding(app: FastifyInstance, opts: { config: Config['sheddi
   })
 
   if (maxPoolWaiting > 0) {
-    app.addHook('onRequest', async (request) => {
+    app.addHook('onRequest', (request, _reply, done) => {
       if (poolWaiting() >= maxPoolWaiting && !request.url.startsWith(NEVER_SHED)) {
-        throw shed('poolWaiting', request)
+        return done(shed('poolWaiting', request))
       }
+      done()
     })
   }
 

@@ -20,6 +20,11 @@ export function olderThan(cursor: string | undefined) {
   }
 }
 
+/** The position a cursor names (400 for one this API did not return): for plain SQL keyset queries. */
+export function cursorPosition(cursor: string): Position {
+  return decodeCursor(cursor)
+}
+
 /** Turns the `limit + 1` rows a query fetched into one page and the cursor of the next one. */
 export function toPage<R extends Position, T>(
   rows: R[],

@@ -59,15 +59,17 @@ async function prismaPlugin(app: FastifyInstance, opts: { config: Config['databa
   })
 
   // Every successful write path marks its user, so features need not remember to.
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (!request.user || !MUTATING.has(request.method) || reply.statusCode >= 400 || wrote.has(request)) {
-      return payload
+      return done(null, payload)
     }
-    await request.markWrite().catch((err: Error) => {
-      // Without Redis every read goes to the writer anyway (recentlyWrote answers true).
-      request.log.warn({ err: { message: err.message } }, 'could not record the read-your-writes marker')
-    })
-    return payload
+    request
+      .markWrite()
+      .catch((err: Error) => {
+        // Without Redis every read goes to the writer anyway (recentlyWrote answers true).
+        request.log.warn({ err: { message: err.message } }, 'could not record the read-your-writes marker')
+      })
+      .then(() => done(null, payload))
   })
 
   app.addHook('onError', async (_request, _reply, error) => {

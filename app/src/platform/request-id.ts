@@ -14,8 +14,9 @@ export function requestIdOf(req: IncomingMessage): string {
 
 /** Echoes the request id back so clients can quote it. */
 async function requestIdPlugin(app: FastifyInstance) {
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
+    done()
   })
 }
 

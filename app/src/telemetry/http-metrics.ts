@@ -13,13 +13,19 @@ export const UNMATCHED_ROUTE = 'unmatched'
 const HEALTH = /^\/health\//
 
 async function httpMetrics(app: FastifyInstance) {
-  app.addHook('onResponse', async (request, reply) => {
+  // Synchronous hooks (done callback) here and in the other per-request plugins: an async hook
+  // costs a promise and a microtask turn on every request.
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? UNMATCHED_ROUTE
-    if (HEALTH.test(route)) return
     // A Server-Sent Events stream "completes" when the client leaves, minutes later: it is not a
     // request's latency (sse.connections counts the streams).
-    if (String(reply.raw.getHeader('content-type') ?? '').startsWith('text/event-stream')) return
-    metrics.request(route, request.method, reply.statusCode, reply.elapsedTime / 1000)
+    if (
+      !HEALTH.test(route) &&
+      !String(reply.raw.getHeader('content-type') ?? '').startsWith('text/event-stream')
+    ) {
+      metrics.request(route, request.method, reply.statusCode, reply.elapsedTime / 1000)
+    }
+    done()
   })
 }
 

@@ -35,6 +35,35 @@ describe('sessions follow the account', () => {
     expect(commands).to.equal(1)
   })
 
+  it('answers a cached GET /v1/me with one Redis command: the session check reads the profile along', async () => {
+    const user = await login(app)
+    const get = () => app.inject({ method: 'GET', url: '/v1/me', headers: bearer(user.token) })
+    expect((await get()).statusCode).to.equal(200) // loads and caches the profile
+    const redis = app.redis as unknown as { sendCommand: (...args: unknown[]) => unknown }
+    const original = redis.sendCommand
+    let commands = 0
+    redis.sendCommand = function (this: unknown, ...args: unknown[]) {
+      // This user's commands only: the instance's background work (outbox relay) shares the client.
+      const command = args[0] as { args?: unknown[] }
+      if ((command.args ?? []).some((a) => String(a).includes(user.user.id))) commands++
+      return original.apply(this, args)
+    }
+    let cached: Awaited<ReturnType<typeof get>>
+    try {
+      cached = await get()
+    } finally {
+      redis.sendCommand = original
+    }
+    expect(cached.statusCode).to.equal(200)
+    expect(cached.json()).to.include({ id: user.user.id, email: user.email })
+    expect(commands).to.equal(1)
+
+    // The profile rides on the session check, never instead of it: a revoked session is refused
+    // although its user's profile is cached.
+    await app.sessions.revokeAll(user.user.id)
+    expect((await get()).statusCode).to.equal(401)
+  })
+
   it('a demoted admin loses admin rights on the next request', async () => {
     const admin = await login(app)
     await setUserRole(app, admin.user.id, 'admin')

@@ -1,5 +1,6 @@
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
+import { waitUntil } from '../../../scripts/kit/net.js'
 import { buildServer } from '../../src/build.js'
 import { buildTestApp, LogCapture, testConfig } from '../helpers/app.js'
 import { bearer, GOOD_PASSWORD, login, uniqueEmail } from '../helpers/users.js'
@@ -201,6 +202,26 @@ describe('HTTP core', () => {
     }
     expect(first.req.headers.authorization).to.equal('[redacted]')
     expect(second.req.headers.cookie).to.equal('[redacted]')
+  })
+
+  it('writes one access-log line per request, with the request, the status and the time taken', async () => {
+    // (Health checks log at warn only: probes every few seconds are not worth a line.)
+    await app.inject({ method: 'GET', url: '/v1/me', headers: { 'x-request-id': 'access-1' } })
+    // Written when the response has finished, which can be a turn after inject resolves.
+    await waitUntil('the access-log line', 2000, () => logs.lines.some((l) => l.reqId === 'access-1'))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const lines = logs.lines.filter((l) => l.reqId === 'access-1')
+    expect(lines).to.have.length(1)
+    const [line] = lines as {
+      msg: string
+      req: { method: string; url: string }
+      res: { statusCode: number }
+      responseTime: number
+    }[]
+    expect(line?.msg).to.equal('request completed')
+    expect(line?.req).to.include({ method: 'GET', url: '/v1/me' })
+    expect(line?.res.statusCode).to.equal(401)
+    expect(line?.responseTime).to.be.a('number')
   })
 
   it('serves the OpenAPI document generated from the route schemas', async () => {

@@ -196,10 +196,11 @@ describe('telemetry: traces, logs and metrics of a user journey', function () {
         (s) => s.attributes['db.system.name'] === 'postgresql' || s.attributes['db.system'] === 'postgresql',
       )
       expect(pg.length, `${step}: PostgreSQL spans`).to.be.greaterThan(0)
+      // The transfer and the list are plain pg (db/sql.ts): their statements are the pg spans above.
       expect(
         children.some((s) => s.name.startsWith('prisma:')),
         `${step}: Prisma spans`,
-      ).to.equal(true)
+      ).to.equal(step === 'register' || step === 'login')
       if (step !== 'register') {
         // The session lookup (and, for the login, its rate limits) go to Redis.
         const redis = children.filter(
@@ -240,8 +241,8 @@ describe('telemetry: traces, logs and metrics of a user journey', function () {
       .map((l) => JSON.parse(l) as Record<string, unknown>)
     const transferTrace = sent.get('transfer')?.traceId
     const ofTransfer = lines.filter((l) => l.trace_id === transferTrace)
-    // Fastify's "incoming request" and "request completed" at least.
-    expect(ofTransfer.length).to.be.greaterThanOrEqual(2)
+    // The access-log line ("request completed") at least.
+    expect(ofTransfer.length).to.be.greaterThanOrEqual(1)
     const requestIds = new Set(ofTransfer.map((l) => l.reqId))
     expect(requestIds.size).to.equal(1)
     const all = lines.filter((l) => l.reqId === [...requestIds][0])

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { sqlOn } from '../../db/sql.js'
 import { badRequest, conflict } from '../../platform/errors.js'
 import { authErrors, errorRef } from '../../platform/schemas.js'
 import { currentUserId, sessionSecurity } from '../auth/current-user.js'
@@ -29,9 +30,14 @@ interface AccountRow {
   id: string
   currency: string
   name: string | null
-  balance: bigint
+  /** bigint from Prisma, the int8's decimal text from plain pg. */
+  balance: bigint | string
   createdAt: Date
 }
+
+// Plain pg (db/sql.ts): the list is read on every screen of a client.
+const LIST_ACCOUNTS = `SELECT id, currency, name, balance, created_at AS "createdAt"
+  FROM accounts WHERE user_id = $1 ORDER BY created_at, id LIMIT $2`
 
 function toAccount(row: AccountRow) {
   return {
@@ -58,11 +64,10 @@ const accounts: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const rows = await (await request.reader()).account.findMany({
-        where: { userId: currentUserId(request) },
-        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-        take: MAX_ACCOUNTS_PER_USER,
-      })
+      const rows = await sqlOn(await request.reader())<AccountRow>(LIST_ACCOUNTS, [
+        currentUserId(request),
+        MAX_ACCOUNTS_PER_USER,
+      ])
       return { items: rows.map(toAccount) }
     },
   )

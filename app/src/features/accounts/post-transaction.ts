@@ -5,7 +5,7 @@
  * and the outbox events.
  */
 import { createHash } from 'node:crypto'
-import type { PrismaClient } from '../../generated/prisma/client.js'
+import type { Sql } from '../../db/sql.js'
 import { sqlStateOf } from './sql-state.js'
 
 /** What a client asks for, already validated and normalized. */
@@ -41,8 +41,12 @@ export function requestHash(request: TransactionRequest): string {
   return createHash('sha256').update(canonical).digest('hex')
 }
 
-// Deadlock and serialization failure (P2034 is Prisma's name for both): the database rolled everything back; trying again is safe.
-const RETRYABLE = new Set(['40P01', '40001', 'P2034'])
+// Deadlock and serialization failure: the database rolled everything back; trying again is safe.
+const RETRYABLE = new Set(['40P01', '40001'])
+
+const POST = `SELECT post_transaction(
+  $1::uuid, $2, $3, $4::"TransactionType", $5::bigint, $6, $7::uuid, $8::uuid, $9
+) AS result`
 
 /** Options of `postTransaction`. */
 export interface PostOptions {
@@ -51,9 +55,12 @@ export interface PostOptions {
   onRetry?: (attempt: number, sqlState: string) => void
 }
 
-/** Runs the posting, retrying a bounded number of times on deadlock or serialization failure. */
+/**
+ * Runs the posting on `sql` (plain pg on the writer's pool: the hot write path has no ORM in it),
+ * retrying a bounded number of times on deadlock or serialization failure.
+ */
 export async function postTransaction(
-  db: PrismaClient,
+  sql: Sql,
   userId: string,
   idempotencyKey: string,
   request: TransactionRequest,
@@ -62,12 +69,17 @@ export async function postTransaction(
   const hash = requestHash(request)
   for (let attempt = 1; ; attempt++) {
     try {
-      const rows = await db.$queryRaw<{ result: PostOutcome }[]>`
-        SELECT post_transaction(
-          ${userId}::uuid, ${idempotencyKey}, ${hash}, ${request.type}::"TransactionType",
-          ${request.amount.toString()}::bigint, ${request.currency},
-          ${request.fromAccountId}::uuid, ${request.toAccountId}::uuid, ${request.description}
-        ) AS result`
+      const rows = await sql<{ result: PostOutcome }>(POST, [
+        userId,
+        idempotencyKey,
+        hash,
+        request.type,
+        request.amount.toString(),
+        request.currency,
+        request.fromAccountId,
+        request.toAccountId,
+        request.description,
+      ])
       const result = rows[0]?.result
       if (!result) throw new Error('post_transaction returned no row')
       return result

@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { type Static, Type } from 'typebox'
-import type { Prisma } from '../../generated/prisma/client.js'
+import { sqlOn } from '../../db/sql.js'
 import { badRequest, HttpError, notFound } from '../../platform/errors.js'
-import { olderThan, toPage } from '../../platform/pagination.js'
+import { cursorPosition, toPage } from '../../platform/pagination.js'
 import { authErrors, errorRef } from '../../platform/schemas.js'
 import { currentUserId, sessionSecurity } from '../auth/current-user.js'
 import { AmountInput, CurrencyCode, MinorUnits, parseAmount } from './money.js'
 import { type PostOutcome, postTransaction, type TransactionRequest } from './post-transaction.js'
+import { listQuery } from './transactions-list.js'
 
 const Uuid = Type.String({ format: 'uuid' })
 
@@ -67,7 +68,8 @@ const ENDPOINTS = {
 interface TransactionRow {
   id: string
   type: 'deposit' | 'withdrawal' | 'transfer'
-  amount: bigint
+  /** bigint from Prisma, the int8's decimal text from plain pg. */
+  amount: bigint | string
   currency: string
   fromAccountId: string | null
   toAccountId: string | null
@@ -167,7 +169,7 @@ const transactions: FastifyPluginAsyncTypebox<{ maxAttempts: number }> = async (
         description: body.description ?? null,
       }
       const result = await postTransaction(
-        app.prisma,
+        sqlOn(app.db.writer),
         currentUserId(request),
         request.headers['idempotency-key'],
         input,
@@ -214,17 +216,14 @@ const transactions: FastifyPluginAsyncTypebox<{ maxAttempts: number }> = async (
     },
     async (request) => {
       const { limit, cursor, accountId, from, to } = request.query
-      const owner = currentUserId(request)
-      const and: Prisma.TransactionWhereInput[] = [{ OR: [{ fromUserId: owner }, { toUserId: owner }] }]
-      if (accountId) and.push({ OR: [{ fromAccountId: accountId }, { toAccountId: accountId }] })
-      if (from) and.push({ createdAt: { gte: new Date(from) } })
-      if (to) and.push({ createdAt: { lt: new Date(to) } })
-      if (cursor) and.push(olderThan(cursor))
-      const rows = await (await request.reader()).transaction.findMany({
-        where: { AND: and },
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: limit + 1,
+      const page = listQuery(currentUserId(request), {
+        limit,
+        accountId,
+        from: from ? new Date(from) : undefined,
+        to: to ? new Date(to) : undefined,
+        after: cursor ? cursorPosition(cursor) : undefined,
       })
+      const rows = await sqlOn(await request.reader())<TransactionRow>(page.text, page.values)
       return toPage(rows, limit, toTransaction)
     },
   )

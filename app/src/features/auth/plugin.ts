@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../../config.js'
+import type { PrefetchedEntry } from '../../platform/cache/cache.js'
 import { forbidden, unauthorized } from '../../platform/errors.js'
 import { isSameOrigin } from '../../platform/origin.js'
 import { metrics } from '../../telemetry/metrics.js'
@@ -32,7 +33,23 @@ declare module 'fastify' {
     /** Set by `app.authenticate`; absent on public routes. */
     user?: AuthUser
     session?: Session
+    /** The cache entry the route's `readAlongSession` names, as the session check read it. */
+    prefetched?: PrefetchedEntry
   }
+  interface FastifyContextConfig {
+    /**
+     * A cache entry of the signed-in user that the route reads on every request: the session
+     * check reads it in its own Redis round trip (the namespace must carry the user's hash tag,
+     * like `cacheNs.profile`), and the route passes `request.prefetched` to `app.cache.getOrLoad`.
+     */
+    readAlongSession?: UserCacheEntry
+  }
+}
+
+/** A cache entry named by the signed-in user. */
+export interface UserCacheEntry {
+  ns: (userId: string) => string
+  key: string
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
@@ -82,17 +99,24 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
   app.addHook('onClose', async () => unobserve())
   app.decorateRequest('user', undefined)
   app.decorateRequest('session', undefined)
+  app.decorateRequest('prefetched', undefined)
 
   app.decorate('sessionTokenOf', (request: FastifyRequest) => credentialOf(request, cookieName)?.token)
   app.decorate('authenticate', async (request: FastifyRequest) => {
     if (request.user) return
     const credential = credentialOf(request, cookieName)
     if (!credential) throw unauthorized()
-    const session = await app.sessions.touch(credential.token)
+    const along = request.routeOptions.config.readAlongSession
+    const entryKeys = along && ((userId: string) => app.cache.entryKeys(along.ns(userId), along.key))
+    const session = await app.sessions.touch(credential.token, entryKeys ? { alsoGet: entryKeys } : {})
     if (!session) throw unauthorized('Session expired or revoked')
     if (credential.via === 'cookie') assertNotCrossSite(request, allowedOrigins)
     request.session = session
     request.user = { id: session.userId, role: session.role }
+    if (entryKeys && session.alongside) {
+      const [version = null, raw = null] = session.alongside
+      request.prefetched = { dataKey: entryKeys(session.userId)[1], version, raw }
+    }
   })
 
   // `__Host-` cookies must be Secure, Path=/ and carry no Domain: browsers refuse them otherwise,
@@ -107,4 +131,8 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
   })
 }
 
-export default fp(authPlugin, { name: 'auth', fastify: '5.x', dependencies: ['redis', '@fastify/cookie'] })
+export default fp(authPlugin, {
+  name: 'auth',
+  fastify: '5.x',
+  dependencies: ['redis', 'cache', '@fastify/cookie'],
+})

@@ -8,44 +8,70 @@
  * features/mfa/policy.ts) is refused everywhere but the enrolment routes. Every answer is
  * `Cache-Control: no-store`: it is one user's data.
  */
-import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type {
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+} from 'fastify'
 import { forbidden, HttpError } from '../../platform/errors.js'
 import { ENROLMENT_ONLY_ROLE, ENROLMENT_ROUTES } from '../mfa/policy.js'
 
 /** Path prefix of routes only admins may call. */
 export const ADMIN_PREFIX = '/v1/admin/'
 
-async function authorize(this: FastifyInstance, request: FastifyRequest) {
+// Callback style: the common case (no admin route, full session) costs no promise per request.
+function authorize(
+  this: FastifyInstance,
+  request: FastifyRequest,
+  _reply: FastifyReply,
+  done: HookHandlerDoneFunction,
+) {
   const url = request.routeOptions.url ?? ''
   if (request.user?.role === ENROLMENT_ONLY_ROLE && !ENROLMENT_ROUTES.has(`${request.method} ${url}`)) {
-    throw new HttpError(
-      403,
-      'MFA_ENROLMENT_REQUIRED',
-      'Turn on two-factor authentication first (POST /v1/me/mfa/enrolment)',
+    return done(
+      new HttpError(
+        403,
+        'MFA_ENROLMENT_REQUIRED',
+        'Turn on two-factor authentication first (POST /v1/me/mfa/enrolment)',
+      ),
     )
   }
-  if (!url.startsWith(ADMIN_PREFIX)) return
-  if (request.user?.role !== 'admin') throw forbidden('Admins only')
+  if (!url.startsWith(ADMIN_PREFIX)) return done()
+  const user = request.user
+  if (user?.role !== 'admin') return done(forbidden('Admins only'))
   // One primary-key read, on admin routes only: the state is current even for a session that
   // predates an enrolment or a disable.
   const { authenticators, config } = this.mfa
-  if (config.requireForAdmin && !(await authenticators.isEnabled(request.user.id))) {
-    throw new HttpError(
-      403,
-      'MFA_REQUIRED',
-      'Admin routes need two-factor authentication: turn it on at /v1/me/mfa, then retry',
-    )
-  }
+  if (!config.requireForAdmin) return done()
+  authenticators.isEnabled(user.id).then(
+    (enabled) =>
+      done(
+        enabled
+          ? undefined
+          : new HttpError(
+              403,
+              'MFA_REQUIRED',
+              'Admin routes need two-factor authentication: turn it on at /v1/me/mfa, then retry',
+            ),
+      ),
+    (err: Error) => done(err),
+  )
+}
+
+// First, so the 401 of a missing session carries it too.
+function noStore(_request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+  reply.header('cache-control', 'no-store')
+  done()
 }
 
 /** Registers `routes` inside a scope where every request is authenticated and authorised first. */
 export function protectedScope(routes: (scope: FastifyInstance) => Promise<void>): FastifyPluginAsync {
   return async function protectedRoutes(scope) {
+    scope.addHook('onRequest', noStore)
     scope.addHook('onRequest', scope.authenticate)
     scope.addHook('onRequest', authorize)
-    scope.addHook('onSend', async (_request, reply) => {
-      reply.header('cache-control', 'no-store')
-    })
     await routes(scope)
   }
 }

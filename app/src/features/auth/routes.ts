@@ -88,8 +88,9 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
   // Hashed: rate-limit keys in Redis never hold an email address (they outlive an erasure otherwise).
   const account = (request: FastifyRequest) => hashedEmail((request.body as { email: string }).email)
   // Tokens and passwords in answers: never in a shared cache or the browser's history cache.
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onRequest', (_request, reply, done) => {
     reply.header('cache-control', 'no-store')
+    done()
   })
 
   app.post(

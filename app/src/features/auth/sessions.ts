@@ -10,7 +10,8 @@
  *
  * Why this layout: every key of one user shares the `{<userId>}` hash tag, so one Lua script can
  * read the session and the user's state atomically, on a single Redis or a Redis Cluster. A request
- * costs ONE round trip (validate, check both lifetimes, slide the idle TTL). Revoking every session
+ * costs ONE round trip (validate, check both lifetimes, slide the idle TTL), and a route may have
+ * keys of the same user read in it (GET /v1/me's cached profile: platform/cache). Revoking every session
  * (erasure, password change and reset, role change) bumps `ver`: every session of the older
  * generation fails on its next use, and a login that races the bump cannot create one (see `create`).
  */
@@ -26,6 +27,19 @@ export interface Session {
   role: string
   createdAt: Date
   expiresAt: Date
+  /** Values of the keys `touch` was asked to read along (null where absent). */
+  alongside?: (string | null)[]
+}
+
+/** Options of `SessionStore.touch`. */
+export interface TouchOptions {
+  /** Extend the idle expiry (a use of the session). @default true */
+  slide?: boolean
+  /**
+   * Keys of the session's user to read in the same round trip (GET each). They must carry the
+   * user's hash tag (`{<userId>}`) so a Redis Cluster finds them in the session's slot.
+   */
+  alsoGet?: (userId: string) => readonly string[]
 }
 
 /** Lifetimes of a session. */
@@ -87,8 +101,10 @@ redis.call('PEXPIRE', KEYS[3], ARGV[3])
 return {ver, now}
 `
 
-// KEYS: session, state, index. ARGV: idle ms, absolute ms, session id, slide ('1' or '0').
-// Returns { role, created ms, ttl ms } or false; a stale or too old session is deleted on sight.
+// KEYS: session, state, index, then any keys of the same user to read along (GET).
+// ARGV: idle ms, absolute ms, session id, slide ('1' or '0').
+// Returns { role, created ms, ttl ms, value of each extra key (false when absent) } or false; a
+// stale or too old session is deleted on sight.
 const TOUCH = `
 local s = redis.call('HMGET', KEYS[1], 'ver', 'role', 'created')
 if not s[1] then return false end
@@ -108,7 +124,9 @@ if ARGV[4] == '1' then
 else
   ttl = redis.call('PTTL', KEYS[1])
 end
-return {s[2], s[3], ttl}
+local out = {s[2], s[3], ttl}
+for i = 4, #KEYS do out[#out + 1] = redis.call('GET', KEYS[i]) end
+return out
 `
 
 // KEYS: state, index. ARGV: status to leave ('active' or 'erased'), absolute ms.
@@ -124,7 +142,7 @@ return ids
 
 type Scripted = (Redis | Cluster) & {
   sessionCreate(...args: string[]): Promise<[string, number] | null>
-  sessionTouch(...args: string[]): Promise<[string, string, number] | null>
+  sessionTouch(...args: (string | number)[]): Promise<[string, string, number, ...(string | null)[]] | null>
   sessionRevokeAll(...args: string[]): Promise<string[]>
 }
 
@@ -139,7 +157,8 @@ export class SessionStore {
     // defineCommand sends EVALSHA and falls back to EVAL: one round trip either way.
     if (!('sessionTouch' in redis)) {
       redis.defineCommand('sessionCreate', { numberOfKeys: 3, lua: CREATE })
-      redis.defineCommand('sessionTouch', { numberOfKeys: 3, lua: TOUCH })
+      // The key count comes first in each call: a touch may read extra keys along.
+      redis.defineCommand('sessionTouch', { lua: TOUCH })
       redis.defineCommand('sessionRevokeAll', { numberOfKeys: 2, lua: REVOKE_ALL })
     }
     this.redis = redis as Scripted
@@ -190,17 +209,22 @@ export class SessionStore {
 
   /**
    * Returns the live session of a token, or undefined: one Redis round trip that checks the user's
-   * generation and both lifetimes and, unless `slide` is false, extends the idle expiry.
+   * generation and both lifetimes and, unless `slide` is false, extends the idle expiry. Keys named
+   * by `alsoGet` (the user's own, in the `{<userId>}` hash slot) are read in the same round trip;
+   * their values are the session's `alongside`, in order.
    */
-  async touch(token: string, { slide = true } = {}): Promise<Session | undefined> {
+  async touch(token: string, { slide = true, alsoGet }: TouchOptions = {}): Promise<Session | undefined> {
     const userId = userIdOfToken(token)
     if (!userId) return undefined
     const id = sessionIdOf(token)
+    const extra = alsoGet?.(userId) ?? []
     const result = await this.guard(() =>
       this.redis.sessionTouch(
+        3 + extra.length,
         sessionKeys.session(userId, id),
         sessionKeys.state(userId),
         sessionKeys.index(userId),
+        ...extra,
         this.idleMs,
         this.absoluteMs,
         id,
@@ -208,13 +232,14 @@ export class SessionStore {
       ),
     )
     if (!result) return undefined
-    const [role, created, ttl] = result
+    const [role, created, ttl, ...alongside] = result
     return {
       id,
       userId,
       role,
       createdAt: new Date(Number(created)),
       expiresAt: new Date(Date.now() + Number(ttl)),
+      ...(alsoGet ? { alongside } : {}),
     }
   }
 

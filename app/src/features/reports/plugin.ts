@@ -26,29 +26,30 @@ async function reportsPlugin(app: FastifyInstance) {
 
   // A login has no session yet (request.user is unset): its user comes from the response body.
   const loggedIn = new WeakMap<FastifyRequest, string>()
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (request.routeOptions.url === LOGIN_ROUTE && reply.statusCode === 200 && typeof payload === 'string') {
       const id = (JSON.parse(payload) as { user?: { id?: unknown } }).user?.id
       if (typeof id === 'string') loggedIn.set(request, id)
     }
-    return payload
+    done(null, payload)
   })
 
   const recorded = new Map<string, string>()
-  app.addHook('onResponse', async (request, reply) => {
+  // Synchronous: nearly every request returns at the first checks, without a promise.
+  app.addHook('onResponse', (request, reply, done) => {
     const userId = request.user?.id ?? loggedIn.get(request)
-    if (!userId || reply.statusCode >= 400) return
+    if (!userId || reply.statusCode >= 400) return done()
     const today = new Date().toISOString().slice(0, 10)
-    if (recorded.get(userId) === today) return
+    if (recorded.get(userId) === today) return done()
     if (recorded.size >= MAX_REMEMBERED) recorded.clear()
     recorded.set(userId, today)
-    try {
-      await recordActivity(app.prisma, userId)
-    } catch (err) {
-      // Retried on the user's next request: an activity mark is not worth failing anything for.
-      recorded.delete(userId)
-      request.log.warn({ err: { message: (err as Error).message } }, 'could not record user activity')
-    }
+    recordActivity(app.prisma, userId)
+      .catch((err: Error) => {
+        // Retried on the user's next request: an activity mark is not worth failing anything for.
+        recorded.delete(userId)
+        request.log.warn({ err: { message: err.message } }, 'could not record user activity')
+      })
+      .finally(() => done())
   })
 }
 

@@ -2,16 +2,20 @@
  * Cache-aside over Redis with three protections:
  *  - stampede: one load per key per instance (single-flight), and across instances a short Redis
  *    lock lets one instance load while the others wait briefly for its result;
- *  - stale writes: entries live under a per-namespace version; a write bumps the version, so a load
- *    that raced the write stores its result under a version nobody reads any more;
+ *  - stale writes: every entry carries the namespace version it was loaded under; a write bumps the
+ *    version, so a load that raced the write stores a result whose version nobody accepts any more;
  *  - Redis outages: every Redis failure degrades to loading from the database; a read never fails
  *    because the cache is away.
  *
  *   cache:<ns>:v            -> integer version of the namespace (INCR on write)
- *   cache:<ns>:<v>:<key>    -> JSON value, TTL
- *   cache:<ns>:<v>:<key>:lk -> loader lock, PX lockMs
+ *   cache:<ns>:k:<key>      -> JSON [version, value], TTL
+ *   cache:<ns>:k:<key>:lk:<v> -> loader lock, PX lockMs
  *
- * Every command touches one key, so this works unchanged on a Redis Cluster.
+ * A read is one round trip: the version and the entry are fetched together, and an entry whose
+ * version is not the current one is a miss. Their names are fixed (no version in them), so a Lua
+ * script can read them along with other keys: the session check does for GET /v1/me, given a
+ * namespace with the user's hash tag (`profile:{<userId>}`), so the cached profile costs no round
+ * trip of its own. Every command touches one key, so this works unchanged on a Redis Cluster.
  */
 import { randomBytes } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
@@ -39,6 +43,14 @@ export interface CacheStats {
   redisErrors: number
 }
 
+/** An entry's version and raw value, read elsewhere in the same round trip as other work. */
+export interface PrefetchedEntry {
+  /** The entry's data key (second of {@link Cache.entryKeys}): what was read. */
+  dataKey: string
+  version: string | null
+  raw: string | null
+}
+
 // Deletes the lock only if this instance still holds it (it may have expired and been re-taken).
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`
 
@@ -61,14 +73,40 @@ export class Cache {
     this.pollMs = options.pollMs ?? 25
   }
 
-  /** The cached value of `key` in namespace `ns`, or the loader's result (then cached for `ttlSeconds`). */
-  getOrLoad<T>(ns: string, key: string, ttlSeconds: number, load: () => Promise<T>): Promise<T> {
+  /**
+   * The cached value of `key` in namespace `ns`, or the loader's result (then cached for
+   * `ttlSeconds`). `prefetched` is the entry as read with {@link entryKeys} by another command (the
+   * session check): a current one answers without asking Redis again.
+   */
+  getOrLoad<T>(
+    ns: string,
+    key: string,
+    ttlSeconds: number,
+    load: () => Promise<T>,
+    prefetched?: PrefetchedEntry,
+  ): Promise<T> {
+    // Only a read of this very entry stands in for the cache's own.
+    if (prefetched && prefetched.dataKey !== this.entryKeys(ns, key)[1]) prefetched = undefined
+    if (prefetched) {
+      const hit = decode<T>(prefetched.raw, prefetched.version ?? '0')
+      if (hit !== MISS) {
+        this.stats.hits++
+        return Promise.resolve(hit)
+      }
+    }
     const flightKey = `${ns}\u0000${key}`
     const existing = this.inflight.get(flightKey)
     if (existing) return existing as Promise<T>
-    const flight = this.fetch(ns, key, ttlSeconds, load).finally(() => this.inflight.delete(flightKey))
+    const flight = this.fetch(ns, key, ttlSeconds, load, prefetched).finally(() =>
+      this.inflight.delete(flightKey),
+    )
     this.inflight.set(flightKey, flight)
     return flight
+  }
+
+  /** The Redis keys (without the client's key prefix) of an entry: its namespace version, then its value. */
+  entryKeys(ns: string, key: string): [versionKey: string, dataKey: string] {
+    return [versionKey(ns), `cache:${ns}:k:${key}`]
   }
 
   /** Makes every cached entry of a namespace unreachable (call after the write commits). */
@@ -77,48 +115,59 @@ export class Cache {
     await this.attempt(() => this.redis.incr(versionKey(ns)))
   }
 
-  private async fetch<T>(ns: string, key: string, ttlSeconds: number, load: () => Promise<T>): Promise<T> {
-    const version = await this.attempt(() => this.redis.get(versionKey(ns)))
-    if (version === FAILED) return this.load(load)
-    const dataKey = `cache:${ns}:${version ?? '0'}:${key}`
-
-    const cached = await this.attempt(() => this.redis.get(dataKey))
-    if (cached === FAILED) return this.load(load)
-    if (cached !== null) {
-      this.stats.hits++
-      return JSON.parse(cached) as T
+  private async fetch<T>(
+    ns: string,
+    key: string,
+    ttlSeconds: number,
+    load: () => Promise<T>,
+    prefetched: PrefetchedEntry | undefined,
+  ): Promise<T> {
+    const [vKey, dataKey] = this.entryKeys(ns, key)
+    let read = prefetched
+    if (!read) {
+      // Sent together: one round trip.
+      const both = await this.attempt(() => Promise.all([this.redis.get(vKey), this.redis.get(dataKey)]))
+      if (both === FAILED) return this.load(load)
+      read = { dataKey, version: both[0], raw: both[1] }
+      const hit = decode<T>(read.raw, read.version ?? '0')
+      if (hit !== MISS) {
+        this.stats.hits++
+        return hit
+      }
     }
+    const version = read.version ?? '0'
     this.stats.misses++
 
     const token = randomBytes(12).toString('base64url')
-    const lockKey = `${dataKey}:lk`
+    const lockKey = `${dataKey}:lk:${version}`
     const locked = await this.attempt(() => this.redis.set(lockKey, token, 'PX', this.lockMs, 'NX'))
     if (locked === FAILED) return this.load(load)
     if (locked === null) {
-      const value = await this.waitFor<T>(dataKey)
-      if (value !== undefined) return value
+      const value = await this.waitFor<T>(dataKey, version)
+      if (value !== MISS) return value
     }
     try {
       const value = await this.load(load)
-      await this.attempt(() => this.redis.set(dataKey, JSON.stringify(value), 'EX', ttlSeconds))
+      await this.attempt(() => this.redis.set(dataKey, JSON.stringify([version, value]), 'EX', ttlSeconds))
       return value
     } finally {
       if (locked !== null) await this.attempt(() => this.redis.eval(RELEASE, 1, lockKey, token))
     }
   }
 
-  private async waitFor<T>(dataKey: string): Promise<T | undefined> {
+  private async waitFor<T>(dataKey: string, version: string): Promise<T | typeof MISS> {
     const deadline = Date.now() + this.waitMs
     while (Date.now() < deadline) {
       await sleep(this.pollMs)
       const raw = await this.attempt(() => this.redis.get(dataKey))
-      if (raw === FAILED) return undefined
-      if (raw !== null) {
+      if (raw === FAILED) return MISS
+      const value = decode<T>(raw, version)
+      if (value !== MISS) {
         this.stats.hits++
-        return JSON.parse(raw) as T
+        return value
       }
     }
-    return undefined
+    return MISS
   }
 
   private load<T>(load: () => Promise<T>): Promise<T> {
@@ -143,6 +192,14 @@ export class Cache {
 }
 
 const FAILED = Symbol('redis-failed')
+const MISS = Symbol('cache-miss')
+
+/** The value of a raw entry loaded under `version`; MISS when absent or of another version. */
+function decode<T>(raw: string | null, version: string): T | typeof MISS {
+  if (raw === null) return MISS
+  const entry = JSON.parse(raw) as unknown
+  return Array.isArray(entry) && entry.length === 2 && entry[0] === version ? (entry[1] as T) : MISS
+}
 const WARN_INTERVAL_MS = 10_000
 const versionKey = (ns: string) => `cache:${ns}:v`
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

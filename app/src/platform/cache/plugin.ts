@@ -11,8 +11,11 @@ declare module 'fastify' {
 
 /** Namespaces of per-user cached data; a write to the user's data invalidates the matching one. */
 export const cacheNs = {
-  /** Profile and preferences (GET /v1/me, GET /v1/me/preferences). */
-  profile: (userId: string) => `profile:${userId}`,
+  /**
+   * Profile and preferences (GET /v1/me, GET /v1/me/preferences). The user's hash tag puts it in
+   * the slot of their sessions, so the session check reads it along (features/auth/plugin.ts).
+   */
+  profile: (userId: string) => `profile:{${userId}}`,
   /** The user's report summaries. */
   reports: (userId: string) => `reports:${userId}`,
   /** Admin-wide reports. */

@@ -1,0 +1,56 @@
+/**
+ * The statement behind GET /v1/transactions: a user's transactions, newest first, keyset-paged.
+ *
+ * A user's rows are those they send (from_user_id) or receive (to_user_id). `WHERE from = u OR
+ * to = u ORDER BY ... LIMIT n` makes PostgreSQL collect and sort every row of the user (a bitmap
+ * OR of both indexes) before it can stop; two index scans that each stop after n rows, merged, read
+ * at most 2n whatever the history's length. The second leaves out what the first has already
+ * (a transfer between two accounts of the same user).
+ */
+import type { Position } from '../../platform/pagination.js'
+
+/** Filters of one page. */
+export interface ListFilters {
+  limit: number
+  accountId?: string | undefined
+  /** Created at or after. */
+  from?: Date | undefined
+  /** Created before. */
+  to?: Date | undefined
+  /** The last row of the previous page: rows older than it. */
+  after?: Position | undefined
+}
+
+const COLUMNS = `id, type, amount, currency, from_account_id AS "fromAccountId",
+  to_account_id AS "toAccountId", description, created_at AS "createdAt"`
+
+/** Text and parameters of the page query (limit + 1 rows, so the caller can tell there is more). */
+export function listQuery(owner: string, filters: ListFilters): { text: string; values: unknown[] } {
+  const values: unknown[] = [owner]
+  const param = (value: unknown) => {
+    values.push(value)
+    return `$${values.length}`
+  }
+  const conditions: string[] = []
+  if (filters.accountId) {
+    const account = param(filters.accountId)
+    conditions.push(`(from_account_id = ${account} OR to_account_id = ${account})`)
+  }
+  if (filters.from) conditions.push(`created_at >= ${param(filters.from)}`)
+  if (filters.to) conditions.push(`created_at < ${param(filters.to)}`)
+  if (filters.after) {
+    conditions.push(
+      `(created_at, id) < (${param(filters.after.createdAt)}, ${param(filters.after.id)}::uuid)`,
+    )
+  }
+  const rest = conditions.map((c) => ` AND ${c}`).join('')
+  const take = param(filters.limit + 1)
+  const order = 'ORDER BY created_at DESC, id DESC'
+  const text = `SELECT * FROM (
+  (SELECT ${COLUMNS} FROM transactions WHERE from_user_id = $1${rest} ${order} LIMIT ${take})
+  UNION ALL
+  (SELECT ${COLUMNS} FROM transactions
+    WHERE to_user_id = $1 AND from_user_id IS DISTINCT FROM $1${rest} ${order} LIMIT ${take})
+) page ORDER BY "createdAt" DESC, id DESC LIMIT ${take}`
+  return { text, values }
+}
