@@ -159,6 +159,10 @@ export const SCHEMA = {
       default: ['node', 'dist/src/db/migrate-cli.js'],
     }),
     logRetentionDays: int('service log retention in days', 30),
+    fundingWebhook: bool(
+      "`true` once the operator has put the payment provider's key into `<cluster>/funding-webhook-secret`: the service gets FUNDING_WEBHOOK_SECRET; until then the webhook is off (ECS cannot start a task whose secret has no value)",
+      false,
+    ),
     collectorImage: str(
       'OpenTelemetry collector sidecar (ADOT) image; its config is `infra/collector/config.yaml`',
       { default: 'public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3' },

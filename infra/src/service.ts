@@ -165,9 +165,11 @@ export class Service extends pulumi.ComponentResource {
     )
     this.logGroupName = logGroup.name
 
-    // Only the service container gets it (not the migration task); the operator sets its value.
+    // Only the service container gets it (not the migration task); the operator sets its value. It is
+    // referenced only after the operator says so: ECS fails every task start on a secret without a
+    // version, and the circuit breaker would roll each deploy back (docs/infrastructure.md).
     const funding = fundingWebhookSecret(name, args, parent)
-    const serviceSecrets = [...args.secrets, funding]
+    const serviceSecrets = args.fundingWebhook ? [...args.secrets, funding] : args.secrets
     const repoArn = ecrRepositoryArn(args.image)
     // What every execution role here needs: pull the service image, write its log streams, decrypt with the key.
     const pullAndLog = [

@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import type { Inventory, InventoryResource } from '../plan/inventory.js'
-import { type BuiltStack, buildStack } from '../plan/inventory.js'
+import { type BuiltStack, buildStack, stackConfig } from '../plan/inventory.js'
 import { mockId } from '../plan/mocks.js'
 import type { StackName } from '../src/config.js'
 
@@ -95,9 +95,19 @@ export interface ContainerDefinition {
   secrets?: { name: string; valueFrom: string }[]
 }
 
+/** Config overrides of a stack whose operator has put the funding webhook's key in (`service.fundingWebhook`). */
+export function fundingWebhookOn(name: StackName): Record<string, string> {
+  const key = 'blueprint:service'
+  const service = JSON.parse(stackConfig(name)[key] ?? '{}') as Record<string, unknown>
+  return { [key]: JSON.stringify({ ...service, fundingWebhook: true }) }
+}
+
 /** The service container of a stack's service task definition. */
-export async function serviceContainer(name: StackName): Promise<ContainerDefinition> {
-  const { inventory } = await stack(name)
+export async function serviceContainer(
+  name: StackName,
+  config: Record<string, string> = {},
+): Promise<ContainerDefinition> {
+  const { inventory } = await stack(name, config)
   const containers = json<ContainerDefinition[]>(
     one(inventory, 'aws:ecs/taskDefinition:TaskDefinition', '-service'),
     'containerDefinitions',
@@ -118,8 +128,11 @@ const SECRET_PLACEHOLDERS: Record<string, string> = {
 }
 
 /** The service container's environment as ECS would hand it to the process (secrets as placeholders). */
-export async function deployedEnv(name: StackName): Promise<Record<string, string>> {
-  const app = await serviceContainer(name)
+export async function deployedEnv(
+  name: StackName,
+  config: Record<string, string> = {},
+): Promise<Record<string, string>> {
+  const app = await serviceContainer(name, config)
   const env = Object.fromEntries((app.environment ?? []).map((e) => [e.name, e.value]))
   for (const s of app.secrets ?? []) env[s.name] = SECRET_PLACEHOLDERS[s.name] ?? 'secret'
   return env

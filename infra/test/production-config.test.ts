@@ -10,6 +10,7 @@ import {
   all,
   type ContainerDefinition,
   deployedEnv,
+  fundingWebhookOn,
   json,
   list,
   one,
@@ -49,9 +50,17 @@ for (const [name, region] of [
       expect(versions, 'a SecretVersion would put the value in Pulumi state').to.have.length(0)
     })
 
-    it('hands the key to the service container only, from that secret', async () => {
-      const { inventory } = await stack(name)
+    it('references no secret without a value by default: a first deploy starts its tasks, the webhook is off', async () => {
       const app = await serviceContainer(name)
+      expect((app.secrets ?? []).map((s) => s.name)).not.to.include(ENV.fundingWebhookSecret)
+      const env = await deployedEnv(name)
+      expect(refusal(env)).to.equal(undefined)
+      expect(loadConfig(env).funding.webhookSecret, 'webhook off').to.equal(undefined)
+    })
+
+    it('hands the key to the service container only, from that secret', async () => {
+      const { inventory } = await stack(name, fundingWebhookOn(name))
+      const app = await serviceContainer(name, fundingWebhookOn(name))
       const secrets = Object.fromEntries((app.secrets ?? []).map((s) => [s.name, s.valueFrom]))
       expect(secrets[ENV.fundingWebhookSecret]).to.match(
         new RegExp(
@@ -67,8 +76,8 @@ for (const [name, region] of [
     })
 
     it('lets the execution role read exactly that secret, by its full ARN', async () => {
-      const { inventory } = await stack(name)
-      const app = await serviceContainer(name)
+      const { inventory } = await stack(name, fundingWebhookOn(name))
+      const app = await serviceContainer(name, fundingWebhookOn(name))
       const arn = (app.secrets ?? []).find((s) => s.name === ENV.fundingWebhookSecret)?.valueFrom as string
       const reads = statements(one(inventory, 'aws:iam/rolePolicy:RolePolicy', '-execution')).filter((s) =>
         list(s.Action).includes('secretsmanager:GetSecretValue'),
@@ -90,7 +99,7 @@ for (const [name, region] of [
     })
 
     it('loads with the app’s own config loader, with every production setting from the task definition', async () => {
-      const env = await deployedEnv(name)
+      const env = await deployedEnv(name, fundingWebhookOn(name))
       expect(env.NODE_ENV).to.equal('production')
       expect(refusal(env)).to.equal(undefined)
       const config = loadConfig(env)
@@ -108,7 +117,7 @@ for (const [name, region] of [
     })
 
     it('would refuse to start without any of the variables the loader requires', async () => {
-      const env = await deployedEnv(name)
+      const env = await deployedEnv(name, fundingWebhookOn(name))
       // What the loader demands (app/src/config.ts): each is set by the task definition.
       for (const required of [ENV.databaseUrl, ENV.redisUrl, 'SES_REGION']) {
         expect(env[required], required).to.be.a('string')
