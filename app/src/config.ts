@@ -121,7 +121,15 @@ export interface Config {
     /** Seconds a shed client is told to wait. */
     retryAfterSeconds: number
     /** The adaptive limit on requests in flight (platform/concurrency-limit.ts); max 0 disables it. */
-    concurrency: { initial: number; min: number; max: number; targetMs: number; windowMs: number }
+    concurrency: {
+      initial: number
+      min: number
+      max: number
+      targetMs: number
+      windowMs: number
+      minSamples: number
+      warmupMs: number
+    }
   }
   rateLimit: {
     windowSeconds: number
@@ -313,6 +321,8 @@ export function loadConfig(env: Env = process.env): Config {
         max: read.int('SHED_CONCURRENCY_MAX', 512, 0, 100_000),
         targetMs: read.int('SHED_LATENCY_TARGET_MS', 50, 1, 60_000),
         windowMs: read.int('SHED_LATENCY_WINDOW_MS', 100, 10, 60_000),
+        minSamples: read.int('SHED_LATENCY_MIN_SAMPLES', 20, 1, 100_000),
+        warmupMs: read.int('SHED_CONCURRENCY_WARMUP_MS', 1000, 0, 600_000),
       },
     },
     rateLimit: {

@@ -19,6 +19,10 @@ export interface ConcurrencyLimitOptions {
   targetMs: number
   /** Latencies are judged per window of this length. */
   windowMs: number
+  /** A window is judged only once it holds this many latencies (a few cold requests decide nothing). @default 20 */
+  minSamples?: number
+  /** No cut in this long after the first release: a new instance's first requests are cold. @default 0 */
+  warmupMs?: number
 }
 
 // Below this share of the target the limit may grow; between it and the target it holds still,
@@ -36,6 +40,7 @@ export class ConcurrencyLimit {
   private windowStart: number
   // The limit held traffic back in this window: only then is growing it meaningful.
   private saturated = false
+  private warmUntil: number | undefined
 
   constructor(
     private readonly options: ConcurrencyLimitOptions,
@@ -75,18 +80,29 @@ export class ConcurrencyLimit {
   release(latencyMs: number, now = performance.now()): void {
     this.active = Math.max(0, this.active - 1)
     this.samples.push(latencyMs)
-    if (now - this.windowStart >= this.options.windowMs) this.adapt(now)
+    this.warmUntil ??= now + (this.options.warmupMs ?? 0)
+    // A short window keeps collecting: a cut on three cold requests took a fresh instance to half
+    // its limit before any overload (and shed during rolling deploys).
+    if (
+      now - this.windowStart >= this.options.windowMs &&
+      this.samples.length >= (this.options.minSamples ?? 20)
+    ) {
+      this.adapt(now)
+    }
   }
 
   private adapt(now: number): void {
     const { min, max, targetMs } = this.options
     const sorted = this.samples.sort((a, b) => a - b)
-    const p90 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.9))] as number
-    if (p90 > targetMs) {
+    // p90: a lower percentile reacted too late to protect accepted requests. Routes slow by design
+    // would hold p90 over the target at any load and pin the limit at its floor on an idle
+    // instance, so they stay out of it: the login (its own hashing limiter) is `ownLimiter`.
+    const typical = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.9))] as number
+    if (typical > targetMs && now >= (this.warmUntil ?? 0)) {
       // Proportional: twice the target roughly halves the limit.
-      const factor = Math.min(MIN_CUT, Math.max(MAX_CUT, targetMs / p90))
+      const factor = Math.min(MIN_CUT, Math.max(MAX_CUT, targetMs / typical))
       this.current = Math.max(min, this.current * factor)
-    } else if (this.saturated && p90 < targetMs * GROW_BELOW) {
+    } else if (this.saturated && typical < targetMs * GROW_BELOW) {
       this.current = Math.min(max, this.current + Math.max(1, this.current * 0.1))
     }
     this.samples = []

@@ -41,6 +41,11 @@ declare module 'fastify' {
      * in-flight slot and reports no latency, or one stream would pin a slot for hours.
      */
     longLived?: boolean
+    /**
+     * The route bounds its own expensive work (the login's hashing limiter sheds with 503 itself):
+     * it takes no in-flight slot and its deliberately slow answers do not steer the limit.
+     */
+    ownLimiter?: boolean
   }
 }
 
@@ -106,7 +111,7 @@ async function loadShedding(app: FastifyInstance, opts: { config: Config['sheddi
   const limit = shedder.concurrency
   if (limit) {
     app.addHook('onRequest', async (request, reply) => {
-      if (request.url.startsWith(NEVER_SHED)) return
+      if (request.url.startsWith(NEVER_SHED) || request.routeOptions.config.ownLimiter) return
       if (request.routeOptions.config.longLived) {
         // The stream's start is shed like any request; its open hours hold no slot.
         if (limit.full) throw shed('concurrency', request)

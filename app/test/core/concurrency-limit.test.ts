@@ -51,4 +51,15 @@ describe('adaptive concurrency limit', () => {
     for (let t = 0; t < 2000; t += 100) window(limit, t, 200, 1)
     expect(limit.limit).to.equal(25)
   })
+
+  it('judges no window on a handful of cold requests, and cuts nothing while warming up', () => {
+    const few = new ConcurrencyLimit(options, 0)
+    window(few, 0, 5, 500)
+    expect(few.limit, 'five slow requests decide nothing').to.equal(20)
+    const warming = new ConcurrencyLimit({ ...options, warmupMs: 1000 }, 0)
+    window(warming, 0, 20, 500)
+    expect(warming.limit, 'within the warm-up').to.equal(20)
+    window(warming, 1000, 20, 500)
+    expect(warming.limit, 'after it').to.be.below(20)
+  })
 })

@@ -142,6 +142,8 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
   app.post(
     '/login',
     {
+      // The hashing limiter bounds it and sheds 503 itself (platform/load-shedding.ts).
+      config: { ownLimiter: true },
       preHandler: app.limit({
         name: 'login-ip',
         max: limits.loginPerIp,
@@ -228,6 +230,8 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
   app.post(
     '/login/mfa',
     {
+      // The hashing limiter bounds it and sheds 503 itself (platform/load-shedding.ts).
+      config: { ownLimiter: true },
       preHandler: app.limit({
         name: 'login-ip',
         max: limits.loginPerIp,
