@@ -60,6 +60,9 @@ interface Instrumentation {
  * (comma-separated: http, fastify, pg, ioredis, prisma, aws, pino). Only the enabled ones are
  * constructed: an instrumentation patches its module as soon as it exists.
  */
+
+/** At most this long for the final export at shutdown (server.ts exits right after). */
+const FINAL_FLUSH_TIMEOUT_MS = 2000
 export function instrumentations(env: Env = process.env): Instrumentation[] {
   const disabled = new Set((env.OTEL_NODE_DISABLED_INSTRUMENTATIONS ?? '').split(',').map((s) => s.trim()))
   return catalogue()
@@ -204,6 +207,15 @@ export async function startSdk(env: Env = process.env): Promise<void> {
 
   instrumentations(env)
   onTelemetryShutdown(async () => {
-    await Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()])
+    // The last flush gets a bounded wait: with the collector down, the exporters' own timeouts
+    // (10 s and more) would spend the stop budget ECS gives the task after draining.
+    const flush = Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()])
+    let timer: NodeJS.Timeout | undefined
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, FINAL_FLUSH_TIMEOUT_MS)
+      timer.unref()
+    })
+    await Promise.race([flush, bound])
+    clearTimeout(timer)
   })
 }

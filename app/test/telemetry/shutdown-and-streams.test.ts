@@ -3,6 +3,7 @@
  * the observed gauges, and an SSE stream's heartbeats add nothing to the stream's trace.
  */
 import { randomBytes } from 'node:crypto'
+import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { expect } from 'chai'
 import { signUp } from '../../../scripts/kit/api.js'
 import { type ServerProcess, startServer } from '../helpers/process.js'
@@ -97,5 +98,37 @@ describe('telemetry: final flush and long-lived streams', function () {
       (s) => !s.parentSpanId && (s.attributes['db.system.name'] ?? s.attributes['db.system']) === 'redis',
     )
     expect(rootRedis).to.deep.equal([])
+  })
+})
+
+describe('telemetry: a collector that never answers', function () {
+  this.timeout(120_000)
+
+  it('does not hold a stopping task past the final flush bound', async () => {
+    // Accepts connections and never answers: what a hung sidecar looks like to the exporters.
+    const sockets = new Set<Socket>()
+    const hung = createServer((socket) => sockets.add(socket))
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve))
+    const { port } = hung.address() as AddressInfo
+    try {
+      const server = await startServer(
+        {
+          OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+          OTEL_TRACES_SAMPLER: 'always_on',
+          OTEL_METRIC_EXPORT_INTERVAL: '600000',
+        },
+        undefined,
+        ['--import', './app/src/telemetry/register.ts'],
+      )
+      await signUp(server.url, 0)
+      const stoppedAt = Date.now()
+      server.child.kill('SIGTERM')
+      expect((await server.exited).code).to.equal(0)
+      // The exporters' own timeout is 10 s; the final flush is bounded at 2 s.
+      expect(Date.now() - stoppedAt).to.be.below(8000)
+    } finally {
+      for (const s of sockets) s.destroy()
+      hung.close()
+    }
   })
 })
