@@ -249,6 +249,32 @@ describe('multi-factor authentication (TOTP)', () => {
       })
       expect((await second(challenge, { code: codeAt(user.secret, 1) })).statusCode).to.equal(401)
     })
+    it('refuses a challenge older than a password change before spending its recovery code', async () => {
+      const user = await enrolledUser()
+      const [code] = user.recoveryCodes as [string]
+      const { challenge } = (await password(user.email, user.password)).json()
+      const changed = await app.inject({
+        method: 'POST',
+        url: '/v1/me/password',
+        headers: bearer(user.token),
+        payload: { currentPassword: user.password, newPassword: NEW_PASSWORD },
+      })
+      expect(changed.statusCode).to.equal(200)
+      const since = smtp.mails.length
+      const stale = await second(challenge, { recoveryCode: code })
+      expect(stale.statusCode).to.equal(401)
+      expect(stale.json().error.code).to.equal('INVALID_MFA_CHALLENGE')
+      const left = await app.inject({ method: 'GET', url: '/v1/me/mfa', headers: bearer(changed.json().token) })
+      expect(left.json().recoveryCodesLeft).to.equal(10)
+      // The code still works for the owner, and the only notice is the one of that real sign-in.
+      const fresh = (await password(user.email, NEW_PASSWORD)).json().challenge as string
+      expect((await second(fresh, { recoveryCode: code })).statusCode).to.equal(200)
+      await smtp.next(user.email, since, 'A recovery code was used to sign in')
+      const notices = smtp.mails
+        .slice(since)
+        .filter((m) => m.to.includes(user.email) && m.decoded.includes('A recovery code was used'))
+      expect(notices).to.have.length(1)
+    })
   })
 
   describe('disable and regenerate', () => {
