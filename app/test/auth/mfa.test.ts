@@ -4,6 +4,7 @@ import { setUserRole } from '../../src/features/auth/roles.js'
 import { buildTestApp } from '../helpers/app.js'
 import { codeAt, enrolMfa } from '../helpers/mfa.js'
 import { startS3, type TestS3 } from '../helpers/s3.js'
+import { freshRedisPrefix } from '../helpers/services.js'
 import { startSmtpSink, tokenIn } from '../helpers/smtp.js'
 import { bearer, login, uniqueEmail } from '../helpers/users.js'
 
@@ -264,7 +265,11 @@ describe('multi-factor authentication (TOTP)', () => {
       const stale = await second(challenge, { recoveryCode: code })
       expect(stale.statusCode).to.equal(401)
       expect(stale.json().error.code).to.equal('INVALID_MFA_CHALLENGE')
-      const left = await app.inject({ method: 'GET', url: '/v1/me/mfa', headers: bearer(changed.json().token) })
+      const left = await app.inject({
+        method: 'GET',
+        url: '/v1/me/mfa',
+        headers: bearer(changed.json().token),
+      })
       expect(left.json().recoveryCodesLeft).to.equal(10)
       // The code still works for the owner, and the only notice is the one of that real sign-in.
       const fresh = (await password(user.email, NEW_PASSWORD)).json().challenge as string
@@ -483,6 +488,51 @@ describe('REQUIRE_MFA', () => {
     })
     expect(off.statusCode).to.equal(403)
     expect(off.json().error.code).to.equal('MFA_REQUIRED')
+  })
+})
+
+describe('switching REQUIRE_MFA on', () => {
+  // The same database and Redis before and after the redeploy that turns the policy on.
+  const shared = { REDIS_KEY_PREFIX: freshRedisPrefix() }
+  let before_: FastifyInstance
+  let after_: FastifyInstance
+  before(async () => {
+    before_ = await buildTestApp({ ...shared, REQUIRE_MFA: 'false' })
+    after_ = await buildTestApp({ ...shared, REQUIRE_MFA: 'true' })
+  })
+  after(async () => {
+    await before_.close()
+    await after_.close()
+  })
+
+  it('restricts a full session that began without a second factor to enrolling', async () => {
+    const plain = await login(before_)
+    const enrolled = await login(before_)
+    const { secret } = await enrolMfa(before_, enrolled.token, enrolled.password)
+    const step = await before_.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email: enrolled.email, password: enrolled.password },
+    })
+    const withCode = await before_.inject({
+      method: 'POST',
+      url: '/v1/auth/login/mfa',
+      payload: { challenge: step.json().challenge, code: codeAt(secret, 1) },
+    })
+    const call = (method: 'GET' | 'POST', url: string, token: string) =>
+      after_.inject({ method, url, headers: bearer(token) })
+
+    const refused = await call('GET', '/v1/accounts', plain.token)
+    expect(refused.statusCode).to.equal(403)
+    expect(refused.json().error.code).to.equal('MFA_ENROLMENT_REQUIRED')
+    expect((await call('GET', '/v1/me', plain.token)).statusCode).to.equal(200)
+    expect((await call('GET', '/v1/accounts', withCode.json().token)).statusCode).to.equal(200)
+    // The session itself says whether it began with a second factor: no database read per request.
+    expect((await after_.sessions.touch(withCode.json().token))?.mfa).to.equal(true)
+    expect((await after_.sessions.touch(plain.token))?.mfa).to.equal(false)
+    // Enrolling from the restricted session rotates it into a full one.
+    const { token } = await enrolMfa(after_, plain.token, plain.password)
+    expect((await call('GET', '/v1/accounts', token)).statusCode).to.equal(200)
   })
 })
 

@@ -221,7 +221,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       }
       // REQUIRE_MFA: a user without a second factor gets a session that can only enrol one.
       const enrolmentOnly = app.mfa.config.requireForAll
-      return startSession(request, reply, current, generation, deviceToken, enrolmentOnly)
+      return startSession(request, reply, current, generation, deviceToken, { enrolmentOnly })
     },
   )
 
@@ -274,7 +274,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       if (factor.recoveryCode !== undefined) {
         links.sendMfaNotice(request, user, 'recovery-code-used')
       }
-      return startSession(request, reply, user, challenge.generation, deviceToken)
+      return startSession(request, reply, user, challenge.generation, deviceToken, { mfa: true })
     },
   )
 
@@ -285,7 +285,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
     user: { id: string; role: 'user' | 'admin' } & Parameters<typeof toPublicUser>[0],
     generation: string,
     deviceToken: string | undefined,
-    enrolmentOnly = false,
+    { enrolmentOnly = false, mfa = false }: { enrolmentOnly?: boolean; mfa?: boolean } = {},
   ) => {
     // Never keep a session the client arrived with (fixation): logging in always starts a new one.
     const previous = app.sessionTokenOf(request)
@@ -296,6 +296,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       user.id,
       enrolmentOnly ? ENROLMENT_ONLY_ROLE : user.role,
       generation,
+      { mfa },
     )
     const device = await throttle.succeed(user.id, deviceToken)
     // The session cookie first: clients that read one Set-Cookie read the session.
