@@ -412,6 +412,85 @@ describe('MFA throttling and expiry', () => {
   })
 })
 
+describe('MFA wrong answers per account and day', () => {
+  let app: FastifyInstance
+  let smtp: Awaited<ReturnType<typeof startSmtpSink>>
+  const SUBJECT = 'Your password was used but the code was wrong'
+  before(async () => {
+    smtp = await startSmtpSink()
+    app = await buildTestApp({
+      SMTP_URL: smtp.url,
+      APP_BASE_URL: 'https://app.example.com',
+      MFA_MAX_FAILURES_PER_DAY: '3',
+      LOGIN_MAX_PER_ACCOUNT: '50',
+    })
+  })
+  after(async () => {
+    await app.close()
+    await smtp.close()
+  })
+
+  const challengeFor = async (email: string, pass: string) =>
+    (await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password: pass } })).json()
+      .challenge as string
+  const second = (challenge: string, factor: Record<string, string>) =>
+    app.inject({ method: 'POST', url: '/v1/auth/login/mfa', payload: { challenge, ...factor } })
+  const lockOut = async (email: string, pass: string) => {
+    for (let i = 0; i < 3; i++) {
+      expect((await second(await challengeFor(email, pass), { code: '000000' })).statusCode).to.equal(401)
+    }
+  }
+
+  it('stops taking codes past the daily budget, mails the owner once, and a recovery code unlocks', async () => {
+    const user = await login(app)
+    const { secret, recoveryCodes } = await enrolMfa(app, user.token, user.password)
+    const since = smtp.mails.length
+    await lockOut(user.email, user.password)
+    const mail = await smtp.next(user.email, since, SUBJECT)
+    expect(mail.decoded).to.include('text/plain')
+    expect(mail.decoded).to.include('text/html')
+    expect(mail.decoded).to.include('entered many wrong two-factor codes')
+
+    const locked = await second(await challengeFor(user.email, user.password), { code: codeAt(secret) })
+    expect(locked.statusCode).to.equal(403)
+    expect(locked.json().error.code).to.equal('MFA_CODES_LOCKED')
+    const wrongRecovery = { recoveryCode: 'aaaaaa-aaaaaa-aaaaaa-aaaaaa' }
+    expect((await second(await challengeFor(user.email, user.password), wrongRecovery)).statusCode).to.equal(
+      401,
+    )
+
+    const recovered = await second(await challengeFor(user.email, user.password), {
+      recoveryCode: (recoveryCodes as string[])[0] as string,
+    })
+    expect(recovered.statusCode).to.equal(200)
+    await smtp.next(user.email, since, 'A recovery code was used to sign in')
+    const warnings = smtp.mails
+      .slice(since)
+      .filter((m) => m.to.includes(user.email) && m.raw.includes(SUBJECT))
+    expect(warnings).to.have.length(1)
+    // The successful sign-in forgot the wrong answers: codes work again.
+    const next = await second(await challengeFor(user.email, user.password), { code: codeAt(secret, 1) })
+    expect(next.statusCode).to.equal(200)
+  })
+
+  it('takes codes again after a password reset', async () => {
+    const user = await login(app)
+    const { secret } = await enrolMfa(app, user.token, user.password)
+    await lockOut(user.email, user.password)
+    const since = smtp.mails.length
+    await app.inject({ method: 'POST', url: '/v1/auth/password-reset', payload: { email: user.email } })
+    const mail = await smtp.next(user.email, since, 'Reset your password')
+    const reset = await app.inject({
+      method: 'POST',
+      url: '/v1/auth/password-reset/confirm',
+      payload: { token: tokenIn(mail), password: NEW_PASSWORD },
+    })
+    expect(reset.statusCode).to.equal(204)
+    const after = await second(await challengeFor(user.email, NEW_PASSWORD), { code: codeAt(secret, 1) })
+    expect(after.statusCode).to.equal(200)
+  })
+})
+
 describe('MFA second step under the hashing limiter', () => {
   let app: FastifyInstance
   before(async () => {

@@ -244,6 +244,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
           200: LoginResponse,
           400: errorRef,
           401: errorRef,
+          403: errorRef,
           429: errorRef,
           503: errorRef,
         },
@@ -263,12 +264,23 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       // the same budget, and the owner's known devices keep theirs.
       const verdict = await throttle.check({ email: user.email, userId: user.id, deviceToken })
       if (!verdict.allowed) throw tooManyRequests(verdict.retryAfterSeconds)
+      // A day's budget of wrong answers spent: codes stop working, recovery codes still do.
+      if (factor.code !== undefined && (await app.mfa.failures.exhausted(user.id))) {
+        await app.mfa.challenges.failed(challenge)
+        throw new HttpError(
+          403,
+          'MFA_CODES_LOCKED',
+          'Too many wrong codes for this account today: sign in with a recovery code or reset your password',
+        )
+      }
       // Through the hashing limiter like a password check: a flood of second steps queues or sheds.
       const valid = await app.passwords.limiter.run(() => app.mfa.authenticators.verify(user.id, factor))
       if (!valid) {
         await app.mfa.challenges.failed(challenge)
+        if (await app.mfa.failures.record(user.id)) links.sendMfaNotice(request, user, 'code-failures')
         throw new HttpError(401, 'INVALID_MFA_CODE', 'The code is wrong or was already used')
       }
+      await app.mfa.failures.clear(user.id)
       await throttle.refund(verdict.counter)
       if (!(await app.mfa.challenges.consume(challenge))) throw invalidChallenge()
       if (factor.recoveryCode !== undefined) {
@@ -421,6 +433,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       await links.tokens.revokeAll(user.id, 'reset')
       // The owner proved control of the mailbox: strangers' guesses no longer lock the account.
       await app.redis.del(accountLockKey(user.email))
+      await app.mfa.failures.clear(user.id)
       request.log.info({ userId: user.id }, 'password reset')
       return reply.code(204).send(null)
     },
