@@ -95,6 +95,11 @@ export interface Config {
     challengeMaxFailures: number
     /** How long a started enrolment waits for its confirming code. */
     enrolmentTtlSeconds: number
+    /**
+     * Wrong second-factor answers an account takes in 24 h; past it, no authenticator codes until
+     * the window ends, a password reset or a recovery-code sign-in, and the owner is mailed once.
+     */
+    maxFailuresPerDay: number
     /** Recovery codes issued at enrolment and at every regeneration. */
     recoveryCodeCount: number
     /** true: admins without MFA get 403 MFA_REQUIRED on /v1/admin/ routes until they enrol. */
@@ -287,6 +292,8 @@ export function loadConfig(env: Env = process.env): Config {
       challengeTtlSeconds: read.int('MFA_CHALLENGE_TTL_SECONDS', 300, 1, 900),
       challengeMaxFailures: read.int('MFA_CHALLENGE_MAX_FAILURES', 5, 1, 20),
       enrolmentTtlSeconds: read.int('MFA_ENROLMENT_TTL_SECONDS', 600, 60, 3600),
+      // 50 a day: far above an owner's typos, a 1-in-20,000 chance for a guesser (of 10^6 codes).
+      maxFailuresPerDay: read.int('MFA_MAX_FAILURES_PER_DAY', 50, 1, 10_000),
       recoveryCodeCount: read.int('MFA_RECOVERY_CODES', 10, 1, 50),
       // On by default: an admin account moves money (treasury) and sees every user's data.
       requireForAdmin: read.bool('REQUIRE_MFA_FOR_ADMIN', true),

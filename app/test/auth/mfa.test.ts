@@ -4,6 +4,7 @@ import { setUserRole } from '../../src/features/auth/roles.js'
 import { buildTestApp } from '../helpers/app.js'
 import { codeAt, enrolMfa } from '../helpers/mfa.js'
 import { startS3, type TestS3 } from '../helpers/s3.js'
+import { freshRedisPrefix } from '../helpers/services.js'
 import { startSmtpSink, tokenIn } from '../helpers/smtp.js'
 import { bearer, login, uniqueEmail } from '../helpers/users.js'
 
@@ -249,6 +250,36 @@ describe('multi-factor authentication (TOTP)', () => {
       })
       expect((await second(challenge, { code: codeAt(user.secret, 1) })).statusCode).to.equal(401)
     })
+    it('refuses a challenge older than a password change before spending its recovery code', async () => {
+      const user = await enrolledUser()
+      const [code] = user.recoveryCodes as [string]
+      const { challenge } = (await password(user.email, user.password)).json()
+      const changed = await app.inject({
+        method: 'POST',
+        url: '/v1/me/password',
+        headers: bearer(user.token),
+        payload: { currentPassword: user.password, newPassword: NEW_PASSWORD },
+      })
+      expect(changed.statusCode).to.equal(200)
+      const since = smtp.mails.length
+      const stale = await second(challenge, { recoveryCode: code })
+      expect(stale.statusCode).to.equal(401)
+      expect(stale.json().error.code).to.equal('INVALID_MFA_CHALLENGE')
+      const left = await app.inject({
+        method: 'GET',
+        url: '/v1/me/mfa',
+        headers: bearer(changed.json().token),
+      })
+      expect(left.json().recoveryCodesLeft).to.equal(10)
+      // The code still works for the owner, and the only notice is the one of that real sign-in.
+      const fresh = (await password(user.email, NEW_PASSWORD)).json().challenge as string
+      expect((await second(fresh, { recoveryCode: code })).statusCode).to.equal(200)
+      await smtp.next(user.email, since, 'A recovery code was used to sign in')
+      const notices = smtp.mails
+        .slice(since)
+        .filter((m) => m.to.includes(user.email) && m.decoded.includes('A recovery code was used'))
+      expect(notices).to.have.length(1)
+    })
   })
 
   describe('disable and regenerate', () => {
@@ -381,6 +412,85 @@ describe('MFA throttling and expiry', () => {
   })
 })
 
+describe('MFA wrong answers per account and day', () => {
+  let app: FastifyInstance
+  let smtp: Awaited<ReturnType<typeof startSmtpSink>>
+  const SUBJECT = 'Your password was used but the code was wrong'
+  before(async () => {
+    smtp = await startSmtpSink()
+    app = await buildTestApp({
+      SMTP_URL: smtp.url,
+      APP_BASE_URL: 'https://app.example.com',
+      MFA_MAX_FAILURES_PER_DAY: '3',
+      LOGIN_MAX_PER_ACCOUNT: '50',
+    })
+  })
+  after(async () => {
+    await app.close()
+    await smtp.close()
+  })
+
+  const challengeFor = async (email: string, pass: string) =>
+    (await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password: pass } })).json()
+      .challenge as string
+  const second = (challenge: string, factor: Record<string, string>) =>
+    app.inject({ method: 'POST', url: '/v1/auth/login/mfa', payload: { challenge, ...factor } })
+  const lockOut = async (email: string, pass: string) => {
+    for (let i = 0; i < 3; i++) {
+      expect((await second(await challengeFor(email, pass), { code: '000000' })).statusCode).to.equal(401)
+    }
+  }
+
+  it('stops taking codes past the daily budget, mails the owner once, and a recovery code unlocks', async () => {
+    const user = await login(app)
+    const { secret, recoveryCodes } = await enrolMfa(app, user.token, user.password)
+    const since = smtp.mails.length
+    await lockOut(user.email, user.password)
+    const mail = await smtp.next(user.email, since, SUBJECT)
+    expect(mail.decoded).to.include('text/plain')
+    expect(mail.decoded).to.include('text/html')
+    expect(mail.decoded).to.include('entered many wrong two-factor codes')
+
+    const locked = await second(await challengeFor(user.email, user.password), { code: codeAt(secret) })
+    expect(locked.statusCode).to.equal(403)
+    expect(locked.json().error.code).to.equal('MFA_CODES_LOCKED')
+    const wrongRecovery = { recoveryCode: 'aaaaaa-aaaaaa-aaaaaa-aaaaaa' }
+    expect((await second(await challengeFor(user.email, user.password), wrongRecovery)).statusCode).to.equal(
+      401,
+    )
+
+    const recovered = await second(await challengeFor(user.email, user.password), {
+      recoveryCode: (recoveryCodes as string[])[0] as string,
+    })
+    expect(recovered.statusCode).to.equal(200)
+    await smtp.next(user.email, since, 'A recovery code was used to sign in')
+    const warnings = smtp.mails
+      .slice(since)
+      .filter((m) => m.to.includes(user.email) && m.raw.includes(SUBJECT))
+    expect(warnings).to.have.length(1)
+    // The successful sign-in forgot the wrong answers: codes work again.
+    const next = await second(await challengeFor(user.email, user.password), { code: codeAt(secret, 1) })
+    expect(next.statusCode).to.equal(200)
+  })
+
+  it('takes codes again after a password reset', async () => {
+    const user = await login(app)
+    const { secret } = await enrolMfa(app, user.token, user.password)
+    await lockOut(user.email, user.password)
+    const since = smtp.mails.length
+    await app.inject({ method: 'POST', url: '/v1/auth/password-reset', payload: { email: user.email } })
+    const mail = await smtp.next(user.email, since, 'Reset your password')
+    const reset = await app.inject({
+      method: 'POST',
+      url: '/v1/auth/password-reset/confirm',
+      payload: { token: tokenIn(mail), password: NEW_PASSWORD },
+    })
+    expect(reset.statusCode).to.equal(204)
+    const after = await second(await challengeFor(user.email, NEW_PASSWORD), { code: codeAt(secret, 1) })
+    expect(after.statusCode).to.equal(200)
+  })
+})
+
 describe('MFA second step under the hashing limiter', () => {
   let app: FastifyInstance
   before(async () => {
@@ -457,6 +567,51 @@ describe('REQUIRE_MFA', () => {
     })
     expect(off.statusCode).to.equal(403)
     expect(off.json().error.code).to.equal('MFA_REQUIRED')
+  })
+})
+
+describe('switching REQUIRE_MFA on', () => {
+  // The same database and Redis before and after the redeploy that turns the policy on.
+  const shared = { REDIS_KEY_PREFIX: freshRedisPrefix() }
+  let before_: FastifyInstance
+  let after_: FastifyInstance
+  before(async () => {
+    before_ = await buildTestApp({ ...shared, REQUIRE_MFA: 'false' })
+    after_ = await buildTestApp({ ...shared, REQUIRE_MFA: 'true' })
+  })
+  after(async () => {
+    await before_.close()
+    await after_.close()
+  })
+
+  it('restricts a full session that began without a second factor to enrolling', async () => {
+    const plain = await login(before_)
+    const enrolled = await login(before_)
+    const { secret } = await enrolMfa(before_, enrolled.token, enrolled.password)
+    const step = await before_.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email: enrolled.email, password: enrolled.password },
+    })
+    const withCode = await before_.inject({
+      method: 'POST',
+      url: '/v1/auth/login/mfa',
+      payload: { challenge: step.json().challenge, code: codeAt(secret, 1) },
+    })
+    const call = (method: 'GET' | 'POST', url: string, token: string) =>
+      after_.inject({ method, url, headers: bearer(token) })
+
+    const refused = await call('GET', '/v1/accounts', plain.token)
+    expect(refused.statusCode).to.equal(403)
+    expect(refused.json().error.code).to.equal('MFA_ENROLMENT_REQUIRED')
+    expect((await call('GET', '/v1/me', plain.token)).statusCode).to.equal(200)
+    expect((await call('GET', '/v1/accounts', withCode.json().token)).statusCode).to.equal(200)
+    // The session itself says whether it began with a second factor: no database read per request.
+    expect((await after_.sessions.touch(withCode.json().token))?.mfa).to.equal(true)
+    expect((await after_.sessions.touch(plain.token))?.mfa).to.equal(false)
+    // Enrolling from the restricted session rotates it into a full one.
+    const { token } = await enrolMfa(after_, plain.token, plain.password)
+    expect((await call('GET', '/v1/accounts', token)).statusCode).to.equal(200)
   })
 })
 

@@ -5,7 +5,9 @@
  * Routes under /v1/admin/ additionally need the admin role, checked in the same phase (403 before
  * validation), and, with REQUIRE_MFA_FOR_ADMIN, an admin account with two-factor authentication on
  * (403 MFA_REQUIRED until they enrol at /v1/me/mfa). A session that may only enrol (REQUIRE_MFA,
- * features/mfa/policy.ts) is refused everywhere but the enrolment routes. Every answer is
+ * features/mfa/policy.ts) is refused everywhere but the enrolment routes, and so is a full session
+ * that began without a second factor once REQUIRE_MFA is on (switching it on restricts sessions
+ * that already exist, not only new logins). Every answer is
  * `Cache-Control: no-store`: it is one user's data.
  */
 import type {
@@ -29,21 +31,41 @@ function authorize(
   done: HookHandlerDoneFunction,
 ) {
   const url = request.routeOptions.url ?? ''
-  if (request.user?.role === ENROLMENT_ONLY_ROLE && !ENROLMENT_ROUTES.has(`${request.method} ${url}`)) {
-    return done(
-      new HttpError(
-        403,
-        'MFA_ENROLMENT_REQUIRED',
-        'Turn on two-factor authentication first (POST /v1/me/mfa/enrolment)',
-      ),
+  const enrolmentRoute = ENROLMENT_ROUTES.has(`${request.method} ${url}`)
+  if (request.user?.role === ENROLMENT_ONLY_ROLE && !enrolmentRoute) return done(enrolmentRequired())
+  const { authenticators, config } = this.mfa
+  const user = request.user
+  // REQUIRE_MFA switched on after this session began without a second factor: the session's own
+  // flag says so for free; only an unflagged one (its user may have enrolled since on another
+  // session, or it predates the flag) costs one primary-key read.
+  if (config.requireForAll && user && !request.session?.mfa && !enrolmentRoute) {
+    return void authenticators.isEnabled(user.id).then(
+      (enabled) => (enabled ? adminCheck(this, request, url, done) : done(enrolmentRequired())),
+      (err: Error) => done(err),
     )
   }
+  adminCheck(this, request, url, done)
+}
+
+const enrolmentRequired = () =>
+  new HttpError(
+    403,
+    'MFA_ENROLMENT_REQUIRED',
+    'Turn on two-factor authentication first (POST /v1/me/mfa/enrolment)',
+  )
+
+function adminCheck(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  url: string,
+  done: HookHandlerDoneFunction,
+) {
   if (!url.startsWith(ADMIN_PREFIX)) return done()
   const user = request.user
   if (user?.role !== 'admin') return done(forbidden('Admins only'))
   // One primary-key read, on admin routes only: the state is current even for a session that
   // predates an enrolment or a disable.
-  const { authenticators, config } = this.mfa
+  const { authenticators, config } = app.mfa
   if (!config.requireForAdmin) return done()
   authenticators.isEnabled(user.id).then(
     (enabled) =>

@@ -13,7 +13,10 @@ export async function rotateSessions(app: FastifyInstance, reply: FastifyReply, 
   const generation = await app.sessions.generation(userId)
   const fresh = await app.prisma.user.findUnique({ where: { id: userId } })
   if (!fresh || fresh.deletedAt) throw unauthorized('Account no longer exists')
-  const created = await app.sessions.create(userId, fresh.role, generation)
+  // A rotation follows a credential change (enrolment, disable, password): one read of the factor
+  // here keeps REQUIRE_MFA's per-request check free.
+  const mfa = await app.mfa.authenticators.isEnabled(userId)
+  const created = await app.sessions.create(userId, fresh.role, generation, { mfa })
   app.setSessionCookie(reply, created.token)
   return { user: fresh, token: created.token, expiresAt: created.session.expiresAt.toISOString() }
 }

@@ -223,7 +223,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       }
       // REQUIRE_MFA: a user without a second factor gets a session that can only enrol one.
       const enrolmentOnly = app.mfa.config.requireForAll
-      return startSession(request, reply, current, generation, deviceToken, enrolmentOnly)
+      return startSession(request, reply, current, generation, deviceToken, { enrolmentOnly })
     },
   )
 
@@ -248,6 +248,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
           200: LoginResponse,
           400: errorRef,
           401: errorRef,
+          403: errorRef,
           429: errorRef,
           503: errorRef,
         },
@@ -267,18 +268,29 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       // the same budget, and the owner's known devices keep theirs.
       const verdict = await throttle.check({ email: user.email, userId: user.id, deviceToken })
       if (!verdict.allowed) throw tooManyRequests(verdict.retryAfterSeconds)
+      // A day's budget of wrong answers spent: codes stop working, recovery codes still do.
+      if (factor.code !== undefined && (await app.mfa.failures.exhausted(user.id))) {
+        await app.mfa.challenges.failed(challenge)
+        throw new HttpError(
+          403,
+          'MFA_CODES_LOCKED',
+          'Too many wrong codes for this account today: sign in with a recovery code or reset your password',
+        )
+      }
       // Through the hashing limiter like a password check: a flood of second steps queues or sheds.
       const valid = await app.passwords.limiter.run(() => app.mfa.authenticators.verify(user.id, factor))
       if (!valid) {
         await app.mfa.challenges.failed(challenge)
+        if (await app.mfa.failures.record(user.id)) links.sendMfaNotice(request, user, 'code-failures')
         throw new HttpError(401, 'INVALID_MFA_CODE', 'The code is wrong or was already used')
       }
+      await app.mfa.failures.clear(user.id)
       await throttle.refund(verdict.counter)
       if (!(await app.mfa.challenges.consume(challenge))) throw invalidChallenge()
       if (factor.recoveryCode !== undefined) {
         links.sendMfaNotice(request, user, 'recovery-code-used')
       }
-      return startSession(request, reply, user, challenge.generation, deviceToken)
+      return startSession(request, reply, user, challenge.generation, deviceToken, { mfa: true })
     },
   )
 
@@ -289,7 +301,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
     user: { id: string; role: 'user' | 'admin' } & Parameters<typeof toPublicUser>[0],
     generation: string,
     deviceToken: string | undefined,
-    enrolmentOnly = false,
+    { enrolmentOnly = false, mfa = false }: { enrolmentOnly?: boolean; mfa?: boolean } = {},
   ) => {
     // Never keep a session the client arrived with (fixation): logging in always starts a new one.
     const previous = app.sessionTokenOf(request)
@@ -300,6 +312,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       user.id,
       enrolmentOnly ? ENROLMENT_ONLY_ROLE : user.role,
       generation,
+      { mfa },
     )
     const device = await throttle.succeed(user.id, deviceToken)
     // The session cookie first: clients that read one Set-Cookie read the session.
@@ -424,6 +437,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       await links.tokens.revokeAll(user.id, 'reset')
       // The owner proved control of the mailbox: strangers' guesses no longer lock the account.
       await app.redis.del(accountLockKey(user.email))
+      await app.mfa.failures.clear(user.id)
       request.log.info({ userId: user.id }, 'password reset')
       return reply.code(204).send(null)
     },

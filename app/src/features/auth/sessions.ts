@@ -3,7 +3,7 @@
  * random bytes (256 bits of entropy), base64url. Redis only ever sees the token's SHA-256, so a
  * dump of Redis yields no usable token.
  *
- *   sess:{<userId>}:<sha256(token)>  -> hash { ver, role, created }  TTL = idle TTL, slid on use,
+ *   sess:{<userId>}:<sha256(token)>  -> hash { ver, role, created, mfa }  TTL = idle TTL, slid on use,
  *                                       never beyond created + absolute lifetime
  *   user:{<userId>}:state            -> hash { ver, status }          the user's session generation
  *   user:{<userId>}:sessions         -> set of token hashes            (for export and clean-up)
@@ -25,6 +25,11 @@ export interface Session {
   id: string
   userId: string
   role: string
+  /**
+   * The user had a second factor when the session began (it came from a second login step or a
+   * rotation after enrolment): REQUIRE_MFA reads it instead of the database on every request.
+   */
+  mfa: boolean
   createdAt: Date
   expiresAt: Date
   /** Values of the keys `touch` was asked to read along (null where absent). */
@@ -81,7 +86,8 @@ export function tokenFor(userId: string): string {
   return Buffer.concat([uuid, randomBytes(RANDOM_BYTES)]).toString('base64url')
 }
 
-// KEYS: state, session, index. ARGV: role, idle ms, absolute ms, session id, expected ver ('' = any).
+// KEYS: state, session, index. ARGV: role, idle ms, absolute ms, session id, expected ver ('' = any),
+// mfa ('1' or '0').
 // Refuses (returns false) for an erased user or when the generation moved since the caller read it.
 const CREATE = `
 local st = redis.call('HMGET', KEYS[1], 'ver', 'status')
@@ -91,7 +97,7 @@ if ARGV[5] ~= '' and ARGV[5] ~= ver then return false end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('HSET', KEYS[1], 'ver', ver)
-redis.call('HSET', KEYS[2], 'ver', ver, 'role', ARGV[1], 'created', now)
+redis.call('HSET', KEYS[2], 'ver', ver, 'role', ARGV[1], 'created', now, 'mfa', ARGV[6])
 redis.call('PEXPIRE', KEYS[2], math.min(tonumber(ARGV[2]), tonumber(ARGV[3])))
 redis.call('SADD', KEYS[3], ARGV[4])
 -- The state and index outlive every session they cover.
@@ -103,10 +109,10 @@ return {ver, now}
 
 // KEYS: session, state, index, then any keys of the same user to read along (GET).
 // ARGV: idle ms, absolute ms, session id, slide ('1' or '0').
-// Returns { role, created ms, ttl ms, value of each extra key (false when absent) } or false; a
+// Returns { role, created ms, ttl ms, mfa, value of each extra key (false when absent) } or false; a
 // stale or too old session is deleted on sight.
 const TOUCH = `
-local s = redis.call('HMGET', KEYS[1], 'ver', 'role', 'created')
+local s = redis.call('HMGET', KEYS[1], 'ver', 'role', 'created', 'mfa')
 if not s[1] then return false end
 local ver = redis.call('HGET', KEYS[2], 'ver') or '0'
 local t = redis.call('TIME')
@@ -124,7 +130,7 @@ if ARGV[4] == '1' then
 else
   ttl = redis.call('PTTL', KEYS[1])
 end
-local out = {s[2], s[3], ttl}
+local out = {s[2], s[3], ttl, s[4] or '0'}
 for i = 4, #KEYS do out[#out + 1] = redis.call('GET', KEYS[i]) end
 return out
 `
@@ -142,7 +148,9 @@ return ids
 
 type Scripted = (Redis | Cluster) & {
   sessionCreate(...args: string[]): Promise<[string, number] | null>
-  sessionTouch(...args: (string | number)[]): Promise<[string, string, number, ...(string | null)[]] | null>
+  sessionTouch(
+    ...args: (string | number)[]
+  ): Promise<[string, string, number, string, ...(string | null)[]] | null>
   sessionRevokeAll(...args: string[]): Promise<string[]>
 }
 
@@ -178,12 +186,14 @@ export class SessionStore {
 
   /**
    * Starts a session and returns its token (never stored). Throws a 401 when the user is erased or
-   * their sessions were revoked after `expectedGeneration` was read.
+   * their sessions were revoked after `expectedGeneration` was read. `mfa`: the user has a second
+   * factor now (see `Session.mfa`).
    */
   async create(
     userId: string,
     role: string,
     expectedGeneration?: string,
+    { mfa = false }: { mfa?: boolean } = {},
   ): Promise<{ token: string; session: Session }> {
     const token = tokenFor(userId)
     const id = sessionIdOf(token)
@@ -197,6 +207,7 @@ export class SessionStore {
         this.absoluteMs,
         id,
         expectedGeneration ?? '',
+        mfa ? '1' : '0',
       ),
     )
     if (!result) throw new HttpError(401, 'INVALID_CREDENTIALS', 'Invalid email or password')
@@ -204,7 +215,7 @@ export class SessionStore {
     const expiresAt = new Date(
       Math.min(Date.now() + this.lifetimes.idleSeconds * 1000, createdAt.getTime() + Number(this.absoluteMs)),
     )
-    return { token, session: { id, userId, role, createdAt, expiresAt } }
+    return { token, session: { id, userId, role, mfa, createdAt, expiresAt } }
   }
 
   /**
@@ -232,11 +243,12 @@ export class SessionStore {
       ),
     )
     if (!result) return undefined
-    const [role, created, ttl, ...alongside] = result
+    const [role, created, ttl, mfa, ...alongside] = result
     return {
       id,
       userId,
       role,
+      mfa: mfa === '1',
       createdAt: new Date(Number(created)),
       expiresAt: new Date(Date.now() + Number(ttl)),
       ...(alsoGet ? { alongside } : {}),

@@ -82,7 +82,7 @@ export async function eraseUserData(
 
 /**
  * Step 3: what Redis keeps about the user beyond sessions and caches: pending mail tokens (they may
- * hold an address), known devices, and the per-address rate-limit and lockout counters (keyed by the
+ * hold an address), known devices, the day's count of wrong second-factor answers, and the per-address rate-limit and lockout counters (keyed by the
  * address' hash, still personal data). One DEL per key: they live in different cluster slots.
  */
 export async function forgetInRedis(app: FastifyInstance, userId: string, email: string): Promise<void> {
@@ -90,6 +90,7 @@ export async function forgetInRedis(app: FastifyInstance, userId: string, email:
   await Promise.all([
     app.redis.del(tokensKey(userId)),
     app.redis.del(devicesKey(userId)),
+    app.mfa.failures.clear(userId),
     app.redis.del(accountLockKey(email)),
     app.forgetLimit('register-account', hashed),
     app.forgetLimit('reset-account', hashed),

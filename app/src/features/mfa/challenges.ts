@@ -14,19 +14,25 @@
 import { createHash } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import { DependencyUnavailableError } from '../../platform/errors.js'
-import { sessionIdOf, tokenFor, userIdOfToken } from '../auth/sessions.js'
+import { sessionIdOf, sessionKeys, tokenFor, userIdOfToken } from '../auth/sessions.js'
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
 
 /** Key of one challenge. */
 export const challengeKey = (userId: string, id: string) => `user:{${userId}}:mfa:${id}`
 
-// KEYS: challenge. ARGV: ip, sha256(device token), attempts allowed. Charges an attempt atomically
-// and returns the generation, or nil; a client other than the one that passed the password spends
-// the budget too, and the attempt that exhausts it deletes the challenge.
+// KEYS: challenge, the user's session state. ARGV: ip, sha256(device token), attempts allowed.
+// Charges an attempt atomically and returns the generation, or nil; a client other than the one
+// that passed the password spends the budget too, and the attempt that exhausts it deletes the
+// challenge. A challenge older than a password change or revoke-all is dead before any code is
+// checked: answering it must not spend a recovery code for a session `create` would refuse.
 const ATTEMPT = `
 local s = redis.call('HMGET', KEYS[1], 'ip', 'device', 'gen')
 if not s[1] then return false end
+if s[3] ~= (redis.call('HGET', KEYS[2], 'ver') or '0') then
+  redis.call('DEL', KEYS[1])
+  return false
+end
 local tries = redis.call('HINCRBY', KEYS[1], 'tries', 1)
 local max = tonumber(ARGV[3])
 if s[1] ~= ARGV[1] or s[2] ~= ARGV[2] or tries > max then
@@ -77,7 +83,8 @@ export class MfaChallenges {
 
   /**
    * Charges one attempt to the challenge and returns it, or undefined when it does not exist, has
-   * expired, was answered from another client, or has no attempts left (then it is deleted).
+   * expired, was answered from another client, has no attempts left, or predates a revocation of
+   * the user's sessions (then it is deleted).
    */
   async attempt(token: string, binding: ChallengeBinding): Promise<Challenge | undefined> {
     const userId = userIdOfToken(token)
@@ -86,8 +93,10 @@ export class MfaChallenges {
     const generation = (await this.guard(() =>
       this.redis.eval(
         ATTEMPT,
-        1,
+        2,
         key,
+        // Same {userId} hash tag as the challenge: one slot on a cluster.
+        sessionKeys.state(userId),
         binding.ip,
         sha256(binding.deviceToken ?? ''),
         String(this.limits.maxFailures),

@@ -3,11 +3,17 @@ import fp from 'fastify-plugin'
 import type { Config } from '../../config.js'
 import { Authenticators } from './authenticator.js'
 import { MfaChallenges } from './challenges.js'
+import { MfaFailures } from './failures.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Second factors (PostgreSQL) and second-step login challenges (Redis). */
-    mfa: { authenticators: Authenticators; challenges: MfaChallenges; config: Config['mfa'] }
+    mfa: {
+      authenticators: Authenticators
+      challenges: MfaChallenges
+      failures: MfaFailures
+      config: Config['mfa']
+    }
   }
 }
 
@@ -22,6 +28,7 @@ async function mfaPlugin(app: FastifyInstance, opts: { config: Config['mfa'] }) 
       ttlSeconds: config.challengeTtlSeconds,
       maxFailures: config.challengeMaxFailures,
     }),
+    failures: new MfaFailures(app.redis, config.maxFailuresPerDay),
     config,
   })
 }

@@ -4,6 +4,8 @@
  * scope refuses it everywhere else with 403 MFA_ENROLMENT_REQUIRED), and confirming the enrolment
  * rotates it into a full session with the user's real role. The restriction rides on the session's
  * role, which the per-request session check already returns: enforcing it costs no extra lookup.
+ * Sessions that predate the switch carry their real role; they also carry whether they began with
+ * a second factor (`Session.mfa`), and the protected scope restricts those that did not.
  */
 import type { Config } from '../../config.js'
 

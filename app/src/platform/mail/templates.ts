@@ -67,7 +67,7 @@ export function emailChangedMail(name: string, newEmail: string): RenderedMail {
 }
 
 /** A change to the account's two-factor authentication, as `mfaChangedMail` reports it. */
-export type MfaChange = 'enabled' | 'disabled' | 'recovery-codes' | 'recovery-code-used'
+export type MfaChange = 'enabled' | 'disabled' | 'recovery-codes' | 'recovery-code-used' | 'code-failures'
 
 const MFA_CHANGES: Record<MfaChange, { subject: string; line: string }> = {
   enabled: {
@@ -86,6 +86,10 @@ const MFA_CHANGES: Record<MfaChange, { subject: string; line: string }> = {
     subject: 'A recovery code was used to sign in',
     line: 'Someone signed in to your account with one of your recovery codes; that code no longer works.',
   },
+  'code-failures': {
+    subject: 'Your password was used but the code was wrong',
+    line: 'Someone signed in with your password, then entered many wrong two-factor codes. Until tomorrow, signing in needs a recovery code (or a password reset).',
+  },
 }
 
 /** Sent after every change to two-factor authentication (the owner may not have made it). */
@@ -97,6 +101,7 @@ export function mfaChangedMail(name: string, change: MfaChange): RenderedMail {
     'Every other session of your account was signed out.',
     'If you did not do this, reset your password at once and contact support.',
   ]
-  if (change === 'recovery-code-used') lines.splice(2, 1)
+  // Nothing changed in the account's sessions for these two.
+  if (change === 'recovery-code-used' || change === 'code-failures') lines.splice(2, 1)
   return { subject, text: `${lines.join('\n\n')}\n`, html: layout(subject, lines) }
 }

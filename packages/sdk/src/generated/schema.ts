@@ -925,6 +925,15 @@ export interface operations {
                 };
             };
             /** @description Error envelope shared by every route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error envelope shared by every route */
             429: {
                 headers: {
                     [name: string]: unknown;
