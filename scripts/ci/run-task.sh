@@ -4,8 +4,11 @@
 # until `pulumi up`, so a revision of it is registered with IMAGE (and any extra container secrets) first.
 #
 # usage: run-task.sh <task definition arn> <label> [<ENV_NAME>=<secret valueFrom> ...]
-# env:   IMAGE, CLUSTER, SUBNETS (comma-separated), SECURITY_GROUP, GITHUB_RUN_ID, RUNNER_TEMP
+# env:   IMAGE, CLUSTER, SUBNETS (comma-separated), SECURITY_GROUP; GITHUB_RUN_ID and RUNNER_TEMP in CI
+#        (an operator's run by hand, as in the first deploy, gets a temporary directory and a manual id)
 set -euo pipefail
+: "${RUNNER_TEMP:=$(mktemp -d)}"
+: "${GITHUB_RUN_ID:=manual-$(date +%s)}"
 taskdef=$1
 label=$2
 shift 2
