@@ -325,7 +325,7 @@ export function loadConfig(env: Env = process.env): Config {
       concurrency: {
         initial: read.int('SHED_CONCURRENCY_INITIAL', 32, 1, 100_000),
         min: read.int('SHED_CONCURRENCY_MIN', 8, 1, 100_000),
-        max: read.int('SHED_CONCURRENCY_MAX', 512, 0, 100_000),
+        max: read.int('SHED_CONCURRENCY_MAX', 0, 0, 100_000),
         targetMs: read.int('SHED_LATENCY_TARGET_MS', 50, 1, 60_000),
         windowMs: read.int('SHED_LATENCY_WINDOW_MS', 100, 10, 60_000),
         minSamples: read.int('SHED_LATENCY_MIN_SAMPLES', 20, 1, 100_000),
