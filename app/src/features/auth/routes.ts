@@ -139,17 +139,21 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
     },
   )
 
+  // Both login steps check a secret: the hashing limiter bounds them and sheds 503 itself
+  // (platform/load-shedding.ts), and one per-IP budget (shared by name in Redis) covers both.
+  const passwordChecked = { ownLimiter: true }
+  const loginPerIp = app.limit({
+    name: 'login-ip',
+    max: limits.loginPerIp,
+    windowSeconds: limits.windowSeconds,
+    key: ip,
+  })
+
   app.post(
     '/login',
     {
-      // The hashing limiter bounds it and sheds 503 itself (platform/load-shedding.ts).
-      config: { ownLimiter: true },
-      preHandler: app.limit({
-        name: 'login-ip',
-        max: limits.loginPerIp,
-        windowSeconds: limits.windowSeconds,
-        key: ip,
-      }),
+      config: passwordChecked,
+      preHandler: loginPerIp,
       schema: {
         tags: ['auth'],
         summary:
@@ -230,14 +234,8 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
   app.post(
     '/login/mfa',
     {
-      // The hashing limiter bounds it and sheds 503 itself (platform/load-shedding.ts).
-      config: { ownLimiter: true },
-      preHandler: app.limit({
-        name: 'login-ip',
-        max: limits.loginPerIp,
-        windowSeconds: limits.windowSeconds,
-        key: ip,
-      }),
+      config: passwordChecked,
+      preHandler: loginPerIp,
       schema: {
         tags: ['auth'],
         summary:
