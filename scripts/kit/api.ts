@@ -26,7 +26,14 @@ export async function signUp(
   return { token, accountIds }
 }
 
-/** One API call that must answer `expected`; returns the parsed body. */
+// A harness's setup is a client like any other: a 503 with Retry-After (a fresh instance shedding
+// while a busy CI machine lags its event loop) is retried as the API asks, a few times.
+const SETUP_ATTEMPTS = 5
+
+/**
+ * One API call that must answer `expected`; returns the parsed body. A 503 that carries
+ * Retry-After is retried after that delay (at most 5 attempts) unless 503 is what is expected.
+ */
 export async function call<T = { token: string; account: { id: string } }>(
   baseUrl: string,
   method: string,
@@ -36,20 +43,26 @@ export async function call<T = { token: string; account: { id: string } }>(
   token?: string,
   idempotencyKey?: string,
 ): Promise<T> {
-  const res = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: {
-      'content-type': 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
-    },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  })
-  const text = await res.text()
-  if (res.status !== expected)
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: {
+        'content-type': 'application/json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+      },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    })
+    const text = await res.text()
+    if (res.status === expected) return JSON.parse(text) as T
+    const retryAfter = Number(res.headers.get('retry-after'))
+    if (res.status === 503 && expected !== 503 && retryAfter > 0 && attempt < SETUP_ATTEMPTS) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(retryAfter, 5) * 1000))
+      continue
+    }
     throw new Error(`${method} ${path}: expected ${expected}, got ${res.status} ${text}`)
-  return JSON.parse(text) as T
+  }
 }
 
 /**
