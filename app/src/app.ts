@@ -45,6 +45,7 @@ import securityHeaders from './platform/security-headers.js'
 import storage from './platform/storage/plugin.js'
 import swagger from './platform/swagger.js'
 import httpMetrics from './telemetry/http-metrics.js'
+import unsampledRequests from './telemetry/unsampled-requests.js'
 
 /** Options of the application plugin. */
 export interface AppOptions {
@@ -54,6 +55,7 @@ export interface AppOptions {
 /** Registers every plugin and route of the service. */
 async function app(fastify: FastifyInstance, { config }: AppOptions) {
   // External plugins: infrastructure clients and HTTP hardening.
+  await fastify.register(unsampledRequests)
   await fastify.register(httpMetrics)
   await fastify.register(errors)
   await fastify.register(requestId)

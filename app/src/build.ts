@@ -8,6 +8,7 @@ import { frameworkErrorBody } from './platform/errors.js'
 import { requestIdOf } from './platform/request-id.js'
 import { AccessLog } from './platform/request-log.js'
 import { buildValidator } from './platform/validation.js'
+import { logTraceFields } from './telemetry/log-correlation.js'
 
 /** What tests may inject besides configuration. */
 export interface BuildOptions {
@@ -44,6 +45,7 @@ export function loggerOptions(config: Config, stream?: DestinationStream): Fasti
   return {
     level: config.logLevel,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    mixin: logTraceFields,
     serializers: {
       req: (req) => ({
         method: req.method,

@@ -4,12 +4,17 @@
  * each exporting to a local OTLP sink, then drives the same closed-loop load at each in turn,
  * round after round (off, on, always-on, then the reverse order), so that the shared machine's
  * noise hits all alike. Each round gives a ratio (variant / off of the same round); the result is
- * the median of those ratios with their spread. Prints; never fails on the numbers.
+ * the median of those ratios with their spread. Each round also reads the CPU time the service's
+ * main thread (its event loop, the bottleneck of a Node process) spent per answered request: on a
+ * shared machine, throughput moves with the neighbours, CPU per request much less. Its ratio (off's
+ * CPU per request / the variant's) is the throughput a CPU-bound instance keeps. Prints; never fails
+ * on the numbers.
  *
  * BENCH_TRACING_SECONDS (per round and variant, default 5), BENCH_TRACING_ROUNDS (default 8),
  * BENCH_TRACING_CONNECTIONS (default 20), BENCH_TRACING_ALWAYS_ON=0 drops the 100% variant,
  * BENCH_TRACING_VARIANTS adds variants with more environment (see below).
  */
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { loadavg } from 'node:os'
@@ -65,10 +70,19 @@ interface Variant {
   service?: RunningService
   token?: string
   rps: number[]
+  /** Main-thread CPU microseconds per 2xx answer, per round. */
+  cpu: number[]
+}
+
+/** CPU time of a process's main thread so far, in microseconds (/proc/<pid>/schedstat, in ns). */
+function mainThreadCpuMicros(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1000
 }
 
 /** One closed-loop round on a hot authenticated read: session in Redis, accounts from PostgreSQL. */
-async function round(url: string, token: string): Promise<number> {
+async function round(service: RunningService, token: string): Promise<{ rps: number; cpu: number }> {
+  const { url, pid } = service
+  const cpuBefore = mainThreadCpuMicros(pid)
   const result = await autocannon({
     url: `${url}/v1/accounts`,
     connections,
@@ -77,7 +91,8 @@ async function round(url: string, token: string): Promise<number> {
   })
   if (result.non2xx > 0 || result.errors > 0)
     log(`  warning: ${result.non2xx} non-2xx, ${result.errors} errors at ${url} (not counted)`)
-  return result['2xx'] / seconds
+  const cpu = (mainThreadCpuMicros(pid) - cpuBefore) / Math.max(1, result['2xx'])
+  return { rps: result['2xx'] / seconds, cpu }
 }
 
 async function main() {
@@ -85,10 +100,11 @@ async function main() {
   // Production's batching, protocol and export interval: the cost includes the exports.
   const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint }
   const variants: Variant[] = [
-    { name: 'off', env: {}, rps: [] },
-    { name: 'on, default sampling (10%)', env: otel, rps: [] },
-    // Extra variants to find where the cost is: `;`-separated sets of NAME=VALUE (`,` between),
-    // e.g. BENCH_TRACING_VARIANTS='OTEL_METRICS_EXPORTER=none;OTEL_NODE_DISABLED_INSTRUMENTATIONS=prisma'.
+    { name: 'off', env: {}, rps: [], cpu: [] },
+    { name: 'on, default sampling (10%)', env: otel, rps: [], cpu: [] },
+    // Extra variants to find where the cost is: `;`-separated sets of NAME=VALUE (spaces between, as
+    // values such as the disabled-instrumentation list hold commas), e.g.
+    // BENCH_TRACING_VARIANTS='OTEL_METRICS_EXPORTER=none;OTEL_NODE_DISABLED_INSTRUMENTATIONS=pg,ioredis OTEL_METRICS_EXPORTER=none'.
     ...(env.BENCH_TRACING_VARIANTS ?? '')
       .split(';')
       .filter(Boolean)
@@ -96,9 +112,19 @@ async function main() {
         name: `on + ${set}`.slice(0, 60),
         env: {
           ...otel,
-          ...Object.fromEntries(set.split(',').map((kv) => kv.split('=') as [string, string])),
+          ...Object.fromEntries(
+            set
+              .trim()
+              .split(/\s+/)
+              .map((kv) => {
+                const at = kv.indexOf('=')
+                if (at < 1) throw new Error(`BENCH_TRACING_VARIANTS: "${kv}" is not NAME=VALUE`)
+                return [kv.slice(0, at), kv.slice(at + 1)]
+              }),
+          ),
         },
         rps: [] as number[],
+        cpu: [] as number[],
       })),
     ...(env.BENCH_TRACING_ALWAYS_ON === '0'
       ? []
@@ -107,6 +133,7 @@ async function main() {
             name: 'on, every trace (always_on)',
             env: { ...otel, OTEL_TRACES_SAMPLER: 'always_on' },
             rps: [],
+            cpu: [],
           },
         ]),
   ]
@@ -119,14 +146,15 @@ async function main() {
       v.token = user?.token
       log(`service "${v.name}" on ${v.service.url}`)
     }
-    for (const v of variants) await round(v.service?.url as string, v.token as string) // warm-up (JIT, pools)
+    for (const v of variants) await round(v.service as RunningService, v.token as string) // warm-up (JIT, pools)
     for (let r = 1; r <= rounds; r++) {
       // Alternate the order each round so no variant always runs right after the same neighbour.
       const order = r % 2 === 1 ? variants : [...variants].reverse()
       for (const v of order) {
-        const rps = await round(v.service?.url as string, v.token as string)
+        const { rps, cpu } = await round(v.service as RunningService, v.token as string)
         v.rps.push(rps)
-        log(`round ${r} ${v.name}: ${rps.toFixed(0)} req/s`)
+        v.cpu.push(cpu)
+        log(`round ${r} ${v.name}: ${rps.toFixed(0)} req/s, ${cpu.toFixed(0)} µs CPU per request`)
       }
     }
     report(variants)
@@ -163,6 +191,17 @@ function report(variants: Variant[]) {
     log(
       `  ${v.name.padEnd(30)} median ${percentile(rps, 50).toFixed(0).padStart(6)} req/s (${(rps[0] as number).toFixed(0)}-${(rps.at(-1) as number).toFixed(0)})${spread}`,
     )
+  }
+  const offCpu = off.length ? percentile(sorted(variants[0]?.cpu ?? []), 50) : 0
+  log('main-thread CPU per answered request (the throughput a CPU-bound instance keeps = off / variant):')
+  for (const v of variants) {
+    const cpu = percentile(sorted(v.cpu), 50)
+    const ratios = sorted((variants[0]?.cpu ?? []).map((x, i) => x / (v.cpu[i] as number)))
+    const spread =
+      v === variants[0]
+        ? ''
+        : `  ratio median ${f(percentile(ratios, 50))}  p25-p75 ${f(percentile(ratios, 25))}-${f(percentile(ratios, 75))}  (+${(cpu - offCpu).toFixed(0)} µs)`
+    log(`  ${v.name.padEnd(30)} median ${cpu.toFixed(0).padStart(6)} µs${spread}`)
   }
   log(
     `  per-round ratios: ${variants

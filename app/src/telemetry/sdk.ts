@@ -10,13 +10,12 @@
  * provider, so pg and http record metrics of their own on every query and request.
  */
 import { FastifyOtelInstrumentation } from '@fastify/otel'
-import { createNoopMeter, type MeterProvider, metrics } from '@opentelemetry/api'
+import { createNoopMeter, type MeterProvider, metrics, type Span } from '@opentelemetry/api'
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core'
 import { AwsInstrumentation } from '@opentelemetry/instrumentation-aws-sdk'
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http'
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis'
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg'
-import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino'
 import {
   defaultResource,
   detectResources,
@@ -34,6 +33,7 @@ import {
 import { BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base'
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import { PrismaInstrumentation } from '@prisma/instrumentation'
+import type { FastifyRequest } from 'fastify'
 import { onTelemetryShutdown } from './lifecycle.js'
 import { METER_NAME, REQUEST_DURATION } from './metrics.js'
 import { RequestScopedSampler, samplerFromEnv } from './sampler.js'
@@ -50,6 +50,18 @@ const HEALTH_PATH = /^\/health\//
  */
 const NO_METRICS: MeterProvider = { getMeter: () => createNoopMeter() }
 
+/**
+ * Names a recorded server span `METHOD /route` (only the method when no route matched), and keeps
+ * the query string out of `url.path` (search terms are personal data).
+ */
+function nameByRoute(span: Span, request: FastifyRequest): void {
+  if (!span.isRecording()) return
+  const route = request.routeOptions.url
+  span.updateName(route ? `${request.method} ${route}` : request.method)
+  const query = request.url.indexOf('?')
+  if (query >= 0) span.setAttribute('url.path', request.url.slice(0, query))
+}
+
 /** What this module needs of an instrumentation (each patches its module when constructed). */
 interface Instrumentation {
   setMeterProvider(meterProvider: MeterProvider): void
@@ -57,7 +69,8 @@ interface Instrumentation {
 
 /**
  * Every library whose calls become spans, less those OTEL_NODE_DISABLED_INSTRUMENTATIONS names
- * (comma-separated: http, fastify, pg, ioredis, prisma, aws, pino). Only the enabled ones are
+ * (comma-separated: http, fastify, pg, ioredis, prisma, aws). Trace ids in log lines are the
+ * logger's own (log-correlation.ts). Only the enabled ones are
  * constructed: an instrumentation patches its module as soon as it exists.
  */
 
@@ -76,26 +89,30 @@ export function instrumentations(env: Env = process.env): Instrumentation[] {
 
 function catalogue(): [string, () => Instrumentation][] {
   return [
-    // The server span of each request: starts before Fastify sees the request, so every log line
-    // of it (Fastify's "incoming request" included) carries the trace id.
+    // Outgoing calls only (AWS SDK transports). The incoming side is Fastify's own instrumentation
+    // below: the HTTP instrumentation's server span cost every request, sampled or not, URL and
+    // header attributes built for the sampler, emitter binding and a second span per request.
     [
       'http',
       () =>
         new HttpInstrumentation({
-          ignoreIncomingRequestHook: (req) => HEALTH_PATH.test(req.url ?? ''),
+          disableIncomingRequestInstrumentation: true,
           // Background work (writer-endpoint polling in SSM) would otherwise start a trace per poll.
           requireParentforOutgoingSpans: true,
         }),
     ],
-    // Names the server span by route (`GET /v1/accounts/:id`) and adds one span per request with
-    // the route; one span per hook would cost more than it tells.
+    // The server span of each request (W3C trace context extracted from its headers), named by
+    // route (`GET /v1/accounts/:id`). No span per hook or per handler: each would cost every
+    // request a span and a context switch for what the server span already says.
     [
       'fastify',
       () =>
         new FastifyOtelInstrumentation({
           registerOnInitialization: true,
           instrumentHooks: false,
+          instrumentHandler: false,
           ignorePaths: (route) => HEALTH_PATH.test(route.url),
+          requestHook: nameByRoute,
         }),
     ],
     // Background polls (replica lag, relay, sweeps) run outside a request: no root span for each.
@@ -118,8 +135,6 @@ function catalogue(): [string, () => Instrumentation][] {
         }),
     ],
     ['aws', () => new AwsInstrumentation({ suppressInternalInstrumentation: true })],
-    // Adds trace_id / span_id to log lines written inside a span; logs still go to stdout only.
-    ['pino', () => new PinoInstrumentation({ disableLogSending: true })],
   ]
 }
 

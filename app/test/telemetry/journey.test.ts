@@ -29,6 +29,8 @@ describe('telemetry: traces, logs and metrics of a user journey', function () {
   /** Trace context sent with each journey step, by step name. */
   const sent = new Map<string, ReturnType<typeof traceparent>>()
   let untracedRequestId = ''
+  /** A request whose caller decided not to sample it (traceparent flags 00). */
+  const unsampled = { ...traceparent(), requestId: '' }
 
   async function call(step: string, method: string, path: string, body?: unknown, token?: string) {
     const ctx = traceparent()
@@ -55,7 +57,8 @@ describe('telemetry: traces, logs and metrics of a user journey', function () {
       {
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-        OTEL_TRACES_SAMPLER: 'always_on',
+        // Every new trace, and the caller's decision where it sent one (flags 00: not sampled).
+        OTEL_TRACES_SAMPLER: 'parentbased_always_on',
         OTEL_SERVICE_NAME: 'journey-test',
         OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test',
         OTEL_BSP_SCHEDULE_DELAY: '200',
@@ -95,7 +98,7 @@ describe('telemetry: traces, logs and metrics of a user journey', function () {
       token,
     )
     expect(transfer.status).to.equal(201)
-    expect((await call('list', 'GET', '/v1/transactions', undefined, token)).status).to.equal(200)
+    expect((await call('list', 'GET', '/v1/transactions?limit=5', undefined, token)).status).to.equal(200)
     expect(
       (
         await call(
@@ -125,6 +128,14 @@ describe('telemetry: traces, logs and metrics of a user journey', function () {
     const res = await fetch(`${server.url}/v1/accounts`, { headers: { authorization: `Bearer ${token}` } })
     expect(res.status).to.equal(200)
     untracedRequestId = res.headers.get('x-request-id') ?? ''
+    const notSampled = await fetch(`${server.url}/v1/accounts`, {
+      headers: {
+        authorization: `Bearer ${token}`,
+        traceparent: `00-${unsampled.traceId}-${unsampled.parentId}-00`,
+      },
+    })
+    expect(notSampled.status).to.equal(200)
+    unsampled.requestId = notSampled.headers.get('x-request-id') ?? ''
 
     // A graceful stop flushes pending spans and the final metric collection.
     server.child.kill('SIGTERM')
@@ -179,6 +190,8 @@ describe('telemetry: traces, logs and metrics of a user journey', function () {
     ).to.equal(201)
     expect(transfer.resource['service.name']).to.equal('journey-test')
     expect(transfer.resource['deployment.environment.name']).to.equal('test')
+    // The path without its query string (search terms are personal data).
+    expect(serverSpanOf('list').attributes['url.path']).to.equal('/v1/transactions')
     const missing = serverSpanOf('missing')
     expect(missing.attributes['http.route']).to.equal('/v1/transactions/:id')
     expect(
@@ -222,6 +235,19 @@ describe('telemetry: traces, logs and metrics of a user journey', function () {
     const logLines = logLinesOf(untracedRequestId)
     expect(logLines.length).to.be.greaterThan(0)
     for (const line of logLines) expect(line.trace_id).to.equal(own[0]?.traceId)
+  })
+
+  it('records nothing of an unsampled request and still writes its trace id once into each of its log lines', () => {
+    expect(spansOf(unsampled.traceId)).to.have.length(0)
+    const raw = server
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{') && l.includes(`"reqId":"${unsampled.requestId}"`))
+    expect(raw.length).to.be.greaterThan(0)
+    for (const line of raw) {
+      expect(line.split('"trace_id"').length - 1, line).to.equal(1)
+      expect((JSON.parse(line) as Record<string, unknown>).trace_id).to.equal(unsampled.traceId)
+    }
   })
 
   function logLinesOf(requestId: string) {
