@@ -98,6 +98,9 @@ describe('telemetry: traces, logs and metrics of a user journey', function () {
       token,
     )
     expect(transfer.status).to.equal(201)
+    // The transfer's after-answer Redis work (notification, cache) must not share an auto-pipelined
+    // batch with the list's session lookup: a batch runs in the trace of the command that opened it.
+    await new Promise((r) => setTimeout(r, 300))
     expect((await call('list', 'GET', '/v1/transactions?limit=5', undefined, token)).status).to.equal(200)
     expect(
       (
