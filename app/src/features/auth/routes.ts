@@ -9,7 +9,7 @@ import { ENROLMENT_ONLY_ROLE } from '../mfa/policy.js'
 import { oneFactor, SecondFactorFields } from '../mfa/schemas.js'
 import { hashedEmail, normalizeEmail } from './email.js'
 import { HashingOverloadedError } from './hashing-limiter.js'
-import { accountLockKey, LoginThrottle } from './lockout.js'
+import { accountLockKey, deviceCookieName, LoginThrottle } from './lockout.js'
 import { mailLinks } from './mail-links.js'
 import { checkPassword, PASSWORD_MAX_LENGTH } from './password-policy.js'
 import { Email, Name, toPublicUser, userRef } from './schemas.js'
@@ -83,7 +83,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
   const limits = opts.rateLimit
   const throttle = new LoginThrottle(app.redis, opts.lockout)
   const links = mailLinks(app, opts)
-  const deviceCookie = opts.cookieSecure ? '__Host-device' : 'device'
+  const deviceCookie = deviceCookieName(opts.cookieSecure)
   const ip = (request: FastifyRequest) => request.ip
   // Hashed: rate-limit keys in Redis never hold an email address (they outlive an erasure otherwise).
   const account = (request: FastifyRequest) => hashedEmail((request.body as { email: string }).email)

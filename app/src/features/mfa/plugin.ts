@@ -4,6 +4,7 @@ import type { Config } from '../../config.js'
 import { Authenticators } from './authenticator.js'
 import { MfaChallenges } from './challenges.js'
 import { MfaFailures } from './failures.js'
+import { StepUp, type StepUpOptions } from './step-up.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -12,12 +13,14 @@ declare module 'fastify' {
       authenticators: Authenticators
       challenges: MfaChallenges
       failures: MfaFailures
+      /** The fresh second factor of account-takeover actions (step-up.ts). */
+      stepUp: StepUp
       config: Config['mfa']
     }
   }
 }
 
-async function mfaPlugin(app: FastifyInstance, opts: { config: Config['mfa'] }) {
+async function mfaPlugin(app: FastifyInstance, opts: { config: Config['mfa'] } & StepUpOptions) {
   const { config } = opts
   app.decorate('mfa', {
     authenticators: new Authenticators(() => app.prisma, {
@@ -29,9 +32,14 @@ async function mfaPlugin(app: FastifyInstance, opts: { config: Config['mfa'] }) 
       maxFailures: config.challengeMaxFailures,
     }),
     failures: new MfaFailures(app.redis, config.maxFailuresPerDay),
+    stepUp: new StepUp(app, { lockout: opts.lockout, cookieSecure: opts.cookieSecure }),
     config,
   })
 }
 
 /** The `mfa` plugin: `app.mfa`. */
-export default fp(mfaPlugin, { name: 'mfa', fastify: '5.x', dependencies: ['prisma', 'redis'] })
+export default fp(mfaPlugin, {
+  name: 'mfa',
+  fastify: '5.x',
+  dependencies: ['prisma', 'redis', 'auth', 'mail'],
+})
