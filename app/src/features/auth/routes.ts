@@ -381,6 +381,8 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       schema: {
         tags: ['auth'],
         summary: 'Ask for a password reset link by mail (the same answer whether or not the account exists)',
+        // Public: the mailed token (or only an address) is the credential, no session is needed.
+        security: [],
         body: Type.Object(
           { email: Type.String({ minLength: 1, maxLength: 254 }) },
           { additionalProperties: false },
@@ -413,6 +415,8 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       schema: {
         tags: ['auth'],
         summary: 'Set a new password with a reset token; every session of the account ends',
+        // Public: the mailed token (or only an address) is the credential, no session is needed.
+        security: [],
         body: Type.Object({ token: MailToken, password: Password }, { additionalProperties: false }),
         response: { 204: Type.Null(), 400: errorRef, 429: errorRef, 503: errorRef },
       },
@@ -453,6 +457,8 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       schema: {
         tags: ['auth'],
         summary: 'Confirm an email address with the token from the verification mail',
+        // Public: the mailed token (or only an address) is the credential, no session is needed.
+        security: [],
         body: Type.Object({ token: MailToken }, { additionalProperties: false }),
         response: {
           200: Type.Object({ user: userRef }),

@@ -115,6 +115,7 @@ const EraseSummary = Type.Object({
   uploadsDeleted: Type.Integer(),
   notificationsDeleted: Type.Integer(),
   transactionsAnonymised: Type.Integer(),
+  fundingsAnonymised: Type.Integer({ description: 'Fundings of the user whose free-text reason was erased' }),
   accountsKept: Type.Integer({ description: 'Accounts kept, anonymised, for the ledger (see docs/gdpr.md)' }),
   sessionsRevoked: Type.Integer(),
 })
