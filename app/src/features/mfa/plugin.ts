@@ -4,6 +4,7 @@ import type { Config } from '../../config.js'
 import { Authenticators } from './authenticator.js'
 import { MfaChallenges } from './challenges.js'
 import { MfaFailures } from './failures.js'
+import { SeedCipher } from './seed-cipher.js'
 import { StepUp, type StepUpOptions } from './step-up.js'
 
 declare module 'fastify' {
@@ -22,10 +23,16 @@ declare module 'fastify' {
 
 async function mfaPlugin(app: FastifyInstance, opts: { config: Config['mfa'] } & StepUpOptions) {
   const { config } = opts
+  if (!config.encryptionKeys.current) {
+    app.log.warn(
+      'MFA_ENCRYPTION_KEY is not set: TOTP seeds are stored unencrypted until it is (docs/security.md)',
+    )
+  }
   app.decorate('mfa', {
     authenticators: new Authenticators(() => app.prisma, {
       enrolmentTtlSeconds: config.enrolmentTtlSeconds,
       recoveryCodeCount: config.recoveryCodeCount,
+      cipher: new SeedCipher(config.encryptionKeys),
     }),
     challenges: new MfaChallenges(app.redis, {
       ttlSeconds: config.challengeTtlSeconds,
