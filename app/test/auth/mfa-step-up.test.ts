@@ -140,6 +140,19 @@ describe('step-up: a fresh second factor for account-takeover actions', () => {
     })
   }
 
+  it('checks the new password against the policy before it spends a recovery code', async () => {
+    const user = await enrolled()
+    const weak = await app.inject({
+      method: 'POST',
+      url: '/v1/me/password',
+      headers: bearer(user.token),
+      payload: { currentPassword: user.password, newPassword: 'short', recoveryCode: user.recoveryCodes[0] },
+    })
+    expect(weak.statusCode).to.equal(400)
+    const unused = await app.prisma.mfaRecoveryCode.count({ where: { userId: user.user.id, usedAt: null } })
+    expect(unused).to.equal(10)
+  })
+
   it('refuses a TOTP step already spent on the login', async () => {
     const user = await enrolled()
     const code = codeAt(user.secret, 1)

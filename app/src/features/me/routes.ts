@@ -176,13 +176,14 @@ const me: FastifyPluginAsyncTypebox<MeOptions> = async (app, opts) => {
     },
     async (request, reply) => {
       const user = await loadWriterUser(currentUserId(request))
+      // The policy first: a refused new password must not have spent a code or a recovery code.
+      const problems = checkPassword(request.body.newPassword, { email: user.email })
+      if (problems.length > 0) throw badRequest('Password does not meet the policy', problems)
       await app.mfa.stepUp.authorize(request, user, request.body, async () => {
         if (!(await app.passwords.verify(request.body.currentPassword, user.passwordHash))) {
           throw reauthenticationFailed()
         }
       })
-      const problems = checkPassword(request.body.newPassword, { email: user.email })
-      if (problems.length > 0) throw badRequest('Password does not meet the policy', problems)
       const passwordHash = await app.passwords.hash(request.body.newPassword)
       await app.prisma.user.update({ where: { id: user.id }, data: { passwordHash } })
       // Every session ends (the generation bump is atomic), then the caller gets a fresh one: the
