@@ -1,7 +1,7 @@
 // Step-up: with MFA on, a session plus the password no longer changes the email or the password,
 // nor erases the account; each needs a fresh second factor, judged like the login's second step.
 import { expect } from 'chai'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildTestApp } from '../helpers/app.js'
 import { codeAt, enrolMfa } from '../helpers/mfa.js'
 import { startS3, type TestS3 } from '../helpers/s3.js'
@@ -19,7 +19,7 @@ type Action = {
     token: string,
     password: string,
     factor: Factor,
-  ) => ReturnType<FastifyInstance['inject']>
+  ) => Promise<LightMyRequestResponse>
   ok: number
 }
 
