@@ -85,7 +85,11 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
 
   // Application plugins.
   await fastify.register(auth, { session: config.session, passwords: config.passwords })
-  await fastify.register(mfa, { config: config.mfa })
+  await fastify.register(mfa, {
+    config: config.mfa,
+    lockout: config.lockout,
+    cookieSecure: config.session.cookieSecure,
+  })
   await fastify.register(notifications, { config: config.notifications, redis: config.redis })
   await fastify.register(idempotencyRetention, {
     retentionHours: config.transactions.idempotencyRetentionHours,

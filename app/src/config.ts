@@ -3,6 +3,7 @@
  * Nothing else in the service reads process.env.
  */
 
+import { createHash } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import { getHeapStatistics } from 'node:v8'
 import { writerSourceProblem } from './db/writer-endpoint.js'
@@ -106,6 +107,12 @@ export interface Config {
     requireForAdmin: boolean
     /** true: every user must enrol; until then a login gives a session that can only enrol. */
     requireForAll: boolean
+    /**
+     * AES-256-GCM keys of the TOTP seeds at rest (features/mfa/seed-cipher.ts): MFA_ENCRYPTION_KEY
+     * seals, it and every MFA_ENCRYPTION_KEYS_OLD key open (rotation). `current` is unset only in
+     * production without MFA_ENCRYPTION_KEY: seeds are then stored as they are (a boot warning says so).
+     */
+    encryptionKeys: { current: Buffer | undefined; old: Buffer[] }
   }
   /** argon2id cost of new hashes and the bound on concurrent hashing (features/auth/password.ts). */
   passwords: {
@@ -217,11 +224,21 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>
 
+/**
+ * The TOTP seed key outside production, like the other local defaults (SMTP_URL, APP_BASE_URL):
+ * derived from a published string, so it protects nothing; production refuses it.
+ */
+const DEV_MFA_ENCRYPTION_KEY = createHash('sha256')
+  .update('blueprint: dev-only MFA seed key, not a secret')
+  .digest()
+
 /** Reads and validates the configuration; throws a ConfigError naming every bad or missing variable. */
 export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = []
   const read = new Reader(env, problems)
   const cookieSecure = read.bool('COOKIE_SECURE', true)
+  const production = read.optional('NODE_ENV') === 'production'
+  const mfaKey = read.keys('MFA_ENCRYPTION_KEY', 32)[0]
 
   const config: Config = {
     host: read.string('HOST', '0.0.0.0'),
@@ -299,6 +316,10 @@ export function loadConfig(env: Env = process.env): Config {
       requireForAdmin: read.bool('REQUIRE_MFA_FOR_ADMIN', true),
       // Off by default: turning it on changes what every existing client's login gives (docs/api.md).
       requireForAll: read.bool('REQUIRE_MFA', false),
+      encryptionKeys: {
+        current: mfaKey ?? (production ? undefined : DEV_MFA_ENCRYPTION_KEY),
+        old: read.keys('MFA_ENCRYPTION_KEYS_OLD', 32),
+      },
     },
     passwords: {
       // OWASP's first argon2id recommendation: m=19 MiB, t=2, p=1.
@@ -391,6 +412,14 @@ export function loadConfig(env: Env = process.env): Config {
       'SESSION_COOKIE_NAME: a __Host- cookie needs COOKIE_SECURE=true (browsers refuse it otherwise)',
     )
   }
+  if (production && mfaKey?.equals(DEV_MFA_ENCRYPTION_KEY)) {
+    problems.push(
+      'MFA_ENCRYPTION_KEY is the published development key; generate one: openssl rand -base64 32',
+    )
+  }
+  if (read.optional('MFA_ENCRYPTION_KEY')?.includes(',')) {
+    problems.push('MFA_ENCRYPTION_KEY takes one key; list previous ones in MFA_ENCRYPTION_KEYS_OLD')
+  }
   if (config.mail.transport === 'ses' && !config.mail.sesRegion) {
     problems.push('SES_REGION is required when MAIL_TRANSPORT=ses')
   }
@@ -436,6 +465,20 @@ class Reader {
       this.problems.push(`${name} must be at least ${minLength} characters`)
     }
     return value
+  }
+
+  /** Comma-separated base64 keys of exactly `bytes` bytes each; never echoed in the problem. */
+  keys(name: string, bytes: number): Buffer[] {
+    const items = (this.raw(name) ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+    const keys = items.map((item) => Buffer.from(item, 'base64'))
+    if (items.some((item, i) => !/^[A-Za-z0-9+/_-]+={0,2}$/.test(item) || keys[i]?.length !== bytes)) {
+      this.problems.push(`${name} must be ${bytes}-byte keys in base64 (openssl rand -base64 ${bytes})`)
+      return []
+    }
+    return keys
   }
 
   bool(name: string, fallback: boolean): boolean {

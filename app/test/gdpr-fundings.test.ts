@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { setUserRole } from '../src/features/auth/roles.js'
 import { buildTestApp } from './helpers/app.js'
 import { fundAccount } from './helpers/funding.js'
+import { startS3, type TestS3 } from './helpers/s3.js'
 import { bearer, login } from './helpers/users.js'
 import { openAccount } from './transactions.support.js'
 
@@ -77,5 +78,47 @@ describe('GDPR export: the money that came in (fundings)', () => {
       expect(JSON.stringify(f)).not.to.include(boss.user.id)
     }
     expect((await exportOf(other.token)).fundings.map((f) => f.amount)).to.deep.equal(['999'])
+  })
+})
+
+describe('GDPR erasure: the free text of fundings', () => {
+  let app: FastifyInstance
+  let s3: TestS3
+  before(async () => {
+    s3 = await startS3()
+    app = await buildTestApp(s3.env)
+  })
+  after(async () => {
+    await app.close()
+    await s3.close()
+  })
+
+  it('erases the reason of every funding of the user, keeps the rows and other users’ reasons', async () => {
+    const user = await login(app)
+    const other = await login(app)
+    const account = await openAccount(app, user.token)
+    const othersAccount = await openAccount(app, other.token)
+    await fundAccount(app, account, 1200, { reference: 'Rent from Jane Doe, flat 3' })
+    await fundAccount(app, account, 50)
+    await fundAccount(app, othersAccount, 999, { reference: 'PAY-1' })
+
+    const erased = await app.inject({
+      method: 'DELETE',
+      url: '/v1/me',
+      headers: bearer(user.token),
+      payload: { password: user.password },
+    })
+    expect(erased.statusCode, erased.body).to.equal(200)
+    expect(erased.json().fundingsAnonymised).to.equal(1)
+
+    const rows = await app.prisma.funding.findMany({ where: { userId: user.user.id } })
+    expect(rows).to.have.length(2)
+    expect(rows.map((r) => r.reason)).to.deep.equal([null, null])
+    expect(rows.map((r) => Number(r.amount)).sort((a, b) => a - b)).to.deep.equal([50, 1200])
+    const leftovers = await app.prisma.$queryRaw<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM fundings WHERE reason ILIKE '%Jane Doe%'`
+    expect(leftovers[0]?.n).to.equal(0)
+    const others = await app.prisma.funding.findMany({ where: { userId: other.user.id } })
+    expect(others.map((r) => r.reason)).to.deep.equal(['PAY-1'])
   })
 })

@@ -50,6 +50,8 @@ describe('web journey in chromium', function () {
   const alice = { email: `alice-${tag}@example.com`, password: PASSWORD, name: 'Alice' }
   const bob = { email: `bob-${tag}@example.com`, password: PASSWORD, name: 'Bob' }
   let bobAccount = ''
+  // One of Bob's recovery codes, read off the page at enrolment.
+  let bobRecoveryCode = ''
   let aliceAccount = ''
   const firstPage = { ttiMs: 0, jsGzipKb: 0 }
 
@@ -210,6 +212,7 @@ describe('web journey in chromium', function () {
     await pageB.getByRole('button', { name: 'Confirm' }).click()
     await expect_text(pageB.getByTestId('recovery-codes'), 'Recovery codes')
     expect(await pageB.getByTestId('recovery-codes').locator('li').count()).to.equal(10)
+    bobRecoveryCode = (await pageB.getByTestId('recovery-codes').locator('li').first().textContent()) ?? ''
     await expect_text(pageB.getByTestId('mfa-status'), 'On')
 
     await pageB.getByRole('button', { name: 'Log out' }).click()
@@ -221,6 +224,22 @@ describe('web journey in chromium', function () {
     await pageB.getByLabel('Authentication code').fill(codeAt(secret, 1))
     await pageB.getByRole('button', { name: 'Verify' }).click()
     await pageB.getByRole('button', { name: 'Log out' }).waitFor()
+    await pageB.getByRole('button', { name: 'Accounts' }).click()
+    await expect_text(pageB.getByTestId('balance').first(), '12.34')
+  })
+
+  it('Bob replaces his recovery codes: the page asks for a code and says plainly when it is wrong', async () => {
+    await pageB.getByRole('button', { name: 'Profile' }).click()
+    const form = pageB.getByRole('form', { name: 'Replace the recovery codes' })
+    await form.getByLabel('Password (for new recovery codes)').fill(bob.password)
+    await form.getByLabel('Code from your authenticator app, or a recovery code').fill('000000')
+    await form.getByRole('button', { name: 'Create new recovery codes' }).click()
+    await expect_text(pageB.getByRole('alert'), 'That code is wrong or was already used')
+    await form.getByLabel('Code from your authenticator app, or a recovery code').fill(bobRecoveryCode)
+    await form.getByRole('button', { name: 'Create new recovery codes' }).click()
+    await expect_text(pageB.getByRole('status'), 'New recovery codes')
+    expect(await pageB.getByTestId('recovery-codes').locator('li').count()).to.equal(10)
+    // The rotated session is the page's cookie: Bob is still signed in.
     await pageB.getByRole('button', { name: 'Accounts' }).click()
     await expect_text(pageB.getByTestId('balance').first(), '12.34')
   })

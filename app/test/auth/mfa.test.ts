@@ -258,7 +258,8 @@ describe('multi-factor authentication (TOTP)', () => {
         method: 'POST',
         url: '/v1/me/password',
         headers: bearer(user.token),
-        payload: { currentPassword: user.password, newPassword: NEW_PASSWORD },
+        // With MFA on, a password change takes a code too (step-up: mfa-step-up.test.ts).
+        payload: { currentPassword: user.password, newPassword: NEW_PASSWORD, code: codeAt(user.secret, 1) },
       })
       expect(changed.statusCode).to.equal(200)
       const since = smtp.mails.length
@@ -347,7 +348,7 @@ describe('multi-factor authentication (TOTP)', () => {
         method: 'DELETE',
         url: '/v1/me',
         headers: bearer(user.token),
-        payload: { password: user.password },
+        payload: { password: user.password, code: codeAt(user.secret, 1) },
       })
       expect(erased.statusCode).to.equal(200)
       expect(await app.prisma.userMfa.count({ where: { userId: user.user.id } })).to.equal(0)

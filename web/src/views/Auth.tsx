@@ -2,6 +2,7 @@ import { type FormEvent, useState } from 'react'
 import { api } from '../lib/api.js'
 import { clearCache, remember } from '../lib/cache.js'
 import { ApiError, unwrap } from '../lib/errors.js'
+import { secondFactorMessage } from '../lib/second-factor.js'
 import type { Me } from '../session.js'
 
 /** Sign in (with the second step when the account has two-factor authentication), or register. */
@@ -125,7 +126,12 @@ function SecondStep({
       await onSignedIn(user as Me)
     } catch (err) {
       if (err instanceof ApiError && err.code === 'INVALID_MFA_CHALLENGE') return onRestart()
-      setError(err instanceof ApiError ? detail(err) : 'The service cannot be reached; try again.')
+      // Codes are locked for the day: only a recovery code can sign in now, so ask for one.
+      if (err instanceof ApiError && err.code === 'MFA_CODES_LOCKED') setRecovery(true)
+      setError(
+        secondFactorMessage(err) ??
+          (err instanceof ApiError ? detail(err) : 'The service cannot be reached; try again.'),
+      )
     } finally {
       setBusy(false)
     }

@@ -3,20 +3,30 @@ import { api } from '../lib/api.js'
 import { clearCache, remember } from '../lib/cache.js'
 import { apiUrl } from '../lib/config.js'
 import { ApiError, unwrap } from '../lib/errors.js'
+import { factorOf, secondFactorMessage } from '../lib/second-factor.js'
 import type { Me } from '../session.js'
 import { useSession } from '../session.js'
 import { useRead } from '../useRead.js'
 import { detail } from './Auth.js'
-import { TwoFactorSettings } from './TwoFactor.js'
+import { FactorField, TwoFactorSettings } from './TwoFactor.js'
 
 /** Profile, preferences, two-factor authentication, the GDPR export and erasure. */
 export function ProfileView() {
   const { me, setMe, forget } = useSession()
   const prefs = useRead('preferences', () => unwrap(api.GET('/v1/me/preferences')))
+  // With MFA on, erasure also takes a code; the service's MFA_CODE_REQUIRED reveals the field too.
+  const mfa = useRead('mfa', () => unwrap(api.GET('/v1/me/mfa')))
+  const [askCode, setAskCode] = useState(false)
+  const needsCode = askCode || mfa.data?.enabled === true
   const [message, setMessage] = useState<{ ok: boolean; text: string }>()
   const say = (ok: boolean, text: string) => setMessage({ ok, text })
-  const fail = (err: unknown) =>
-    say(false, err instanceof ApiError ? detail(err) : 'The service cannot be reached.')
+  const fail = (err: unknown) => {
+    if (err instanceof ApiError && err.code === 'MFA_CODE_REQUIRED') setAskCode(true)
+    say(
+      false,
+      secondFactorMessage(err) ?? (err instanceof ApiError ? detail(err) : 'The service cannot be reached.'),
+    )
+  }
   const preferences = (prefs.data?.preferences ?? {}) as { theme?: string; emailNotifications?: boolean }
 
   async function saveProfile(event: FormEvent<HTMLFormElement>) {
@@ -77,10 +87,13 @@ export function ProfileView() {
 
   async function erase(event: FormEvent<HTMLFormElement>) {
     event.preventDefault()
-    const password = String(new FormData(event.currentTarget).get('password'))
+    const form = new FormData(event.currentTarget)
+    const password = String(form.get('password'))
+    const code = form.get('code')
     if (!window.confirm('Erase your data for good? This cannot be undone.')) return
     try {
-      await unwrap(api.DELETE('/v1/me', { body: { password } }))
+      const body = { password, ...(code === null ? {} : factorOf(String(code))) }
+      await unwrap(api.DELETE('/v1/me', { body }))
       await clearCache()
       await forget()
     } catch (err) {
@@ -142,6 +155,7 @@ export function ProfileView() {
           Password (to confirm erasure)
           <input name="password" type="password" required autoComplete="current-password" />
         </label>
+        {needsCode && <FactorField />}
         <button type="submit">Erase my data</button>
       </form>
     </section>

@@ -1,12 +1,14 @@
 import { type FormEvent, useState } from 'react'
 import { api } from '../lib/api.js'
 import { ApiError, unwrap } from '../lib/errors.js'
+import { factorOf, secondFactorMessage } from '../lib/second-factor.js'
 import { useRead } from '../useRead.js'
 import { detail } from './Auth.js'
 
 /**
  * Two-factor authentication settings: enrol an authenticator app (the otpauth:// link and the
- * secret as text; no QR library), confirm with a code, see the recovery codes once, disable.
+ * secret as text; no QR library), confirm with a code, see the recovery codes once, replace them,
+ * disable. Replacing and disabling take the password and a code (or a recovery code).
  */
 export function TwoFactorSettings({ onEnabled }: { onEnabled?: () => void } = {}) {
   const status = useRead('mfa', () => unwrap(api.GET('/v1/me/mfa')))
@@ -14,7 +16,12 @@ export function TwoFactorSettings({ onEnabled }: { onEnabled?: () => void } = {}
   const [codes, setCodes] = useState<string[]>()
   const [message, setMessage] = useState<{ ok: boolean; text: string }>()
   const fail = (err: unknown) =>
-    setMessage({ ok: false, text: err instanceof ApiError ? detail(err) : 'The service cannot be reached.' })
+    setMessage({
+      ok: false,
+      text:
+        secondFactorMessage(err) ??
+        (err instanceof ApiError ? detail(err) : 'The service cannot be reached.'),
+    })
   const field = (event: FormEvent<HTMLFormElement>, name: string) =>
     String(new FormData(event.currentTarget).get(name)).trim()
 
@@ -48,10 +55,23 @@ export function TwoFactorSettings({ onEnabled }: { onEnabled?: () => void } = {}
   async function disable(event: FormEvent<HTMLFormElement>) {
     event.preventDefault()
     try {
-      const body = { password: field(event, 'password'), code: field(event, 'code') }
+      const body = { password: field(event, 'password'), ...factorOf(field(event, 'code')) }
       await unwrap(api.DELETE('/v1/me/mfa', { body }))
       setCodes(undefined)
       setMessage({ ok: true, text: 'Two-factor authentication is off' })
+      status.reload()
+    } catch (err) {
+      fail(err)
+    }
+  }
+
+  async function regenerate(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault()
+    try {
+      const body = { password: field(event, 'password'), ...factorOf(field(event, 'code')) }
+      const answer = await unwrap(api.POST('/v1/me/mfa/recovery-codes', { body }))
+      setCodes(answer.recoveryCodes)
+      setMessage({ ok: true, text: 'New recovery codes; the old ones no longer work' })
       status.reload()
     } catch (err) {
       fail(err)
@@ -79,18 +99,25 @@ export function TwoFactorSettings({ onEnabled }: { onEnabled?: () => void } = {}
         </div>
       )}
       {status.data?.enabled ? (
-        <form onSubmit={disable} className="stack" aria-label="Turn off two-factor authentication">
+        <>
           <p data-testid="mfa-status">On, {status.data.recoveryCodesLeft} recovery codes left</p>
-          <label>
-            Password (to turn off)
-            <input name="password" type="password" required autoComplete="current-password" />
-          </label>
-          <label>
-            Current code
-            <input name="code" required inputMode="numeric" pattern="[0-9]{6}" autoComplete="one-time-code" />
-          </label>
-          <button type="submit">Turn off two-factor authentication</button>
-        </form>
+          <form onSubmit={regenerate} className="stack" aria-label="Replace the recovery codes">
+            <label>
+              Password (for new recovery codes)
+              <input name="password" type="password" required autoComplete="current-password" />
+            </label>
+            <FactorField />
+            <button type="submit">Create new recovery codes</button>
+          </form>
+          <form onSubmit={disable} className="stack" aria-label="Turn off two-factor authentication">
+            <label>
+              Password (to turn off)
+              <input name="password" type="password" required autoComplete="current-password" />
+            </label>
+            <FactorField />
+            <button type="submit">Turn off two-factor authentication</button>
+          </form>
+        </>
       ) : pending ? (
         <form onSubmit={confirm} className="stack" aria-label="Confirm two-factor authentication">
           <p>
@@ -122,5 +149,15 @@ export function TwoFactorSettings({ onEnabled }: { onEnabled?: () => void } = {}
         )
       )}
     </section>
+  )
+}
+
+/** The second factor of a sensitive change: the current code, or one recovery code (`name="code"`). */
+export function FactorField() {
+  return (
+    <label>
+      Code from your authenticator app, or a recovery code
+      <input name="code" required autoComplete="one-time-code" maxLength={40} />
+    </label>
   )
 }

@@ -26,6 +26,8 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
 /** Key of the untrusted-failure counter of an account (by normalized email; erasure deletes it). */
 export const accountLockKey = (email: string) => `lock:acct:${sha256(email)}`
 const deviceLockKey = (token: string) => `lock:dev:${sha256(token)}`
+/** Name of the device cookie (`__Host-` needs Secure cookies: browsers refuse the prefix otherwise). */
+export const deviceCookieName = (cookieSecure: boolean) => (cookieSecure ? '__Host-device' : 'device')
 /** Key of the user's known devices. */
 export const devicesKey = (userId: string) => `user:{${userId}}:devices`
 const DEVICE_TOKEN = /^[A-Za-z0-9_-]{43}$/

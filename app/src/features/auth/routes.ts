@@ -9,7 +9,7 @@ import { ENROLMENT_ONLY_ROLE } from '../mfa/policy.js'
 import { oneFactor, SecondFactorFields } from '../mfa/schemas.js'
 import { hashedEmail, normalizeEmail } from './email.js'
 import { HashingOverloadedError } from './hashing-limiter.js'
-import { accountLockKey, LoginThrottle } from './lockout.js'
+import { accountLockKey, deviceCookieName, LoginThrottle } from './lockout.js'
 import { mailLinks } from './mail-links.js'
 import { checkPassword, PASSWORD_MAX_LENGTH } from './password-policy.js'
 import { Email, Name, toPublicUser, userRef } from './schemas.js'
@@ -83,7 +83,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
   const limits = opts.rateLimit
   const throttle = new LoginThrottle(app.redis, opts.lockout)
   const links = mailLinks(app, opts)
-  const deviceCookie = opts.cookieSecure ? '__Host-device' : 'device'
+  const deviceCookie = deviceCookieName(opts.cookieSecure)
   const ip = (request: FastifyRequest) => request.ip
   // Hashed: rate-limit keys in Redis never hold an email address (they outlive an erasure otherwise).
   const account = (request: FastifyRequest) => hashedEmail((request.body as { email: string }).email)
@@ -381,6 +381,8 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       schema: {
         tags: ['auth'],
         summary: 'Ask for a password reset link by mail (the same answer whether or not the account exists)',
+        // Public: the mailed token (or only an address) is the credential, no session is needed.
+        security: [],
         body: Type.Object(
           { email: Type.String({ minLength: 1, maxLength: 254 }) },
           { additionalProperties: false },
@@ -413,6 +415,8 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       schema: {
         tags: ['auth'],
         summary: 'Set a new password with a reset token; every session of the account ends',
+        // Public: the mailed token (or only an address) is the credential, no session is needed.
+        security: [],
         body: Type.Object({ token: MailToken, password: Password }, { additionalProperties: false }),
         response: { 204: Type.Null(), 400: errorRef, 429: errorRef, 503: errorRef },
       },
@@ -453,6 +457,8 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       schema: {
         tags: ['auth'],
         summary: 'Confirm an email address with the token from the verification mail',
+        // Public: the mailed token (or only an address) is the credential, no session is needed.
+        security: [],
         body: Type.Object({ token: MailToken }, { additionalProperties: false }),
         response: {
           200: Type.Object({ user: userRef }),

@@ -6,7 +6,8 @@
  * session first, so no request of the user adds data meanwhile):
  *   1. delete every object under the user's S3 prefix;
  *   2. one database transaction: delete uploads, notifications, outbox events, idempotency records
- *      activity days and the second factor (TOTP secret, recovery codes); blank transaction descriptions and account names; anonymise the user row
+ *      activity days and the second factor (TOTP secret, recovery codes); blank transaction
+ *      descriptions, funding reasons and account names; anonymise the user row
  *      (email, name, password hash, profile, preferences) and stamp deleted_at.
  */
 import { randomUUID } from 'node:crypto'
@@ -23,6 +24,7 @@ export interface ErasureSummary {
   uploadsDeleted: number
   notificationsDeleted: number
   transactionsAnonymised: number
+  fundingsAnonymised: number
   accountsKept: number
 }
 
@@ -53,6 +55,12 @@ export async function eraseUserData(
       where: { OR: [{ fromUserId: userId }, { toUserId: userId }], description: { not: null } },
       data: { description: null },
     })
+    // Free text too: a treasury reason or a provider reference may name the person ("refund for
+    // Jane's rent"). The funding row itself stays: it is the ledger's audit and replay record.
+    const fundingsAnonymised = await tx.funding.updateMany({
+      where: { userId, reason: { not: null } },
+      data: { reason: null },
+    })
     const accounts = await tx.account.updateMany({ where: { userId }, data: { name: null } })
     await tx.user.update({
       where: { id: userId },
@@ -75,6 +83,7 @@ export async function eraseUserData(
       uploadsDeleted: uploadsDeleted.count,
       notificationsDeleted: notificationsDeleted.count,
       transactionsAnonymised: transactionsAnonymised.count,
+      fundingsAnonymised: fundingsAnonymised.count,
       accountsKept: accounts.count,
     }
   })

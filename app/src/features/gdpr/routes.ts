@@ -5,6 +5,7 @@ import { HttpError, unauthorized } from '../../platform/errors.js'
 import { authErrors, errorRef } from '../../platform/schemas.js'
 import { currentUserId, sessionSecurity } from '../auth/current-user.js'
 import { userRef } from '../auth/schemas.js'
+import { StepUpFields } from '../mfa/schemas.js'
 import { NotificationSchema } from '../notifications/message.js'
 import { eraseUserData, forgetInRedis } from './erase.js'
 import { exportUserData } from './export.js'
@@ -103,6 +104,7 @@ const EraseBody = Type.Object(
       maxLength: 1024,
       description: 'Current password (re-authentication)',
     }),
+    ...StepUpFields,
   },
   { additionalProperties: false },
 )
@@ -113,6 +115,7 @@ const EraseSummary = Type.Object({
   uploadsDeleted: Type.Integer(),
   notificationsDeleted: Type.Integer(),
   transactionsAnonymised: Type.Integer(),
+  fundingsAnonymised: Type.Integer({ description: 'Fundings of the user whose free-text reason was erased' }),
   accountsKept: Type.Integer({ description: 'Accounts kept, anonymised, for the ledger (see docs/gdpr.md)' }),
   sessionsRevoked: Type.Integer(),
 })
@@ -151,7 +154,7 @@ const gdpr: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['me', 'gdpr'],
         summary:
-          'Erase the account: re-authenticate with the password; personal data goes, the ledger stays anonymised',
+          'Erase the account: re-authenticate with the password (and a second factor when MFA is on); personal data goes, the ledger stays anonymised',
         security: sessionSecurity,
         body: EraseBody,
         response: { 200: EraseSummary, 400: errorRef, 403: errorRef, ...authErrors },
@@ -160,10 +163,12 @@ const gdpr: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const id = currentUserId(request)
       const user = await app.prisma.user.findUnique({ where: { id } })
-      if (!user) throw unauthorized('Account no longer exists')
-      if (!(await app.passwords.verify(request.body.password, user.passwordHash))) {
-        throw new HttpError(403, 'REAUTHENTICATION_FAILED', 'Password is incorrect')
-      }
+      if (!user || user.deletedAt) throw unauthorized('Account no longer exists')
+      await app.mfa.stepUp.authorize(request, user, request.body, async () => {
+        if (!(await app.passwords.verify(request.body.password, user.passwordHash))) {
+          throw new HttpError(403, 'REAUTHENTICATION_FAILED', 'Password is incorrect')
+        }
+      })
       // Sessions first, in one atomic step that also refuses every later login: no session of this
       // user, old or racing, survives the erasure. If a later step fails, the account is reopened,
       // the user logs in again and repeats the request; nothing was erased half-way.

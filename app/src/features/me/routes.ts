@@ -13,6 +13,7 @@ import { checkPassword } from '../auth/password-policy.js'
 import { rotateSessions } from '../auth/rotate-session.js'
 import { Password, SessionResponse } from '../auth/routes.js'
 import { Email, ProfileFields, toPublicUser, userRef } from '../auth/schemas.js'
+import { StepUpFields } from '../mfa/schemas.js'
 
 const ProfilePatch = Type.Object(
   {
@@ -163,10 +164,11 @@ const me: FastifyPluginAsyncTypebox<MeOptions> = async (app, opts) => {
       }),
       schema: {
         tags: ['me'],
-        summary: 'Change the password (the current one is required); every other session ends',
+        summary:
+          'Change the password (the current one, and a second factor when MFA is on); every other session ends',
         security: sessionSecurity,
         body: Type.Object(
-          { currentPassword: Password, newPassword: Password },
+          { currentPassword: Password, newPassword: Password, ...StepUpFields },
           { additionalProperties: false },
         ),
         response: { 200: SessionResponse, 400: errorRef, 403: errorRef, ...authErrors },
@@ -174,11 +176,14 @@ const me: FastifyPluginAsyncTypebox<MeOptions> = async (app, opts) => {
     },
     async (request, reply) => {
       const user = await loadWriterUser(currentUserId(request))
-      if (!(await app.passwords.verify(request.body.currentPassword, user.passwordHash))) {
-        throw reauthenticationFailed()
-      }
+      // The policy first: a refused new password must not have spent a code or a recovery code.
       const problems = checkPassword(request.body.newPassword, { email: user.email })
       if (problems.length > 0) throw badRequest('Password does not meet the policy', problems)
+      await app.mfa.stepUp.authorize(request, user, request.body, async () => {
+        if (!(await app.passwords.verify(request.body.currentPassword, user.passwordHash))) {
+          throw reauthenticationFailed()
+        }
+      })
       const passwordHash = await app.passwords.hash(request.body.newPassword)
       await app.prisma.user.update({ where: { id: user.id }, data: { passwordHash } })
       // Every session ends (the generation bump is atomic), then the caller gets a fresh one: the
@@ -201,9 +206,12 @@ const me: FastifyPluginAsyncTypebox<MeOptions> = async (app, opts) => {
       schema: {
         tags: ['me'],
         summary:
-          'Change the email address: a verification link goes to the new address, which replaces the old one once confirmed',
+          'Change the email address (password, and a second factor when MFA is on): a verification link goes to the new address, which replaces the old one once confirmed',
         security: sessionSecurity,
-        body: Type.Object({ email: Email, password: Password }, { additionalProperties: false }),
+        body: Type.Object(
+          { email: Email, password: Password, ...StepUpFields },
+          { additionalProperties: false },
+        ),
         response: {
           202: Type.Object({ accepted: Type.Literal(true) }),
           400: errorRef,
@@ -215,8 +223,11 @@ const me: FastifyPluginAsyncTypebox<MeOptions> = async (app, opts) => {
     },
     async (request, reply) => {
       const user = await loadWriterUser(currentUserId(request))
-      if (!(await app.passwords.verify(request.body.password, user.passwordHash)))
-        throw reauthenticationFailed()
+      await app.mfa.stepUp.authorize(request, user, request.body, async () => {
+        if (!(await app.passwords.verify(request.body.password, user.passwordHash))) {
+          throw reauthenticationFailed()
+        }
+      })
       const email = normalizeEmail(request.body.email)
       if (email !== user.email && (await app.prisma.user.findUnique({ where: { email } }))) {
         throw conflict('EMAIL_TAKEN', 'An account with this email already exists')

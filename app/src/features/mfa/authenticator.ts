@@ -6,11 +6,15 @@
  *   - a TOTP code is accepted only for a time step after the last accepted one (RFC 6238 5.2:
  *     a verifier must not accept the second attempt of an OTP); +/-1 step of drift is allowed;
  *   - a recovery code is spent by `UPDATE ... WHERE used_at IS NULL`.
+ *
+ * The TOTP seed is stored sealed (seed-cipher.ts); a plaintext or old-key seed is sealed again
+ * under the current key when it next proves right.
  */
 import type { PrismaClient } from '../../generated/prisma/client.js'
 import { conflict, HttpError } from '../../platform/errors.js'
 import { isUniqueViolation } from '../../platform/prisma-errors.js'
 import { newRecoveryCode, recoveryCodeHash } from './recovery-codes.js'
+import type { SeedCipher } from './seed-cipher.js'
 import { base32Decode, base32Encode, generateSecret, matchingStep } from './totp.js'
 
 /** A second factor as a client presents it: a current TOTP code or one recovery code. */
@@ -30,6 +34,8 @@ export interface MfaStatus {
 export interface AuthenticatorOptions {
   enrolmentTtlSeconds: number
   recoveryCodeCount: number
+  /** Seals the TOTP seeds at rest. */
+  cipher: SeedCipher
   /** The clock, in ms (tests move it); the server's own, never a client's (ASVS 6.5.8). */
   now?: () => number
 }
@@ -72,7 +78,7 @@ export class Authenticators {
    */
   async startEnrolment(userId: string): Promise<Buffer> {
     const secret = generateSecret()
-    const encoded = base32Encode(secret)
+    const encoded = this.options.cipher.seal(userId, base32Encode(secret))
     const { count } = await this.db.userMfa.updateMany({
       where: { userId, enabledAt: null },
       data: { secret: encoded, lastUsedStep: null, createdAt: new Date(this.now()) },
@@ -103,14 +109,19 @@ export class Authenticators {
     if (pending.createdAt.getTime() + this.options.enrolmentTtlSeconds * 1000 < this.now()) {
       throw new HttpError(400, 'MFA_ENROLMENT_EXPIRED', 'The enrolment expired; start it again')
     }
-    const step = matchingStep(base32Decode(pending.secret), code, this.now())
+    const opened = this.options.cipher.open(userId, pending.secret)
+    const step = matchingStep(base32Decode(opened.seed), code, this.now())
     if (step === undefined) return undefined
     const codes = this.newCodes()
     const enabled = await this.db.$transaction(async (tx) => {
       // Compare-and-set on the secret: a restarted enrolment meanwhile wins, this code was for the old one.
       const { count } = await tx.userMfa.updateMany({
         where: { userId, secret: pending.secret, enabledAt: null },
-        data: { enabledAt: new Date(this.now()), lastUsedStep: BigInt(step) },
+        data: {
+          enabledAt: new Date(this.now()),
+          lastUsedStep: BigInt(step),
+          ...(opened.stale ? { secret: this.options.cipher.seal(userId, opened.seed) } : {}),
+        },
       })
       if (count !== 1) return false
       await this.replaceCodes(tx, userId, codes)
@@ -131,7 +142,8 @@ export class Authenticators {
     if (factor.code === undefined) return false
     const row = await this.db.userMfa.findUnique({ where: { userId } })
     if (!row?.enabledAt) return false
-    const step = matchingStep(base32Decode(row.secret), factor.code, this.now())
+    const opened = this.options.cipher.open(userId, row.secret)
+    const step = matchingStep(base32Decode(opened.seed), factor.code, this.now())
     if (step === undefined) return false
     // Only a step after the last accepted one: the same code twice, or an older one, is refused.
     const { count } = await this.db.userMfa.updateMany({
@@ -142,7 +154,19 @@ export class Authenticators {
       },
       data: { lastUsedStep: BigInt(step) },
     })
+    if (count === 1 && opened.stale) await this.reseal(userId, row.secret, opened.seed)
     return count === 1
+  }
+
+  /**
+   * Seals a plaintext or old-key seed under the current key, once it proved right. Conditional on
+   * the stored value: a concurrent reseal (or re-enrolment) wins, and nothing is lost either way.
+   */
+  private async reseal(userId: string, stored: string, seed: string): Promise<void> {
+    await this.db.userMfa.updateMany({
+      where: { userId, secret: stored },
+      data: { secret: this.options.cipher.seal(userId, seed) },
+    })
   }
 
   /** Replaces every recovery code with new ones (the old ones stop working) and returns them. */

@@ -12,6 +12,7 @@ import { toPublicUser } from '../auth/schemas.js'
 import type { SecondFactor } from './authenticator.js'
 import { mfaRequired } from './policy.js'
 import { oneFactor, RecoveryCodes, SecondFactorFields, TotpCode } from './schemas.js'
+import { type StepUpUser, wrongCode } from './step-up.js'
 import { base32Encode, otpauthUri } from './totp.js'
 
 const MfaStatus = Type.Object({
@@ -40,7 +41,6 @@ export interface MfaRoutesOptions {
 }
 
 const reauthenticationFailed = () => new HttpError(403, 'REAUTHENTICATION_FAILED', 'Password is incorrect')
-const wrongCode = () => new HttpError(403, 'INVALID_MFA_CODE', 'The code is wrong or was already used')
 const notEnabled = () => new HttpError(409, 'MFA_NOT_ENABLED', 'Two-factor authentication is not on')
 
 /**
@@ -62,10 +62,9 @@ const mfa: FastifyPluginAsyncTypebox<MfaRoutesOptions> = async (app, opts) => {
   const checkPassword = async (password: string, passwordHash: string) => {
     if (!(await app.passwords.verify(password, passwordHash))) throw reauthenticationFailed()
   }
-  // Through the hashing limiter like the login's second step.
-  const checkFactor = async (userId: string, factor: SecondFactor) => {
-    if (!(await app.passwords.limiter.run(() => authenticators.verify(userId, factor)))) throw wrongCode()
-  }
+  // Counted like the login's second step: throttle, daily budget, hashing limiter (step-up.ts).
+  const checkFactor = (request: FastifyRequest, user: StepUpUser, factor: SecondFactor) =>
+    app.mfa.stepUp.verify(request, user, factor)
 
   app.get(
     '',
@@ -163,7 +162,7 @@ const mfa: FastifyPluginAsyncTypebox<MfaRoutesOptions> = async (app, opts) => {
       const user = await liveUser(request)
       await checkPassword(request.body.password, user.passwordHash)
       if (!(await authenticators.isEnabled(user.id))) throw notEnabled()
-      await checkFactor(user.id, factor)
+      await checkFactor(request, user, factor)
       const recoveryCodes = await authenticators.regenerateRecoveryCodes(user.id)
       const rotated = await rotateSessions(app, reply, user.id)
       links.sendMfaNotice(request, user, 'recovery-codes')
@@ -202,7 +201,7 @@ const mfa: FastifyPluginAsyncTypebox<MfaRoutesOptions> = async (app, opts) => {
       }
       await checkPassword(request.body.password, user.passwordHash)
       if (!(await authenticators.isEnabled(user.id))) throw notEnabled()
-      await checkFactor(user.id, factor)
+      await checkFactor(request, user, factor)
       await authenticators.disable(user.id)
       const rotated = await rotateSessions(app, reply, user.id)
       links.sendMfaNotice(request, user, 'disabled')

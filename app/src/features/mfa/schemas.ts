@@ -20,6 +20,25 @@ export const SecondFactorFields = {
   recoveryCode: Type.Optional(RecoveryCode),
 }
 
+/**
+ * The second factor of an account-takeover action (step-up.ts): when the user has two-factor
+ * authentication, exactly one of them is required (403 MFA_CODE_REQUIRED without); ignored otherwise.
+ */
+export const StepUpFields = {
+  code: Type.Optional(
+    Type.String({
+      ...TotpCode,
+      description: 'With two-factor authentication on: the current 6-digit code (or send recoveryCode)',
+    }),
+  ),
+  recoveryCode: Type.Optional(
+    Type.String({
+      ...RecoveryCode,
+      description: 'With two-factor authentication on: one unused recovery code instead of code (spent)',
+    }),
+  ),
+}
+
 /** Recovery codes, shown this once. */
 export const RecoveryCodes = Type.Array(Type.String(), {
   description: 'Single-use recovery codes: shown only in this answer, stored hashed; keep them offline',

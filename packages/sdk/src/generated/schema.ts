@@ -164,7 +164,7 @@ export interface paths {
         get: operations["getMe"];
         put?: never;
         post?: never;
-        /** Erase the account: re-authenticate with the password; personal data goes, the ledger stays anonymised */
+        /** Erase the account: re-authenticate with the password (and a second factor when MFA is on); personal data goes, the ledger stays anonymised */
         delete: operations["eraseMe"];
         options?: never;
         head?: never;
@@ -199,7 +199,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change the password (the current one is required); every other session ends */
+        /** Change the password (the current one, and a second factor when MFA is on); every other session ends */
         post: operations["createMePassword"];
         delete?: never;
         options?: never;
@@ -216,7 +216,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change the email address: a verification link goes to the new address, which replaces the old one once confirmed */
+        /** Change the email address (password, and a second factor when MFA is on): a verification link goes to the new address, which replaces the old one once confirmed */
         post: operations["createMeEmail"];
         delete?: never;
         options?: never;
@@ -1229,6 +1229,10 @@ export interface operations {
                 "application/json": {
                     /** @description Current password (re-authentication) */
                     password: string;
+                    /** @description With two-factor authentication on: the current 6-digit code (or send recoveryCode) */
+                    code?: string;
+                    /** @description With two-factor authentication on: one unused recovery code instead of code (spent) */
+                    recoveryCode?: string;
                 };
             };
         };
@@ -1246,6 +1250,8 @@ export interface operations {
                         uploadsDeleted: number;
                         notificationsDeleted: number;
                         transactionsAnonymised: number;
+                        /** @description Fundings of the user whose free-text reason was erased */
+                        fundingsAnonymised: number;
                         /** @description Accounts kept, anonymised, for the ledger (see docs/gdpr.md) */
                         accountsKept: number;
                         sessionsRevoked: number;
@@ -1498,6 +1504,10 @@ export interface operations {
                 "application/json": {
                     currentPassword: string;
                     newPassword: string;
+                    /** @description With two-factor authentication on: the current 6-digit code (or send recoveryCode) */
+                    code?: string;
+                    /** @description With two-factor authentication on: one unused recovery code instead of code (spent) */
+                    recoveryCode?: string;
                 };
             };
         };
@@ -1580,6 +1590,10 @@ export interface operations {
                     /** Format: email */
                     email: string;
                     password: string;
+                    /** @description With two-factor authentication on: the current 6-digit code (or send recoveryCode) */
+                    code?: string;
+                    /** @description With two-factor authentication on: one unused recovery code instead of code (spent) */
+                    recoveryCode?: string;
                 };
             };
         };
