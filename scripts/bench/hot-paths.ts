@@ -6,6 +6,7 @@
 import { pgbenchTpcb, startAnchor } from './anchors.js'
 import { closedLoop } from './closed-loop.js'
 import { openLoop } from './open-loop.js'
+import { cpuPerAnswer } from './process-cpu.js'
 import { type AnchorRates, formatRatios, ratioRows } from './ratios.js'
 import type { RunningService } from './service.js'
 import { secondsToZeroShed, spikeProfile, weightedPick } from './spike.js'
@@ -67,6 +68,7 @@ export async function measureRatios(
 ) {
   const loop = { connections: options.connections, seconds: options.closedSeconds }
   const anchorRps: Partial<AnchorRates> = {}
+  const anchorCpu: Partial<Record<keyof AnchorRates, number>> = {}
   for (const kind of ['bare', 'redis', 'pg'] as const) {
     const anchor = await startAnchor(kind, {
       databaseUrl: svc.databaseUrl,
@@ -78,9 +80,14 @@ export async function measureRatios(
         ...loop,
         seconds: 1,
       })
-      const r = await closedLoop(anchor.url, () => ({ method: 'GET', path: '/item', headers: {} }), loop)
+      const r = await cpuPerAnswer(anchor.pid, () =>
+        closedLoop(anchor.url, () => ({ method: 'GET', path: '/item', headers: {} }), loop),
+      )
       anchorRps[kind] = r.rps
-      log(`anchor ${kind}: ${r.rps.toFixed(0)} req/s (${r.non2xx} non-2xx, ${r.errors} errors)`)
+      anchorCpu[kind] = r.cpuUsPerRequest
+      log(
+        `anchor ${kind}: ${r.rps.toFixed(0)} req/s (${r.non2xx} non-2xx, ${r.errors} errors, ${r.cpuUsPerRequest.toFixed(0)} µs CPU per answer)`,
+      )
     } finally {
       await anchor.close()
     }
@@ -98,22 +105,38 @@ export async function measureRatios(
     goal?: number
     p99: number
     non2xx: number
+    cpuUsPerRequest: number
   }[] = []
   for (const t of ratioTargets(users)) {
     await closedLoop(svc.url, t.build, { ...loop, seconds: 1 })
-    const r = await closedLoop(svc.url, t.build, loop)
-    service.push({ target: t.target, rps: r.rps, of: t.of, goal: t.goal, p99: r.p99, non2xx: r.non2xx })
+    const r = await cpuPerAnswer(svc.pid, () => closedLoop(svc.url, t.build, loop))
+    service.push({
+      target: t.target,
+      rps: r.rps,
+      of: t.of,
+      goal: t.goal,
+      p99: r.p99,
+      non2xx: r.non2xx,
+      cpuUsPerRequest: r.cpuUsPerRequest,
+    })
     const codes = Object.entries(r.statuses)
       .map(([c, n]) => `${c}x${n}`)
       .join(' ')
-    log(`${t.target}: ${r.rps.toFixed(0)} req/s (answers ${codes}, ${r.errors} errors, p99 ${r.p99} ms)`)
+    log(
+      `${t.target}: ${r.rps.toFixed(0)} req/s (answers ${codes}, ${r.errors} errors, p99 ${r.p99} ms, ${r.cpuUsPerRequest.toFixed(0)} µs CPU per answer)`,
+    )
   }
   const rows = ratioRows(anchorRps as AnchorRates, service)
   console.log(
     `\nHot paths, closed loop (${options.connections} connections, ${options.closedSeconds} s each, one after the other in this run):`,
   )
   console.log(formatRatios(rows))
-  return { anchors: anchorRps as AnchorRates, tpcb, service, rows }
+  // The ratios move with whatever else runs on the cores; what each answer cost its server moves less.
+  const us = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v.toFixed(0) : '-')
+  console.log(
+    `CPU per answer (µs, the server process's user + system time over its run): bare ${us(anchorCpu.bare)}, Redis anchor ${us(anchorCpu.redis)}, pg anchor ${us(anchorCpu.pg)}; ${service.map((s) => `${s.target.replace(/^service /, '')} ${us(s.cpuUsPerRequest)}`).join(', ')}`,
+  )
+  return { anchors: anchorRps as AnchorRates, anchorCpuUsPerRequest: anchorCpu, tpcb, service, rows }
 }
 
 /** Measures the mix's closed-loop capacity, then runs the open-loop spike profile against it. */

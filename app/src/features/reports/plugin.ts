@@ -12,6 +12,24 @@ declare module 'fastify' {
 
 const LOGIN_ROUTE = '/v1/auth/login'
 
+const DAY_MS = 86_400_000
+
+/** The UTC day (YYYY-MM-DD) of `now`; the string is built once a day, not on every request. */
+function utcDayOf(): (now: number) => string {
+  let day = ''
+  let nextDayAt = Number.NEGATIVE_INFINITY
+  let dayAt = Number.POSITIVE_INFINITY
+  return (now) => {
+    // A clock set back is a new day too: the string always matches `now`.
+    if (now >= nextDayAt || now < dayAt) {
+      dayAt = Math.floor(now / DAY_MS) * DAY_MS
+      nextDayAt = dayAt + DAY_MS
+      day = new Date(dayAt).toISOString().slice(0, 10)
+    }
+    return day
+  }
+}
+
 // Bounds the per-instance memory of "already recorded today"; clearing only costs a few inserts.
 const MAX_REMEMBERED = 100_000
 
@@ -35,11 +53,12 @@ async function reportsPlugin(app: FastifyInstance) {
   })
 
   const recorded = new Map<string, string>()
+  const utcDay = utcDayOf()
   // Synchronous: nearly every request returns at the first checks, without a promise.
   app.addHook('onResponse', (request, reply, done) => {
     const userId = request.user?.id ?? loggedIn.get(request)
     if (!userId || reply.statusCode >= 400) return done()
-    const today = new Date().toISOString().slice(0, 10)
+    const today = utcDay(Date.now())
     if (recorded.get(userId) === today) return done()
     if (recorded.size >= MAX_REMEMBERED) recorded.clear()
     recorded.set(userId, today)
