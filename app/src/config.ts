@@ -44,6 +44,11 @@ export interface Config {
     keyPrefix: string
     connectTimeoutMs: number
     commandTimeoutMs: number
+    /**
+     * ElastiCache IAM authentication (REDIS_IAM_AUTH): every connection AUTHs as REDIS_URL's user with a token
+     * signed for this replication group in this region; the URL then carries no password. Unset: the URL's own.
+     */
+    iam: { replicationGroupId: string; region: string } | undefined
   }
   healthTimeoutMs: number
   session: {
@@ -250,6 +255,7 @@ export function loadConfig(env: Env = process.env): Config {
       keyPrefix: read.string('REDIS_KEY_PREFIX', ''),
       connectTimeoutMs: read.int('REDIS_CONNECT_TIMEOUT_MS', 1000, 1),
       commandTimeoutMs: read.int('REDIS_COMMAND_TIMEOUT_MS', 1000, 1),
+      iam: read.redisIam('REDIS_IAM_AUTH'),
     },
     healthTimeoutMs: read.int('HEALTH_TIMEOUT_MS', 1000, 1),
     session: {
@@ -527,6 +533,26 @@ class Reader {
     const bad = value.split(',').filter((u) => !validUrl(u.trim(), ['redis:', 'rediss:']))
     if (bad.length > 0) this.problems.push(`${name} must be redis:// or rediss:// URL(s)`)
     return value
+  }
+
+  /**
+   * ElastiCache IAM authentication when `name` is true: the replication group and region to sign for, and a
+   * REDIS_URL (rediss://, TLS is required) that names the user and holds no password.
+   */
+  redisIam(name: string): { replicationGroupId: string; region: string } | undefined {
+    if (!this.bool(name, false)) return undefined
+    const replicationGroupId = this.raw('REDIS_IAM_REPLICATION_GROUP_ID') ?? ''
+    const region = this.raw('REDIS_IAM_REGION') ?? ''
+    if (!replicationGroupId) this.problems.push(`REDIS_IAM_REPLICATION_GROUP_ID is required when ${name}=true`)
+    if (!region) this.problems.push(`REDIS_IAM_REGION is required when ${name}=true`)
+    const first = this.raw('REDIS_URL')?.split(',')[0]?.trim() ?? ''
+    if (validUrl(first, ['redis:', 'rediss:'])) {
+      const u = new URL(first)
+      if (u.protocol !== 'rediss:') this.problems.push(`REDIS_URL must be rediss:// when ${name}=true (IAM needs TLS)`)
+      if (!u.username) this.problems.push(`REDIS_URL must name the ElastiCache user (rediss://<user>@host:port) when ${name}=true`)
+      if (u.password) this.problems.push(`REDIS_URL must hold no password when ${name}=true (the IAM token is the password)`)
+    }
+    return { replicationGroupId, region }
   }
 
   trustProxy(name: string, fallback: string): boolean | number | string {
