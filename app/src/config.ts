@@ -255,7 +255,10 @@ export function loadConfig(env: Env = process.env): Config {
       keyPrefix: read.string('REDIS_KEY_PREFIX', ''),
       connectTimeoutMs: read.int('REDIS_CONNECT_TIMEOUT_MS', 1000, 1),
       commandTimeoutMs: read.int('REDIS_COMMAND_TIMEOUT_MS', 1000, 1),
-      iam: read.redisIam('REDIS_IAM_AUTH'),
+      iam: read.redisIam(read.bool('REDIS_IAM_AUTH', false), {
+        replicationGroupId: read.string('REDIS_IAM_REPLICATION_GROUP_ID', ''),
+        region: read.string('REDIS_IAM_REGION', ''),
+      }),
     },
     healthTimeoutMs: read.int('HEALTH_TIMEOUT_MS', 1000, 1),
     session: {
@@ -536,23 +539,27 @@ class Reader {
   }
 
   /**
-   * ElastiCache IAM authentication when `name` is true: the replication group and region to sign for, and a
+   * ElastiCache IAM authentication when `on`: the replication group and region to sign for (both required), and a
    * REDIS_URL (rediss://, TLS is required) that names the user and holds no password.
    */
-  redisIam(name: string): { replicationGroupId: string; region: string } | undefined {
-    if (!this.bool(name, false)) return undefined
-    const replicationGroupId = this.raw('REDIS_IAM_REPLICATION_GROUP_ID') ?? ''
-    const region = this.raw('REDIS_IAM_REGION') ?? ''
-    if (!replicationGroupId) this.problems.push(`REDIS_IAM_REPLICATION_GROUP_ID is required when ${name}=true`)
-    if (!region) this.problems.push(`REDIS_IAM_REGION is required when ${name}=true`)
+  redisIam(
+    on: boolean,
+    target: { replicationGroupId: string; region: string },
+  ): { replicationGroupId: string; region: string } | undefined {
+    if (!on) return undefined
+    const when = 'when REDIS_IAM_AUTH=true'
+    if (!target.replicationGroupId) this.problems.push(`REDIS_IAM_REPLICATION_GROUP_ID is required ${when}`)
+    if (!target.region) this.problems.push(`REDIS_IAM_REGION is required ${when}`)
     const first = this.raw('REDIS_URL')?.split(',')[0]?.trim() ?? ''
     if (validUrl(first, ['redis:', 'rediss:'])) {
       const u = new URL(first)
-      if (u.protocol !== 'rediss:') this.problems.push(`REDIS_URL must be rediss:// when ${name}=true (IAM needs TLS)`)
-      if (!u.username) this.problems.push(`REDIS_URL must name the ElastiCache user (rediss://<user>@host:port) when ${name}=true`)
-      if (u.password) this.problems.push(`REDIS_URL must hold no password when ${name}=true (the IAM token is the password)`)
+      if (u.protocol !== 'rediss:') this.problems.push(`REDIS_URL must be rediss:// ${when} (IAM needs TLS)`)
+      if (!u.username)
+        this.problems.push(`REDIS_URL must name the ElastiCache user (rediss://<user>@host:port) ${when}`)
+      if (u.password)
+        this.problems.push(`REDIS_URL must hold no password ${when} (the IAM token is the password)`)
     }
-    return { replicationGroupId, region }
+    return target
   }
 
   trustProxy(name: string, fallback: string): boolean | number | string {

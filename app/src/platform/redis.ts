@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { Config } from '../config.js'
 import { metrics } from '../telemetry/metrics.js'
-import { iamTokenSigner, keepIamPassword, type RedisTokenSigner } from './redis-iam.js'
+import { iamTokenSigner, keepIamPassword, type RedisTokenSigner, type RefreshTiming } from './redis-iam.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -19,10 +19,14 @@ declare module 'fastify' {
  * answer 503 within about a second; ioredis keeps reconnecting in the background, so the service
  * recovers by itself. In cluster mode every multi-key command must stay within one hash slot.
  *
- * With `config.iam` (ElastiCache) every connection AUTHs as the URL's user with a fresh IAM token from `sign`
- * (redis-iam.ts); the client connects once the first token is signed. Without it, the URL's password, if any.
+ * With `config.iam` (ElastiCache) every connection AUTHs as the URL's user with a fresh IAM token (redis-iam.ts);
+ * the client connects once the first token is signed. Without it, the URL's password, if any. Tests pass their
+ * own signer and timing.
  */
-export function createRedisClient(config: Config['redis'], sign?: RedisTokenSigner): Redis | Cluster {
+export function createRedisClient(
+  config: Config['redis'],
+  iamOptions: { sign?: RedisTokenSigner; timing?: RefreshTiming } = {},
+): Redis | Cluster {
   const common: RedisOptions = {
     keyPrefix: config.keyPrefix || undefined,
     connectTimeout: config.connectTimeoutMs,
@@ -44,12 +48,15 @@ export function createRedisClient(config: Config['redis'], sign?: RedisTokenSign
     tls: first.protocol === 'rediss:' ? {} : undefined,
   }
   const iam = config.iam
-  const client = build(config, common, auth, urls, Boolean(iam))
-  if (iam) keepIamPassword(client, sign ?? iamTokenSigner({ ...iam, userId: username ?? '' }))
+  const client = newClient(config, common, auth, urls, Boolean(iam))
+  if (iam) {
+    const sign = iamOptions.sign ?? iamTokenSigner({ ...iam, userId: username ?? '' })
+    keepIamPassword(client, sign, iamOptions.timing)
+  }
   return client
 }
 
-function build(
+function newClient(
   config: Config['redis'],
   common: RedisOptions,
   auth: Pick<RedisOptions, 'username' | 'password' | 'tls'>,
