@@ -10,11 +10,10 @@ import { expect } from 'chai'
 import { type Cluster, Redis } from 'ioredis'
 import { waitUntil } from '../../scripts/kit/net.js'
 import type { Config } from '../src/config.js'
-import { REDIS_SERVICE_ACCESS_STRING } from '../src/contract.js'
 import { createRedisClient } from '../src/platform/redis.js'
+import { secureRedis as secure, serviceConnections } from './helpers/redis-acl.js'
 import { redisBinariesAvailable, startRedisCluster } from './helpers/redis-cluster.js'
 
-const ADMIN = { username: 'admin', password: 'admin-password' }
 const TIMING = { refreshMs: 100, retryMs: 50 }
 
 function freePort(): Promise<number> {
@@ -26,21 +25,6 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port))
     })
   })
-}
-
-/** Connects as the default user (still open), creates admin and the service user, then switches default off. */
-async function secure(port: number, token: string): Promise<Redis> {
-  const open = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null })
-  open.on('error', () => {})
-  await open.connect()
-  await open.call('ACL', 'SETUSER', ADMIN.username, 'on', `>${ADMIN.password}`, '~*', '&*', '+@all')
-  await open.call('ACL', 'SETUSER', 'svc', 'reset', ...REDIS_SERVICE_ACCESS_STRING.split(' '), `>${token}`)
-  await open.call('ACL', 'SETUSER', 'default', 'off')
-  open.disconnect()
-  const admin = new Redis({ port, host: '127.0.0.1', ...ADMIN, lazyConnect: true, retryStrategy: () => null })
-  admin.on('error', () => {})
-  await admin.connect()
-  return admin
 }
 
 /** A signer whose token the test moves on, counting what it signed. */
@@ -66,15 +50,6 @@ function redisConfig(url: string, cluster: boolean): Config['redis'] {
     commandTimeoutMs: 1000,
     iam: { replicationGroupId: 'blueprint-test-redis', region: 'us-east-1' },
   }
-}
-
-/** Users of the client connections a node sees (CLIENT LIST), without the admin's own. */
-async function serviceConnections(admin: Redis): Promise<string[]> {
-  const list = String(await admin.call('CLIENT', 'LIST'))
-  return list
-    .split('\n')
-    .map((line) => /\buser=(\S+)/.exec(line)?.[1])
-    .filter((u): u is string => Boolean(u) && u !== ADMIN.username)
 }
 
 function ready(client: Redis | Cluster, timeoutMs = 5000): Promise<void> {
