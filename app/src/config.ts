@@ -48,7 +48,7 @@ export interface Config {
      * ElastiCache IAM authentication (REDIS_IAM_AUTH): every connection AUTHs as REDIS_URL's user with a token
      * signed for this replication group in this region; the URL then carries no password. Unset: the URL's own.
      */
-    iam: { replicationGroupId: string; region: string } | undefined
+    iam?: { replicationGroupId: string; region: string } | undefined
   }
   healthTimeoutMs: number
   session: {
