@@ -1,5 +1,6 @@
 import { expect } from 'chai'
 import { REDIS_SERVICE_ACCESS_STRING } from '../../app/src/contract.js'
+import { harmful, replacements } from '../plan/checks/replacement.js'
 import { elastiCacheId } from '../src/cache.js'
 import type { StackName } from '../src/config.js'
 import { all, hasProps, idOf, one, stack } from './helpers.js'
@@ -52,6 +53,42 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       expect(group.inputs.userIds).to.have.members([
         `blueprint-${name}-redis-service`,
         `blueprint-${name}-redis-default`,
+      ])
+    })
+
+    it('migrates a group that had an AUTH token in place: no replacement, only the token resources deleted', async () => {
+      const { inventory: after } = await stack(name)
+      // The group as the previous program declared it: a token, no user group; plus its token resources.
+      const prefix = `urn:pulumi:${name}::blueprint::blueprint:cache:Cache$`
+      const old = (type: string, suffix: string) => ({
+        type,
+        name: `blueprint-${name}${suffix}`,
+        urn: `${prefix}${type}::blueprint-${name}${suffix}`,
+        inputs: {},
+        options: {},
+      })
+      const before = {
+        ...after,
+        resources: [
+          ...after.resources
+            .filter((r) => !/elasticache\/user/.test(r.type))
+            .map((r) => {
+              if (r.type !== RG) return r
+              const { userGroupIds: _, authTokenUpdateStrategy: __, ...inputs } = r.inputs
+              return { ...r, inputs: { ...inputs, authToken: '[secret]' } }
+            }),
+          old('random:index/randomPassword:RandomPassword', '-redis-auth'),
+          old('aws:secretsmanager/secret:Secret', '-redis-auth'),
+          old('aws:secretsmanager/secret:Secret', '-redis-url'),
+        ],
+      } as typeof after
+      const changes = replacements(before, after)
+      expect(harmful(changes)).to.deep.equal([])
+      expect(changes.filter((c) => c.type === RG)).to.deep.equal([])
+      expect(changes.filter((c) => c.action === 'delete').map((c) => c.name)).to.have.members([
+        `blueprint-${name}-redis-auth`,
+        `blueprint-${name}-redis-auth`,
+        `blueprint-${name}-redis-url`,
       ])
     })
 
