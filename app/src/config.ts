@@ -45,6 +45,11 @@ export interface Config {
     keyPrefix: string
     connectTimeoutMs: number
     commandTimeoutMs: number
+    /**
+     * ElastiCache IAM authentication (REDIS_IAM_AUTH): every connection AUTHs as REDIS_URL's user with a token
+     * signed for this replication group in this region; the URL then carries no password. Unset: the URL's own.
+     */
+    iam?: { replicationGroupId: string; region: string } | undefined
   }
   healthTimeoutMs: number
   session: {
@@ -267,6 +272,10 @@ export function loadConfig(env: Env = process.env): Config {
       keyPrefix: read.string('REDIS_KEY_PREFIX', ''),
       connectTimeoutMs: read.int('REDIS_CONNECT_TIMEOUT_MS', 1000, 1),
       commandTimeoutMs: read.int('REDIS_COMMAND_TIMEOUT_MS', 1000, 1),
+      iam: read.redisIam(read.bool('REDIS_IAM_AUTH', false), {
+        replicationGroupId: read.string('REDIS_IAM_REPLICATION_GROUP_ID', ''),
+        region: read.string('REDIS_IAM_REGION', ''),
+      }),
     },
     healthTimeoutMs: read.int('HEALTH_TIMEOUT_MS', 1000, 1),
     session: {
@@ -570,6 +579,30 @@ class Reader {
     const bad = value.split(',').filter((u) => !validUrl(u.trim(), ['redis:', 'rediss:']))
     if (bad.length > 0) this.problems.push(`${name} must be redis:// or rediss:// URL(s)`)
     return value
+  }
+
+  /**
+   * ElastiCache IAM authentication when `on`: the replication group and region to sign for (both required), and a
+   * REDIS_URL (rediss://, TLS is required) that names the user and holds no password.
+   */
+  redisIam(
+    on: boolean,
+    target: { replicationGroupId: string; region: string },
+  ): { replicationGroupId: string; region: string } | undefined {
+    if (!on) return undefined
+    const when = 'when REDIS_IAM_AUTH=true'
+    if (!target.replicationGroupId) this.problems.push(`REDIS_IAM_REPLICATION_GROUP_ID is required ${when}`)
+    if (!target.region) this.problems.push(`REDIS_IAM_REGION is required ${when}`)
+    const first = this.raw('REDIS_URL')?.split(',')[0]?.trim() ?? ''
+    if (validUrl(first, ['redis:', 'rediss:'])) {
+      const u = new URL(first)
+      if (u.protocol !== 'rediss:') this.problems.push(`REDIS_URL must be rediss:// ${when} (IAM needs TLS)`)
+      if (!u.username)
+        this.problems.push(`REDIS_URL must name the ElastiCache user (rediss://<user>@host:port) ${when}`)
+      if (u.password)
+        this.problems.push(`REDIS_URL must hold no password ${when} (the IAM token is the password)`)
+    }
+    return target
   }
 
   trustProxy(name: string, fallback: string): boolean | number | string {

@@ -51,13 +51,30 @@ export const ENV = {
   writerEndpointSource: 'DATABASE_WRITER_ENDPOINT_SOURCE',
   /** `true`: connect with RDS IAM tokens for DATABASE_URL's user (no password anywhere). */
   databaseIamAuth: 'DATABASE_IAM_AUTH',
+  /** `rediss://<user>@<configuration endpoint>:6379`: with REDIS_IAM_AUTH it names the user and holds no password. */
   redisUrl: 'REDIS_URL',
   redisCluster: 'REDIS_CLUSTER',
+  /** `true`: AUTH as REDIS_URL's user with ElastiCache IAM tokens (no Redis password anywhere). */
+  redisIamAuth: 'REDIS_IAM_AUTH',
+  /** Replication group the IAM tokens are signed for. */
+  redisIamReplicationGroupId: 'REDIS_IAM_REPLICATION_GROUP_ID',
+  /** Region of that replication group (tokens are signed for it). */
+  redisIamRegion: 'REDIS_IAM_REGION',
   s3Bucket: 'S3_BUCKET',
   s3Region: 'S3_REGION',
   /** HMAC key of the payment provider's funding webhook; the operator sets its Secrets Manager value. */
   fundingWebhookSecret: 'FUNDING_WEBHOOK_SECRET',
 } as const
+
+/**
+ * ACL of the service's ElastiCache user (infra/src/cache.ts sets it; app/test/redis-acl.test.ts runs the service
+ * under it): every key (the service sets no key prefix there), only its notification channels (`notify:<user>`,
+ * features/notifications/hub.ts), the command groups its commands and Lua scripts use without the admin and
+ * dangerous ones, plus INFO (ioredis' ready check) and CLUSTER (slot discovery).
+ */
+export const REDIS_SERVICE_ACCESS_STRING =
+  'on ~* &notify:* -@all +@read +@write +@keyspace +@string +@hash +@set +@sortedset +@scripting +@pubsub ' +
+  '+@transaction +@connection +time -@admin -@dangerous +info +cluster'
 
 /** SSM parameters per stack. Values are plain strings; each parameter's doc says who writes it. */
 export const ssmParameters = {

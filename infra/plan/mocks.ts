@@ -256,6 +256,19 @@ function outputsFor(
         configurationEndpointAddress: `clustercfg.${inputs.replicationGroupId}.x1y2z3.${region.replace(/-\d$/, '')}1.cache.amazonaws.com`,
         arn: arn('elasticache', `replicationgroup:${inputs.replicationGroupId}`),
       }
+    // ElastiCache names users and user groups by their ids (stored lowercase), ARNs `user:<id>`, `usergroup:<id>`.
+    case 'aws:elasticache/user:User':
+      return {
+        id: String(inputs.userId).toLowerCase(),
+        userId: String(inputs.userId).toLowerCase(),
+        arn: arn('elasticache', `user:${String(inputs.userId).toLowerCase()}`),
+      }
+    case 'aws:elasticache/userGroup:UserGroup':
+      return {
+        id: String(inputs.userGroupId).toLowerCase(),
+        userGroupId: String(inputs.userGroupId).toLowerCase(),
+        arn: arn('elasticache', `usergroup:${String(inputs.userGroupId).toLowerCase()}`),
+      }
     case 'aws:ecs/cluster:Cluster':
       return {
         id: arn('ecs', `cluster/${inputs.name}`),

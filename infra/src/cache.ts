@@ -1,6 +1,6 @@
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
-import * as random from '@pulumi/random'
+import { REDIS_SERVICE_ACCESS_STRING } from '../../app/src/contract.js'
 
 export interface CacheArgs {
   /** Replication group id (40 characters at most). */
@@ -25,13 +25,18 @@ export interface CacheArgs {
   protect?: boolean
 }
 
-/** ElastiCache Redis in cluster mode: sharded, replicated across AZs, encrypted, AUTH token in Secrets Manager. */
+/**
+ * ElastiCache Redis in cluster mode: sharded, replicated across AZs, encrypted, with RBAC and IAM authentication.
+ * The service AUTHs as its own IAM-enabled user with short-lived tokens its task role signs (no password exists,
+ * so none is in Pulumi state); the group's required `default` user is switched off.
+ */
 export class Cache extends pulumi.ComponentResource {
   readonly configurationEndpoint: pulumi.Output<string>
-  readonly authTokenSecretArn: pulumi.Output<string>
-  /** Secret holding REDIS_URL (`rediss://:<token>@<configuration endpoint>:6379`). */
-  readonly urlSecretArn: pulumi.Output<string>
   readonly replicationGroupId: string
+  readonly replicationGroupArn: pulumi.Output<string>
+  /** The service's ElastiCache user: IAM tokens are signed for this id (for IAM users it is also the user name). */
+  readonly serviceUserId: string
+  readonly serviceUserArn: pulumi.Output<string>
   /** Member cluster ids (`<group>-000<shard>-00<node>`), used for per-node alarms. */
   readonly memberClusterIds: string[]
 
@@ -40,7 +45,9 @@ export class Cache extends pulumi.ComponentResource {
     const parent = { parent: this }
     if (args.replicationGroupId.length > 40)
       throw new Error(`${args.replicationGroupId}: 40 characters at most`)
-    this.replicationGroupId = args.replicationGroupId
+    // ElastiCache stores both ids lowercase, and an IAM token is only valid for the lowercase names.
+    this.replicationGroupId = elastiCacheId(args.replicationGroupId, 'replication group id')
+    this.serviceUserId = elastiCacheId(`${args.replicationGroupId}-service`, 'user id')
 
     const subnets = new aws.elasticache.SubnetGroup(
       `${name}-redis-subnets`,
@@ -65,19 +72,17 @@ export class Cache extends pulumi.ComponentResource {
       },
       parent,
     )
-    // AUTH tokens allow printable ASCII except / " @ and spaces.
-    const token = new random.RandomPassword(`${name}-redis-auth`, { length: 64, special: false }, parent)
-    const secret = new aws.secretsmanager.Secret(
-      `${name}-redis-auth`,
-      { name: `${args.replicationGroupId}/auth-token`, kmsKeyId: args.kmsKeyArn, recoveryWindowInDays: 7 },
+    const users = createUsers(name, this.serviceUserId, args.replicationGroupId, parent)
+    const userGroup = new aws.elasticache.UserGroup(
+      `${name}-redis-users`,
+      {
+        userGroupId: `${args.replicationGroupId}-users`,
+        engine: 'redis',
+        userIds: [users.disabledDefault.userId, users.service.userId],
+      },
       parent,
     )
-    new aws.secretsmanager.SecretVersion(
-      `${name}-redis-auth`,
-      { secretId: secret.id, secretString: token.result },
-      parent,
-    )
-    this.authTokenSecretArn = secret.arn
+    this.serviceUserArn = users.service.arn
 
     const group = new aws.elasticache.ReplicationGroup(
       `${name}-redis`,
@@ -96,8 +101,13 @@ export class Cache extends pulumi.ComponentResource {
         multiAzEnabled: true,
         atRestEncryptionEnabled: true,
         kmsKeyId: args.kmsKeyArn,
+        // IAM authentication requires TLS.
         transitEncryptionEnabled: true,
-        authToken: token.result,
+        // RBAC instead of the old AUTH token. On a group that had one, the provider sends one
+        // ModifyReplicationGroup with UserGroupIdsToAdd and AuthTokenUpdateStrategy=DELETE: an in-place update
+        // (neither field forces a replacement). docs/infrastructure.md has the migration.
+        userGroupIds: [userGroup.userGroupId],
+        authTokenUpdateStrategy: 'DELETE',
         subnetGroupName: subnets.name,
         securityGroupIds: [sg.id],
         snapshotRetentionLimit: args.snapshotRetentionDays,
@@ -109,22 +119,7 @@ export class Cache extends pulumi.ComponentResource {
       { parent: this, protect: args.protect ?? true },
     )
     this.configurationEndpoint = group.configurationEndpointAddress
-    const urlSecret = new aws.secretsmanager.Secret(
-      `${name}-redis-url`,
-      { name: `${args.replicationGroupId}/url`, kmsKeyId: args.kmsKeyArn, recoveryWindowInDays: 7 },
-      parent,
-    )
-    new aws.secretsmanager.SecretVersion(
-      `${name}-redis-url`,
-      {
-        secretId: urlSecret.id,
-        secretString: pulumi.secret(
-          pulumi.interpolate`rediss://:${token.result}@${group.configurationEndpointAddress}:6379`,
-        ),
-      },
-      parent,
-    )
-    this.urlSecretArn = urlSecret.arn
+    this.replicationGroupArn = group.arn
     this.memberClusterIds = []
     for (let shard = 1; shard <= args.shards; shard++) {
       for (let node = 1; node <= args.replicasPerShard + 1; node++) {
@@ -136,3 +131,51 @@ export class Cache extends pulumi.ComponentResource {
 }
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0')
+
+/** An ElastiCache user or replication group id: a lowercase letter, then lowercase letters, digits, single hyphens. */
+export function elastiCacheId(id: string, what: string): string {
+  if (!/^[a-z](?:-?[a-z0-9])*$/.test(id))
+    throw new Error(
+      `${id}: an ElastiCache ${what} is a lowercase letter, then lowercase letters, digits and single hyphens`,
+    )
+  return id
+}
+
+/**
+ * The service's IAM user and the disabled `default` every user group must contain. The default user needs no
+ * password (nothing to keep in state) and is `off` with no commands, keys or channels: a connection that does not
+ * AUTH as the service can do nothing.
+ */
+function createUsers(
+  name: string,
+  serviceUserId: string,
+  groupId: string,
+  parent: pulumi.CustomResourceOptions,
+) {
+  const service = new aws.elasticache.User(
+    `${name}-redis-service`,
+    {
+      // IAM users must have the same id and name.
+      userId: serviceUserId,
+      userName: serviceUserId,
+      engine: 'redis',
+      accessString: REDIS_SERVICE_ACCESS_STRING,
+      authenticationMode: { type: 'iam' },
+    },
+    parent,
+  )
+  const disabledDefault = new aws.elasticache.User(
+    `${name}-redis-default`,
+    {
+      // The id `default` is AWS's own open default user; a group's default is any user *named* default.
+      userId: `${groupId}-default`,
+      userName: 'default',
+      engine: 'redis',
+      accessString: 'off -@all',
+      authenticationMode: { type: 'no-password-required' },
+    },
+    // ElastiCache reads this mode back as `no-password`, which would show as a change on every update.
+    { ...parent, ignoreChanges: ['authenticationMode'] },
+  )
+  return { service, disabledDefault }
+}

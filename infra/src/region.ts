@@ -331,7 +331,12 @@ function buildService(ctx: RegionContext, d: ServiceDeps): Service {
         [ENV.databaseUrl]: databaseUrl(writerEndpoint(ctx, d.database)),
         [ENV.databaseReplicaUrl]: databaseUrl(d.database.readerEndpoint),
         [ENV.databaseIamAuth]: 'true',
+        // The service's ElastiCache user with IAM tokens: no password, so plain environment too.
+        [ENV.redisUrl]: pulumi.interpolate`rediss://${d.cache.serviceUserId}@${d.cache.configurationEndpoint}:6379`,
         [ENV.redisCluster]: 'true',
+        [ENV.redisIamAuth]: 'true',
+        [ENV.redisIamReplicationGroupId]: d.cache.replicationGroupId,
+        [ENV.redisIamRegion]: cfg.region,
         [ENV.s3Bucket]: d.storage.uploads.name,
         [ENV.s3Region]: cfg.region,
         ...d.mail.environment,
@@ -341,7 +346,7 @@ function buildService(ctx: RegionContext, d: ServiceDeps): Service {
         PUBLIC_API_URL: `https://${cfg.dns.apiDomain}`,
         API_DOCS_UI: 'false',
       },
-      secrets: [{ name: ENV.redisUrl, secretArn: d.cache.urlSecretArn }],
+      secrets: [],
       // Migrations run as the schema owner (DB_MIGRATOR_ROLE) with IAM tokens, at whichever writer SSM names.
       migration: {
         environment: { [ENV.databaseUrl]: databaseUrl(writerEndpoint(ctx, d.database), DB_MIGRATOR_ROLE) },
@@ -358,6 +363,8 @@ function buildService(ctx: RegionContext, d: ServiceDeps): Service {
       },
       // Any region's instance: tasks write to the other region's writer (normal or promoted topology).
       databaseConnectArns: [pulumi.interpolate`arn:aws:rds-db:*:${account}:dbuser:*/${DB_APP_ROLE}`],
+      // The IAM login to this region's Redis: exactly its replication group and the service's user.
+      redisConnectArns: [d.cache.replicationGroupArn, d.cache.serviceUserArn],
       kmsKeyArn: d.keys.keyArn,
       // The service keeps user uploads under users/<id>/; static assets are published by CI, not the service.
       bucketAccess: [{ arn: d.storage.uploads.arn, prefix: 'users' }],

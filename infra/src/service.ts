@@ -99,6 +99,11 @@ export interface ServiceArgs extends ServiceConfig {
   /** `rds-db:connect` resources (`arn:aws:rds-db:<region>:<account>:dbuser:<resource id>/<user>`). @default none */
   databaseConnectArns?: pulumi.Input<string>[]
   /**
+   * `elasticache:Connect` resources of the service's IAM login to Redis: the replication group's ARN and its
+   * user's ARN (IAM authorizes a connection only when both are allowed). @default none
+   */
+  redisConnectArns?: pulumi.Input<string>[]
+  /**
    * The migration task's own database identity: environment that overrides the service's (its DATABASE_URL
    * names the migrator role) and the `rds-db:connect` resources of its own task role, so the service's role
    * cannot connect as the schema owner and the migration's cannot connect as the service.
@@ -191,6 +196,9 @@ export class Service extends pulumi.ComponentResource {
       },
       { Effect: 'Allow', Action: 'kms:Decrypt', Resource: args.kmsKeyArn },
     ]
+    const readableSecrets = [
+      ...new Set([...serviceSecrets, ...(args.migrationSecrets ?? [])].map((s) => s.secretArn)),
+    ]
     const executionRole = new aws.iam.Role(
       `${name}-execution`,
       { assumeRolePolicy: ECS_TASKS_ASSUME },
@@ -204,13 +212,10 @@ export class Service extends pulumi.ComponentResource {
           Version: '2012-10-17',
           Statement: [
             ...pullAndLog.slice(0, -1),
-            {
-              Effect: 'Allow',
-              Action: 'secretsmanager:GetSecretValue',
-              Resource: [
-                ...new Set([...serviceSecrets, ...(args.migrationSecrets ?? [])].map((s) => s.secretArn)),
-              ],
-            },
+            // IAM refuses a statement without resources: none when no container receives a secret.
+            ...(readableSecrets.length
+              ? [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: readableSecrets }]
+              : []),
             ...pullAndLog.slice(-1),
           ],
         }),
@@ -247,6 +252,9 @@ export class Service extends pulumi.ComponentResource {
             { Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: args.parameterArns },
             ...(args.databaseConnectArns?.length
               ? [{ Effect: 'Allow', Action: 'rds-db:connect', Resource: args.databaseConnectArns }]
+              : []),
+            ...(args.redisConnectArns?.length
+              ? [{ Effect: 'Allow', Action: 'elasticache:Connect', Resource: args.redisConnectArns }]
               : []),
           ],
         }),

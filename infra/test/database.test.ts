@@ -136,10 +136,8 @@ describe('database (us-east primary)', () => {
     })
     expect(db.inputs.password).to.equal(undefined)
     // Nothing Pulumi generates or stores holds a database password.
-    expect(all(inventory, 'random:index/randomPassword:RandomPassword').map((r) => r.name)).to.deep.equal([
-      'blueprint-us-east-redis-auth',
-    ])
-    // No Secrets Manager secret of the database's (the cache's and the operator's funding key remain).
+    expect(all(inventory, 'random:index/randomPassword:RandomPassword').map((r) => r.name)).to.deep.equal([])
+    // No Secrets Manager secret of the database's (the operator's funding key remains).
     expect(
       all(inventory, 'aws:secretsmanager/secret:Secret').filter((r) => /-db[-/]/.test(String(r.inputs.name))),
     ).to.deep.equal([])

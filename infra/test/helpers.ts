@@ -123,7 +123,6 @@ export async function serviceContainer(
 const SECRET_PLACEHOLDERS: Record<string, string> = {
   DATABASE_URL: 'postgresql://app@db.internal:5432/app',
   DATABASE_REPLICA_URL: 'postgresql://app@replica.internal:5432/app',
-  REDIS_URL: 'rediss://cache.internal:6379',
   FUNDING_WEBHOOK_SECRET: 'whsec_placeholder_of_the_providers_key_0123456789',
 }
 

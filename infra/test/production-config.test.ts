@@ -11,6 +11,7 @@ import {
   type ContainerDefinition,
   deployedEnv,
   fundingWebhookOn,
+  idOf,
   json,
   list,
   one,
@@ -44,8 +45,9 @@ for (const [name, region] of [
       expect(secret.inputs.name).to.equal(fundingWebhookSecretName(`blueprint-${name}`))
       expect(secret.inputs.name).to.equal(`blueprint-${name}/funding-webhook-secret`)
       // The key every other secret of the stack uses (the task's execution role may decrypt with it).
-      expect(secret.inputs.kmsKeyId).to.be.a('string')
-      expect(secret.inputs.kmsKeyId).to.equal(one(inventory, SECRET, '-redis-url').inputs.kmsKeyId)
+      expect(secret.inputs.kmsKeyId).to.equal(
+        `arn:aws:kms:${region}:123456789012:key/${idOf(one(inventory, 'aws:kms/key:Key', `blueprint-${name}-key`))}`,
+      )
       const versions = all(inventory, SECRET_VERSION, (v) => String(v.inputs.secretId).includes('funding'))
       expect(versions, 'a SecretVersion would put the value in Pulumi state').to.have.length(0)
     })
@@ -111,6 +113,9 @@ for (const [name, region] of [
       expect(config.database.iamAuth).to.equal(true)
       expect(config.database.replicaUrls).to.have.length(1)
       expect(config.redis.cluster).to.equal(true)
+      // ElastiCache IAM auth as the service's user, for its own region's replication group.
+      expect(config.redis.iam).to.deep.equal({ replicationGroupId: `blueprint-${name}-redis`, region })
+      expect(new URL(config.redis.url).username).to.equal(`blueprint-${name}-redis-service`)
       expect(config.s3).to.include({ region, bucket: `blueprint-${name}-uploads-123456789012` })
       expect(config.web.docsUi).to.equal(false)
       expect(config.trustProxy).to.not.equal(true)

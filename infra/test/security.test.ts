@@ -19,12 +19,9 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       expect(byAction('logs:PutLogEvents')[0]?.Resource).to.equal(
         `arn:aws:logs:${region}:123456789012:log-group:/ecs/blueprint-${name}:*`,
       )
-      const secrets = list(byAction('secretsmanager:GetSecretValue')[0]?.Resource ?? [])
-      // No database credential at all: the service and migrations use IAM tokens; the master secret is the
-      // bootstrap execution role's alone.
-      expect(
-        secrets.map((s) => s.replace(/^arn:aws:secretsmanager:[a-z0-9-]+:123456789012:secret:/, '')),
-      ).to.have.members([`blueprint-${name}-redis/url-AbCdEf`])
+      // No credential at all: the service and migrations reach PostgreSQL and Redis with IAM tokens; the master
+      // secret is the bootstrap execution role's alone. IAM refuses a statement without resources, so none.
+      expect(byAction('secretsmanager:GetSecretValue')).to.deep.equal([])
       // The funding webhook key joins (service container only) once the operator sets service.fundingWebhook:
       // production-config.test.ts.
       // Wildcards only where AWS offers no resource-level permission.
@@ -51,6 +48,26 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       expect(ssm?.Resource).to.deep.equal([
         `arn:aws:ssm:${inventory.region}:123456789012:parameter/blueprint/${name}/db/writer-endpoint`,
       ])
+    })
+
+    it('lets the task role connect to Redis with IAM as exactly its replication group and user', async () => {
+      const { inventory } = await stack(name)
+      const st = allowed(statements(one(inventory, 'aws:iam/rolePolicy:RolePolicy', '-task')))
+      const connect = st.filter((s) => actionsOf([s]).some((a) => a.startsWith('elasticache:')))
+      const account = `${inventory.region}:123456789012`
+      expect(connect).to.deep.equal([
+        {
+          Effect: 'Allow',
+          Action: 'elasticache:Connect',
+          Resource: [
+            `arn:aws:elasticache:${account}:replicationgroup:blueprint-${name}-redis`,
+            `arn:aws:elasticache:${account}:user:blueprint-${name}-redis-service`,
+          ],
+        },
+      ])
+      // The migration and bootstrap tasks never touch Redis.
+      const migrator = statements(one(inventory, 'aws:iam/rolePolicy:RolePolicy', '-migrator'))
+      expect(actionsOf(migrator).filter((a) => a.startsWith('elasticache:'))).to.deep.equal([])
     })
 
     it('uses separate execution and task roles, both assumable only by ECS tasks', async () => {

@@ -88,11 +88,9 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       const { inventory } = await stack(name)
       const [app] = json<Container[]>(one(inventory, T.td, '-service'), 'containerDefinitions')
       const secrets = Object.fromEntries((app?.secrets ?? []).map((s) => [s.name, s.valueFrom]))
-      const arn = (secretName: string) =>
-        new RegExp(`^arn:aws:secretsmanager:${inventory.region}:123456789012:secret:${secretName}-`)
       // FUNDING_WEBHOOK_SECRET joins once the operator sets service.fundingWebhook (production-config.test.ts).
-      expect(Object.keys(secrets)).to.deep.equal(['REDIS_URL'])
-      expect(secrets.REDIS_URL).to.match(arn(`blueprint-${name}-redis/url`))
+      // Redis is IAM-authenticated too (cache.test.ts): no secret left.
+      expect(Object.keys(secrets)).to.deep.equal([])
       const env = Object.fromEntries((app?.environment ?? []).map((e) => [e.name, e.value]))
       // eu-west's tasks write to the us-east writer over the peering.
       const writer = 'blueprint-us-east-db'
@@ -125,7 +123,7 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
         DATABASE_IAM_AUTH: 'true',
         DATABASE_WRITER_ENDPOINT_SOURCE: `ssm:/blueprint/${name}/db/writer-endpoint`,
       })
-      expect((migrate?.secrets ?? []).map((s) => s.name)).to.deep.equal(['REDIS_URL'])
+      expect((migrate?.secrets ?? []).map((s) => s.name)).to.deep.equal([])
       // Its own task role: the migrator's IAM login and the writer parameter, not the service's.
       const td = one(inventory, T.td, '-migrate')
       const role = one(inventory, 'aws:iam/role:Role', `blueprint-${name}-migrator`)

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { Config } from '../config.js'
 import { metrics } from '../telemetry/metrics.js'
+import { iamTokenSigner, keepIamPassword, type RedisTokenSigner, type RefreshTiming } from './redis-iam.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,8 +18,15 @@ declare module 'fastify' {
  * Commands fail fast while Redis is unreachable (no offline queue, command timeout) so requests
  * answer 503 within about a second; ioredis keeps reconnecting in the background, so the service
  * recovers by itself. In cluster mode every multi-key command must stay within one hash slot.
+ *
+ * With `config.iam` (ElastiCache) every connection AUTHs as the URL's user with a fresh IAM token (redis-iam.ts);
+ * the client connects once the first token is signed. Without it, the URL's password, if any. Tests pass their
+ * own signer and timing.
  */
-export function createRedisClient(config: Config['redis']): Redis | Cluster {
+export function createRedisClient(
+  config: Config['redis'],
+  iamOptions: { sign?: RedisTokenSigner; timing?: RefreshTiming } = {},
+): Redis | Cluster {
   const common: RedisOptions = {
     keyPrefix: config.keyPrefix || undefined,
     connectTimeout: config.connectTimeoutMs,
@@ -33,14 +41,39 @@ export function createRedisClient(config: Config['redis']): Redis | Cluster {
   }
   const urls = config.url.split(',').map((u) => new URL(u.trim()))
   const first = urls[0] as URL
+  const username = decodeURIComponent(first.username) || undefined
   const auth = {
-    username: decodeURIComponent(first.username) || undefined,
-    password: decodeURIComponent(first.password) || undefined,
+    username,
+    password: config.iam ? undefined : decodeURIComponent(first.password) || undefined,
     tls: first.protocol === 'rediss:' ? {} : undefined,
   }
+  const iam = config.iam
+  const client = newClient(config, common, auth, urls, Boolean(iam))
+  if (iam) {
+    const sign = iamOptions.sign ?? iamTokenSigner({ ...iam, userId: username ?? '' })
+    keepIamPassword(client, sign, iamOptions.timing)
+  }
+  return client
+}
+
+function newClient(
+  config: Config['redis'],
+  common: RedisOptions,
+  auth: Pick<RedisOptions, 'username' | 'password' | 'tls'>,
+  urls: URL[],
+  lazyConnect: boolean,
+): Redis | Cluster {
+  const first = urls[0] as URL
   if (!config.cluster) {
     const db = Number(first.pathname.slice(1) || 0)
-    return new Redis({ ...common, ...auth, host: first.hostname, port: Number(first.port || 6379), db })
+    return new Redis({
+      ...common,
+      ...auth,
+      host: first.hostname,
+      port: Number(first.port || 6379),
+      db,
+      lazyConnect,
+    })
   }
   return new Cluster(
     urls.map((u) => ({ host: u.hostname, port: Number(u.port || 6379) })),
@@ -53,6 +86,7 @@ export function createRedisClient(config: Config['redis']): Redis | Cluster {
       dnsLookup: (address, callback) => callback(null, address),
       slotsRefreshTimeout: config.connectTimeoutMs,
       redisOptions: { ...common, ...auth, keyPrefix: undefined },
+      lazyConnect,
     },
   )
 }

@@ -32,6 +32,9 @@ export const FORCE_NEW: Record<string, string[]> = {
     'snapshotArns',
   ],
   'aws:elasticache/subnetGroup:SubnetGroup': ['name'],
+  // authenticationMode and accessString change in place (ModifyUser); userIds of a group too.
+  'aws:elasticache/user:User': ['userId', 'userName'],
+  'aws:elasticache/userGroup:UserGroup': ['userGroupId', 'engine'],
   'aws:s3/bucket:Bucket': ['bucket', 'bucketPrefix', 'objectLockEnabled'],
   'aws:kms/key:Key': ['customerMasterKeySpec', 'keyUsage', 'multiRegion'],
   'aws:kms/alias:Alias': ['name', 'namePrefix'],
@@ -58,6 +61,8 @@ export const NAME_INPUT: Record<string, string> = {
   'aws:rds/parameterGroup:ParameterGroup': 'name',
   'aws:elasticache/replicationGroup:ReplicationGroup': 'replicationGroupId',
   'aws:elasticache/subnetGroup:SubnetGroup': 'name',
+  'aws:elasticache/user:User': 'userId',
+  'aws:elasticache/userGroup:UserGroup': 'userGroupId',
   'aws:s3/bucket:Bucket': 'bucket',
   'aws:kms/alias:Alias': 'name',
   'aws:secretsmanager/secret:Secret': 'name',
