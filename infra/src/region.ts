@@ -14,14 +14,14 @@ import {
 } from '../../app/src/contract.js'
 import { Cache } from './cache.js'
 import type { StackConfig } from './config.js'
-import { Database, defaultMaxConnections } from './database.js'
+import { Database } from './database.js'
 import { healthCheckAlarm, LatencyDns } from './dns.js'
 import { Cdn } from './edge.js'
 import { Ingress } from './ingress.js'
 import { Keys } from './keys.js'
 import { Mail } from './mail.js'
 import { Network, type PeerArgs, taskSubnetCidrs } from './network.js'
-import { Observability } from './observability.js'
+import { Observability, type ObservabilityArgs } from './observability.js'
 import { Service, TaskSecurityGroup } from './service.js'
 import { bucketName, Storage } from './storage.js'
 import { collectorEnvironment, Telemetry } from './telemetry.js'
@@ -216,9 +216,8 @@ function buildIngress({ cfg, prefix, opts }: RegionContext, network: Network, st
   return new Ingress(
     prefix,
     {
-      vpcId: network.vpcId,
-      vpcCidr: network.cidr,
-      publicSubnetIds: network.publicSubnetIds,
+      network,
+      storage,
       zoneId: cfg.dns.zoneId,
       domains: [cfg.dns.regionalApiDomain, cfg.dns.apiDomain],
       // The shared name's validation record belongs to the global stack for good: not to whichever region holds
@@ -227,8 +226,6 @@ function buildIngress({ cfg, prefix, opts }: RegionContext, network: Network, st
         ? [cfg.dns.regionalApiDomain, cfg.dns.apiDomain]
         : [cfg.dns.regionalApiDomain],
       targetPort: cfg.service.port,
-      accessLogBucket: storage.logs.name,
-      accessLogReady: [storage.logsPolicy],
       rateLimit: cfg.wafRateLimit,
     },
     opts,
@@ -318,9 +315,9 @@ function buildService(ctx: RegionContext, d: ServiceDeps): Service {
       ...cfg.service,
       deployedImage: d.parameters.image.insecureValue,
       clusterName: prefix,
-      subnetIds: d.network.privateSubnetIds,
-      securityGroupId: d.tasks.id,
-      targetGroupArn: d.ingress.targetGroupArn,
+      network: d.network,
+      tasks: d.tasks,
+      ingress: d.ingress,
       environment: {
         NODE_ENV: 'production',
         HOST: '0.0.0.0',
@@ -358,13 +355,12 @@ function buildService(ctx: RegionContext, d: ServiceDeps): Service {
       },
       // Any region's instance: tasks write to the other region's writer (normal or promoted topology).
       databaseConnectArns: [pulumi.interpolate`arn:aws:rds-db:*:${account}:dbuser:*/${DB_APP_ROLE}`],
-      kmsKeyArn: d.keys.keyArn,
+      keys: d.keys,
       // The service keeps user uploads under users/<id>/; static assets are published by CI, not the service.
       bucketAccess: [{ arn: d.storage.uploads.arn, prefix: 'users' }],
       parameterArns: [d.parameters.writer.arn],
       region: cfg.region,
       collectorEnvironment: collectorEnvironment(prefix, cfg.region),
-      dependsOn: [d.ingress],
     },
     opts,
   )
@@ -372,28 +368,16 @@ function buildService(ctx: RegionContext, d: ServiceDeps): Service {
 
 function buildObservability(
   { cfg, prefix, opts }: RegionContext,
-  d: { keys: Keys; ingress: Ingress; service: Service; database: Database; cache: Cache },
+  d: Pick<ObservabilityArgs, 'keys' | 'ingress' | 'service' | 'cache'> & { database: Database },
 ): Observability {
-  const db = cfg.database
   return new Observability(
     prefix,
     {
       ...cfg.alarms,
-      kmsKeyArn: d.keys.keyArn,
       region: cfg.region,
-      albArnSuffix: d.ingress.arnSuffix,
-      targetGroupArnSuffix: d.ingress.targetGroupArnSuffix,
-      clusterName: d.service.clusterName,
-      serviceName: d.service.serviceName,
-      dbIdentifier: db.identifier,
-      replicaIdentifiers: [
-        ...d.database.readReplicaIdentifiers,
-        ...(db.role === 'replica' ? [db.identifier] : []),
-      ],
-      dbMaxConnections: db.maxConnections ?? defaultMaxConnections(db.instanceClass),
-      dbAllocatedStorageGb: db.allocatedStorageGb,
-      redisClusterIds: d.cache.memberClusterIds,
-      replicaLagSeconds: db.replicaLagAlarmSeconds,
+      ...d,
+      // Its config section sizes the alarms; the component knows the readers it created.
+      database: { ...cfg.database, readReplicaIdentifiers: d.database.readReplicaIdentifiers },
     },
     opts,
   )
