@@ -119,8 +119,25 @@ interface RegionContext {
   provider: aws.Provider
   opts: pulumi.ComponentResourceOptions
   account: pulumi.Output<string>
-  /** The StackReference to a fully qualified stack (one per stack), or undefined when `name` is unset. */
-  ref(name: string | undefined): pulumi.StackReference | undefined
+  /** The outputs of a fully qualified stack (one StackReference per stack), or undefined when `name` is unset. */
+  ref(name: string | undefined): PeerOutputs | undefined
+}
+
+/** Another region stack's outputs, read by the names this program declares (a renamed output fails typecheck). */
+export interface PeerOutputs {
+  require<K extends RegionOutputName>(name: K): pulumi.Output<string>
+}
+
+/** Names of the string outputs a region stack declares (buildRegion's return value). */
+export type RegionOutputName = {
+  [K in keyof RegionOutputs]-?: NonNullable<RegionOutputs[K]> extends pulumi.Output<string> | string
+    ? K
+    : never
+}[keyof RegionOutputs]
+
+/** Reads a region stack's outputs by declared name. */
+export function peerOutputs(ref: pulumi.StackReference): PeerOutputs {
+  return { require: (name) => ref.requireOutput(name) as pulumi.Output<string> }
 }
 
 function regionContext(cfg: StackConfig): RegionContext {
@@ -131,10 +148,10 @@ function regionContext(cfg: StackConfig): RegionContext {
   })
   // eu-west learns the writer's identity (and the CDN's) from us-east; us-east never references eu-west, and
   // bucket names are deterministic, so neither stack waits on the other's outputs to name replication targets.
-  const refs = new Map<string, pulumi.StackReference>()
+  const refs = new Map<string, PeerOutputs>()
   const ref = (name: string | undefined) => {
     if (!name) return undefined
-    const existing = refs.get(name) ?? new pulumi.StackReference(name)
+    const existing = refs.get(name) ?? peerOutputs(new pulumi.StackReference(name))
     refs.set(name, existing)
     return existing
   }
@@ -237,7 +254,7 @@ function writerEndpoint(ctx: RegionContext, database: Database): pulumi.Output<s
   const source = ctx.ref(ctx.cfg.database.sourceStack)
   return ctx.cfg.database.role === 'primary'
     ? database.endpoint
-    : (source?.requireOutput('dbEndpoint') as pulumi.Output<string>)
+    : (source?.require('dbEndpoint') as pulumi.Output<string>)
 }
 
 type Placement = Pick<
@@ -253,7 +270,7 @@ function buildDatabase({ cfg, prefix, opts, ref }: RegionContext, placement: Pla
     {
       ...db,
       bornReplica: db.sourceStack !== undefined,
-      sourceDbArn: source?.requireOutput('dbArn') as pulumi.Output<string> | undefined,
+      sourceDbArn: source?.require('dbArn'),
       peerClientCidrs: cfg.network.peerCidr ? taskSubnetCidrs(cfg.network.peerCidr) : [],
       ...placement,
     },
@@ -460,11 +477,7 @@ function buildEdge(ctx: RegionContext, storage: Storage): Cdn | undefined {
         )
       : undefined
   const cdnStack = ctx.ref(cfg.edge.cdnStack)
-  const readers = cdn
-    ? [cdn.distributionArn]
-    : cdnStack
-      ? [cdnStack.requireOutput('cdnDistributionArn') as pulumi.Output<string>]
-      : []
+  const readers = cdn ? [cdn.distributionArn] : cdnStack ? [cdnStack.require('cdnDistributionArn')] : []
   storage.finishAssetsPolicy(prefix, readers)
   return cdn
 }
