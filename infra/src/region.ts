@@ -82,8 +82,8 @@ export function buildRegion(cfg: StackConfig) {
     dbArn: database.arn,
     dbEndpoint: database.endpoint,
     dbAddress: database.address,
-    /** The RDS-managed master secret (its ARN) of a born primary, while RDS manages the password. */
-    ...(database.masterSecretArn ? { dbSecretArn: database.masterSecretArn } : {}),
+    // No output names the RDS-managed master secret: it exists only until the operator releases management, and an
+    // output (state) would keep naming a secret RDS deleted. Readers ask RDS (docs/runbooks/database-credentials.md).
     dbReadReplicaIdentifiers: database.readReplicaIdentifiers,
     writerEndpointParameter: parameters.writer.name,
     /** SSM parameter holding the image URI the region runs (the deploy workflow writes it). */
