@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
-import type { RegionOutputName } from '../src/region.js'
+import type { RegionOutputKey, RegionOutputName } from '../src/region.js'
 import { configSet, upCommand } from './pulumi-steps.js'
 import { CONFIG_KEYS, peerOf, type Site, type Topology } from './topology.js'
 
@@ -22,7 +22,7 @@ export interface ConfigChange {
 export type StepState = boolean | undefined
 
 /** Saved `pulumi stack output --json` per stack; a stack without outputs is absent. */
-export type SavedOutputs = Record<string, Partial<Record<RegionOutputName, unknown>> | undefined>
+export type SavedOutputs = Record<string, Partial<Record<RegionOutputKey, unknown>> | undefined>
 
 /** One step of the first deploy. */
 export interface FirstDeployStep {
@@ -72,7 +72,7 @@ export function configLine(topology: Topology, site: Site, change: ConfigChange)
   return configSet(topology, site, change.key, value)
 }
 
-const has = (outputs: SavedOutputs, stack: string, key: RegionOutputName): boolean => {
+const has = (outputs: SavedOutputs, stack: string, key: RegionOutputKey): boolean => {
   const value = outputs[stack]?.[key]
   return Array.isArray(value) ? value.length > 0 : value !== undefined && value !== null && value !== ''
 }

@@ -128,6 +128,9 @@ export interface PeerOutputs {
   require<K extends RegionOutputName>(name: K): pulumi.Output<string>
 }
 
+/** Names of every output a region stack declares (buildRegion's return value). */
+export type RegionOutputKey = keyof RegionOutputs
+
 /** Names of the string outputs a region stack declares (buildRegion's return value). */
 export type RegionOutputName = {
   [K in keyof RegionOutputs]-?: NonNullable<RegionOutputs[K]> extends pulumi.Output<string> | string
