@@ -27,3 +27,17 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     process.exit(2)
   }
 }
+
+/**
+ * A workflow step's script with each `$(npm run -s urn -- <key> <stack>)` and the variable assigned from it
+ * replaced by the URN it prints for `stack`: how the offline model reads what a step targets.
+ */
+export function expandUrnCalls(script: string, stack: string): string {
+  const call = /\$\(npm run -s urn -- ([\w-]+) "?[^")\s]+"?\)/g
+  let out = script
+  for (const m of script.matchAll(new RegExp(`(\\w+)=${call.source}`, 'g'))) {
+    const [, variable, key] = m as unknown as [string, string, string]
+    out = out.replaceAll(m[0], '').replaceAll(new RegExp(`\\$\\{?${variable}\\}?`, 'g'), stackUrn(key, stack))
+  }
+  return out.replace(call, (_, key: string) => stackUrn(key, stack))
+}
