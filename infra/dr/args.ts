@@ -16,6 +16,7 @@ export type Command =
       pollSeconds: number
     }
   | { name: 'failback-plan'; topology: TopologyOverrides; region: string }
+  | { name: 'first-deploy'; topology: TopologyOverrides; check?: string }
   | { name: 'help' }
 
 const PER_STACK = ['db', 'region', 'health-check', 'writer-parameter']
@@ -29,6 +30,7 @@ const OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   'max-lag-seconds': { type: 'string' },
   'harden-before-switch': { type: 'boolean' },
   'poll-seconds': { type: 'string' },
+  check: { type: 'string' },
   project: { type: 'string' },
   'pulumi-org': { type: 'string' },
   'hosted-zone-id': { type: 'string' },
@@ -41,7 +43,7 @@ const OPTIONS: NonNullable<ParseArgsConfig['options']> = {
 }
 
 /** Usage text; names and defaults match topology.ts. */
-export const USAGE = `usage: npm run dr -- <status|promote|failback-plan> [options]
+export const USAGE = `usage: npm run dr -- <status|promote|failback-plan|first-deploy> [options]
 
   status                      both regions: DB role, replica lag, health check, writer endpoint
     --json                    machine-readable output
@@ -53,6 +55,9 @@ export const USAGE = `usage: npm run dr -- <status|promote|failback-plan> [optio
     --poll-seconds <n>        RDS poll interval (default 15)
   failback-plan [--region <stack>]   steps to rebuild the other region and switch back
                               (--region = the stack that is the writer now; default eu-west)
+  first-deploy                the ordered first deploy of both stacks (docs/infrastructure.md)
+    --check <dir>             say which step they are at, from <dir>/<stack>.json
+                              (pulumi stack output --json --stack <stack>; a missing file = no outputs yet)
 
 names (defaults follow project "${DEFAULT_PROJECT}" and stacks ${DEFAULT_SITES.map((s) => `${s.stack} (${s.region})`).join(', ')}):
   --project <name>                  Pulumi project (default ${DEFAULT_PROJECT})
@@ -120,6 +125,8 @@ export function parseCommand(argv: string[]): Command {
     }
     case 'failback-plan':
       return { name, topology, region: str('region') ?? 'eu-west' }
+    case 'first-deploy':
+      return { name, topology, ...(str('check') ? { check: str('check') } : {}) }
     default:
       throw new UsageError(`unknown subcommand "${name}"`)
   }

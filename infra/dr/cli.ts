@@ -5,6 +5,7 @@ import { type Clock, systemClock } from './clock.js'
 import type { Context } from './context.js'
 import { describeError, EXIT, PreflightRefused, StepFailed, UsageError } from './errors.js'
 import { failbackPlan } from './failback.js'
+import { firstDeploySteps, readSavedOutputs, renderFirstDeploy, renderProgress } from './first-deploy.js'
 import { type Output, processOutput, StepLog } from './log.js'
 import { promote, reportFailure } from './promote.js'
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js'
@@ -39,8 +40,12 @@ export async function main(argv: string[], deps: Dependencies = {}): Promise<num
     const clock = deps.clock ?? systemClock
     ctx = {
       topology,
-      // failback-plan makes no AWS calls, so it works without credentials.
-      clients: deps.clients ?? (command.name === 'failback-plan' ? offlineClients() : createClients()),
+      // failback-plan and first-deploy make no AWS calls, so they work without credentials.
+      clients:
+        deps.clients ??
+        (command.name === 'failback-plan' || command.name === 'first-deploy'
+          ? offlineClients()
+          : createClients()),
       clock,
       output,
       log: new StepLog(output, clock),
@@ -66,6 +71,14 @@ async function run(ctx: Context, command: Exclude<Command, { name: 'help' }>): P
       for (const line of failbackPlan(ctx.topology, siteOf(ctx.topology, command.region)))
         ctx.output.out(line)
       return EXIT.ok
+    case 'first-deploy': {
+      const steps = firstDeploySteps(ctx.topology)
+      const lines = command.check
+        ? renderProgress(steps, readSavedOutputs(command.check, ctx.topology))
+        : renderFirstDeploy(ctx.topology, steps)
+      for (const line of lines) ctx.output.out(line)
+      return EXIT.ok
+    }
     case 'promote':
       try {
         await promote(ctx, {

@@ -62,6 +62,7 @@ export function failbackPlan(topology: Topology, current: Site): string[] {
     `      ${targetedRefresh(topology, home)}`,
     `      ${configSet(topology, home, CONFIG_KEYS.databaseRole, 'primary')}`,
     `      ${configSet(topology, home, CONFIG_KEYS.readReplicas, '<readers it ran before the failover>')}`,
+    `      ${upCommand(home, true)}   # expect: an in-place update of the DB and its readers created, never a replace`,
     `      ${upCommand(home)}`,
     `B.4  Rebuild ${current.stack} as a replica of ${home.stack}:`,
     ...rebuildAsReplica(topology, current, home, 'B.4'),

@@ -67,7 +67,6 @@ export function mockStackOutputs(fullName: string): Record<string, unknown> {
     dbArn: `arn:aws:rds:${region}:${MOCK_ACCOUNT}:db:${id}`,
     dbAddress: address,
     dbEndpoint: `${address}:5432`,
-    dbSecretArn: `arn:aws:secretsmanager:${region}:${MOCK_ACCOUNT}:secret:rds!db-0f1e2d3c-AbCdEf`,
     kmsKeyArn: `arn:aws:kms:${region}:${MOCK_ACCOUNT}:key/mrk-0123`,
     cdnDistributionArn: `arn:aws:cloudfront::${MOCK_ACCOUNT}:distribution/E2MOCKDIST0123`,
   }

@@ -86,12 +86,6 @@ export class Database extends pulumi.ComponentResource {
   readonly arn: pulumi.Output<string>
   readonly endpoint: pulumi.Output<string>
   readonly address: pulumi.Output<string>
-  /**
-   * The RDS-managed master secret (`username`, `password`; in this region, encrypted with its key) of a born
-   * primary while RDS manages the password; undefined for a born replica. See docs/infrastructure.md
-   * ("Database credentials") for when it exists.
-   */
-  readonly masterSecretArn?: pulumi.Output<string>
   readonly readReplicaIdentifiers: string[]
   readonly readerEndpoint: pulumi.Output<string>
   readonly securityGroupId: pulumi.Output<string>
@@ -265,9 +259,6 @@ export class Database extends pulumi.ComponentResource {
       ],
     })
     this.arn = instance.arn
-    if (!args.bornReplica && args.role === 'primary') {
-      this.masterSecretArn = instance.masterUserSecrets.apply((s) => s[0]?.secretArn ?? '')
-    }
     this.endpoint = instance.endpoint
     this.address = instance.address
 

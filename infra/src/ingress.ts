@@ -1,17 +1,22 @@
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
 import { API_PATH_PREFIX, HEALTH_READY_PATH } from '../../app/src/contract.js'
+import type { Network } from './network.js'
+import type { Storage } from './storage.js'
 import { aclVisibility, webAclRules } from './wafRules.js'
 
 /** Paths the ALB forwards to the service (its API prefix); everything else gets a 404 at the edge of the region. */
 export const SERVICE_PATHS = [`${API_PATH_PREFIX}/*`] as const
 
+/** What the ALB needs of the region's network: its VPC, the CIDR it may send into, one public subnet per AZ. */
+export type IngressNetwork = Pick<Network, 'vpcId' | 'cidr' | 'publicSubnetIds'>
+
+/** What the ALB needs of the region's storage: the logs bucket and its policy (which must admit ELB first). */
+export type IngressLogs = Pick<Storage, 'logs' | 'logsPolicy'>
+
 export interface IngressArgs {
-  vpcId: pulumi.Input<string>
-  /** VPC CIDR; the ALB may only send traffic into it. */
-  vpcCidr: string
-  /** Public subnets, one per AZ. */
-  publicSubnetIds: pulumi.Input<string>[]
+  /** The region's network; the ALB sits in its public subnets and may only send traffic into its CIDR. */
+  network: IngressNetwork
   /** Route 53 zone used for certificate DNS validation. */
   zoneId: string
   /** Certificate names: the region's own name first, then the shared latency-routed name. */
@@ -23,10 +28,8 @@ export interface IngressArgs {
   validationRecordsFor?: string[]
   /** Port the service listens on. @default 3000 */
   targetPort?: number
-  /** Bucket receiving ALB access logs (SSE-S3). */
-  accessLogBucket: pulumi.Input<string>
-  /** Resources that must exist first: ALB creation fails unless the log bucket policy already admits ELB. */
-  accessLogReady?: pulumi.Resource[]
+  /** The storage receiving ALB access logs (SSE-S3): ALB creation fails unless the bucket policy already admits ELB. */
+  storage: IngressLogs
   /** Seconds before an idle connection is closed. @default 60 */
   idleTimeoutSeconds?: number
   /** Requests per 5 minutes per IP before WAF blocks. @default 2000 */
@@ -55,7 +58,7 @@ export class Ingress extends pulumi.ComponentResource {
     const sg = new aws.ec2.SecurityGroup(
       `${name}-alb-sg`,
       {
-        vpcId: args.vpcId,
+        vpcId: args.network.vpcId,
         description: 'ALB: HTTP and HTTPS from the internet',
         ingress: [80, 443].map((p) => ({
           protocol: 'tcp',
@@ -70,7 +73,7 @@ export class Ingress extends pulumi.ComponentResource {
             protocol: 'tcp',
             fromPort: port,
             toPort: port,
-            cidrBlocks: [args.vpcCidr],
+            cidrBlocks: [args.network.cidr],
             description: 'to service tasks',
           },
         ],
@@ -86,15 +89,15 @@ export class Ingress extends pulumi.ComponentResource {
         internal: false,
         loadBalancerType: 'application',
         securityGroups: [sg.id],
-        subnets: args.publicSubnetIds,
+        subnets: args.network.publicSubnetIds,
         enableCrossZoneLoadBalancing: true,
         dropInvalidHeaderFields: true,
         idleTimeout: args.idleTimeoutSeconds ?? 60,
         enableDeletionProtection: args.deletionProtection ?? true,
         enableHttp2: true,
-        accessLogs: { bucket: args.accessLogBucket, prefix: 'alb', enabled: true },
+        accessLogs: { bucket: args.storage.logs.name, prefix: 'alb', enabled: true },
       },
-      { parent: this, dependsOn: args.accessLogReady },
+      { parent: this, dependsOn: [args.storage.logsPolicy] },
     )
     this.dnsName = alb.dnsName
     this.zoneId = alb.zoneId
@@ -106,7 +109,7 @@ export class Ingress extends pulumi.ComponentResource {
         port,
         protocol: 'HTTP',
         targetType: 'ip',
-        vpcId: args.vpcId,
+        vpcId: args.network.vpcId,
         deregistrationDelay: 30,
         healthCheck: {
           path: HEALTH_READY_PATH,

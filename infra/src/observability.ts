@@ -1,25 +1,37 @@
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
+import type { Cache } from './cache.js'
+import type { DatabaseConfig } from './config.js'
+import { type Database, defaultMaxConnections } from './database.js'
+import type { Ingress } from './ingress.js'
+import type { Keys } from './keys.js'
+import type { Service } from './service.js'
+
+/** What the alarms watch: the database component plus the settings of its config section they are sized by. */
+export type ObservedDatabase = Pick<Database, 'identifier' | 'readReplicaIdentifiers'> &
+  Pick<
+    DatabaseConfig,
+    'role' | 'instanceClass' | 'maxConnections' | 'allocatedStorageGb' | 'replicaLagAlarmSeconds'
+  >
 
 export interface ObservabilityArgs {
   /** Email subscribed to the alarm topic (the subscription must be confirmed once). */
   email: string
-  kmsKeyArn: pulumi.Input<string>
   region: string
-  albArnSuffix: pulumi.Input<string>
-  targetGroupArnSuffix: pulumi.Input<string>
-  clusterName: pulumi.Input<string>
-  serviceName: pulumi.Input<string>
-  /** The region's own DB instance (writer or cross-region replica). */
-  dbIdentifier: string
-  /** Instances whose ReplicaLag is alarmed (same-region readers and the cross-region replica). */
-  replicaIdentifiers: string[]
-  /** max_connections of the DB instance class. */
-  dbMaxConnections: number
-  /** Allocated storage in GiB, the base of the free-storage percentage. */
-  dbAllocatedStorageGb: number
-  /** Redis member cluster ids (one alarm per node: ElastiCache publishes per node only). */
-  redisClusterIds: string[]
+  /** The region's key: it encrypts the alarm topic. */
+  keys: Pick<Keys, 'keyArn'>
+  /** The ALB and its target group (5xx rate and latency alarms). */
+  ingress: Pick<Ingress, 'arnSuffix' | 'targetGroupArnSuffix'>
+  /** The ECS service (CPU alarm). */
+  service: Pick<Service, 'clusterName' | 'serviceName'>
+  /**
+   * The region's own DB instance (writer or cross-region replica) and its readers: connections are alarmed against
+   * max_connections (config, else the instance class's), free storage against the allocated size, ReplicaLag on the
+   * same-region readers and, in a replica-role region, on the instance itself.
+   */
+  database: ObservedDatabase
+  /** The Redis replication group: one alarm per member node (ElastiCache publishes per node only). */
+  cache: Pick<Cache, 'memberClusterIds'>
   /** @default 1 */
   alb5xxPercent: number
   /** @default 500 */
@@ -30,8 +42,6 @@ export interface ObservabilityArgs {
   ecsCpuPercent: number
   /** @default 20 */
   dbFreeStoragePercent: number
-  /** @default 60 */
-  replicaLagSeconds: number
   /** @default 80 */
   redisCpuPercent: number
   /** @default 80 */
@@ -45,9 +55,21 @@ export class Observability extends pulumi.ComponentResource {
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
     super('blueprint:observability:Observability', name, {}, opts)
     const parent = { parent: this }
+    const { arnSuffix: albArnSuffix, targetGroupArnSuffix } = args.ingress
+    const { clusterName, serviceName } = args.service
+    const database = args.database
+    const dbIdentifier = database.identifier
+    const replicaIdentifiers = [
+      ...database.readReplicaIdentifiers,
+      ...(database.role === 'replica' ? [database.identifier] : []),
+    ]
+    const dbMaxConnections = database.maxConnections ?? defaultMaxConnections(database.instanceClass)
+    const dbAllocatedStorageGb = database.allocatedStorageGb
+    const replicaLagSeconds = database.replicaLagAlarmSeconds
+    const redisClusterIds = args.cache.memberClusterIds
     const topic = new aws.sns.Topic(
       `${name}-alarms`,
-      { name: `${name}-alarms`, kmsMasterKeyId: args.kmsKeyArn },
+      { name: `${name}-alarms`, kmsMasterKeyId: args.keys.keyArn },
       parent,
     )
     new aws.sns.TopicSubscription(
@@ -58,7 +80,7 @@ export class Observability extends pulumi.ComponentResource {
     this.topicArn = topic.arn
     const actions = { alarmActions: [topic.arn], okActions: [topic.arn] }
 
-    const alb = { LoadBalancer: args.albArnSuffix }
+    const alb = { LoadBalancer: albArnSuffix }
     new aws.cloudwatch.MetricAlarm(
       `${name}-alb-5xx-rate`,
       {
@@ -96,7 +118,7 @@ export class Observability extends pulumi.ComponentResource {
         alarmDescription: `p95 target response time above ${args.p95LatencyMs} ms`,
         namespace: 'AWS/ApplicationELB',
         metricName: 'TargetResponseTime',
-        dimensions: { ...alb, TargetGroup: args.targetGroupArnSuffix },
+        dimensions: { ...alb, TargetGroup: targetGroupArnSuffix },
         extendedStatistic: 'p95',
         period: 60,
         evaluationPeriods: 5,
@@ -115,7 +137,7 @@ export class Observability extends pulumi.ComponentResource {
         alarmDescription: `Service CPU above ${args.ecsCpuPercent}%`,
         namespace: 'AWS/ECS',
         metricName: 'CPUUtilization',
-        dimensions: { ClusterName: args.clusterName, ServiceName: args.serviceName },
+        dimensions: { ClusterName: clusterName, ServiceName: serviceName },
         statistic: 'Average',
         period: 60,
         evaluationPeriods: 5,
@@ -125,18 +147,18 @@ export class Observability extends pulumi.ComponentResource {
       },
       parent,
     )
-    const db = { DBInstanceIdentifier: args.dbIdentifier }
+    const db = { DBInstanceIdentifier: dbIdentifier }
     new aws.cloudwatch.MetricAlarm(
       `${name}-db-connections`,
       {
-        alarmDescription: `DB connections above ${args.dbConnectionsPercent}% of max_connections (${args.dbMaxConnections})`,
+        alarmDescription: `DB connections above ${args.dbConnectionsPercent}% of max_connections (${dbMaxConnections})`,
         namespace: 'AWS/RDS',
         metricName: 'DatabaseConnections',
         dimensions: db,
         statistic: 'Maximum',
         period: 60,
         evaluationPeriods: 5,
-        threshold: Math.floor((args.dbMaxConnections * args.dbConnectionsPercent) / 100),
+        threshold: Math.floor((dbMaxConnections * args.dbConnectionsPercent) / 100),
         comparisonOperator: 'GreaterThanThreshold',
         ...actions,
       },
@@ -145,7 +167,7 @@ export class Observability extends pulumi.ComponentResource {
     new aws.cloudwatch.MetricAlarm(
       `${name}-db-free-storage`,
       {
-        alarmDescription: `DB free storage below ${args.dbFreeStoragePercent}% of ${args.dbAllocatedStorageGb} GiB`,
+        alarmDescription: `DB free storage below ${args.dbFreeStoragePercent}% of ${dbAllocatedStorageGb} GiB`,
         namespace: 'AWS/RDS',
         metricName: 'FreeStorageSpace',
         dimensions: db,
@@ -153,24 +175,24 @@ export class Observability extends pulumi.ComponentResource {
         period: 300,
         evaluationPeriods: 1,
         // FreeStorageSpace is in bytes.
-        threshold: Math.floor(args.dbAllocatedStorageGb * 1024 ** 3 * (args.dbFreeStoragePercent / 100)),
+        threshold: Math.floor(dbAllocatedStorageGb * 1024 ** 3 * (args.dbFreeStoragePercent / 100)),
         comparisonOperator: 'LessThanThreshold',
         ...actions,
       },
       parent,
     )
-    for (const id of args.replicaIdentifiers) {
+    for (const id of replicaIdentifiers) {
       new aws.cloudwatch.MetricAlarm(
         `${name}-replica-lag-${id}`,
         {
-          alarmDescription: `Replica ${id} lag above ${args.replicaLagSeconds} s`,
+          alarmDescription: `Replica ${id} lag above ${replicaLagSeconds} s`,
           namespace: 'AWS/RDS',
           metricName: 'ReplicaLag',
           dimensions: { DBInstanceIdentifier: id },
           statistic: 'Maximum',
           period: 60,
           evaluationPeriods: 3,
-          threshold: args.replicaLagSeconds,
+          threshold: replicaLagSeconds,
           comparisonOperator: 'GreaterThanThreshold',
           // No data means replication stopped reporting: that is an alarm, not a pass.
           treatMissingData: 'breaching',
@@ -179,7 +201,7 @@ export class Observability extends pulumi.ComponentResource {
         parent,
       )
     }
-    for (const id of args.redisClusterIds) {
+    for (const id of redisClusterIds) {
       new aws.cloudwatch.MetricAlarm(
         `${name}-redis-cpu-${id}`,
         {
@@ -225,7 +247,7 @@ export class Observability extends pulumi.ComponentResource {
       {
         dashboardName: `${name}-region`,
         dashboardBody: pulumi
-          .all([args.albArnSuffix, args.targetGroupArnSuffix, args.clusterName, args.serviceName])
+          .all([albArnSuffix, targetGroupArnSuffix, clusterName, serviceName])
           .apply(([lb, tg, cluster, service]) =>
             JSON.stringify({
               widgets: [
@@ -260,18 +282,13 @@ export class Observability extends pulumi.ComponentResource {
                   ],
                 ]),
                 widget('Database', [
-                  ['AWS/RDS', 'CPUUtilization', 'DBInstanceIdentifier', args.dbIdentifier],
+                  ['AWS/RDS', 'CPUUtilization', 'DBInstanceIdentifier', dbIdentifier],
                   ['.', 'DatabaseConnections', '.', '.'],
-                  ...args.replicaIdentifiers.map((id) => [
-                    'AWS/RDS',
-                    'ReplicaLag',
-                    'DBInstanceIdentifier',
-                    id,
-                  ]),
+                  ...replicaIdentifiers.map((id) => ['AWS/RDS', 'ReplicaLag', 'DBInstanceIdentifier', id]),
                 ]),
                 widget(
                   'Redis',
-                  args.redisClusterIds.map((id) => [
+                  redisClusterIds.map((id) => [
                     'AWS/ElastiCache',
                     'EngineCPUUtilization',
                     'CacheClusterId',

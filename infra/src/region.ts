@@ -14,14 +14,14 @@ import {
 } from '../../app/src/contract.js'
 import { Cache } from './cache.js'
 import type { StackConfig } from './config.js'
-import { Database, defaultMaxConnections } from './database.js'
+import { Database } from './database.js'
 import { healthCheckAlarm, LatencyDns } from './dns.js'
 import { Cdn } from './edge.js'
 import { Ingress } from './ingress.js'
 import { Keys } from './keys.js'
 import { Mail } from './mail.js'
 import { Network, type PeerArgs, taskSubnetCidrs } from './network.js'
-import { Observability } from './observability.js'
+import { Observability, type ObservabilityArgs } from './observability.js'
 import { Service, TaskSecurityGroup } from './service.js'
 import { bucketName, Storage } from './storage.js'
 import { collectorEnvironment, Telemetry } from './telemetry.js'
@@ -82,8 +82,8 @@ export function buildRegion(cfg: StackConfig) {
     dbArn: database.arn,
     dbEndpoint: database.endpoint,
     dbAddress: database.address,
-    /** The RDS-managed master secret (its ARN) of a born primary, while RDS manages the password. */
-    ...(database.masterSecretArn ? { dbSecretArn: database.masterSecretArn } : {}),
+    // No output names the RDS-managed master secret: it exists only until the operator releases management, and an
+    // output (state) would keep naming a secret RDS deleted. Readers ask RDS (docs/runbooks/database-credentials.md).
     dbReadReplicaIdentifiers: database.readReplicaIdentifiers,
     writerEndpointParameter: parameters.writer.name,
     /** SSM parameter holding the image URI the region runs (the deploy workflow writes it). */
@@ -119,8 +119,28 @@ interface RegionContext {
   provider: aws.Provider
   opts: pulumi.ComponentResourceOptions
   account: pulumi.Output<string>
-  /** The StackReference to a fully qualified stack (one per stack), or undefined when `name` is unset. */
-  ref(name: string | undefined): pulumi.StackReference | undefined
+  /** The outputs of a fully qualified stack (one StackReference per stack), or undefined when `name` is unset. */
+  ref(name: string | undefined): PeerOutputs | undefined
+}
+
+/** Another region stack's outputs, read by the names this program declares (a renamed output fails typecheck). */
+export interface PeerOutputs {
+  require<K extends RegionOutputName>(name: K): pulumi.Output<string>
+}
+
+/** Names of every output a region stack declares (buildRegion's return value). */
+export type RegionOutputKey = keyof RegionOutputs
+
+/** Names of the string outputs a region stack declares (buildRegion's return value). */
+export type RegionOutputName = {
+  [K in keyof RegionOutputs]-?: NonNullable<RegionOutputs[K]> extends pulumi.Output<string> | string
+    ? K
+    : never
+}[keyof RegionOutputs]
+
+/** Reads a region stack's outputs by declared name. */
+export function peerOutputs(ref: pulumi.StackReference): PeerOutputs {
+  return { require: (name) => ref.requireOutput(name) as pulumi.Output<string> }
 }
 
 function regionContext(cfg: StackConfig): RegionContext {
@@ -131,10 +151,10 @@ function regionContext(cfg: StackConfig): RegionContext {
   })
   // eu-west learns the writer's identity (and the CDN's) from us-east; us-east never references eu-west, and
   // bucket names are deterministic, so neither stack waits on the other's outputs to name replication targets.
-  const refs = new Map<string, pulumi.StackReference>()
+  const refs = new Map<string, PeerOutputs>()
   const ref = (name: string | undefined) => {
     if (!name) return undefined
-    const existing = refs.get(name) ?? new pulumi.StackReference(name)
+    const existing = refs.get(name) ?? peerOutputs(new pulumi.StackReference(name))
     refs.set(name, existing)
     return existing
   }
@@ -216,9 +236,8 @@ function buildIngress({ cfg, prefix, opts }: RegionContext, network: Network, st
   return new Ingress(
     prefix,
     {
-      vpcId: network.vpcId,
-      vpcCidr: network.cidr,
-      publicSubnetIds: network.publicSubnetIds,
+      network,
+      storage,
       zoneId: cfg.dns.zoneId,
       domains: [cfg.dns.regionalApiDomain, cfg.dns.apiDomain],
       // The shared name's validation record belongs to the global stack for good: not to whichever region holds
@@ -227,8 +246,6 @@ function buildIngress({ cfg, prefix, opts }: RegionContext, network: Network, st
         ? [cfg.dns.regionalApiDomain, cfg.dns.apiDomain]
         : [cfg.dns.regionalApiDomain],
       targetPort: cfg.service.port,
-      accessLogBucket: storage.logs.name,
-      accessLogReady: [storage.logsPolicy],
       rateLimit: cfg.wafRateLimit,
     },
     opts,
@@ -240,7 +257,7 @@ function writerEndpoint(ctx: RegionContext, database: Database): pulumi.Output<s
   const source = ctx.ref(ctx.cfg.database.sourceStack)
   return ctx.cfg.database.role === 'primary'
     ? database.endpoint
-    : (source?.requireOutput('dbEndpoint') as pulumi.Output<string>)
+    : (source?.require('dbEndpoint') as pulumi.Output<string>)
 }
 
 type Placement = Pick<
@@ -256,7 +273,7 @@ function buildDatabase({ cfg, prefix, opts, ref }: RegionContext, placement: Pla
     {
       ...db,
       bornReplica: db.sourceStack !== undefined,
-      sourceDbArn: source?.requireOutput('dbArn') as pulumi.Output<string> | undefined,
+      sourceDbArn: source?.require('dbArn'),
       peerClientCidrs: cfg.network.peerCidr ? taskSubnetCidrs(cfg.network.peerCidr) : [],
       ...placement,
     },
@@ -318,9 +335,9 @@ function buildService(ctx: RegionContext, d: ServiceDeps): Service {
       ...cfg.service,
       deployedImage: d.parameters.image.insecureValue,
       clusterName: prefix,
-      subnetIds: d.network.privateSubnetIds,
-      securityGroupId: d.tasks.id,
-      targetGroupArn: d.ingress.targetGroupArn,
+      network: d.network,
+      tasks: d.tasks,
+      ingress: d.ingress,
       environment: {
         NODE_ENV: 'production',
         HOST: '0.0.0.0',
@@ -365,13 +382,12 @@ function buildService(ctx: RegionContext, d: ServiceDeps): Service {
       databaseConnectArns: [pulumi.interpolate`arn:aws:rds-db:*:${account}:dbuser:*/${DB_APP_ROLE}`],
       // The IAM login to this region's Redis: exactly its replication group and the service's user.
       redisConnectArns: [d.cache.replicationGroupArn, d.cache.serviceUserArn],
-      kmsKeyArn: d.keys.keyArn,
+      keys: d.keys,
       // The service keeps user uploads under users/<id>/; static assets are published by CI, not the service.
       bucketAccess: [{ arn: d.storage.uploads.arn, prefix: 'users' }],
       parameterArns: [d.parameters.writer.arn],
       region: cfg.region,
       collectorEnvironment: collectorEnvironment(prefix, cfg.region),
-      dependsOn: [d.ingress],
     },
     opts,
   )
@@ -379,28 +395,16 @@ function buildService(ctx: RegionContext, d: ServiceDeps): Service {
 
 function buildObservability(
   { cfg, prefix, opts }: RegionContext,
-  d: { keys: Keys; ingress: Ingress; service: Service; database: Database; cache: Cache },
+  d: Pick<ObservabilityArgs, 'keys' | 'ingress' | 'service' | 'cache'> & { database: Database },
 ): Observability {
-  const db = cfg.database
   return new Observability(
     prefix,
     {
       ...cfg.alarms,
-      kmsKeyArn: d.keys.keyArn,
       region: cfg.region,
-      albArnSuffix: d.ingress.arnSuffix,
-      targetGroupArnSuffix: d.ingress.targetGroupArnSuffix,
-      clusterName: d.service.clusterName,
-      serviceName: d.service.serviceName,
-      dbIdentifier: db.identifier,
-      replicaIdentifiers: [
-        ...d.database.readReplicaIdentifiers,
-        ...(db.role === 'replica' ? [db.identifier] : []),
-      ],
-      dbMaxConnections: db.maxConnections ?? defaultMaxConnections(db.instanceClass),
-      dbAllocatedStorageGb: db.allocatedStorageGb,
-      redisClusterIds: d.cache.memberClusterIds,
-      replicaLagSeconds: db.replicaLagAlarmSeconds,
+      ...d,
+      // Its config section sizes the alarms; the component knows the readers it created.
+      database: { ...cfg.database, readReplicaIdentifiers: d.database.readReplicaIdentifiers },
     },
     opts,
   )
@@ -483,11 +487,7 @@ function buildEdge(ctx: RegionContext, storage: Storage): Cdn | undefined {
         )
       : undefined
   const cdnStack = ctx.ref(cfg.edge.cdnStack)
-  const readers = cdn
-    ? [cdn.distributionArn]
-    : cdnStack
-      ? [cdnStack.requireOutput('cdnDistributionArn') as pulumi.Output<string>]
-      : []
+  const readers = cdn ? [cdn.distributionArn] : cdnStack ? [cdnStack.require('cdnDistributionArn')] : []
   storage.finishAssetsPolicy(prefix, readers)
   return cdn
 }

@@ -1,6 +1,9 @@
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
 import type { ServiceConfig } from './config.js'
+import type { Ingress } from './ingress.js'
+import type { Keys } from './keys.js'
+import type { Network } from './network.js'
 import { fundingWebhookSecret } from './operator-secrets.js'
 import { serviceTelemetryEnvironment } from './telemetry.js'
 
@@ -83,10 +86,12 @@ export interface BootstrapTask {
 export interface ServiceArgs extends ServiceConfig {
   /** ECS cluster name. */
   clusterName: string
-  /** Private subnets for the tasks. */
-  subnetIds: pulumi.Input<string>[]
-  securityGroupId: pulumi.Input<string>
-  targetGroupArn: pulumi.Input<string>
+  /** The region's network: the tasks run in its private subnets. */
+  network: Pick<Network, 'privateSubnetIds'>
+  /** The tasks' security group (created before the data stores, which admit it). */
+  tasks: Pick<TaskSecurityGroup, 'id'>
+  /** The ALB: the service registers in its target group and waits for it (its listener attaches the group). */
+  ingress: pulumi.Resource & Pick<Ingress, 'targetGroupArn'>
   /** Environment passed to the service and migration containers. */
   environment: Record<string, pulumi.Input<string>>
   /** Secrets injected from Secrets Manager. */
@@ -112,8 +117,8 @@ export interface ServiceArgs extends ServiceConfig {
   migration?: MigrationIdentity
   /** The role-bootstrap task, run as the RDS master by the deploy job (docs/delivery.md). @default none */
   bootstrap?: BootstrapTask
-  /** KMS key that encrypts the secrets and the log group. */
-  kmsKeyArn: pulumi.Input<string>
+  /** The region's key: it encrypts the secrets and the log group. */
+  keys: Pick<Keys, 'keyArn'>
   /** Bucket ARNs and the object prefix the task may use in each. */
   bucketAccess: { arn: pulumi.Input<string>; prefix: string }[]
   /** SSM parameters the task reads at run time (the writer endpoint). */
@@ -126,8 +131,6 @@ export interface ServiceArgs extends ServiceConfig {
   deployedImage?: pulumi.Input<string>
   /** Collector sidecar environment: its config and targets (telemetry.ts `collectorEnvironment`). */
   collectorEnvironment: Record<string, pulumi.Input<string>>
-  /** Resources the ECS service must wait for (the listener that attaches the target group). */
-  dependsOn?: pulumi.Input<pulumi.Resource>[]
 }
 
 /** ECS Fargate service behind the ALB with autoscaling, plus the migration task definition. */
@@ -146,6 +149,7 @@ export class Service extends pulumi.ComponentResource {
   constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super('blueprint:service:Service', name, {}, opts)
     const parent = { parent: this }
+    const kmsKeyArn = args.keys.keyArn
 
     const cluster = new aws.ecs.Cluster(
       `${name}-cluster`,
@@ -165,7 +169,7 @@ export class Service extends pulumi.ComponentResource {
     )
     const logGroup = new aws.cloudwatch.LogGroup(
       `${name}-service-logs`,
-      { name: `/ecs/${args.clusterName}`, retentionInDays: args.logRetentionDays, kmsKeyId: args.kmsKeyArn },
+      { name: `/ecs/${args.clusterName}`, retentionInDays: args.logRetentionDays, kmsKeyId: kmsKeyArn },
       parent,
     )
     this.logGroupName = logGroup.name
@@ -173,7 +177,7 @@ export class Service extends pulumi.ComponentResource {
     // Only the service container gets it (not the migration task); the operator sets its value. It is
     // referenced only after the operator says so: ECS fails every task start on a secret without a
     // version, and the circuit breaker would roll each deploy back (docs/infrastructure.md).
-    const funding = fundingWebhookSecret(name, args, parent)
+    const funding = fundingWebhookSecret(name, { clusterName: args.clusterName, kmsKeyArn }, parent)
     const serviceSecrets = args.fundingWebhook ? [...args.secrets, funding] : args.secrets
     const repoArn = ecrRepositoryArn(args.image)
     // What every execution role here needs: pull the service image, write its log streams, decrypt with the key.
@@ -194,7 +198,7 @@ export class Service extends pulumi.ComponentResource {
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         Resource: pulumi.interpolate`${logGroup.arn}:*`,
       },
-      { Effect: 'Allow', Action: 'kms:Decrypt', Resource: args.kmsKeyArn },
+      { Effect: 'Allow', Action: 'kms:Decrypt', Resource: kmsKeyArn },
     ]
     const readableSecrets = [
       ...new Set([...serviceSecrets, ...(args.migrationSecrets ?? [])].map((s) => s.secretArn)),
@@ -246,7 +250,7 @@ export class Service extends pulumi.ComponentResource {
             {
               Effect: 'Allow',
               Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-              Resource: args.kmsKeyArn,
+              Resource: kmsKeyArn,
               Condition: { StringLike: { 'kms:ViaService': `s3.${args.region}.amazonaws.com` } },
             },
             { Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: args.parameterArns },
@@ -417,12 +421,12 @@ export class Service extends pulumi.ComponentResource {
         deploymentMaximumPercent: 200,
         healthCheckGracePeriodSeconds: args.healthCheckGraceSeconds,
         networkConfiguration: {
-          subnets: args.subnetIds,
-          securityGroups: [args.securityGroupId],
+          subnets: args.network.privateSubnetIds,
+          securityGroups: [args.tasks.id],
           assignPublicIp: false,
         },
         loadBalancers: [
-          { targetGroupArn: args.targetGroupArn, containerName: 'service', containerPort: args.port },
+          { targetGroupArn: args.ingress.targetGroupArn, containerName: 'service', containerPort: args.port },
         ],
         enableEcsManagedTags: true,
         propagateTags: 'SERVICE',
@@ -430,7 +434,7 @@ export class Service extends pulumi.ComponentResource {
       },
       // The autoscaler owns the task count after creation; a deploy must not reset it.
       // A capacity-provider strategy is rejected until the cluster has those providers attached.
-      { parent: this, ignoreChanges: ['desiredCount'], dependsOn: [capacity, ...(args.dependsOn ?? [])] },
+      { parent: this, ignoreChanges: ['desiredCount'], dependsOn: [capacity, args.ingress] },
     )
     this.clusterName = cluster.name
     this.clusterArn = cluster.arn

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { expect } from 'chai'
+import { expandUrnCalls } from '../dr/urn.js'
 import type { StackName } from '../src/config.js'
 import { all, hasProps, idOf, json, one, stack, statements } from './helpers.js'
 
@@ -69,7 +70,7 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       expect(await resolve(outputs.imageParameter)).to.equal(`/blueprint/${name}/service/image`)
       // The deploy workflow refreshes exactly this resource by URN (a full refresh would call Route 53).
       const workflow = readFileSync('.github/workflows/deploy-stack.yml', 'utf8')
-      const target = /--target "([^"]+)"/.exec(workflow)?.[1]?.replaceAll('$STACK', name)
+      const target = /--target "([^"]+)"/.exec(expandUrnCalls(workflow, name))?.[1]
       expect(target).to.equal(param.urn)
       // Both task definitions take their image from the parameter's state (refreshed from SSM), not from config.
       for (const family of ['-service', '-migrate']) {

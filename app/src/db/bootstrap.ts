@@ -34,16 +34,64 @@ async function ensureLoginRole(client: pg.ClientBase, role: string): Promise<boo
   }
 }
 
+/** A grant the connected master may not make; the message names the statement to run as a role that may. */
+export class BootstrapGrantRefused extends Error {
+  constructor(
+    readonly statement: string,
+    cause: unknown,
+  ) {
+    super(
+      `the master may not run: ${statement} (${(cause as Error).message}). PostgreSQL 16+ lets a role grant ` +
+        'membership in rds_iam only if it holds ADMIN OPTION on rds_iam (CREATEROLE no longer suffices); run the ' +
+        'statement as a role that holds it, then run the bootstrap again (it skips what exists). ' +
+        'See docs/runbooks/database-credentials.md.',
+      { cause },
+    )
+    this.name = 'BootstrapGrantRefused'
+  }
+}
+
+/** Whether `member` is a direct member of rds_iam, and whether with ADMIN OPTION. */
+async function iamMembership(
+  client: pg.ClientBase,
+  member: string,
+): Promise<{ member: boolean; admin: boolean }> {
+  const { rows } = await client.query<{ admin: boolean }>(
+    `SELECT bool_or(m.admin_option) AS admin FROM pg_auth_members m
+      WHERE m.roleid = to_regrole('rds_iam') AND m.member = to_regrole($1)`,
+    [member],
+  )
+  const admin = rows[0]?.admin
+  return { member: admin !== null && admin !== undefined, admin: admin === true }
+}
+
+/** Runs one GRANT in a savepoint; a refusal (42501) becomes BootstrapGrantRefused naming the statement. */
+async function grant(client: pg.ClientBase, statement: string): Promise<void> {
+  await client.query('SAVEPOINT iam_grant')
+  try {
+    await client.query(statement)
+    await client.query('RELEASE SAVEPOINT iam_grant')
+  } catch (err) {
+    await client.query('ROLLBACK TO SAVEPOINT iam_grant')
+    if ((err as { code?: string }).code === '42501') throw new BootstrapGrantRefused(statement, err)
+    throw err
+  }
+}
+
 /**
- * On RDS both roles log in with IAM tokens (rds_iam). The migrator also gets to grant rds_iam, because the
- * committed app-role migration grants it to the application role and PostgreSQL 16+ checks that right even
- * when the membership exists. Elsewhere (local PostgreSQL) rds_iam does not exist and this is skipped.
+ * On RDS both roles log in with IAM tokens (rds_iam). The migrator also needs ADMIN OPTION on rds_iam: the
+ * committed app-role migration runs `GRANT rds_iam TO blueprint_app` as the migrator, and PostgreSQL 16+ checks
+ * that right even when the membership exists. Only missing grants are made, so a database whose grants an
+ * operator made by hand bootstraps without the master holding that right. Elsewhere (local PostgreSQL) rds_iam
+ * does not exist and this is skipped.
  */
 async function grantIamLogin(client: pg.ClientBase): Promise<void> {
   const iam = await client.query(`SELECT 1 FROM pg_roles WHERE rolname = 'rds_iam'`)
   if (!iam.rowCount) return
-  await client.query(`GRANT rds_iam TO ${ident(DB_APP_ROLE)}`)
-  await client.query(`GRANT rds_iam TO ${ident(DB_MIGRATOR_ROLE)} WITH ADMIN OPTION`)
+  if (!(await iamMembership(client, DB_APP_ROLE)).member)
+    await grant(client, `GRANT rds_iam TO ${ident(DB_APP_ROLE)}`)
+  if (!(await iamMembership(client, DB_MIGRATOR_ROLE)).admin)
+    await grant(client, `GRANT rds_iam TO ${ident(DB_MIGRATOR_ROLE)} WITH ADMIN OPTION`)
 }
 
 // Objects of schema public owned by the connected (master) user, outside extensions, with the ALTER that hands

@@ -32,7 +32,7 @@ describe('dr command line', () => {
 
   it('prints usage with exit 0 for --help', async () => {
     expect(await world.run('--help')).to.equal(EXIT.ok)
-    expect(world.text).to.include('usage: npm run dr -- <status|promote|failback-plan>')
+    expect(world.text).to.include('usage: npm run dr -- <status|promote|failback-plan|first-deploy>')
     expect(world.text).to.include('3 refused by preflight (nothing changed), 4 failed midway')
   })
 

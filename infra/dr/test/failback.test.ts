@@ -26,6 +26,10 @@ describe('dr failback-plan', () => {
       // Switching back refreshes only the promoted DB and its writer parameter (both regional).
       "pulumi refresh --stack us-east --yes --skip-preview --target 'urn:pulumi:us-east::blueprint::blueprint:database:Database$aws:rds/instance:Instance::blueprint-us-east-db'",
       'pulumi config set --stack us-east --path blueprint:database.role primary',
+      // B.3 previews before it applies, like every other apply of the plan.
+      'pulumi config set --stack us-east --path blueprint:database.readReplicas',
+      'pulumi preview --stack us-east --refresh=false --diff',
+      'pulumi up --stack us-east --refresh=false --yes',
       'pulumi config set --stack eu-west --path blueprint:database.role replica',
       'pulumi config set --stack eu-west --path blueprint:database.sourceStack <org>/blueprint/us-east',
     ]
@@ -34,6 +38,22 @@ describe('dr failback-plan', () => {
       const next = text.indexOf(needle, at + 1)
       expect(next, `"${needle}" after position ${at}`).to.be.greaterThan(at)
       at = next
+    }
+  })
+
+  it('previews every apply first, on the same stack with the same no-refresh flag', async () => {
+    await world.run('failback-plan')
+    const commands = world.text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => /^pulumi (preview|up) /.test(l))
+    const ups = commands.flatMap((l, i) => (l.startsWith('pulumi up ') ? [i] : []))
+    expect(ups.length, 'applies in the plan').to.be.greaterThan(2)
+    for (const i of ups) {
+      const stackOf = (l: string) => l.match(/--stack (\S+)/)?.[1]
+      const previous = commands[i - 1] ?? '(none)'
+      expect(previous, `the command before "${commands[i]}"`).to.match(/^pulumi preview .*--refresh=false/)
+      expect(stackOf(previous)).to.equal(stackOf(commands[i] as string))
     }
   })
 

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 import { failbackPlan } from '../../dr/failback.js'
 import { buildTopology, conventionalDbIds, siteOf } from '../../dr/topology.js'
+import { expandUrnCalls } from '../../dr/urn.js'
 import type { StackName } from '../../src/config.js'
 import {
   type BuildOptions,
@@ -260,7 +261,7 @@ export function deployEffects(workflow: string, stack: string, imageConfigPath: 
     )
       out.refreshes = true
     // A `pulumi refresh` before the up reads SSM into the state too: whole, or targeted at the image parameter.
-    const refresh = /pulumi refresh\b[\s\S]*/.exec(run)?.[0]
+    const refresh = /pulumi refresh\b[\s\S]*/.exec(expandUrnCalls(run, stack))?.[0]
     if (refresh && (!/--target\b/.test(refresh) || /--target\s+\S*service-image/.test(refresh)))
       out.refreshes = true
   }
