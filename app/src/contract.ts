@@ -64,6 +64,10 @@ export const ENV = {
   s3Region: 'S3_REGION',
   /** HMAC key of the payment provider's funding webhook; the operator sets its Secrets Manager value. */
   fundingWebhookSecret: 'FUNDING_WEBHOOK_SECRET',
+  /** AES-256-GCM key of the TOTP seeds at rest (32 bytes base64); the operator sets its Secrets Manager value. */
+  mfaEncryptionKey: 'MFA_ENCRYPTION_KEY',
+  /** `true`: production may store TOTP seeds unsealed (set by infra until the operator provides the key). */
+  mfaEncryptionOptional: 'MFA_ENCRYPTION_OPTIONAL',
 } as const
 
 /**
