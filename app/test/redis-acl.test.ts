@@ -105,7 +105,14 @@ describe('the service under its ElastiCache ACL (REDIS_SERVICE_ACCESS_STRING, cl
   })
 
   it('cannot run what it has no business running (admin and dangerous commands are refused)', async () => {
-    for (const command of [['FLUSHALL'], ['CONFIG', 'GET', 'maxmemory'], ['KEYS', '*'], ['ACL', 'LIST']]) {
+    for (const command of [
+      ['FLUSHALL'],
+      ['CONFIG', 'GET', 'maxmemory'],
+      ['KEYS', '*'],
+      ['ACL', 'LIST'],
+      ['CLUSTER', 'RESET'],
+      ['CLUSTER', 'FORGET', 'x'],
+    ]) {
       const [name, ...args] = command as [string, ...string[]]
       const err = await app.redis.call(name, ...args).then(
         () => undefined,

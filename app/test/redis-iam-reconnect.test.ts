@@ -130,15 +130,36 @@ describe('Redis IAM login against a real Redis 7 (token as the ACL password)', f
     expect(await serviceConnections(admin)).to.deep.equal(['svc'])
     expect(client.options.username).to.equal('svc')
 
-    // The server now accepts only tok-2, and the old connection is dropped (as after ElastiCache's 12 hours).
-    await admin.call('ACL', 'SETUSER', 'svc', 'resetpass', '>tok-2')
+    // The signer moves on (both tokens valid meanwhile, as IAM tokens overlap), then the server accepts only
+    // tok-2 and the old connection is dropped.
+    await admin.call('ACL', 'SETUSER', 'svc', '>tok-2')
     signer.state.token = 'tok-2'
     await waitUntil('tok-2 signed', 2000, () => signer.state.signed.includes('tok-2'), 20)
+    await admin.call('ACL', 'SETUSER', 'svc', 'resetpass', '>tok-2')
     await admin.call('CLIENT', 'KILL', 'USER', 'svc')
     await waitUntil('reconnected', 5000, async () => (await serviceConnections(admin)).includes('svc'), 50)
     await ready(client)
     expect(await client.get('iam:k')).to.equal('v')
     expect(errors.filter((e) => /WRONGPASS|NOAUTH/.test(e))).to.deep.equal([])
+  })
+
+  it('authenticates its live connection again with each fresh token (ElastiCache cuts one 12 h after its AUTH)', async () => {
+    const signer = fakeSigner('tok-1')
+    const client = createRedisClient(redisConfig(`redis://svc@127.0.0.1:${port}`, false), {
+      sign: signer.sign,
+      timing: TIMING,
+    }) as Redis
+    clients.push(client)
+    await ready(client)
+    const id = await client.client('ID')
+    const auths = async () => {
+      const stats = String(await admin.info('commandstats'))
+      return Number(/cmdstat_auth:calls=(\d+)/.exec(stats)?.[1] ?? 0)
+    }
+    const before = await auths()
+    await waitUntil('two re-AUTHs', 3000, async () => (await auths()) >= before + 2, 50)
+    // The same connection: refreshed in place, not reconnected.
+    expect(await client.client('ID')).to.equal(id)
   })
 
   it('would be refused on reconnect with the token it first had (the control: a fixed password goes stale)', async () => {

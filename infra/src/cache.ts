@@ -172,10 +172,11 @@ function createUsers(
       userName: 'default',
       engine: 'redis',
       accessString: 'off -@all',
-      authenticationMode: { type: 'no-password-required' },
+      // The provider's tested way to a user without a password: authentication_mode is Optional+Computed, so
+      // whatever ElastiCache reads back (`no-password`) shows no diff. Switched off, it can do nothing anyway.
+      noPasswordRequired: true,
     },
-    // ElastiCache reads this mode back as `no-password`, which would show as a change on every update.
-    { ...parent, ignoreChanges: ['authenticationMode'] },
+    parent,
   )
   return { service, disabledDefault }
 }

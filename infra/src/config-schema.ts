@@ -163,6 +163,10 @@ export const SCHEMA = {
       "`true` once the operator has put the payment provider's key into `<cluster>/funding-webhook-secret`: the service gets FUNDING_WEBHOOK_SECRET; until then the webhook is off (ECS cannot start a task whose secret has no value)",
       false,
     ),
+    mfaEncryption: bool(
+      '`true` once the operator has put the TOTP seed key (32 random bytes, base64, the same in both regions) into `<cluster>/mfa-encryption-key`: the service gets MFA_ENCRYPTION_KEY and seals seeds; until then it runs with MFA_ENCRYPTION_OPTIONAL=true and stores them unsealed',
+      false,
+    ),
     collectorImage: str(
       'OpenTelemetry collector sidecar (ADOT) image; its config is `infra/collector/config.yaml`',
       { default: 'public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3' },

@@ -362,6 +362,9 @@ function buildService(ctx: RegionContext, d: ServiceDeps): Service {
         WEB_ORIGINS: `https://${cfg.dns.staticDomain}`,
         PUBLIC_API_URL: `https://${cfg.dns.apiDomain}`,
         API_DOCS_UI: 'false',
+        // Until the operator has set the seed key (service.mfaEncryption), production may store TOTP seeds
+        // unsealed, and says so at boot; with it, MFA_ENCRYPTION_KEY comes from Secrets Manager.
+        ...(cfg.service.mfaEncryption ? {} : { [ENV.mfaEncryptionOptional]: 'true' }),
       },
       secrets: [],
       // Migrations run as the schema owner (DB_MIGRATOR_ROLE) with IAM tokens, at whichever writer SSM names.

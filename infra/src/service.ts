@@ -4,7 +4,7 @@ import type { ServiceConfig } from './config.js'
 import type { Ingress } from './ingress.js'
 import type { Keys } from './keys.js'
 import type { Network } from './network.js'
-import { fundingWebhookSecret } from './operator-secrets.js'
+import { OPERATOR_SECRETS, type OperatorSecretFlag, operatorSecret } from './operator-secrets.js'
 import { serviceTelemetryEnvironment } from './telemetry.js'
 
 export interface TaskSecurityGroupArgs {
@@ -177,8 +177,12 @@ export class Service extends pulumi.ComponentResource {
     // Only the service container gets it (not the migration task); the operator sets its value. It is
     // referenced only after the operator says so: ECS fails every task start on a secret without a
     // version, and the circuit breaker would roll each deploy back (docs/infrastructure.md).
-    const funding = fundingWebhookSecret(name, { clusterName: args.clusterName, kmsKeyArn }, parent)
-    const serviceSecrets = args.fundingWebhook ? [...args.secrets, funding] : args.secrets
+    const flags = Object.keys(OPERATOR_SECRETS) as OperatorSecretFlag[]
+    const operatorSecrets = flags.flatMap((flag) => {
+      const secret = operatorSecret(flag, name, { clusterName: args.clusterName, kmsKeyArn }, parent)
+      return args[flag] ? [secret] : []
+    })
+    const serviceSecrets = [...args.secrets, ...operatorSecrets]
     const repoArn = ecrRepositoryArn(args.image)
     // What every execution role here needs: pull the service image, write its log streams, decrypt with the key.
     const pullAndLog = [

@@ -95,11 +95,16 @@ export interface ContainerDefinition {
   secrets?: { name: string; valueFrom: string }[]
 }
 
-/** Config overrides of a stack whose operator has put the funding webhook's key in (`service.fundingWebhook`). */
-export function fundingWebhookOn(name: StackName): Record<string, string> {
+/** Stack config of `name` with the `service.<flag>` switches set (the operator has filled those secrets). */
+export function serviceFlagsOn(name: StackName, ...flags: string[]): Record<string, string> {
   const key = 'blueprint:service'
   const service = JSON.parse(stackConfig(name)[key] ?? '{}') as Record<string, unknown>
-  return { [key]: JSON.stringify({ ...service, fundingWebhook: true }) }
+  return { [key]: JSON.stringify({ ...service, ...Object.fromEntries(flags.map((f) => [f, true])) }) }
+}
+
+/** Stack config of `name` with the funding webhook on (the operator has set its secret). */
+export function fundingWebhookOn(name: StackName): Record<string, string> {
+  return serviceFlagsOn(name, 'fundingWebhook')
 }
 
 /** The service container of a stack's service task definition. */
@@ -124,6 +129,8 @@ const SECRET_PLACEHOLDERS: Record<string, string> = {
   DATABASE_URL: 'postgresql://app@db.internal:5432/app',
   DATABASE_REPLICA_URL: 'postgresql://app@replica.internal:5432/app',
   FUNDING_WEBHOOK_SECRET: 'whsec_placeholder_of_the_providers_key_0123456789',
+  // 32 bytes, base64, as `openssl rand -base64 32` gives the operator.
+  MFA_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
 }
 
 /** The service container's environment as ECS would hand it to the process (secrets as placeholders). */

@@ -1,11 +1,12 @@
 // The task definition meets the app: every variable the app's config loader needs in production
 // is set (plain or from Secrets Manager), and the funding webhook's key arrives from a secret whose
 // value the operator sets, never Pulumi.
+import { readFileSync } from 'node:fs'
 import { expect } from 'chai'
 import { ConfigError, loadConfig } from '../../app/src/config.js'
 import { ENV } from '../../app/src/contract.js'
 import type { StackName } from '../src/config.js'
-import { fundingWebhookSecretName } from '../src/operator-secrets.js'
+import { fundingWebhookSecretName, OPERATOR_SECRETS, operatorSecretName } from '../src/operator-secrets.js'
 import {
   all,
   type ContainerDefinition,
@@ -16,6 +17,7 @@ import {
   list,
   one,
   serviceContainer,
+  serviceFlagsOn,
   stack,
   statements,
 } from './helpers.js'
@@ -121,6 +123,37 @@ for (const [name, region] of [
       expect(config.trustProxy).to.not.equal(true)
     })
 
+    it('seals TOTP seeds with the operator’s key once service.mfaEncryption is on, and says so until then', async () => {
+      const { inventory } = await stack(name)
+      const secret = one(inventory, SECRET, '-mfa-encryption-key')
+      expect(secret.inputs.name).to.equal(operatorSecretName('mfaEncryption', `blueprint-${name}`))
+      expect(all(inventory, SECRET_VERSION, (v) => String(v.inputs.secretId).includes('mfa'))).to.have.length(
+        0,
+      )
+
+      // Off (a first deploy): no reference to the empty secret, and the unsealed storage is explicit.
+      const off = await deployedEnv(name)
+      expect(off[ENV.mfaEncryptionKey]).to.equal(undefined)
+      expect(off[ENV.mfaEncryptionOptional]).to.equal('true')
+      expect(refusal(off)).to.equal(undefined)
+
+      // On: the key from its secret, for the service container only; no opt-out left.
+      const flags = serviceFlagsOn(name, 'mfaEncryption')
+      const app = await serviceContainer(name, flags)
+      const arn = (app.secrets ?? []).find((s) => s.name === ENV.mfaEncryptionKey)?.valueFrom
+      expect(arn).to.match(
+        new RegExp(
+          `^arn:aws:secretsmanager:${region}:123456789012:secret:blueprint-${name}/mfa-encryption-key-`,
+        ),
+      )
+      const on = await deployedEnv(name, flags)
+      expect(on[ENV.mfaEncryptionOptional]).to.equal(undefined)
+      expect(refusal(on)).to.equal(undefined)
+      expect(loadConfig(on).mfa.encryptionKeys.current, 'seeds sealed').to.not.equal(undefined)
+      const reads = statements(one(inventory, 'aws:iam/rolePolicy:RolePolicy', '-execution'))
+      expect(JSON.stringify(reads)).not.to.include('mfa-encryption-key')
+    })
+
     it('would refuse to start without any of the variables the loader requires', async () => {
       const env = await deployedEnv(name, fundingWebhookOn(name))
       // What the loader demands (app/src/config.ts): each is set by the task definition.
@@ -133,3 +166,18 @@ for (const [name, region] of [
     })
   })
 }
+
+describe('the deploy job checks every operator secret the stack config can turn on', () => {
+  it('names each service.<flag> with its secret, as infra/src/operator-secrets.ts does', () => {
+    const workflow = readFileSync(
+      new URL('../../.github/workflows/deploy-stack.yml', import.meta.url),
+      'utf8',
+    )
+    const pairs = /for pair in ([^;]+);/.exec(workflow)?.[1]?.trim().split(/\s+/) ?? []
+    expect(pairs.sort()).to.deep.equal(
+      Object.entries(OPERATOR_SECRETS)
+        .map(([flag, spec]) => `${flag}:${spec.suffix}`)
+        .sort(),
+    )
+  })
+})

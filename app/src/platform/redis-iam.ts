@@ -97,6 +97,11 @@ export function keepIamPassword(
 
   const applyTo = (redis: Redis) => {
     redis.options.password = token
+    // ElastiCache closes an IAM connection 12 h after its AUTH unless it authenticates again with a
+    // fresh token: a task's connections all open at boot and would otherwise drop together.
+    if (redis.status === 'ready' && token !== undefined && redis.options.username) {
+      redis.auth(redis.options.username, token).catch((err: unknown) => report(client, err))
+    }
   }
   const applyAll = () => {
     if (client instanceof Cluster) {
