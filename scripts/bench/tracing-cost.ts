@@ -31,6 +31,9 @@ const rounds = int('BENCH_TRACING_ROUNDS', 8)
 const connections = int('BENCH_TRACING_CONNECTIONS', 20)
 const log = (msg: string) => console.log(`[bench:tracing ${new Date().toISOString().slice(11, 19)}] ${msg}`)
 
+/** The variant tracing is priced against: metrics on, tracing off. */
+const METRICS_ONLY = 'metrics only (tracing off)'
+
 /** What every variant runs with besides its telemetry settings. */
 const SERVICE_ENV = {
   // The seeding funds its account through the signed webhook.
@@ -101,6 +104,8 @@ async function main() {
   const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint }
   const variants: Variant[] = [
     { name: 'off', env: {}, rps: [], cpu: [] },
+    // Metrics without tracing: what tracing is priced against (the metrics are not tracing's cost).
+    { name: METRICS_ONLY, env: { ...otel, OTEL_TRACES_EXPORTER: 'none' }, rps: [], cpu: [] },
     { name: 'on, default sampling (10%)', env: otel, rps: [], cpu: [] },
     // Extra variants to find where the cost is: `;`-separated sets of NAME=VALUE (spaces between, as
     // values such as the disabled-instrumentation list hold commas), e.g.
@@ -202,6 +207,18 @@ function report(variants: Variant[]) {
         ? ''
         : `  ratio median ${f(percentile(ratios, 50))}  p25-p75 ${f(percentile(ratios, 25))}-${f(percentile(ratios, 75))}  (+${(cpu - offCpu).toFixed(0)} µs)`
     log(`  ${v.name.padEnd(30)} median ${cpu.toFixed(0).padStart(6)} µs${spread}`)
+  }
+  // Tracing's own cost: each tracing variant against metrics-only in the same round.
+  const base = variants.find((v) => v.name === METRICS_ONLY)
+  if (base) {
+    log(`tracing's cost: each variant against "${METRICS_ONLY}" of the same round (req/s; CPU per request):`)
+    for (const v of variants.filter((x) => x !== variants[0] && x !== base)) {
+      const rps = sorted(v.rps.map((x, i) => x / (base.rps[i] as number)))
+      const cpu = sorted(base.cpu.map((x, i) => x / (v.cpu[i] as number)))
+      log(
+        `  ${v.name.padEnd(30)} throughput ratio median ${f(percentile(rps, 50))} (p25-p75 ${f(percentile(rps, 25))}-${f(percentile(rps, 75))}); CPU ratio median ${f(percentile(cpu, 50))} (p25-p75 ${f(percentile(cpu, 25))}-${f(percentile(cpu, 75))})`,
+      )
+    }
   }
   log(
     `  per-round ratios: ${variants

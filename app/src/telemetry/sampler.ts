@@ -1,11 +1,13 @@
 /**
  * Trace sampling: the standard OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG choices, plus one
  * rule of ours: background work that no request started (outbox polls, replica lag checks,
- * retention sweeps, metric collection) never starts a trace. Prisma has no "require a parent"
- * switch like the pg and ioredis instrumentations, so each of its background queries would
- * otherwise be a trace of its own, several per second per instance.
+ * retention sweeps, metric collection, the writer-endpoint poll in SSM) never starts a trace.
+ * Prisma and the AWS SDK have no "require a parent" switch like the pg and ioredis
+ * instrumentations, so each of their background calls would otherwise be a trace of its own:
+ * root Prisma spans and root client spans are dropped (a client call without a parent is, here,
+ * always background work; the service's own background spans are INTERNAL or CONSUMER roots).
  */
-import { type Context, type SpanKind, trace } from '@opentelemetry/api'
+import { type Context, SpanKind, trace } from '@opentelemetry/api'
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
@@ -55,7 +57,7 @@ export class RequestScopedSampler implements Sampler {
       ? R
       : never
   ): SamplingResult {
-    if (!trace.getSpanContext(context) && BACKGROUND_ROOT.test(spanName)) {
+    if (!trace.getSpanContext(context) && (spanKind === SpanKind.CLIENT || BACKGROUND_ROOT.test(spanName))) {
       return { decision: SamplingDecision.NOT_RECORD }
     }
     return this.inner.shouldSample(context, traceId, spanName, spanKind, ...rest)

@@ -13,7 +13,6 @@ import { FastifyOtelInstrumentation } from '@fastify/otel'
 import { createNoopMeter, type MeterProvider, metrics, type Span } from '@opentelemetry/api'
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core'
 import { AwsInstrumentation } from '@opentelemetry/instrumentation-aws-sdk'
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http'
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis'
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg'
 import {
@@ -69,7 +68,7 @@ interface Instrumentation {
 
 /**
  * Every library whose calls become spans, less those OTEL_NODE_DISABLED_INSTRUMENTATIONS names
- * (comma-separated: http, fastify, pg, ioredis, prisma, aws). Trace ids in log lines are the
+ * (comma-separated: fastify, pg, ioredis, prisma, aws). Trace ids in log lines are the
  * logger's own (log-correlation.ts). Only the enabled ones are
  * constructed: an instrumentation patches its module as soon as it exists.
  */
@@ -89,18 +88,6 @@ export function instrumentations(env: Env = process.env): Instrumentation[] {
 
 function catalogue(): [string, () => Instrumentation][] {
   return [
-    // Outgoing calls only (AWS SDK transports). The incoming side is Fastify's own instrumentation
-    // below: the HTTP instrumentation's server span cost every request, sampled or not, URL and
-    // header attributes built for the sampler, emitter binding and a second span per request.
-    [
-      'http',
-      () =>
-        new HttpInstrumentation({
-          disableIncomingRequestInstrumentation: true,
-          // Background work (writer-endpoint polling in SSM) would otherwise start a trace per poll.
-          requireParentforOutgoingSpans: true,
-        }),
-    ],
     // The server span of each request (W3C trace context extracted from its headers), named by
     // route (`GET /v1/accounts/:id`). No span per hook or per handler: each would cost every
     // request a span and a context switch for what the server span already says.
@@ -182,15 +169,18 @@ function resource(): Resource {
 /** Starts tracing and metrics with this service's instrumentations and views; registers its shutdown. */
 export async function startSdk(env: Env = process.env): Promise<void> {
   const shared = resource()
-  const tracerProvider = new NodeTracerProvider({
-    resource: shared,
-    sampler: new RequestScopedSampler(samplerFromEnv(env)),
-    // Batch size, queue and delay from OTEL_BSP_* (read by the processor).
-    spanProcessors: exporterOff(env, 'OTEL_TRACES_EXPORTER')
-      ? []
-      : [new BatchSpanProcessor(await spanExporter(env))],
-  })
-  tracerProvider.register({
+  // OTEL_TRACES_EXPORTER=none turns tracing off altogether: no tracer provider, no instrumentation, so
+  // metrics alone cost only themselves (and `npm run bench:tracing` can price tracing on top of them).
+  const tracing = !exporterOff(env, 'OTEL_TRACES_EXPORTER')
+  const tracerProvider = tracing
+    ? new NodeTracerProvider({
+        resource: shared,
+        sampler: new RequestScopedSampler(samplerFromEnv(env)),
+        // Batch size, queue and delay from OTEL_BSP_* (read by the processor).
+        spanProcessors: [new BatchSpanProcessor(await spanExporter(env))],
+      })
+    : undefined
+  tracerProvider?.register({
     propagator: new CompositePropagator({
       propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
     }),
@@ -220,11 +210,11 @@ export async function startSdk(env: Env = process.env): Promise<void> {
   })
   metrics.setGlobalMeterProvider(meterProvider)
 
-  instrumentations(env)
+  if (tracing) instrumentations(env)
   onTelemetryShutdown(async () => {
     // The last flush gets a bounded wait: with the collector down, the exporters' own timeouts
     // (10 s and more) would spend the stop budget ECS gives the task after draining.
-    const flush = Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()])
+    const flush = Promise.allSettled([tracerProvider?.shutdown(), meterProvider.shutdown()])
     let timer: NodeJS.Timeout | undefined
     const bound = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, FINAL_FLUSH_TIMEOUT_MS)
