@@ -61,7 +61,24 @@ describe('TOTP seed cipher', () => {
 describe('MFA_ENCRYPTION_KEY configuration', () => {
   it('defaults to the development key outside production only', () => {
     expect(loadConfig(BASE).mfa.encryptionKeys.current).to.have.length(32)
-    expect(loadConfig({ ...BASE, NODE_ENV: 'production' }).mfa.encryptionKeys.current).to.equal(undefined)
+    const optional = { ...BASE, NODE_ENV: 'production', MFA_ENCRYPTION_OPTIONAL: 'true' }
+    expect(loadConfig(optional).mfa.encryptionKeys.current).to.equal(undefined)
+  })
+
+  it('refuses production without a key unless MFA_ENCRYPTION_OPTIONAL=true says so', () => {
+    for (const optional of [undefined, 'false']) {
+      const env = { NODE_ENV: 'production', ...(optional ? { MFA_ENCRYPTION_OPTIONAL: optional } : {}) }
+      const problems = problemsOf(env).join()
+      expect(problems).to.include('MFA_ENCRYPTION_KEY is required in production')
+      expect(problems).to.include('MFA_ENCRYPTION_OPTIONAL=true')
+    }
+    expect(() => loadConfig({ ...BASE, NODE_ENV: 'production' })).to.throw(ConfigError)
+    const key = randomBytes(32).toString('base64')
+    expect(problemsOf({ NODE_ENV: 'production', MFA_ENCRYPTION_KEY: key })).to.deep.equal([])
+    expect(problemsOf({ NODE_ENV: 'production', MFA_ENCRYPTION_OPTIONAL: 'true' })).to.deep.equal([])
+    expect(problemsOf({ NODE_ENV: 'production', MFA_ENCRYPTION_OPTIONAL: 'maybe' }).join()).to.include(
+      'MFA_ENCRYPTION_OPTIONAL must be true or false',
+    )
   })
 
   it('reads a 32-byte base64 key and old keys, and refuses anything else without echoing it', () => {
@@ -91,6 +108,15 @@ describe('MFA_ENCRYPTION_KEY configuration', () => {
     expect(problemsOf({ NODE_ENV: 'production', MFA_ENCRYPTION_KEY: dev }).join()).to.include(
       'published development key',
     )
+    const key = randomBytes(32).toString('base64')
+    const asOld = {
+      NODE_ENV: 'production',
+      MFA_ENCRYPTION_KEY: key,
+      MFA_ENCRYPTION_KEYS_OLD: `${key},${dev}`,
+    }
+    expect(problemsOf(asOld).join()).to.include('MFA_ENCRYPTION_KEYS_OLD lists the published development key')
+    // Outside production it is the default key anyway: an old-key listing of it is harmless there.
+    expect(problemsOf({ MFA_ENCRYPTION_KEYS_OLD: dev })).to.deep.equal([])
   })
 })
 
@@ -102,7 +128,7 @@ describe('TOTP seeds at rest, over HTTP', () => {
   let unkeyed: FastifyInstance
   before(async () => {
     // Same database: the deploy before and after a key rotation, and one from before encryption.
-    unkeyed = await buildTestApp({ NODE_ENV: 'production' })
+    unkeyed = await buildTestApp({ NODE_ENV: 'production', MFA_ENCRYPTION_OPTIONAL: 'true' })
     before_ = await buildTestApp({ MFA_ENCRYPTION_KEY: oldKey.toString('base64') })
     after_ = await buildTestApp({
       MFA_ENCRYPTION_KEY: newKey.toString('base64'),
