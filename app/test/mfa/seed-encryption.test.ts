@@ -4,11 +4,12 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
 import { ConfigError, loadConfig } from '../../src/config.js'
-import { keyIdOf, SeedCipher } from '../../src/features/mfa/seed-cipher.js'
+import { Authenticators } from '../../src/features/mfa/authenticator.js'
+import { keyIdOf, SealedSeedError, SeedCipher } from '../../src/features/mfa/seed-cipher.js'
 import { base32Encode } from '../../src/features/mfa/totp.js'
 import { buildTestApp } from '../helpers/app.js'
 import { codeAt, enrolMfa } from '../helpers/mfa.js'
-import { login } from '../helpers/users.js'
+import { bearer, login } from '../helpers/users.js'
 
 const BASE = { DATABASE_URL: 'postgres://x/y', REDIS_URL: 'redis://127.0.0.1:6379' }
 const problemsOf = (env: Record<string, string>) => {
@@ -40,6 +41,18 @@ describe('TOTP seed cipher', () => {
     expect(() => cipher.open(randomUUID(), sealed)).to.throw()
     const flipped = `${sealed.slice(0, -2)}${sealed.endsWith('A') ? 'B' : 'A'}${sealed.slice(-1)}`
     expect(() => cipher.open(user, flipped)).to.throw()
+  })
+
+  it('refuses a stored value too short to hold an iv, a tag and a seed, and says so', () => {
+    const sealed = cipher.seal(user, seed)
+    const prefix = sealed.slice(0, sealed.lastIndexOf(':') + 1)
+    for (const bytes of [0, 4, 12, 20, 28]) {
+      const short = `${prefix}${randomBytes(bytes).toString('base64url')}`
+      expect(() => cipher.open(user, short), `${bytes} bytes`).to.throw(SealedSeedError, /truncated/)
+    }
+    // Tampered or another user's: the same error type, so callers refuse instead of failing.
+    expect(() => cipher.open(randomUUID(), sealed)).to.throw(SealedSeedError, /does not authenticate/)
+    expect(() => cipher.open(user, `${sealed}:x`)).to.throw(SealedSeedError)
   })
 
   it('opens old-key and plaintext seeds as stale, and names a missing key', () => {
@@ -183,11 +196,45 @@ describe('TOTP seeds at rest, over HTTP', () => {
     )
     expect((await signIn(after_, user.email, user.password, codeAt(secret, 1))).statusCode).to.equal(200)
     expect(await stored(after_, user.user.id)).to.match(new RegExp(`^v1:${keyIdOf(newKey)}:`))
-    // The old deploy (old key only) can no longer read it: the rotation is complete for this seed.
-    expect(
-      await before_.mfa.authenticators
-        .verify(user.user.id, { code: codeAt(secret, -1) })
-        .catch(() => 'refused'),
-    ).to.equal('refused')
+    // The old deploy (old key only) can no longer read it: the rotation is complete for this seed
+    // (a refusal, logged, not an exception).
+    expect(await before_.mfa.authenticators.verify(user.user.id, { code: codeAt(secret, -1) })).to.equal(
+      false,
+    )
+  })
+
+  it('refuses a code against a seed that does not open (tampered) cleanly: 401 at login, 403 on a step-up, logged', async () => {
+    const user = await login(after_)
+    const { secret, token } = await enrolMfa(after_, user.token, user.password)
+    // Someone with write access moves another user's sealed seed into this row.
+    const other = await login(after_)
+    await enrolMfa(after_, other.token, other.password)
+    await after_.prisma.userMfa.update({
+      where: { userId: user.user.id },
+      data: { secret: await stored(after_, other.user.id) },
+    })
+    const atLogin = await signIn(after_, user.email, user.password, codeAt(secret, 1))
+    expect(atLogin.statusCode, atLogin.body).to.equal(401)
+    expect(atLogin.json().error.code).to.equal('INVALID_MFA_CODE')
+    const stepUp = await after_.inject({
+      method: 'POST',
+      url: '/v1/me/email',
+      headers: bearer(token),
+      payload: { email: `x-${randomUUID()}@example.com`, password: user.password, code: codeAt(secret, 2) },
+    })
+    expect(stepUp.statusCode, stepUp.body).to.equal(403)
+    expect(stepUp.json().error.code).to.equal('INVALID_MFA_CODE')
+
+    const logged: { obj: object; msg: string }[] = []
+    const authenticators = new Authenticators(() => after_.prisma, {
+      enrolmentTtlSeconds: 600,
+      recoveryCodeCount: 10,
+      cipher: new SeedCipher({ current: newKey, old: [oldKey] }),
+      log: { error: (obj, msg) => logged.push({ obj, msg }) },
+    })
+    expect(await authenticators.verify(user.user.id, { code: codeAt(secret, 3) })).to.equal(false)
+    expect(logged).to.have.length(1)
+    expect(logged[0]?.obj).to.include({ userId: user.user.id })
+    expect(logged[0]?.msg).to.include('cannot be opened')
   })
 })
