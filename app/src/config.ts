@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import { getHeapStatistics } from 'node:v8'
+import { ENV } from './contract.js'
 import { writerSourceProblem } from './db/writer-endpoint.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -115,7 +116,8 @@ export interface Config {
     /**
      * AES-256-GCM keys of the TOTP seeds at rest (features/mfa/seed-cipher.ts): MFA_ENCRYPTION_KEY
      * seals, it and every MFA_ENCRYPTION_KEYS_OLD key open (rotation). `current` is unset only in
-     * production without MFA_ENCRYPTION_KEY: seeds are then stored as they are (a boot warning says so).
+     * production without MFA_ENCRYPTION_KEY, which needs MFA_ENCRYPTION_OPTIONAL=true: seeds are then
+     * stored as they are (a boot warning says so).
      */
     encryptionKeys: { current: Buffer | undefined; old: Buffer[] }
   }
@@ -243,7 +245,9 @@ export function loadConfig(env: Env = process.env): Config {
   const read = new Reader(env, problems)
   const cookieSecure = read.bool('COOKIE_SECURE', true)
   const production = read.optional('NODE_ENV') === 'production'
-  const mfaKey = read.keys('MFA_ENCRYPTION_KEY', 32)[0]
+  const mfaKey = read.keys(ENV.mfaEncryptionKey, 32)[0]
+  const mfaOldKeys = read.keys('MFA_ENCRYPTION_KEYS_OLD', 32)
+  const mfaOptional = read.bool(ENV.mfaEncryptionOptional, false)
 
   const config: Config = {
     host: read.string('HOST', '0.0.0.0'),
@@ -327,7 +331,7 @@ export function loadConfig(env: Env = process.env): Config {
       requireForAll: read.bool('REQUIRE_MFA', false),
       encryptionKeys: {
         current: mfaKey ?? (production ? undefined : DEV_MFA_ENCRYPTION_KEY),
-        old: read.keys('MFA_ENCRYPTION_KEYS_OLD', 32),
+        old: mfaOldKeys,
       },
     },
     passwords: {
@@ -423,11 +427,23 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (production && mfaKey?.equals(DEV_MFA_ENCRYPTION_KEY)) {
     problems.push(
-      'MFA_ENCRYPTION_KEY is the published development key; generate one: openssl rand -base64 32',
+      `${ENV.mfaEncryptionKey} is the published development key; generate one: openssl rand -base64 32`,
     )
   }
-  if (read.optional('MFA_ENCRYPTION_KEY')?.includes(',')) {
-    problems.push('MFA_ENCRYPTION_KEY takes one key; list previous ones in MFA_ENCRYPTION_KEYS_OLD')
+  // Anyone can open a seed sealed under the published key: listing it as an old key in production
+  // would keep such seeds readable instead of forcing their re-enrolment.
+  if (production && mfaOldKeys.some((k) => k.equals(DEV_MFA_ENCRYPTION_KEY))) {
+    problems.push('MFA_ENCRYPTION_KEYS_OLD lists the published development key; remove it')
+  }
+  // Unsealed seeds in production only by an explicit choice (infra sets it until the key exists).
+  if (production && !mfaKey && !mfaOptional && read.optional(ENV.mfaEncryptionKey) === undefined) {
+    problems.push(
+      `${ENV.mfaEncryptionKey} is required in production (TOTP seeds at rest, openssl rand -base64 32); ` +
+        `set ${ENV.mfaEncryptionOptional}=true to store them unencrypted until it is`,
+    )
+  }
+  if (read.optional(ENV.mfaEncryptionKey)?.includes(',')) {
+    problems.push(`${ENV.mfaEncryptionKey} takes one key; list previous ones in MFA_ENCRYPTION_KEYS_OLD`)
   }
   if (config.mail.transport === 'ses' && !config.mail.sesRegion) {
     problems.push('SES_REGION is required when MAIL_TRANSPORT=ses')

@@ -142,6 +142,7 @@ export async function startService(
       waitFor: 'listening',
       env: {
         NODE_ENV: 'production',
+        MFA_ENCRYPTION_OPTIONAL: 'true',
         ...IMAGE_ENV,
         // Production's level: request logs are part of what a request costs.
         LOG_LEVEL: 'info',

@@ -33,6 +33,8 @@ export const CHAOS_FUNDING_SECRET = 'chaos-funding-webhook-secret-0123456789'
 function instanceEnv(databaseUrl: string, redisUrl: string, redisPrefix: string): Record<string, string> {
   return {
     NODE_ENV: 'production',
+    // Throwaway instances: no seed key, by the explicit opt-out.
+    MFA_ENCRYPTION_OPTIONAL: 'true',
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
     REDIS_KEY_PREFIX: redisPrefix,

@@ -51,7 +51,8 @@ function spawnService(opts: Pick<ServiceStartOptions, 'env' | 'nodeArgs' | 'buil
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
-      ...(dist ? { NODE_ENV: 'production' } : {}),
+      // Throwaway local instances: production without a seed key, by the explicit opt-out.
+      ...(dist ? { NODE_ENV: 'production', MFA_ENCRYPTION_OPTIONAL: 'true' } : {}),
       ...opts.env,
     } as NodeJS.ProcessEnv,
     stdio: opts.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],

@@ -2,6 +2,7 @@
 // nor erases the account; each needs a fresh second factor, judged like the login's second step.
 import { expect } from 'chai'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { accountLockKey } from '../../src/features/auth/lockout.js'
 import { buildTestApp } from '../helpers/app.js'
 import { codeAt, enrolMfa } from '../helpers/mfa.js'
 import { startS3, type TestS3 } from '../helpers/s3.js'
@@ -66,7 +67,13 @@ describe('step-up: a fresh second factor for account-takeover actions', () => {
   before(async () => {
     smtp = await startSmtpSink()
     s3 = await startS3()
-    app = await buildTestApp({ ...s3.env, SMTP_URL: smtp.url, APP_BASE_URL: 'https://app.example.com' })
+    // Every test registers fresh users from the one inject address.
+    app = await buildTestApp({
+      ...s3.env,
+      SMTP_URL: smtp.url,
+      APP_BASE_URL: 'https://app.example.com',
+      REGISTER_MAX_PER_IP: '200',
+    })
   })
   after(async () => {
     await app.close()
@@ -181,6 +188,50 @@ describe('step-up: a fresh second factor for account-takeover actions', () => {
     const user = await login(app)
     const wrong = await ACTIONS[1]?.send(app, user.token, 'not my password', {})
     expect(wrong?.json().error.code).to.equal('REAUTHENTICATION_FAILED')
+  })
+
+  it('mails the owner when a recovery code is spent on a step-up, without saying "signed in"', async () => {
+    const user = await enrolled()
+    const since = smtp.mails.length
+    const res = await ACTIONS[0]?.send(app, user.token, user.password, {
+      recoveryCode: user.recoveryCodes[0],
+    })
+    expect(res?.statusCode, res?.body).to.equal(202)
+    const mail = await smtp.next(user.email, since, 'A recovery code was used')
+    expect(mail.decoded).to.include('to confirm a sensitive change')
+    expect(mail.decoded).not.to.include('signed in')
+  })
+
+  it('asks for the factor with 403 MFA_CODE_REQUIRED on MFA off and new recovery codes too', async () => {
+    for (const [method, url] of [
+      ['DELETE', '/v1/me/mfa'],
+      ['POST', '/v1/me/mfa/recovery-codes'],
+    ] as const) {
+      const user = await enrolled()
+      for (const password of [user.password, 'not my password']) {
+        const res = await app.inject({ method, url, headers: bearer(user.token), payload: { password } })
+        expect(res.statusCode, `${method} ${url}`).to.equal(403)
+        expect(res.json().error.code).to.equal('MFA_CODE_REQUIRED')
+      }
+      expect(
+        await app.prisma.userMfa.count({ where: { userId: user.user.id, enabledAt: { not: null } } }),
+      ).to.equal(1)
+    }
+  })
+
+  it('ignores a factor sent by a user without MFA, even both fields at once', async () => {
+    const user = await login(app)
+    const both = { code: '123456', recoveryCode: 'AAAA-BBBB-CCCC-DDDD-EEEE-FFFF' }
+    const off = await app.inject({
+      method: 'DELETE',
+      url: '/v1/me/mfa',
+      headers: bearer(user.token),
+      payload: { password: user.password, ...both },
+    })
+    expect(off.statusCode, off.body).to.equal(409)
+    expect(off.json().error.code).to.equal('MFA_NOT_ENABLED')
+    const res = await ACTIONS[0]?.send(app, user.token, user.password, both)
+    expect(res?.statusCode, res?.body).to.equal(202)
   })
 
   it('documents the factor fields on every step-up operation', async () => {
@@ -316,5 +367,87 @@ describe('step-up codes count against the login throttle', () => {
       payload: { email: user.email, password: user.password },
     })
     expect(stranger.statusCode).to.equal(429)
+  })
+})
+
+describe('re-authentication passwords count against the login throttle', () => {
+  let app: FastifyInstance
+  let s3: TestS3
+  before(async () => {
+    s3 = await startS3()
+    app = await buildTestApp({ ...s3.env, LOGIN_MAX_PER_ACCOUNT: '3', REGISTER_MAX_PER_IP: '200' })
+  })
+  after(async () => {
+    await app.close()
+    await s3.close()
+  })
+
+  const charged = async (email: string) => Number((await app.redis.get(accountLockKey(email))) ?? 0)
+  type Reauth = (token: string, password: string, factor: Factor) => Promise<LightMyRequestResponse>
+  const send =
+    (method: 'POST' | 'DELETE', url: string, body: (password: string) => object): Reauth =>
+    (token, password, factor) =>
+      app.inject({ method, url, headers: bearer(token), payload: { ...body(password), ...factor } })
+  const ROUTES: [string, Reauth][] = [
+    [
+      'POST /v1/me/password',
+      send('POST', '/v1/me/password', (p) => ({ currentPassword: p, newPassword: NEW_PASSWORD })),
+    ],
+    ['POST /v1/me/email', send('POST', '/v1/me/email', (p) => ({ password: p, email: uniqueEmail('new') }))],
+    ['DELETE /v1/me', send('DELETE', '/v1/me', (p) => ({ password: p }))],
+    ['DELETE /v1/me/mfa', send('DELETE', '/v1/me/mfa', (p) => ({ password: p }))],
+    ['POST /v1/me/mfa/recovery-codes', send('POST', '/v1/me/mfa/recovery-codes', (p) => ({ password: p }))],
+    ['POST /v1/me/mfa/enrolment', send('POST', '/v1/me/mfa/enrolment', (p) => ({ password: p }))],
+  ]
+
+  for (const [name, reauth] of ROUTES) {
+    it(`${name}: a wrong password is charged to the account's login counter, a right one is not`, async () => {
+      const user = await login(app)
+      // The MFA routes need MFA on to reach the password (a factor first); enrolment needs it off.
+      const mfa = name.includes('/mfa') && !name.endsWith('enrolment')
+      const enrolment = mfa ? await enrolMfa(app, user.token, user.password) : undefined
+      const token = enrolment?.token ?? user.token
+      const factor = enrolment ? { code: '000000' } : {}
+      const before = await charged(user.email)
+      const wrong = await reauth(token, 'not my password', factor)
+      expect(wrong.statusCode, wrong.body).to.equal(403)
+      expect(wrong.json().error.code).to.equal('REAUTHENTICATION_FAILED')
+      expect(await charged(user.email)).to.equal(before + 1)
+      // A right password gives its charge back (a wrong code keeps its own, as at the login).
+      const right = await reauth(token, user.password, enrolment ? { code: codeAt(enrolment.secret, 1) } : {})
+      expect(right.statusCode, right.body).to.be.oneOf([200, 201, 202])
+      // The erasure deletes the counter with the account (erasure-redis.test.ts).
+      if (name !== 'DELETE /v1/me') expect(await charged(user.email)).to.equal(before + 1)
+    })
+  }
+
+  it('refuses password guesses from a stolen session with 429 once the budget is spent, logins too', async () => {
+    const user = await login(app)
+    const [, guess] = ROUTES[0] as [string, Reauth]
+    for (let i = 0; i < 3; i++) expect((await guess(user.token, `guess ${i}`, {})).statusCode).to.equal(403)
+    const refused = await guess(user.token, user.password, {})
+    expect(refused.statusCode).to.equal(429)
+    expect(refused.headers['retry-after']).to.match(/^\d+$/)
+    const stranger = await app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email: user.email, password: user.password },
+    })
+    expect(stranger.statusCode).to.equal(429)
+  })
+
+  it("keeps the owner's known device working while strangers are refused", async () => {
+    const user = await login(app)
+    const deviceToken = user.response.json().deviceToken as string
+    const [, guess] = ROUTES[1] as [string, Reauth]
+    for (let i = 0; i < 3; i++) await guess(user.token, `guess ${i}`, {})
+    expect((await guess(user.token, user.password, {})).statusCode).to.equal(429)
+    const owner = await app.inject({
+      method: 'POST',
+      url: '/v1/me/email',
+      headers: { ...bearer(user.token), 'x-device-token': deviceToken },
+      payload: { email: uniqueEmail('new'), password: user.password },
+    })
+    expect(owner.statusCode, owner.body).to.equal(202)
   })
 })

@@ -165,7 +165,7 @@ describe('multi-factor authentication (TOTP)', () => {
       // Separators and case do not matter.
       const used = await second(a.json().challenge, { recoveryCode: code.toUpperCase().replaceAll('-', ' ') })
       expect(used.statusCode).to.equal(200)
-      await smtp.next(user.email, since, 'A recovery code was used to sign in')
+      await smtp.next(user.email, since, 'A recovery code was used')
       const b = await password(user.email, user.password)
       expect((await second(b.json().challenge, { recoveryCode: code })).statusCode).to.equal(401)
       const state = await app.inject({ method: 'GET', url: '/v1/me/mfa', headers: bearer(used.json().token) })
@@ -275,7 +275,7 @@ describe('multi-factor authentication (TOTP)', () => {
       // The code still works for the owner, and the only notice is the one of that real sign-in.
       const fresh = (await password(user.email, NEW_PASSWORD)).json().challenge as string
       expect((await second(fresh, { recoveryCode: code })).statusCode).to.equal(200)
-      await smtp.next(user.email, since, 'A recovery code was used to sign in')
+      await smtp.next(user.email, since, 'A recovery code was used')
       const notices = smtp.mails
         .slice(since)
         .filter((m) => m.to.includes(user.email) && m.decoded.includes('A recovery code was used'))
@@ -288,7 +288,9 @@ describe('multi-factor authentication (TOTP)', () => {
       const user = await enrolledUser()
       const del = (payload: Record<string, string>) =>
         app.inject({ method: 'DELETE', url: '/v1/me/mfa', headers: bearer(user.token), payload })
-      expect((await del({ password: user.password })).statusCode).to.equal(400)
+      const bare = await del({ password: user.password })
+      expect(bare.statusCode).to.equal(403)
+      expect(bare.json().error.code).to.equal('MFA_CODE_REQUIRED')
       expect((await del({ password: user.password, code: '000000' })).statusCode).to.equal(403)
       expect((await del({ password: 'not my password', code: codeAt(user.secret, 1) })).statusCode).to.equal(
         403,
@@ -464,7 +466,7 @@ describe('MFA wrong answers per account and day', () => {
       recoveryCode: (recoveryCodes as string[])[0] as string,
     })
     expect(recovered.statusCode).to.equal(200)
-    await smtp.next(user.email, since, 'A recovery code was used to sign in')
+    await smtp.next(user.email, since, 'A recovery code was used')
     const warnings = smtp.mails
       .slice(since)
       .filter((m) => m.to.includes(user.email) && m.raw.includes(SUBJECT))

@@ -3,9 +3,15 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'chai'
 import { ConfigError, loadConfig } from '../../src/config.js'
+import { ENV } from '../../src/contract.js'
 import { parseEnvFile } from '../helpers/env-file.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
+// Variables config.ts reads, by literal name or by its name in contract.ts (`read.bool(ENV.x, ...)`).
+const namesRead = (source: string) => [
+  ...[...source.matchAll(/read\.\w+\(\s*'([A-Z0-9_]+)'/g)].map((m) => m[1] as string),
+  ...[...source.matchAll(/read\.\w+\(\s*ENV\.(\w+)/g)].map((m) => ENV[m[1] as keyof typeof ENV]),
+]
 
 describe('configuration', () => {
   const minimal = { DATABASE_URL: 'postgresql://u@db:5432/app', REDIS_URL: 'redis://cache:6379' }
@@ -65,7 +71,7 @@ describe('configuration', () => {
     expect(config.session.cookieSecure).to.equal(false)
     // Every variable named in config.ts appears in .env.example.
     const source = readFileSync(resolve(root, 'app/src/config.ts'), 'utf8')
-    const names = [...source.matchAll(/read\.\w+\(\s*'([A-Z0-9_]+)'/g)].map((m) => m[1] as string)
+    const names = namesRead(source)
     expect(names.length).to.be.greaterThan(20)
     expect(names.filter((n) => !(n in example))).to.deep.equal([])
   })
@@ -73,7 +79,7 @@ describe('configuration', () => {
   it('documents every variable in the configuration reference of README.md', () => {
     const doc = readFileSync(resolve(root, 'README.md'), 'utf8')
     const source = readFileSync(resolve(root, 'app/src/config.ts'), 'utf8')
-    const names = [...source.matchAll(/read\.\w+\(\s*'([A-Z0-9_]+)'/g)].map((m) => m[1] as string)
+    const names = namesRead(source)
     expect(names.filter((n) => !doc.includes(`\`${n}\``))).to.deep.equal([])
   })
 })

@@ -4,11 +4,12 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
 import { ConfigError, loadConfig } from '../../src/config.js'
-import { keyIdOf, SeedCipher } from '../../src/features/mfa/seed-cipher.js'
+import { Authenticators } from '../../src/features/mfa/authenticator.js'
+import { keyIdOf, SealedSeedError, SeedCipher } from '../../src/features/mfa/seed-cipher.js'
 import { base32Encode } from '../../src/features/mfa/totp.js'
 import { buildTestApp } from '../helpers/app.js'
 import { codeAt, enrolMfa } from '../helpers/mfa.js'
-import { login } from '../helpers/users.js'
+import { bearer, login } from '../helpers/users.js'
 
 const BASE = { DATABASE_URL: 'postgres://x/y', REDIS_URL: 'redis://127.0.0.1:6379' }
 const problemsOf = (env: Record<string, string>) => {
@@ -42,6 +43,18 @@ describe('TOTP seed cipher', () => {
     expect(() => cipher.open(user, flipped)).to.throw()
   })
 
+  it('refuses a stored value too short to hold an iv, a tag and a seed, and says so', () => {
+    const sealed = cipher.seal(user, seed)
+    const prefix = sealed.slice(0, sealed.lastIndexOf(':') + 1)
+    for (const bytes of [0, 4, 12, 20, 28]) {
+      const short = `${prefix}${randomBytes(bytes).toString('base64url')}`
+      expect(() => cipher.open(user, short), `${bytes} bytes`).to.throw(SealedSeedError, /truncated/)
+    }
+    // Tampered or another user's: the same error type, so callers refuse instead of failing.
+    expect(() => cipher.open(randomUUID(), sealed)).to.throw(SealedSeedError, /does not authenticate/)
+    expect(() => cipher.open(user, `${sealed}:x`)).to.throw(SealedSeedError)
+  })
+
   it('opens old-key and plaintext seeds as stale, and names a missing key', () => {
     const next = randomBytes(32)
     const rotated = new SeedCipher({ current: next, old: [key] })
@@ -61,7 +74,24 @@ describe('TOTP seed cipher', () => {
 describe('MFA_ENCRYPTION_KEY configuration', () => {
   it('defaults to the development key outside production only', () => {
     expect(loadConfig(BASE).mfa.encryptionKeys.current).to.have.length(32)
-    expect(loadConfig({ ...BASE, NODE_ENV: 'production' }).mfa.encryptionKeys.current).to.equal(undefined)
+    const optional = { ...BASE, NODE_ENV: 'production', MFA_ENCRYPTION_OPTIONAL: 'true' }
+    expect(loadConfig(optional).mfa.encryptionKeys.current).to.equal(undefined)
+  })
+
+  it('refuses production without a key unless MFA_ENCRYPTION_OPTIONAL=true says so', () => {
+    for (const optional of [undefined, 'false']) {
+      const env = { NODE_ENV: 'production', ...(optional ? { MFA_ENCRYPTION_OPTIONAL: optional } : {}) }
+      const problems = problemsOf(env).join()
+      expect(problems).to.include('MFA_ENCRYPTION_KEY is required in production')
+      expect(problems).to.include('MFA_ENCRYPTION_OPTIONAL=true')
+    }
+    expect(() => loadConfig({ ...BASE, NODE_ENV: 'production' })).to.throw(ConfigError)
+    const key = randomBytes(32).toString('base64')
+    expect(problemsOf({ NODE_ENV: 'production', MFA_ENCRYPTION_KEY: key })).to.deep.equal([])
+    expect(problemsOf({ NODE_ENV: 'production', MFA_ENCRYPTION_OPTIONAL: 'true' })).to.deep.equal([])
+    expect(problemsOf({ NODE_ENV: 'production', MFA_ENCRYPTION_OPTIONAL: 'maybe' }).join()).to.include(
+      'MFA_ENCRYPTION_OPTIONAL must be true or false',
+    )
   })
 
   it('reads a 32-byte base64 key and old keys, and refuses anything else without echoing it', () => {
@@ -91,6 +121,15 @@ describe('MFA_ENCRYPTION_KEY configuration', () => {
     expect(problemsOf({ NODE_ENV: 'production', MFA_ENCRYPTION_KEY: dev }).join()).to.include(
       'published development key',
     )
+    const key = randomBytes(32).toString('base64')
+    const asOld = {
+      NODE_ENV: 'production',
+      MFA_ENCRYPTION_KEY: key,
+      MFA_ENCRYPTION_KEYS_OLD: `${key},${dev}`,
+    }
+    expect(problemsOf(asOld).join()).to.include('MFA_ENCRYPTION_KEYS_OLD lists the published development key')
+    // Outside production it is the default key anyway: an old-key listing of it is harmless there.
+    expect(problemsOf({ MFA_ENCRYPTION_KEYS_OLD: dev })).to.deep.equal([])
   })
 })
 
@@ -102,7 +141,7 @@ describe('TOTP seeds at rest, over HTTP', () => {
   let unkeyed: FastifyInstance
   before(async () => {
     // Same database: the deploy before and after a key rotation, and one from before encryption.
-    unkeyed = await buildTestApp({ NODE_ENV: 'production' })
+    unkeyed = await buildTestApp({ NODE_ENV: 'production', MFA_ENCRYPTION_OPTIONAL: 'true' })
     before_ = await buildTestApp({ MFA_ENCRYPTION_KEY: oldKey.toString('base64') })
     after_ = await buildTestApp({
       MFA_ENCRYPTION_KEY: newKey.toString('base64'),
@@ -157,11 +196,45 @@ describe('TOTP seeds at rest, over HTTP', () => {
     )
     expect((await signIn(after_, user.email, user.password, codeAt(secret, 1))).statusCode).to.equal(200)
     expect(await stored(after_, user.user.id)).to.match(new RegExp(`^v1:${keyIdOf(newKey)}:`))
-    // The old deploy (old key only) can no longer read it: the rotation is complete for this seed.
-    expect(
-      await before_.mfa.authenticators
-        .verify(user.user.id, { code: codeAt(secret, -1) })
-        .catch(() => 'refused'),
-    ).to.equal('refused')
+    // The old deploy (old key only) can no longer read it: the rotation is complete for this seed
+    // (a refusal, logged, not an exception).
+    expect(await before_.mfa.authenticators.verify(user.user.id, { code: codeAt(secret, -1) })).to.equal(
+      false,
+    )
+  })
+
+  it('refuses a code against a seed that does not open (tampered) cleanly: 401 at login, 403 on a step-up, logged', async () => {
+    const user = await login(after_)
+    const { secret, token } = await enrolMfa(after_, user.token, user.password)
+    // Someone with write access moves another user's sealed seed into this row.
+    const other = await login(after_)
+    await enrolMfa(after_, other.token, other.password)
+    await after_.prisma.userMfa.update({
+      where: { userId: user.user.id },
+      data: { secret: await stored(after_, other.user.id) },
+    })
+    const atLogin = await signIn(after_, user.email, user.password, codeAt(secret, 1))
+    expect(atLogin.statusCode, atLogin.body).to.equal(401)
+    expect(atLogin.json().error.code).to.equal('INVALID_MFA_CODE')
+    const stepUp = await after_.inject({
+      method: 'POST',
+      url: '/v1/me/email',
+      headers: bearer(token),
+      payload: { email: `x-${randomUUID()}@example.com`, password: user.password, code: codeAt(secret, 2) },
+    })
+    expect(stepUp.statusCode, stepUp.body).to.equal(403)
+    expect(stepUp.json().error.code).to.equal('INVALID_MFA_CODE')
+
+    const logged: { obj: object; msg: string }[] = []
+    const authenticators = new Authenticators(() => after_.prisma, {
+      enrolmentTtlSeconds: 600,
+      recoveryCodeCount: 10,
+      cipher: new SeedCipher({ current: newKey, old: [oldKey] }),
+      log: { error: (obj, msg) => logged.push({ obj, msg }) },
+    })
+    expect(await authenticators.verify(user.user.id, { code: codeAt(secret, 3) })).to.equal(false)
+    expect(logged).to.have.length(1)
+    expect(logged[0]?.obj).to.include({ userId: user.user.id })
+    expect(logged[0]?.msg).to.include('cannot be opened')
   })
 })

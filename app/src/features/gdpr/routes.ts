@@ -164,11 +164,7 @@ const gdpr: FastifyPluginAsyncTypebox = async (app) => {
       const id = currentUserId(request)
       const user = await app.prisma.user.findUnique({ where: { id } })
       if (!user || user.deletedAt) throw unauthorized('Account no longer exists')
-      await app.mfa.stepUp.authorize(request, user, request.body, async () => {
-        if (!(await app.passwords.verify(request.body.password, user.passwordHash))) {
-          throw new HttpError(403, 'REAUTHENTICATION_FAILED', 'Password is incorrect')
-        }
-      })
+      await app.mfa.stepUp.authorize(request, user, request.body, request.body.password)
       // Sessions first, in one atomic step that also refuses every later login: no session of this
       // user, old or racing, survives the erasure. If a later step fails, the account is reopened,
       // the user logs in again and repeats the request; nothing was erased half-way.

@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import type { Config } from '../../config.js'
 import type { Prisma } from '../../generated/prisma/client.js'
 import { cacheNs } from '../../platform/cache/plugin.js'
-import { badRequest, conflict, HttpError, unauthorized } from '../../platform/errors.js'
+import { badRequest, conflict, unauthorized } from '../../platform/errors.js'
 import { authErrors, errorRef } from '../../platform/schemas.js'
 import { currentUserId, sessionSecurity } from '../auth/current-user.js'
 import { normalizeEmail } from '../auth/email.js'
@@ -41,8 +41,6 @@ export interface MeOptions {
 
 const PROFILE_KEY = 'profile'
 const readAlongSession = { ns: cacheNs.profile, key: PROFILE_KEY }
-
-const reauthenticationFailed = () => new HttpError(403, 'REAUTHENTICATION_FAILED', 'Password is incorrect')
 
 /**
  * The signed-in user: profile, preferences, password, email and sessions (/v1/me...). Registered in
@@ -179,11 +177,7 @@ const me: FastifyPluginAsyncTypebox<MeOptions> = async (app, opts) => {
       // The policy first: a refused new password must not have spent a code or a recovery code.
       const problems = checkPassword(request.body.newPassword, { email: user.email })
       if (problems.length > 0) throw badRequest('Password does not meet the policy', problems)
-      await app.mfa.stepUp.authorize(request, user, request.body, async () => {
-        if (!(await app.passwords.verify(request.body.currentPassword, user.passwordHash))) {
-          throw reauthenticationFailed()
-        }
-      })
+      await app.mfa.stepUp.authorize(request, user, request.body, request.body.currentPassword)
       const passwordHash = await app.passwords.hash(request.body.newPassword)
       await app.prisma.user.update({ where: { id: user.id }, data: { passwordHash } })
       // Every session ends (the generation bump is atomic), then the caller gets a fresh one: the
@@ -223,11 +217,7 @@ const me: FastifyPluginAsyncTypebox<MeOptions> = async (app, opts) => {
     },
     async (request, reply) => {
       const user = await loadWriterUser(currentUserId(request))
-      await app.mfa.stepUp.authorize(request, user, request.body, async () => {
-        if (!(await app.passwords.verify(request.body.password, user.passwordHash))) {
-          throw reauthenticationFailed()
-        }
-      })
+      await app.mfa.stepUp.authorize(request, user, request.body, request.body.password)
       const email = normalizeEmail(request.body.email)
       if (email !== user.email && (await app.prisma.user.findUnique({ where: { email } }))) {
         throw conflict('EMAIL_TAKEN', 'An account with this email already exists')

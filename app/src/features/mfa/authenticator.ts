@@ -14,7 +14,7 @@ import type { PrismaClient } from '../../generated/prisma/client.js'
 import { conflict, HttpError } from '../../platform/errors.js'
 import { isUniqueViolation } from '../../platform/prisma-errors.js'
 import { newRecoveryCode, recoveryCodeHash } from './recovery-codes.js'
-import type { SeedCipher } from './seed-cipher.js'
+import { type Opened, SealedSeedError, type SeedCipher } from './seed-cipher.js'
 import { base32Decode, base32Encode, generateSecret, matchingStep } from './totp.js'
 
 /** A second factor as a client presents it: a current TOTP code or one recovery code. */
@@ -36,6 +36,8 @@ export interface AuthenticatorOptions {
   recoveryCodeCount: number
   /** Seals the TOTP seeds at rest. */
   cipher: SeedCipher
+  /** Where a seed that cannot be opened is reported (error level, with the user id). */
+  log: { error: (obj: object, msg: string) => void }
   /** The clock, in ms (tests move it); the server's own, never a client's (ASVS 6.5.8). */
   now?: () => number
 }
@@ -109,7 +111,8 @@ export class Authenticators {
     if (pending.createdAt.getTime() + this.options.enrolmentTtlSeconds * 1000 < this.now()) {
       throw new HttpError(400, 'MFA_ENROLMENT_EXPIRED', 'The enrolment expired; start it again')
     }
-    const opened = this.options.cipher.open(userId, pending.secret)
+    const opened = this.open(userId, pending.secret)
+    if (!opened) return undefined
     const step = matchingStep(base32Decode(opened.seed), code, this.now())
     if (step === undefined) return undefined
     const codes = this.newCodes()
@@ -130,6 +133,20 @@ export class Authenticators {
     return enabled ? codes : undefined
   }
 
+  /**
+   * The seed of a stored value, or undefined (logged at error level) when it does not open: the
+   * code is then refused like a wrong one, never a 500, and recovery codes (hashed, no seed) still work.
+   */
+  private open(userId: string, stored: string): Opened | undefined {
+    try {
+      return this.options.cipher.open(userId, stored)
+    } catch (err) {
+      if (!(err instanceof SealedSeedError)) throw err
+      this.options.log.error({ userId, reason: err.message }, 'TOTP seed cannot be opened: code refused')
+      return undefined
+    }
+  }
+
   /** True when the factor is valid for an enabled authenticator; a valid one is spent. */
   async verify(userId: string, factor: SecondFactor): Promise<boolean> {
     if (factor.recoveryCode !== undefined) {
@@ -142,7 +159,8 @@ export class Authenticators {
     if (factor.code === undefined) return false
     const row = await this.db.userMfa.findUnique({ where: { userId } })
     if (!row?.enabledAt) return false
-    const opened = this.options.cipher.open(userId, row.secret)
+    const opened = this.open(userId, row.secret)
+    if (!opened) return false
     const step = matchingStep(base32Decode(opened.seed), factor.code, this.now())
     if (step === undefined) return false
     // Only a step after the last accepted one: the same code twice, or an older one, is refused.

@@ -33,6 +33,7 @@ async function mfaPlugin(app: FastifyInstance, opts: { config: Config['mfa'] } &
       enrolmentTtlSeconds: config.enrolmentTtlSeconds,
       recoveryCodeCount: config.recoveryCodeCount,
       cipher: new SeedCipher(config.encryptionKeys),
+      log: app.log,
     }),
     challenges: new MfaChallenges(app.redis, {
       ttlSeconds: config.challengeTtlSeconds,

@@ -9,10 +9,9 @@ import { mailLinks } from '../auth/mail-links.js'
 import { rotateSessions } from '../auth/rotate-session.js'
 import { Password, SessionResponse } from '../auth/routes.js'
 import { toPublicUser } from '../auth/schemas.js'
-import type { SecondFactor } from './authenticator.js'
 import { mfaRequired } from './policy.js'
-import { oneFactor, RecoveryCodes, SecondFactorFields, TotpCode } from './schemas.js'
-import { type StepUpUser, wrongCode } from './step-up.js'
+import { RecoveryCodes, StepUpFields, TotpCode } from './schemas.js'
+import { wrongCode } from './step-up.js'
 import { base32Encode, otpauthUri } from './totp.js'
 
 const MfaStatus = Type.Object({
@@ -29,10 +28,7 @@ const Enrolment = Type.Object({
   expiresAt: Type.String({ format: 'date-time', description: 'Confirm with a code before this' }),
 })
 const SessionWithCodes = Type.Object({ ...SessionResponse.properties, recoveryCodes: RecoveryCodes })
-const ReauthFactorBody = Type.Object(
-  { password: Password, ...SecondFactorFields },
-  { additionalProperties: false },
-)
+const ReauthFactorBody = Type.Object({ password: Password, ...StepUpFields }, { additionalProperties: false })
 
 /** Options of the /v1/me/mfa routes. */
 export interface MfaRoutesOptions {
@@ -40,7 +36,6 @@ export interface MfaRoutesOptions {
   mail: Config['mail']
 }
 
-const reauthenticationFailed = () => new HttpError(403, 'REAUTHENTICATION_FAILED', 'Password is incorrect')
 const notEnabled = () => new HttpError(409, 'MFA_NOT_ENABLED', 'Two-factor authentication is not on')
 
 /**
@@ -59,12 +54,6 @@ const mfa: FastifyPluginAsyncTypebox<MfaRoutesOptions> = async (app, opts) => {
     if (!user || user.deletedAt) throw unauthorized('Account no longer exists')
     return user
   }
-  const checkPassword = async (password: string, passwordHash: string) => {
-    if (!(await app.passwords.verify(password, passwordHash))) throw reauthenticationFailed()
-  }
-  // Counted like the login's second step: throttle, daily budget, hashing limiter (step-up.ts).
-  const checkFactor = (request: FastifyRequest, user: StepUpUser, factor: SecondFactor) =>
-    app.mfa.stepUp.verify(request, user, factor)
 
   app.get(
     '',
@@ -102,7 +91,8 @@ const mfa: FastifyPluginAsyncTypebox<MfaRoutesOptions> = async (app, opts) => {
     },
     async (request, reply) => {
       const user = await liveUser(request)
-      await checkPassword(request.body.password, user.passwordHash)
+      // Charged to the login throttle like every re-authentication (step-up.ts).
+      await app.mfa.stepUp.checkPassword(request, user, request.body.password)
       const secret = await authenticators.startEnrolment(user.id)
       const expiresAt = new Date(Date.now() + app.mfa.config.enrolmentTtlSeconds * 1000)
       return reply.code(201).send({
@@ -158,11 +148,10 @@ const mfa: FastifyPluginAsyncTypebox<MfaRoutesOptions> = async (app, opts) => {
       },
     },
     async (request, reply) => {
-      const factor = oneFactor(request.body)
       const user = await liveUser(request)
-      await checkPassword(request.body.password, user.passwordHash)
-      if (!(await authenticators.isEnabled(user.id))) throw notEnabled()
-      await checkFactor(request, user, factor)
+      // The step-up of every takeover action (403 MFA_CODE_REQUIRED without a factor, step-up.ts).
+      const { mfa } = await app.mfa.stepUp.authorize(request, user, request.body, request.body.password)
+      if (!mfa) throw notEnabled()
       const recoveryCodes = await authenticators.regenerateRecoveryCodes(user.id)
       const rotated = await rotateSessions(app, reply, user.id)
       links.sendMfaNotice(request, user, 'recovery-codes')
@@ -190,7 +179,6 @@ const mfa: FastifyPluginAsyncTypebox<MfaRoutesOptions> = async (app, opts) => {
       },
     },
     async (request, reply) => {
-      const factor = oneFactor(request.body)
       const user = await liveUser(request)
       if (app.mfa.config.requireForAll) {
         throw new HttpError(
@@ -199,9 +187,8 @@ const mfa: FastifyPluginAsyncTypebox<MfaRoutesOptions> = async (app, opts) => {
           'Two-factor authentication is required here and cannot be turned off',
         )
       }
-      await checkPassword(request.body.password, user.passwordHash)
-      if (!(await authenticators.isEnabled(user.id))) throw notEnabled()
-      await checkFactor(request, user, factor)
+      const { mfa } = await app.mfa.stepUp.authorize(request, user, request.body, request.body.password)
+      if (!mfa) throw notEnabled()
       await authenticators.disable(user.id)
       const rotated = await rotateSessions(app, reply, user.id)
       links.sendMfaNotice(request, user, 'disabled')

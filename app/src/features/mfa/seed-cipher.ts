@@ -33,6 +33,11 @@ export interface Opened {
   stale: boolean
 }
 
+/** A stored seed that cannot be opened: its key is missing, or it is not what was sealed for this user. */
+export class SealedSeedError extends Error {
+  override name = 'SealedSeedError'
+}
+
 /** Seals and opens base32 TOTP seeds for `user_mfa.secret`. */
 export class SeedCipher {
   private readonly current: { id: string; key: Buffer } | undefined
@@ -53,25 +58,41 @@ export class SeedCipher {
     return `${VERSION}:${this.current.id}:${body.toString('base64url')}`
   }
 
-  /** The seed behind a stored value; throws when its key is not configured or it was tampered with. */
+  /**
+   * The seed behind a stored value; throws `SealedSeedError` when its key is not configured, it is
+   * too short to hold an iv and a tag, or it does not authenticate (another user's, tampered with).
+   */
   open(userId: string, stored: string): Opened {
     if (!stored.includes(':')) return { seed: stored, stale: this.current !== undefined }
-    const [version, id, data] = stored.split(':')
+    const [version, id, data, extra] = stored.split(':')
     const key = id === undefined ? undefined : this.byId.get(id)
-    if (version !== VERSION || data === undefined || !key) {
-      throw new Error(
+    if (version !== VERSION || data === undefined || extra !== undefined || !key) {
+      throw new SealedSeedError(
         `TOTP seed sealed with key ${id ?? '?'} (${version ?? '?'}), which is not configured: ` +
           'list it in MFA_ENCRYPTION_KEYS_OLD',
       )
     }
     const body = Buffer.from(data, 'base64url')
-    const decipher = createDecipheriv('aes-256-gcm', key, body.subarray(0, IV_BYTES))
+    // An empty ciphertext is no seed either; a short value would otherwise pass a partial tag.
+    if (body.length <= IV_BYTES + TAG_BYTES) {
+      throw new SealedSeedError(`TOTP seed under key ${id} is truncated (${body.length} bytes)`)
+    }
+    // authTagLength pins the tag to 16 bytes: GCM would otherwise accept a shorter (forgeable) one.
+    const decipher = createDecipheriv('aes-256-gcm', key, body.subarray(0, IV_BYTES), {
+      authTagLength: TAG_BYTES,
+    })
     decipher.setAAD(Buffer.from(userId))
     decipher.setAuthTag(body.subarray(body.length - TAG_BYTES))
-    const seed = Buffer.concat([
-      decipher.update(body.subarray(IV_BYTES, body.length - TAG_BYTES)),
-      decipher.final(),
-    ]).toString('utf8')
-    return { seed, stale: id !== this.current?.id }
+    try {
+      const seed = Buffer.concat([
+        decipher.update(body.subarray(IV_BYTES, body.length - TAG_BYTES)),
+        decipher.final(),
+      ]).toString('utf8')
+      return { seed, stale: id !== this.current?.id }
+    } catch {
+      throw new SealedSeedError(
+        `TOTP seed under key ${id} does not authenticate (another user's, or altered)`,
+      )
+    }
   }
 }

@@ -3,15 +3,18 @@
  * session (email change, password change, MFA off, new recovery codes, erasure). Once the user has
  * MFA, a stolen session or an unattended browser plus the password is not enough for them.
  *
- * A code is judged exactly as in the login's second step (features/auth/routes.ts): through the
- * hashing limiter, charged to the login throttle (the device cookie's budget or the account's),
- * against the daily budget of wrong answers (`MfaFailures`, with the owner's mail when it is spent),
- * and accepted once (a TOTP step or a recovery code is spent by the check).
+ * The password and the code are judged exactly as in the login (features/auth/routes.ts): each
+ * is charged to the login throttle before it is checked (the device cookie's budget for the owner's
+ * known devices, the account's `lock:acct:` counter for every other client) and refunded when
+ * right, so a stolen session guesses passwords no faster here than at the login. A code also goes
+ * through the hashing limiter, counts against the daily budget of wrong answers (`MfaFailures`,
+ * with the owner's mail when it is spent) and is accepted once (a TOTP step or a recovery code is
+ * spent by the check); a recovery code spent here mails the owner, as at the login.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.js'
 import { HttpError, tooManyRequests } from '../../platform/errors.js'
-import { mfaChangedMail } from '../../platform/mail/templates.js'
+import { type MfaChange, mfaChangedMail } from '../../platform/mail/templates.js'
 import { deviceCookieName, LoginThrottle } from '../auth/lockout.js'
 import type { SecondFactor } from './authenticator.js'
 import { oneFactor } from './schemas.js'
@@ -28,6 +31,15 @@ export interface StepUpUser {
   email: string
   name: string
 }
+
+/** The account a re-authentication is for: with the hash its password is checked against. */
+export interface ReauthUser extends StepUpUser {
+  passwordHash: string
+}
+
+/** 403 on a wrong password in a re-authentication (not 401: the session itself is fine). */
+export const reauthenticationFailed = () =>
+  new HttpError(403, 'REAUTHENTICATION_FAILED', 'Password is incorrect')
 
 /** 403 naming the missing field: the user has MFA and the request carried no factor. */
 export const mfaCodeRequired = () =>
@@ -63,21 +75,38 @@ export class StepUp {
   /**
    * The whole re-authentication of a sensitive action: 403 MFA_CODE_REQUIRED before anything is
    * checked when the user has MFA and `body` has no factor (so the answer tells nothing about the
-   * password), then `checkPassword`, then the factor. A recovery code is spent only after the
-   * password was right. Users without MFA: `checkPassword` alone, a factor sent anyway is ignored.
+   * password), then the password (`checkPassword`), then the factor. A recovery code is spent only
+   * after the password was right. Users without MFA: the password alone; a factor sent anyway is
+   * ignored, even a malformed pair. Resolves to whether the user has MFA.
    */
   async authorize(
     request: FastifyRequest,
-    user: StepUpUser,
+    user: ReauthUser,
     body: SecondFactor,
-    checkPassword: () => Promise<void>,
-  ): Promise<void> {
-    const sent = body.code !== undefined || body.recoveryCode !== undefined
-    const factor = sent ? oneFactor(body) : undefined
+    password: string,
+  ): Promise<{ mfa: boolean }> {
     const enabled = await this.app.mfa.authenticators.isEnabled(user.id)
-    if (enabled && !factor) throw mfaCodeRequired()
-    await checkPassword()
-    if (enabled && factor) await this.verify(request, user, factor)
+    if (!enabled) {
+      await this.checkPassword(request, user, password)
+      return { mfa: false }
+    }
+    if (body.code === undefined && body.recoveryCode === undefined) throw mfaCodeRequired()
+    const factor = oneFactor(body)
+    await this.checkPassword(request, user, password)
+    await this.verify(request, user, factor)
+    return { mfa: true }
+  }
+
+  /**
+   * The password of a re-authentication, counted like a login's: charged to the login throttle
+   * before the check (429 once its budget is spent, without a check), refunded when right, kept
+   * when wrong (403 REAUTHENTICATION_FAILED).
+   */
+  async checkPassword(request: FastifyRequest, user: ReauthUser, password: string): Promise<void> {
+    const verdict = await this.throttle.check(this.attempt(request, user))
+    if (!verdict.allowed) throw tooManyRequests(verdict.retryAfterSeconds)
+    if (!(await this.app.passwords.verify(password, user.passwordHash))) throw reauthenticationFailed()
+    await this.throttle.refund(verdict.counter)
   }
 
   /**
@@ -88,27 +117,34 @@ export class StepUp {
    */
   async verify(request: FastifyRequest, user: StepUpUser, factor: SecondFactor): Promise<void> {
     const { authenticators, failures } = this.app.mfa
-    const header = request.headers['x-device-token']
-    const deviceToken = typeof header === 'string' ? header : request.cookies[this.deviceCookie]
-    const verdict = await this.throttle.check({ email: user.email, userId: user.id, deviceToken })
+    const verdict = await this.throttle.check(this.attempt(request, user))
     if (!verdict.allowed) throw tooManyRequests(verdict.retryAfterSeconds)
     if (factor.code !== undefined && (await failures.exhausted(user.id))) throw codesLocked()
     const valid = await this.app.passwords.limiter.run(() => authenticators.verify(user.id, factor))
     if (!valid) {
-      if (await failures.record(user.id)) this.mailBudgetSpent(request, user)
+      if (await failures.record(user.id)) this.notify(request, user, 'code-failures')
       throw wrongCode()
     }
     await failures.clear(user.id)
     await this.throttle.refund(verdict.counter)
+    // A recovery code in someone else's hands is how an account is taken over: tell the owner.
+    if (factor.recoveryCode !== undefined) this.notify(request, user, 'recovery-code-used')
+  }
+
+  // Where the login charges (device cookie or header first, else the account).
+  private attempt(request: FastifyRequest, user: StepUpUser) {
+    const header = request.headers['x-device-token']
+    const deviceToken = typeof header === 'string' ? header : request.cookies[this.deviceCookie]
+    return { email: user.email, userId: user.id, deviceToken }
   }
 
   // After the answer, like every lifecycle mail: a slow mail server never fails the request.
-  private mailBudgetSpent(request: FastifyRequest, user: StepUpUser) {
+  private notify(request: FastifyRequest, user: StepUpUser, change: MfaChange) {
     setImmediate(() => {
       this.app.mailer
-        .send(user.email, mfaChangedMail(user.name, 'code-failures'))
+        .send(user.email, mfaChangedMail(user.name, change))
         .catch((err: Error) =>
-          request.log.warn({ err: { message: err.message } }, 'mfa code-failures mail not sent'),
+          request.log.warn({ err: { message: err.message } }, `mfa ${change} mail not sent`),
         )
     })
   }

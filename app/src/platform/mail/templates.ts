@@ -83,8 +83,8 @@ const MFA_CHANGES: Record<MfaChange, { subject: string; line: string }> = {
     line: 'New recovery codes were created for your account; the previous ones no longer work.',
   },
   'recovery-code-used': {
-    subject: 'A recovery code was used to sign in',
-    line: 'Someone signed in to your account with one of your recovery codes; that code no longer works.',
+    subject: 'A recovery code was used',
+    line: 'One of your recovery codes was used on your account, to sign in or to confirm a sensitive change (email, password, two-factor settings or erasure); that code no longer works.',
   },
   'code-failures': {
     subject: 'Your password was used but the code was wrong',
