@@ -157,6 +157,8 @@ async function drill(opts: DrillOptions, cleanups: Cleanup[]): Promise<DrillResu
     port: await freePort(),
     env: {
       NODE_ENV: 'production',
+      // Throwaway instance: TOTP seeds unsealed, by the explicit opt-out.
+      MFA_ENCRYPTION_OPTIONAL: 'true',
       DATABASE_URL: primary.url(DATABASE),
       DATABASE_REPLICA_URL: standby.url(DATABASE),
       DATABASE_WRITER_ENDPOINT_SOURCE: `file:${endpointFile}`,

@@ -231,6 +231,8 @@ async function serve(
     HOST: '127.0.0.1',
     PORT: String(port),
     COOKIE_SECURE: 'false',
+    // The image runs with NODE_ENV=production; a throwaway run stores TOTP seeds unsealed, explicitly.
+    MFA_ENCRYPTION_OPTIONAL: 'true',
   }
   const argv = [...image.entrypoint, ...image.cmd]
   const logFile = join(runDir, 'service.log')
