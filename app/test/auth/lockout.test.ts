@@ -1,5 +1,6 @@
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
+import { LoginThrottle } from '../../src/features/auth/lockout.js'
 import { buildTestApp } from '../helpers/app.js'
 import { register } from '../helpers/users.js'
 
@@ -76,6 +77,46 @@ describe('login throttling cannot lock the owner out (device cookies)', () => {
     const tokenOfA = (await attempt(a.email, a.password)).json().deviceToken as string
     for (let i = 0; i < 5; i++) await attempt(b.email, `wrong-${i}`)
     expect((await attempt(b.email, b.password, { 'x-device-token': tokenOfA })).statusCode).to.equal(429)
+  })
+
+  it('a stolen device token cannot be reset by logging in to another account with it', async () => {
+    const owner = await register(app)
+    const attacker = await register(app)
+    const stolen = (await attempt(owner.email, owner.password)).json().deviceToken as string
+    const headers = { 'x-device-token': stolen }
+    // Spend the device's budget on the owner, then log in to the attacker's own account with the same
+    // token: that success must not clear the owner's device counter.
+    for (let i = 0; i < 3; i++) await attempt(owner.email, `guess-${i}`, headers)
+    expect((await attempt(attacker.email, attacker.password, headers)).statusCode).to.equal(200)
+    expect((await attempt(owner.email, 'guess-again', headers)).statusCode).to.equal(429)
+  })
+
+  it('gives an attempt its charge back when its check could not run (hashing shed, a dependency down)', async () => {
+    const config = {
+      untrustedFailuresPerAccount: 2,
+      failuresPerDevice: 2,
+      windowSeconds: 60,
+      deviceCookieDays: 1,
+    }
+    const throttle = new LoginThrottle(app.redis, config)
+    const email = `shed-${Date.now()}@example.com`
+    const shed = new Error('hashing overloaded')
+    for (let i = 0; i < 5; i++) {
+      const verdict = await throttle.check({ email, userId: undefined, deviceToken: undefined })
+      expect(verdict.allowed, `attempt ${i}`).to.equal(true)
+      if (!verdict.allowed) return
+      const refused = await throttle
+        .judged(verdict.counter, () => Promise.reject(shed))
+        .catch((e: unknown) => e)
+      expect(refused).to.equal(shed)
+    }
+    // Judged attempts still count: two wrong answers spend this budget of two.
+    for (let i = 0; i < 2; i++) {
+      const verdict = await throttle.check({ email, userId: undefined, deviceToken: undefined })
+      if (verdict.allowed) await throttle.judged(verdict.counter, async () => false)
+    }
+    const last = await throttle.check({ email, userId: undefined, deviceToken: undefined })
+    expect(last.allowed).to.equal(false)
   })
 
   it('answers an unknown email the same way, lockout included', async () => {

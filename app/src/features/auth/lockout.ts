@@ -11,7 +11,7 @@
  * the owner's known devices keep logging in. Keys hold hashes only (no email, no token in clear):
  *
  *   lock:acct:<sha256(email)>          failures from untrusted clients   TTL = window
- *   lock:dev:<sha256(device token)>    failures from one device          TTL = window
+ *   lock:dev:<sha256(user:token)>      failures from one device, for one user   TTL = window
  *   user:{<userId>}:devices            hash { sha256(token) -> expiry ms } TTL = device cookie lifetime
  *
  * One hash per user, so the erasure drops every device of the user with one DEL.
@@ -25,7 +25,9 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
 
 /** Key of the untrusted-failure counter of an account (by normalized email; erasure deletes it). */
 export const accountLockKey = (email: string) => `lock:acct:${sha256(email)}`
-const deviceLockKey = (token: string) => `lock:dev:${sha256(token)}`
+// Bound to the user as well as the token: a token presented for another account (the attacker's own,
+// whose login succeeds) must neither clear nor spend the owner's device budget.
+const deviceLockKey = (userId: string, token: string) => `lock:dev:${sha256(`${userId}:${token}`)}`
 /** Name of the device cookie (`__Host-` needs Secure cookies: browsers refuse the prefix otherwise). */
 export const deviceCookieName = (cookieSecure: boolean) => (cookieSecure ? '__Host-device' : 'device')
 /** Key of the user's known devices. */
@@ -66,7 +68,10 @@ export class LoginThrottle {
         Number((await this.redis.hget(devicesKey(attempt.userId), sha256(attempt.deviceToken))) ?? 0) >
           Date.now()
       const [counter, max] = trusted
-        ? [deviceLockKey(attempt.deviceToken as string), this.config.failuresPerDevice]
+        ? [
+            deviceLockKey(attempt.userId as string, attempt.deviceToken as string),
+            this.config.failuresPerDevice,
+          ]
         : [accountLockKey(attempt.email), this.config.untrustedFailuresPerAccount]
       // Charged before the password check, atomically: parallel guesses cannot all read a count
       // under the budget. A success refunds its charge (`refund`); a failure keeps it.
@@ -84,6 +89,20 @@ export class LoginThrottle {
     await this.guard(() => this.redis.eval(REFUND, 1, counter))
   }
 
+  /**
+   * Runs the check an attempt was charged for. When it cannot run (hashing shed under load, a
+   * dependency down), the attempt was never judged: its charge is given back, or a flood that makes
+   * the service shed would spend the owner's budget with their correct passwords.
+   */
+  async judged<T>(counter: string, check: () => Promise<T>): Promise<T> {
+    try {
+      return await check()
+    } catch (err) {
+      await this.refund(counter).catch(() => {})
+      throw err
+    }
+  }
+
   /** After a successful login: renews (or issues) the device token and clears its failures. */
   async succeed(userId: string, deviceToken: string | undefined): Promise<string> {
     const token =
@@ -95,7 +114,7 @@ export class LoginThrottle {
         .hset(devicesKey(userId), sha256(token), String(Date.now() + ttl * 1000))
         .expire(devicesKey(userId), ttl)
         .exec()
-      await this.redis.del(deviceLockKey(token))
+      await this.redis.del(deviceLockKey(userId, token))
     })
     return token
   }

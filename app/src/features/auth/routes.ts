@@ -179,9 +179,9 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       const verdict = await throttle.check({ email, userId: user?.id, deviceToken })
       if (!verdict.allowed) throw tooManyRequests(verdict.retryAfterSeconds)
       // Unknown email: spend the same hashing time as a real check, then give the same answer.
-      const valid = user
-        ? await app.passwords.verify(password, user.passwordHash)
-        : await app.passwords.verifyDummy(password)
+      const valid = await throttle.judged(verdict.counter, () =>
+        user ? app.passwords.verify(password, user.passwordHash) : app.passwords.verifyDummy(password),
+      )
       // The attempt was charged by `check`; a failure keeps the charge, a correct password refunds it.
       if (!user || !valid) throw invalidCredentials()
       await throttle.refund(verdict.counter)
@@ -269,6 +269,8 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       // A day's budget of wrong answers spent: codes stop working, recovery codes still do.
       if (factor.code !== undefined && (await app.mfa.failures.exhausted(user.id))) {
         await app.mfa.challenges.failed(challenge)
+        // Refused without a check: nothing stays charged.
+        await throttle.refund(verdict.counter)
         throw new HttpError(
           403,
           'MFA_CODES_LOCKED',
@@ -276,7 +278,9 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
         )
       }
       // Through the hashing limiter like a password check: a flood of second steps queues or sheds.
-      const valid = await app.passwords.limiter.run(() => app.mfa.authenticators.verify(user.id, factor))
+      const valid = await throttle.judged(verdict.counter, () =>
+        app.passwords.limiter.run(() => app.mfa.authenticators.verify(user.id, factor)),
+      )
       if (!valid) {
         await app.mfa.challenges.failed(challenge)
         if (await app.mfa.failures.record(user.id)) links.sendMfaNotice(request, user, 'code-failures')

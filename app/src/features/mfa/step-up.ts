@@ -105,7 +105,10 @@ export class StepUp {
   async checkPassword(request: FastifyRequest, user: ReauthUser, password: string): Promise<void> {
     const verdict = await this.throttle.check(this.attempt(request, user))
     if (!verdict.allowed) throw tooManyRequests(verdict.retryAfterSeconds)
-    if (!(await this.app.passwords.verify(password, user.passwordHash))) throw reauthenticationFailed()
+    const right = await this.throttle.judged(verdict.counter, () =>
+      this.app.passwords.verify(password, user.passwordHash),
+    )
+    if (!right) throw reauthenticationFailed()
     await this.throttle.refund(verdict.counter)
   }
 
@@ -119,8 +122,14 @@ export class StepUp {
     const { authenticators, failures } = this.app.mfa
     const verdict = await this.throttle.check(this.attempt(request, user))
     if (!verdict.allowed) throw tooManyRequests(verdict.retryAfterSeconds)
-    if (factor.code !== undefined && (await failures.exhausted(user.id))) throw codesLocked()
-    const valid = await this.app.passwords.limiter.run(() => authenticators.verify(user.id, factor))
+    if (factor.code !== undefined && (await failures.exhausted(user.id))) {
+      // Refused without a check: nothing was judged, so nothing stays charged.
+      await this.throttle.refund(verdict.counter)
+      throw codesLocked()
+    }
+    const valid = await this.throttle.judged(verdict.counter, () =>
+      this.app.passwords.limiter.run(() => authenticators.verify(user.id, factor)),
+    )
     if (!valid) {
       if (await failures.record(user.id)) this.notify(request, user, 'code-failures')
       throw wrongCode()
