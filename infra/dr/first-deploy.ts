@@ -90,7 +90,7 @@ export function firstDeploySteps(topology: Topology): FirstDeployStep[] {
     has(o, h, 'dbReadReplicaIdentifiers') ? true : undefined
   const masterSecret = `aws rds describe-db-instances --region ${home.region} --db-instance-identifier ${dbId} --query 'DBInstances[0].MasterUserSecret.SecretArn' --output text`
   const task = (output: RegionOutputName, kind: string, extra = '') =>
-    `CLUSTER=${out('clusterName')} SUBNETS="$(pulumi stack output privateSubnetIds --stack ${h} --json | jq -r 'join(",")')" SECURITY_GROUP=${out('serviceSecurityGroupId')} scripts/ci/run-task.sh ${out(output)} ${kind}${extra}`
+    `AWS_REGION=${home.region} CLUSTER=${out('clusterName')} SUBNETS="$(pulumi stack output privateSubnetIds --stack ${h} --json | jq -r 'join(",")')" SECURITY_GROUP=${out('serviceSecurityGroupId')} scripts/ci/run-task.sh ${out(output)} ${kind}${extra}`
   const restart = (site: Site) => [
     `aws ecs update-service --region ${site.region} --cluster ${p}-${site.stack} --service "$(pulumi stack output serviceName --stack ${site.stack})" --force-new-deployment`,
     `aws ecs wait services-stable --region ${site.region} --cluster ${p}-${site.stack} --services "$(pulumi stack output serviceName --stack ${site.stack})"`,
@@ -161,6 +161,9 @@ export function firstDeploySteps(topology: Topology): FirstDeployStep[] {
       config: [],
       commands: [
         `aws rds modify-db-instance --region ${home.region} --db-instance-identifier ${dbId} --no-manage-master-user-password --master-user-password "$(openssl rand -hex 32)" --apply-immediately`,
+        // RDS applies it in the background and refuses a replica while it still manages the password.
+        `aws rds wait db-instance-available --region ${home.region} --db-instance-identifier ${dbId}`,
+        `${masterSecret}   # must print None before the next step`,
       ],
       state: readersExist,
       verify: `${masterSecret}   # None once released`,

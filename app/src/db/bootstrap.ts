@@ -42,9 +42,10 @@ export class BootstrapGrantRefused extends Error {
   ) {
     super(
       `the master may not run: ${statement} (${(cause as Error).message}). PostgreSQL 16+ lets a role grant ` +
-        'membership in rds_iam only if it holds ADMIN OPTION on rds_iam (CREATEROLE no longer suffices); run the ' +
-        'statement as a role that holds it, then run the bootstrap again (it skips what exists). ' +
-        'See docs/runbooks/database-credentials.md.',
+        'membership in rds_iam only if it holds ADMIN OPTION on rds_iam (CREATEROLE no longer suffices). The ' +
+        `bootstrap rolled back, roles included: create the roles by hand (CREATE ROLE ${DB_APP_ROLE} LOGIN; CREATE ` +
+        `ROLE ${DB_MIGRATOR_ROLE} LOGIN), run the statement as a role that holds that option (AWS Support can say ` +
+        'which on RDS), then run the bootstrap again (it skips what exists). See docs/runbooks/database-credentials.md.',
       { cause },
     )
     this.name = 'BootstrapGrantRefused'

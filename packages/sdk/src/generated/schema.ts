@@ -1830,9 +1830,9 @@ export interface operations {
             content: {
                 "application/json": {
                     password: string;
-                    /** @description The current 6-digit code */
+                    /** @description With two-factor authentication on: the current 6-digit code (or send recoveryCode) */
                     code?: string;
-                    /** @description One unused recovery code (each works once) */
+                    /** @description With two-factor authentication on: one unused recovery code instead of code (spent) */
                     recoveryCode?: string;
                 };
             };
@@ -2096,9 +2096,9 @@ export interface operations {
             content: {
                 "application/json": {
                     password: string;
-                    /** @description The current 6-digit code */
+                    /** @description With two-factor authentication on: the current 6-digit code (or send recoveryCode) */
                     code?: string;
-                    /** @description One unused recovery code (each works once) */
+                    /** @description With two-factor authentication on: one unused recovery code instead of code (spent) */
                     recoveryCode?: string;
                 };
             };
