@@ -187,11 +187,13 @@ describe('load shedding past capacity, over real HTTP', () => {
       expect(health.map((h) => h.status)).to.deep.equal([200, 200, 200, 200, 200])
       const baseline = summarize(unloaded)
       const accepted = summarize(samples.filter((s) => s.status === 200).map((s) => s.latencyMs))
-      // A ratio of two latencies measured here and now, not a number of milliseconds.
-      const ratio = accepted.p50 / baseline.p95
+      // A ratio of two latencies measured here and now, not a number of milliseconds. The unloaded p95
+      // counts from 10 ms: the route now answers in ~3 ms, where a few ms of scheduling noise on a
+      // 2-core machine moved the ratio 2x between runs (79-125 ms accepted p50 read as 26x).
+      const ratio = accepted.p50 / Math.max(baseline.p95, 10)
       expect(
         ratio,
-        `accepted p50 ${accepted.p50} ms vs unloaded p95 ${baseline.p95} ms, capacity ${capacity}/s`,
+        `accepted p50 ${accepted.p50} ms vs unloaded p95 ${baseline.p95} ms (floor 10), capacity ${capacity}/s`,
         // Without the limit this is ~100x (the queue grows for the whole run); with it 1.6-12x, the
         // spread being how much CPU the 503s cost on the machine at the time.
       ).to.be.below(25)
