@@ -7,11 +7,11 @@
  */
 import { spawnSync } from 'node:child_process'
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { expect } from 'chai'
 import pg from 'pg'
+import { freePort } from '../../scripts/kit/net.js'
 import { DB_APP_ROLE, DB_MASTER_USER, DB_MIGRATOR_ROLE } from '../src/contract.js'
 import { BootstrapGrantRefused, bootstrapRoles } from '../src/db/bootstrap.js'
 import { applyMigrations } from '../src/db/migrate.js'
@@ -40,17 +40,6 @@ function asPostgres(cmd: string, args: string[]): void {
     },
   )
   if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr || r.stdout}`)
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 describe('database roles bootstrap on an RDS-like server (rds_iam, a CREATEROLE master)', function () {

@@ -5,27 +5,15 @@
  * signer moves on, so a connection made with a stale token is refused.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { createServer } from 'node:net'
 import { expect } from 'chai'
 import { type Cluster, Redis } from 'ioredis'
-import { waitUntil } from '../../scripts/kit/net.js'
+import { freePort, waitUntil } from '../../scripts/kit/net.js'
 import type { Config } from '../src/config.js'
 import { createRedisClient } from '../src/platform/redis.js'
 import { secureRedis as secure, serviceConnections } from './helpers/redis-acl.js'
 import { redisBinariesAvailable, startRedisCluster } from './helpers/redis-cluster.js'
 
 const TIMING = { refreshMs: 100, retryMs: 50 }
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 /** A signer whose token the test moves on, counting what it signed. */
 function fakeSigner(first: string) {
