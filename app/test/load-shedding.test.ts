@@ -152,53 +152,71 @@ describe('load shedding past capacity, over real HTTP', () => {
   })
 
   it('keeps accepted latency near the unloaded one, answers only 200 or 503 + Retry-After, and health keeps answering', async function () {
-    this.timeout(60_000)
+    this.timeout(90_000)
     const path = '/v1/transactions?limit=20'
     const agent = new http.Agent({ keepAlive: true })
-    const unloaded: number[] = []
-    let health: HammerSample[] = []
+    // The load comes from this process, on the same 2 cores as the service: a neighbour's burst of
+    // CPU can hold the client back as much as the server. So the latency ratio gets a second
+    // attempt; without shedding it fails both by far (the queue grows for the whole run), and every
+    // other property must hold in each attempt.
+    const attempts: string[] = []
     try {
-      for (let i = 0; i < 40; i++) {
-        const sample = await timedGet(`${server.url}${path}`, headers, agent)
-        expect([200, 503]).to.include(sample.status)
-        if (i >= 10 && sample.status === 200) unloaded.push(sample.ms)
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        const run = await overloadOnce(server.url, path, headers, agent)
+        const statuses = new Set(run.samples.map((s) => s.status))
+        expect([...statuses].sort()).to.deep.equal([200, 503])
+        expect(run.samples.filter((s) => s.status === 503).every((s) => s.retryAfter === '1')).to.equal(true)
+        expect(run.health.map((h) => h.status)).to.deep.equal([200, 200, 200, 200, 200])
+        const baseline = summarize(run.unloaded)
+        const accepted = summarize(run.samples.filter((s) => s.status === 200).map((s) => s.latencyMs))
+        // A ratio of two latencies measured here and now, not a number of milliseconds. The unloaded
+        // p95 counts from 10 ms: the route answers in ~3 ms, where a few ms of scheduling noise on a
+        // 2-core machine moved the ratio 2x between runs (79-125 ms accepted p50 read as 26x).
+        const ratio = accepted.p50 / Math.max(baseline.p95, 10)
+        attempts.push(
+          `attempt ${attempt}: accepted p50 ${accepted.p50.toFixed(1)} ms vs unloaded p95 ` +
+            `${baseline.p95.toFixed(1)} ms (floor 10) = ${ratio.toFixed(1)}x, capacity ` +
+            `${run.capacity.toFixed(0)}/s, client lag ${run.clientLagMs.toFixed(0)} ms`,
+        )
+        // Without the limit this is 26-100x; with it 1.6-12x, the spread being how much CPU the 503s
+        // cost on the machine at the time.
+        if (ratio < 25) return
       }
-      // What the instance serves right now (closed loop), then three times that as a fixed
-      // arrival rate: without shedding the queue, and every answer's wait, grows for the whole run.
-      const closed = await hammer(`${server.url}${path}`, headers, { clients: 16, seconds: 1.5 })
-      const capacity = closed.filter((s) => s.status === 200).length / 1.5
-      const overload = openLoop(
-        server.url,
-        [{ name: 'overload', rps: Math.ceil(capacity * 3), seconds: 3 }],
-        () => ({
-          route: path,
-          request: { method: 'GET', path, headers },
-        }),
-      )
-      await sleep(1500)
-      health = await Promise.all(
-        Array.from({ length: 5 }, () => timedGet(`${server.url}/health/live`, {}, agent)),
-      )
-      const { samples } = await overload
-
-      const statuses = new Set(samples.map((s) => s.status))
-      expect([...statuses].sort()).to.deep.equal([200, 503])
-      expect(samples.filter((s) => s.status === 503).every((s) => s.retryAfter === '1')).to.equal(true)
-      expect(health.map((h) => h.status)).to.deep.equal([200, 200, 200, 200, 200])
-      const baseline = summarize(unloaded)
-      const accepted = summarize(samples.filter((s) => s.status === 200).map((s) => s.latencyMs))
-      // A ratio of two latencies measured here and now, not a number of milliseconds. The unloaded p95
-      // counts from 10 ms: the route now answers in ~3 ms, where a few ms of scheduling noise on a
-      // 2-core machine moved the ratio 2x between runs (79-125 ms accepted p50 read as 26x).
-      const ratio = accepted.p50 / Math.max(baseline.p95, 10)
-      expect(
-        ratio,
-        `accepted p50 ${accepted.p50} ms vs unloaded p95 ${baseline.p95} ms (floor 10), capacity ${capacity}/s`,
-        // Without the limit this is ~100x (the queue grows for the whole run); with it 1.6-12x, the
-        // spread being how much CPU the 503s cost on the machine at the time.
-      ).to.be.below(25)
+      expect.fail(`accepted latency far above the unloaded one:\n${attempts.join('\n')}`)
     } finally {
       agent.destroy()
     }
   })
 })
+
+/**
+ * One overload run: the route's unloaded latency, its closed-loop capacity, then three times that
+ * as a fixed arrival rate for 3 s with health probes in the middle of it.
+ */
+async function overloadOnce(
+  baseUrl: string,
+  path: string,
+  headers: Record<string, string>,
+  agent: http.Agent,
+) {
+  const unloaded: number[] = []
+  for (let i = 0; i < 40; i++) {
+    const sample = await timedGet(`${baseUrl}${path}`, headers, agent)
+    expect([200, 503]).to.include(sample.status)
+    if (i >= 10 && sample.status === 200) unloaded.push(sample.ms)
+  }
+  // Without shedding the queue, and every answer's wait, grows for the whole run at this rate.
+  const closed = await hammer(`${baseUrl}${path}`, headers, { clients: 16, seconds: 1.5 })
+  const capacity = closed.filter((s) => s.status === 200).length / 1.5
+  const overload = openLoop(
+    baseUrl,
+    [{ name: 'overload', rps: Math.ceil(capacity * 3), seconds: 3 }],
+    () => ({ route: path, request: { method: 'GET', path, headers } }),
+  )
+  await sleep(1500)
+  const health: HammerSample[] = await Promise.all(
+    Array.from({ length: 5 }, () => timedGet(`${baseUrl}/health/live`, {}, agent)),
+  )
+  const { samples, clientLagMs } = await overload
+  return { unloaded, capacity, samples, health, clientLagMs }
+}
