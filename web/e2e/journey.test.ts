@@ -234,10 +234,13 @@ describe('web journey in chromium', function () {
     await form.getByLabel('Password (for new recovery codes)').fill(bob.password)
     await form.getByLabel('Code from your authenticator app, or a recovery code').fill('000000')
     await form.getByRole('button', { name: 'Create new recovery codes' }).click()
-    await expect_text(pageB.getByRole('alert'), 'That code is wrong or was already used')
+    // Scoped to the settings: a live toast (this very change is announced as a security event) is
+    // a status too, and two matches would make the locator ambiguous.
+    const settings = pageB.getByRole('region', { name: 'Two-factor authentication' })
+    await expect_text(settings.getByRole('alert'), 'That code is wrong or was already used')
     await form.getByLabel('Code from your authenticator app, or a recovery code').fill(bobRecoveryCode)
     await form.getByRole('button', { name: 'Create new recovery codes' }).click()
-    await expect_text(pageB.getByRole('status'), 'New recovery codes')
+    await expect_text(settings.getByRole('status'), 'New recovery codes')
     expect(await pageB.getByTestId('recovery-codes').locator('li').count()).to.equal(10)
     // The rotated session is the page's cookie: Bob is still signed in.
     await pageB.getByRole('button', { name: 'Accounts' }).click()
@@ -292,7 +295,10 @@ async function expect_text(locator: ReturnType<Page['getByTestId']>, text: strin
   const deadline = Date.now() + 10_000
   let last = ''
   while (Date.now() < deadline) {
-    last = (await locator.textContent({ timeout: 2000 }).catch(() => '')) ?? ''
+    last =
+      (await locator
+        .textContent({ timeout: 2000 })
+        .catch((err: Error) => `(${err.message.split('\n')[0]})`)) ?? ''
     if (last.includes(text)) return
     await new Promise((r) => setTimeout(r, 100))
   }
