@@ -95,7 +95,7 @@ describe('notifications: SSE across instances, replay, list and read', () => {
     await new Promise((resolve) => setTimeout(resolve, 500))
 
     const again = await open(b, user.token, { 'last-event-id': seen.id as string })
-    await again.until(() => (again.events.length >= 2 ? true : undefined), 10_000, 'two replayed events')
+    await again.until(() => (again.events.length >= 2 ? true : undefined), 5000, 'two replayed events')
     const amounts = again.events.map((e) => JSON.parse(e.data as string).payload.amount)
     expect(amounts).to.deep.equal(['2', '3'])
     expect(again.events.every((e) => BigInt(e.id as string) > BigInt(seen.id as string))).to.equal(true)
@@ -177,11 +177,7 @@ describe('notifications: SSE across instances, replay, list and read', () => {
   it('sends a heartbeat comment at the configured interval', async () => {
     const user = await login(a.app)
     const stream = await open(b, user.token)
-    await stream.until(
-      () => (stream.comments.includes('heartbeat') ? true : undefined),
-      10_000,
-      'a heartbeat',
-    )
+    await stream.until(() => (stream.comments.includes('heartbeat') ? true : undefined), 2000, 'a heartbeat')
   })
 
   it('accepts the session cookie and refuses a stream without a session (401)', async () => {
@@ -199,7 +195,7 @@ describe('notifications: SSE across instances, replay, list and read', () => {
     const user = await login(a.app)
     const stream = await open(b, user.token)
     await a.app.inject({ method: 'POST', url: '/v1/auth/logout', headers: bearer(user.token) })
-    await stream.until(() => (stream.ended ? true : undefined), 10_000, 'the stream to end')
+    await stream.until(() => (stream.ended ? true : undefined), 3000, 'the stream to end')
   })
 
   it('announces a new login as a security event', async () => {
@@ -314,7 +310,7 @@ describe('notifications: SSE across instances, replay, list and read', () => {
     const started = Date.now()
     await extra.app.close()
     expect(Date.now() - started).to.be.below(2000)
-    await stream.until(() => (stream.ended ? true : undefined), 10_000, 'the stream to end')
+    await stream.until(() => (stream.ended ? true : undefined), 2000, 'the stream to end')
   })
 })
 

@@ -379,7 +379,7 @@ describe('security regressions of the attacker review (issue 10, a907cd7)', () =
         expect(stream.comments.filter((c) => c === 'heartbeat').length).to.be.at.least(5)
         const me = await fetch(`${short.url}/v1/me`, { headers: bearer(user.token) })
         expect(me.status, 'the session after 3 s of heartbeats only').to.equal(401)
-        await stream.until(() => (stream.ended ? true : undefined), 10_000, 'the stream to end')
+        await stream.until(() => (stream.ended ? true : undefined), 2000, 'the stream to end')
         stream.close()
       } finally {
         await short.app.close()

@@ -103,12 +103,8 @@ export class SseClient {
     return client
   }
 
-  /**
-   * Waits for the first event (counting from `from`) matching a predicate. The bound only decides
-   * how long a failing spec takes: on a busy 2-core machine one delivery (relay poll, a database
-   * transaction, Redis pub/sub between two instances) was seen to take over 5 s.
-   */
-  async next(match: (e: SseEvent) => boolean, timeoutMs = 15_000, from = 0): Promise<SseEvent> {
+  /** Waits for the first event (counting from `from`) matching a predicate. */
+  async next(match: (e: SseEvent) => boolean, timeoutMs = 5000, from = 0): Promise<SseEvent> {
     return this.until(() => this.events.slice(from).find(match), timeoutMs, 'event')
   }
 
