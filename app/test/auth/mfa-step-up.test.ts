@@ -357,16 +357,8 @@ describe('step-up codes count against the login throttle', () => {
         payload: { password: user.password, code },
       })
     for (let i = 0; i < 3; i++) expect((await erase('000000')).statusCode).to.equal(403)
-    const refused = await erase(codeAt(secret, 1))
-    expect(refused.statusCode).to.equal(429)
-    expect(refused.headers['retry-after']).to.match(/^\d+$/)
     // The same counter as untrusted logins: a stranger's login is throttled too.
-    const stranger = await app.inject({
-      method: 'POST',
-      url: '/v1/auth/login',
-      payload: { email: user.email, password: user.password },
-    })
-    expect(stranger.statusCode).to.equal(429)
+    await expectThrottled(app, await erase(codeAt(secret, 1)), user)
   })
 })
 
@@ -425,15 +417,7 @@ describe('re-authentication passwords count against the login throttle', () => {
     const user = await login(app)
     const [, guess] = ROUTES[0] as [string, Reauth]
     for (let i = 0; i < 3; i++) expect((await guess(user.token, `guess ${i}`, {})).statusCode).to.equal(403)
-    const refused = await guess(user.token, user.password, {})
-    expect(refused.statusCode).to.equal(429)
-    expect(refused.headers['retry-after']).to.match(/^\d+$/)
-    const stranger = await app.inject({
-      method: 'POST',
-      url: '/v1/auth/login',
-      payload: { email: user.email, password: user.password },
-    })
-    expect(stranger.statusCode).to.equal(429)
+    await expectThrottled(app, await guess(user.token, user.password, {}), user)
   })
 
   it("keeps the owner's known device working while strangers are refused", async () => {
@@ -451,3 +435,19 @@ describe('re-authentication passwords count against the login throttle', () => {
     expect(owner.statusCode, owner.body).to.equal(202)
   })
 })
+
+/** `refused` is a 429 with Retry-After, and a stranger's login to the same account is refused too. */
+async function expectThrottled(
+  app: FastifyInstance,
+  refused: LightMyRequestResponse,
+  user: { email: string; password: string },
+) {
+  expect(refused.statusCode).to.equal(429)
+  expect(refused.headers['retry-after']).to.match(/^\d+$/)
+  const stranger = await app.inject({
+    method: 'POST',
+    url: '/v1/auth/login',
+    payload: { email: user.email, password: user.password },
+  })
+  expect(stranger.statusCode).to.equal(429)
+}
