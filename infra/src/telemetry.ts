@@ -12,9 +12,11 @@ import { fileURLToPath } from 'node:url'
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
 import {
+  DEFAULT_MAX_TRACES_PER_SECOND,
   DEFAULT_SAMPLER,
   DEFAULT_SAMPLER_ARG,
   DEFAULT_SERVICE_NAME,
+  MAX_TRACES_PER_SECOND,
 } from '../../app/src/telemetry/settings.js'
 
 const CONFIG_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../collector/config.yaml')
@@ -49,6 +51,8 @@ export function serviceTelemetryEnvironment(region: string): Record<string, stri
       .join(','),
     OTEL_TRACES_SAMPLER: DEFAULT_SAMPLER,
     OTEL_TRACES_SAMPLER_ARG: DEFAULT_SAMPLER_ARG,
+    // Written out with the sampler: an explicit sampler is only capped when the cap is set too.
+    [MAX_TRACES_PER_SECOND]: DEFAULT_MAX_TRACES_PER_SECOND,
   }
 }
 

@@ -106,6 +106,9 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       expect(env.OTEL_EXPORTER_OTLP_PROTOCOL).to.equal('http/protobuf')
       expect(env.OTEL_TRACES_SAMPLER).to.equal('parentbased_traceidratio')
       expect(env.OTEL_TRACES_SAMPLER_ARG).to.equal('0.1')
+      expect(env.TRACING_MAX_TRACES_PER_SECOND, 'the default cap, written out with the sampler').to.equal(
+        '10',
+      )
       const resource = Object.fromEntries(
         (env.OTEL_RESOURCE_ATTRIBUTES ?? '').split(',').map((kv) => kv.split('=') as [string, string]),
       )

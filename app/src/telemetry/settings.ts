@@ -11,6 +11,12 @@ type Env = Record<string, string | undefined>
 /** Trace sampling when OTEL_TRACES_SAMPLER is unset: 10% of new traces, always follow the caller. */
 export const DEFAULT_SAMPLER = 'parentbased_traceidratio'
 export const DEFAULT_SAMPLER_ARG = '0.1'
+/**
+ * At most this many new traces per second per instance at the default sampling (see sampler.ts):
+ * under load, the ratio alone would make tracing's cost grow with the traffic it slows down.
+ */
+export const MAX_TRACES_PER_SECOND = 'TRACING_MAX_TRACES_PER_SECOND'
+export const DEFAULT_MAX_TRACES_PER_SECOND = '10'
 /** `service.name` when OTEL_SERVICE_NAME is unset. */
 export const DEFAULT_SERVICE_NAME = 'blueprint-api'
 
@@ -28,7 +34,8 @@ export function disabledReason(env: Env): string | undefined {
 
 /**
  * The defaults this service applies on top of the SDK's: sampling (the SDK's default records
- * every trace, which X-Ray bills per trace and which costs throughput), no OTLP log export (logs
+ * every trace, which X-Ray bills per trace and which costs throughput; ours is 10% of new traces,
+ * at most 10 a second per instance), no OTLP log export (logs
  * go to stdout and CloudWatch Logs already), and a service name. Values already set win.
  */
 export function telemetryDefaults(env: Env): Record<string, string> {
@@ -39,6 +46,8 @@ export function telemetryDefaults(env: Env): Record<string, string> {
   if (!env.OTEL_TRACES_SAMPLER?.trim()) {
     defaults.OTEL_TRACES_SAMPLER = DEFAULT_SAMPLER
     defaults.OTEL_TRACES_SAMPLER_ARG = env.OTEL_TRACES_SAMPLER_ARG?.trim() || DEFAULT_SAMPLER_ARG
+    // The cap belongs to the default: a sampler chosen explicitly gets one only when asked for.
+    defaults[MAX_TRACES_PER_SECOND] = DEFAULT_MAX_TRACES_PER_SECOND
   }
   return Object.fromEntries(Object.entries(defaults).filter(([name]) => !env[name]?.trim()))
 }
