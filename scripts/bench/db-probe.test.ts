@@ -65,6 +65,16 @@ describe('db-probe: database round trips attributed to the request that sent the
     expect(snap.routes['GET /late']?.statements).to.have.property('after: SELECT 1 AS after_response', 2)
   })
 
+  it('counts the statements after a BEGIN apart: PostgreSQL counts the block as one transaction', async () => {
+    await askProbe(child, 200, true)
+    await fetch(`${base}/block?n=3&tx=1`).then((r) => r.text())
+    await fetch(`${base}/plain?n=2`).then((r) => r.text())
+    const snap = await askProbe(child, 201, false)
+    // BEGIN, three SELECTs, COMMIT: five round trips, one transaction.
+    expect(snap.routes['GET /block']).to.include({ dbBeforeResponse: 5, dbInTransaction: 4 })
+    expect(snap.routes['GET /plain']).to.include({ dbBeforeResponse: 2, dbInTransaction: 0 })
+  })
+
   it('starts from zero after a reset', async () => {
     await askProbe(child, 100, true)
     await fetch(`${base}/two?n=2`).then((r) => r.text())

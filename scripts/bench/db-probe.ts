@@ -33,6 +33,7 @@ function emptyCounts(): RouteCounts {
     dbBeforeResponse: 0,
     dbAfterResponse: 0,
     dbByTarget: {},
+    dbInTransaction: 0,
     connects: 0,
     redisCommands: 0,
     statements: {},
@@ -69,16 +70,26 @@ function targetOf(client: pg.Client): string {
   return String(params?.application_name || `${client.host}:${client.port}`)
 }
 
+// Clients between a BEGIN and its COMMIT or ROLLBACK (Prisma's interactive transactions, the relay).
+const inTransaction = new WeakSet<pg.Client>()
+const BEGIN = /^\s*(BEGIN|START TRANSACTION)\b/i
+const END = /^\s*(COMMIT|ROLLBACK|END)\b/i
+
 const originalQuery = pg.Client.prototype.query
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   const { counts, finished } = current()
+  const text = fingerprint(args[0])
+  if (inTransaction.has(this)) {
+    counts.dbInTransaction++
+    if (END.test(text)) inTransaction.delete(this)
+  } else if (BEGIN.test(text)) inTransaction.add(this)
   if (finished) counts.dbAfterResponse++
   else {
     counts.dbBeforeResponse++
     const target = targetOf(this)
     counts.dbByTarget[target] = (counts.dbByTarget[target] ?? 0) + 1
   }
-  const key = `${finished ? 'after' : 'before'}: ${fingerprint(args[0])}`
+  const key = `${finished ? 'after' : 'before'}: ${text}`
   counts.statements[key] = (counts.statements[key] ?? 0) + 1
   return (originalQuery as (...a: unknown[]) => unknown).apply(this, args)
 } as typeof pg.Client.prototype.query

@@ -9,6 +9,11 @@ export interface RouteCounts {
   dbAfterResponse: number
   /** Queries before the response per pool (`application_name`: blueprint-writer / blueprint-replica). */
   dbByTarget: Record<string, number>
+  /**
+   * Queries that ran inside an explicit transaction after its BEGIN, COMMIT included: PostgreSQL
+   * counts the whole block as one transaction, so these are not transactions of their own.
+   */
+  dbInTransaction: number
   /** New PostgreSQL connections opened (each costs several round trips). */
   connects: number
   redisCommands: number
