@@ -54,6 +54,8 @@ export interface HotPathOptions {
     baseSeconds: number
     spikeSeconds: number
     afterSeconds: number
+    /** Use this capacity instead of measuring it (0: measure), so runs with other settings get the same spike. */
+    capacityRps: number
   }
 }
 
@@ -151,11 +153,18 @@ export async function runSpike(
     const route = weightedPick(routes, seq)
     return { route: route.name, request: route.build(users, seq) }
   }
-  const capacity = await closedLoop(svc.url, (seq) => next(seq).request, {
-    connections: options.connections,
-    seconds: options.closedSeconds,
-  })
-  log(`route mix capacity (closed loop): ${capacity.rps.toFixed(0)} req/s (${capacity.non2xx} non-2xx)`)
+  const given = options.spike.capacityRps
+  const capacity = given
+    ? { rps: given, non2xx: 0 }
+    : await closedLoop(svc.url, (seq) => next(seq).request, {
+        connections: options.connections,
+        seconds: options.closedSeconds,
+      })
+  log(
+    given
+      ? `route mix capacity: ${given} req/s as given (BENCH_SPIKE_CAPACITY_RPS)`
+      : `route mix capacity (closed loop): ${capacity.rps.toFixed(0)} req/s (${capacity.non2xx} non-2xx)`,
+  )
   // The service's memory peak is kept by the kernel (VmHWM); the spike's own is read after it.
   const phases = spikeProfile(capacity.rps, options.spike)
   log(`open-loop spike: ${phases.map((p) => `${p.name} ${p.rps} req/s for ${p.seconds}s`).join(', ')}`)

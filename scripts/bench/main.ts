@@ -52,6 +52,7 @@ const options = {
       baseSeconds: int('BENCH_SPIKE_BASE_SECONDS', 10),
       spikeSeconds: int('BENCH_SPIKE_SECONDS', 30),
       afterSeconds: int('BENCH_SPIKE_AFTER_SECONDS', 15),
+      capacityRps: int('BENCH_SPIKE_CAPACITY_RPS', 0),
     },
   },
   /** Milliseconds one database round trip costs from the EU to the US primary. */
