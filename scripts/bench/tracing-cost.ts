@@ -145,7 +145,8 @@ async function main() {
       : [
           {
             name: 'on, every trace (always_on)',
-            env: { ...otel, OTEL_TRACES_SAMPLER: 'always_on' },
+            // Uncapped: the cap holds whatever the sampler.
+            env: { ...otel, OTEL_TRACES_SAMPLER: 'always_on', TRACING_MAX_TRACES_PER_SECOND: '0' },
             rps: [],
             cpu: [],
           },

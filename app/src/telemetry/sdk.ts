@@ -172,10 +172,21 @@ export async function startSdk(env: Env = process.env): Promise<void> {
   // OTEL_TRACES_EXPORTER=none turns tracing off altogether: no tracer provider, no instrumentation, so
   // metrics alone cost only themselves (and `npm run bench:tracing` can price tracing on top of them).
   const tracing = !exporterOff(env, 'OTEL_TRACES_EXPORTER')
+  const sampler = new RequestScopedSampler(samplerFromEnv(env))
+  // Which sampler and cap an instance runs with shows nowhere else (pino's shape, before pino exists).
+  console.log(
+    JSON.stringify({
+      level: 30,
+      time: Date.now(),
+      msg: 'telemetry started',
+      traces: tracing ? sampler.toString() : 'off (OTEL_TRACES_EXPORTER=none)',
+      metrics: exporterOff(env, 'OTEL_METRICS_EXPORTER') ? 'off (OTEL_METRICS_EXPORTER=none)' : 'on',
+    }),
+  )
   const tracerProvider = tracing
     ? new NodeTracerProvider({
         resource: shared,
-        sampler: new RequestScopedSampler(samplerFromEnv(env)),
+        sampler,
         // Batch size, queue and delay from OTEL_BSP_* (read by the processor).
         spanProcessors: [new BatchSpanProcessor(await spanExporter(env))],
       })

@@ -12,8 +12,9 @@ type Env = Record<string, string | undefined>
 export const DEFAULT_SAMPLER = 'parentbased_traceidratio'
 export const DEFAULT_SAMPLER_ARG = '0.1'
 /**
- * At most this many new traces per second per instance at the default sampling (see sampler.ts):
- * under load, the ratio alone would make tracing's cost grow with the traffic it slows down.
+ * At most this many new traces a second per instance, and as many continued for callers (see
+ * sampler.ts), whatever the sampler; `0` turns the cap off. Under load, a ratio alone would make
+ * tracing's cost grow with the traffic it slows down.
  */
 export const MAX_TRACES_PER_SECOND = 'TRACING_MAX_TRACES_PER_SECOND'
 export const DEFAULT_MAX_TRACES_PER_SECOND = '10'
@@ -46,8 +47,9 @@ export function telemetryDefaults(env: Env): Record<string, string> {
   if (!env.OTEL_TRACES_SAMPLER?.trim()) {
     defaults.OTEL_TRACES_SAMPLER = DEFAULT_SAMPLER
     defaults.OTEL_TRACES_SAMPLER_ARG = env.OTEL_TRACES_SAMPLER_ARG?.trim() || DEFAULT_SAMPLER_ARG
-    // The cap belongs to the default: a sampler chosen explicitly gets one only when asked for.
-    defaults[MAX_TRACES_PER_SECOND] = DEFAULT_MAX_TRACES_PER_SECOND
   }
+  // Whatever the sampler: `always_on` to debug an instance under load must not cost it 40% of its
+  // throughput unless someone asks for that too (`0`).
+  defaults[MAX_TRACES_PER_SECOND] = DEFAULT_MAX_TRACES_PER_SECOND
   return Object.fromEntries(Object.entries(defaults).filter(([name]) => !env[name]?.trim()))
 }

@@ -59,6 +59,8 @@ describe('telemetry: traces, logs and metrics of a user journey', function () {
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
         // Every new trace, and the caller's decision where it sent one (flags 00: not sampled).
         OTEL_TRACES_SAMPLER: 'parentbased_always_on',
+        // Every trace of the journey, however fast it runs: no cap.
+        TRACING_MAX_TRACES_PER_SECOND: '0',
         OTEL_SERVICE_NAME: 'journey-test',
         OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test',
         OTEL_BSP_SCHEDULE_DELAY: '200',

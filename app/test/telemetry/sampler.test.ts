@@ -1,4 +1,5 @@
 import { type Context, context, ROOT_CONTEXT, SpanKind, TraceFlags, trace } from '@opentelemetry/api'
+import { TraceState } from '@opentelemetry/core'
 import { SamplingDecision } from '@opentelemetry/sdk-trace-base'
 import { expect } from 'chai'
 import { RateCappedSampler, RequestScopedSampler, samplerFromEnv } from '../../src/telemetry/sampler.js'
@@ -44,16 +45,16 @@ describe('telemetry: the cap on new traces per second', () => {
     traceFlags: TraceFlags.SAMPLED,
     isRemote: true,
   })
-  const capped = (perSecond: number, clock: { ms: number }) =>
+  const capped = (perSecond: number, clock: { ms: number }, env: Record<string, string> = {}) =>
     new RateCappedSampler(
-      samplerFromEnv({ OTEL_TRACES_SAMPLER: 'parentbased_always_on' }),
+      samplerFromEnv({ OTEL_TRACES_SAMPLER: 'parentbased_always_on', ...env }),
       perSecond,
       () => clock.ms,
     )
-  const decisions = (s: RateCappedSampler, n: number, parent: Context = ROOT_CONTEXT) =>
+  const decisions = (s: RateCappedSampler, n: number, parent: Context = ROOT_CONTEXT, traceId = TRACE_ID) =>
     Array.from(
       { length: n },
-      () => s.shouldSample(parent, TRACE_ID, 'GET /v1/me', SpanKind.SERVER, {}, []).decision,
+      () => s.shouldSample(parent, traceId, 'GET /v1/me', SpanKind.SERVER, {}, []).decision,
     )
   const recorded = (ds: SamplingDecision[]) =>
     ds.filter((d) => d === SamplingDecision.RECORD_AND_SAMPLED).length
@@ -66,17 +67,46 @@ describe('telemetry: the cap on new traces per second', () => {
     expect(recorded(decisions(s, 50)), 'half a second refills half').to.equal(5)
     clock.ms += 60_000
     expect(recorded(decisions(s, 50)), 'a long pause refills no more than the bucket').to.equal(10)
+    clock.ms -= 5_000
+    expect(recorded(decisions(s, 1)), 'a clock stepping back neither refills nor drains').to.equal(0)
+    clock.ms += 5_100
+    expect(recorded(decisions(s, 5))).to.equal(1)
   })
 
-  it('caps a caller’s sampled traceparent too, but never a span inside a trace it records', () => {
+  it('gives callers’ sampled traceparents a bucket of their own: a flood of them leaves the service’s own traces', () => {
     const clock = { ms: 0 }
     const s = capped(2, clock)
-    expect(recorded(decisions(s, 5, remoteSampled))).to.equal(2)
-    expect(recorded(decisions(s, 5, inRequest)), 'children of a recorded local span').to.equal(5)
-    expect(decisions(s, 1)[0], 'no token left for a new root').to.equal(SamplingDecision.NOT_RECORD)
+    expect(recorded(decisions(s, 100, remoteSampled)), 'a client forcing every request').to.equal(2)
+    expect(recorded(decisions(s, 5)), 'the service’s own roots still get their share').to.equal(2)
+    expect(
+      recorded(decisions(s, 5, inRequest)),
+      'children of a recorded local span are never capped',
+    ).to.equal(5)
   })
 
-  it('is the default: 10% of new traces, at most 10 a second; an explicit sampler is not capped unless asked', () => {
+  it('spends no token on a trace its ratio does not pick, and keeps the inner decision’s trace state', () => {
+    const clock = { ms: 0 }
+    const s = capped(1, clock, {
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.1',
+    })
+    // The ratio sampler XORs the id's four 32-bit words: 0xffffffff is never picked, 1 always.
+    expect(recorded(decisions(s, 20, ROOT_CONTEXT, 'ffffffff000000000000000000000000'))).to.equal(0)
+    expect(recorded(decisions(s, 1, ROOT_CONTEXT, '00000000000000000000000000000001'))).to.equal(1)
+    const traceState = new TraceState('vendor=x')
+    const inner = {
+      shouldSample: () => ({ decision: SamplingDecision.RECORD_AND_SAMPLED, traceState }),
+      toString: () => 'x',
+    }
+    const keeping = new RateCappedSampler(inner, 1, () => clock.ms)
+    const [first, second] = [0, 1].map(() =>
+      keeping.shouldSample(ROOT_CONTEXT, TRACE_ID, 'x', SpanKind.SERVER, {}, []),
+    )
+    expect(first?.traceState).to.equal(traceState)
+    expect(second).to.deep.include({ decision: SamplingDecision.NOT_RECORD, traceState })
+  })
+
+  it('is on by default whatever the sampler (10 a second); 0 turns it off, nonsense keeps the default', () => {
     const defaults = telemetryDefaults({})
     expect(defaults).to.include({
       OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
@@ -84,17 +114,22 @@ describe('telemetry: the cap on new traces per second', () => {
       [MAX_TRACES_PER_SECOND]: DEFAULT_MAX_TRACES_PER_SECOND,
     })
     expect(samplerFromEnv(defaults)).to.be.instanceOf(RateCappedSampler)
-    const explicit = { OTEL_TRACES_SAMPLER: 'always_on' }
-    expect(telemetryDefaults(explicit)).to.not.have.property(MAX_TRACES_PER_SECOND)
-    expect(samplerFromEnv(explicit)).to.not.be.instanceOf(RateCappedSampler)
-    expect(samplerFromEnv({ ...explicit, [MAX_TRACES_PER_SECOND]: '5' })).to.be.instanceOf(RateCappedSampler)
-    expect(
-      samplerFromEnv({ ...defaults, [MAX_TRACES_PER_SECOND]: '0' }),
-      '0 turns the cap off',
-    ).to.not.be.instanceOf(RateCappedSampler)
+    const debugging = { OTEL_TRACES_SAMPLER: 'always_on' }
+    expect(samplerFromEnv({ ...debugging, ...telemetryDefaults(debugging) })).to.be.instanceOf(
+      RateCappedSampler,
+    )
+    for (const off of ['0', '0.0', '00', '-0', '0e0']) {
+      expect(samplerFromEnv({ ...debugging, [MAX_TRACES_PER_SECOND]: off }), off).to.not.be.instanceOf(
+        RateCappedSampler,
+      )
+    }
+    for (const nonsense of ['ten', '-1', 'Infinity']) {
+      const sampler = samplerFromEnv({ ...debugging, [MAX_TRACES_PER_SECOND]: nonsense })
+      expect(sampler.toString(), nonsense).to.contain(`${DEFAULT_MAX_TRACES_PER_SECOND}/s`)
+    }
   })
 
-  it('records now and then under a cap below one a second, and ignores a value that is not a number', () => {
+  it('records now and then under a cap below one a second', () => {
     const clock = { ms: 0 }
     const s = capped(0.5, clock)
     expect(recorded(decisions(s, 3))).to.equal(1)
@@ -102,6 +137,5 @@ describe('telemetry: the cap on new traces per second', () => {
     expect(recorded(decisions(s, 3))).to.equal(0)
     clock.ms += 1000
     expect(recorded(decisions(s, 3))).to.equal(1)
-    expect(samplerFromEnv({ [MAX_TRACES_PER_SECOND]: 'ten' })).to.not.be.instanceOf(RateCappedSampler)
   })
 })

@@ -28,6 +28,7 @@ describe('telemetry: final flush and long-lived streams', function () {
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
         OTEL_TRACES_SAMPLER: 'always_on',
+        TRACING_MAX_TRACES_PER_SECOND: '0',
         OTEL_BSP_SCHEDULE_DELAY: '200',
         // Far beyond the test: the only metric export is the one at shutdown.
         OTEL_METRIC_EXPORT_INTERVAL: '600000',
@@ -115,6 +116,7 @@ describe('telemetry: a collector that never answers', function () {
         {
           OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
           OTEL_TRACES_SAMPLER: 'always_on',
+          TRACING_MAX_TRACES_PER_SECOND: '0',
           OTEL_METRIC_EXPORT_INTERVAL: '600000',
         },
         undefined,
