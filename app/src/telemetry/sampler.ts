@@ -54,7 +54,8 @@ export function samplerFromEnv(env: Env): Sampler {
 }
 
 function namedSampler(env: Env): Sampler {
-  const name = env.OTEL_TRACES_SAMPLER?.trim() || 'parentbased_always_on'
+  // Enum values of OTEL_* variables are case-insensitive (the specification's configuration rules).
+  const name = env.OTEL_TRACES_SAMPLER?.trim().toLowerCase() || 'parentbased_always_on'
   const arg = Number(env.OTEL_TRACES_SAMPLER_ARG)
   const ratio = Number.isFinite(arg) && arg >= 0 && arg <= 1 ? arg : 1
   switch (name) {

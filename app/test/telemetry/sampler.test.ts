@@ -84,6 +84,20 @@ describe('telemetry: the cap on new traces per second', () => {
     ).to.equal(5)
   })
 
+  it('counts a parent with an invalid span context as no parent: the service’s own bucket', () => {
+    const clock = { ms: 0 }
+    const s = capped(2, clock)
+    const invalid = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: '00000000000000000000000000000000',
+      spanId: '0000000000000000',
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+    })
+    expect(recorded(decisions(s, 5, invalid))).to.equal(2)
+    expect(recorded(decisions(s, 5)), 'the own bucket paid for them').to.equal(0)
+    expect(recorded(decisions(s, 5, remoteSampled)), 'the callers’ bucket did not').to.equal(2)
+  })
+
   it('spends no token on a trace its ratio does not pick, and keeps the inner decision’s trace state', () => {
     const clock = { ms: 0 }
     const s = capped(1, clock, {
@@ -123,6 +137,10 @@ describe('telemetry: the cap on new traces per second', () => {
         RateCappedSampler,
       )
     }
+    expect(
+      samplerFromEnv({ OTEL_TRACES_SAMPLER: 'ALWAYS_OFF' }).toString(),
+      'names are case-insensitive',
+    ).to.contain('AlwaysOff')
     for (const nonsense of ['ten', '-1', 'Infinity']) {
       const sampler = samplerFromEnv({ ...debugging, [MAX_TRACES_PER_SECOND]: nonsense })
       expect(sampler.toString(), nonsense).to.contain(`${DEFAULT_MAX_TRACES_PER_SECOND}/s`)
