@@ -51,7 +51,7 @@ export function serviceTelemetryEnvironment(region: string): Record<string, stri
       .join(','),
     OTEL_TRACES_SAMPLER: DEFAULT_SAMPLER,
     OTEL_TRACES_SAMPLER_ARG: DEFAULT_SAMPLER_ARG,
-    // Written out with the sampler: an explicit sampler is only capped when the cap is set too.
+    // Written out with the sampler, so the task definition says what the instance records.
     [MAX_TRACES_PER_SECOND]: DEFAULT_MAX_TRACES_PER_SECOND,
   }
 }

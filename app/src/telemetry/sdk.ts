@@ -172,18 +172,18 @@ export async function startSdk(env: Env = process.env): Promise<void> {
   // OTEL_TRACES_EXPORTER=none turns tracing off altogether: no tracer provider, no instrumentation, so
   // metrics alone cost only themselves (and `npm run bench:tracing` can price tracing on top of them).
   const tracing = !exporterOff(env, 'OTEL_TRACES_EXPORTER')
-  const sampler = new RequestScopedSampler(samplerFromEnv(env))
+  const sampler = tracing ? new RequestScopedSampler(samplerFromEnv(env)) : undefined
   // Which sampler and cap an instance runs with shows nowhere else (pino's shape, before pino exists).
   console.log(
     JSON.stringify({
       level: 30,
       time: Date.now(),
       msg: 'telemetry started',
-      traces: tracing ? sampler.toString() : 'off (OTEL_TRACES_EXPORTER=none)',
+      traces: sampler ? sampler.toString() : 'off (OTEL_TRACES_EXPORTER=none)',
       metrics: exporterOff(env, 'OTEL_METRICS_EXPORTER') ? 'off (OTEL_METRICS_EXPORTER=none)' : 'on',
     }),
   )
-  const tracerProvider = tracing
+  const tracerProvider = sampler
     ? new NodeTracerProvider({
         resource: shared,
         sampler,

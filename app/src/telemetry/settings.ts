@@ -8,7 +8,7 @@
 
 type Env = Record<string, string | undefined>
 
-/** Trace sampling when OTEL_TRACES_SAMPLER is unset: 10% of new traces, always follow the caller. */
+/** Trace sampling when OTEL_TRACES_SAMPLER is unset: 10% of new traces, follow a sampled caller (within the cap). */
 export const DEFAULT_SAMPLER = 'parentbased_traceidratio'
 export const DEFAULT_SAMPLER_ARG = '0.1'
 /**
