@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { expect } from 'chai'
+import { waitUntil } from '../../../scripts/kit/net.js'
 import { type ServerProcess, startServer } from '../helpers/process.js'
 import { type OtlpReceiver, startOtlpReceiver } from './receiver.js'
 
@@ -54,9 +55,27 @@ describe('telemetry: the default cap on recorded traces, in the server process',
     ])
     const seconds = (Date.now() - started) / 1000
     expect(new Set(statuses)).to.deep.equal(new Set([401]))
-    await new Promise((r) => setTimeout(r, 1500))
+    const serverSpans = () => receiver.spans.filter((s) => s.kind === SERVER && s.name.endsWith('/v1/me'))
+    const completed = () =>
+      server
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{') && l.includes('"request completed"'))
+        .map((l) => JSON.parse(l) as { trace_id?: string; trace_flags?: string })
+    // Export and log lines arrive when the busy machine gets to them: wait until every request has
+    // logged and the exported spans have stopped growing for a few export intervals.
+    let seen = -1
+    let stableSince = Date.now()
+    await waitUntil('every log line and a settled span export', 20_000, () => {
+      const count = serverSpans().length
+      if (count !== seen) {
+        seen = count
+        stableSince = Date.now()
+      }
+      return completed().length >= forced.length + 300 && Date.now() - stableSince >= 1000
+    })
 
-    const servers = receiver.spans.filter((s) => s.kind === SERVER && s.name.endsWith('/v1/me'))
+    const servers = serverSpans()
     const forcedIds = new Set(forced)
     const recordedForced = servers.filter((s) => forcedIds.has(s.traceId)).length
     const recordedOwn = servers.length - recordedForced
@@ -68,14 +87,7 @@ describe('telemetry: the default cap on recorded traces, in the server process',
 
     // Every forced request, recorded or not, logged the caller's trace id; the capped ones as not
     // sampled (flags 00), the recorded ones as sampled.
-    const flags = new Map(
-      server
-        .output()
-        .split('\n')
-        .filter((l) => l.startsWith('{') && l.includes('"request completed"'))
-        .map((l) => JSON.parse(l) as { trace_id?: string; trace_flags?: string })
-        .map((l) => [l.trace_id, l.trace_flags]),
-    )
+    const flags = new Map(completed().map((l) => [l.trace_id, l.trace_flags]))
     expect(forced.filter((id) => !flags.has(id))).to.deep.equal([])
     const recordedIds = new Set(servers.map((s) => s.traceId))
     for (const id of forced) expect(flags.get(id), id).to.equal(recordedIds.has(id) ? '01' : '00')
