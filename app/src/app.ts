@@ -60,7 +60,7 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
   await fastify.register(errors)
   await fastify.register(requestId)
   // First after the request id: a shed request costs no parsing, session lookup or query.
-  await fastify.register(loadShedding, { config: config.shedding })
+  await fastify.register(loadShedding, { config: config.shedding, corsOrigins: config.web.origins })
   // Before parsing: NUL bytes, lone surrogates, deep nesting and non-finite numbers are 400s.
   await fastify.register(inputGuard)
   await fastify.register(securityHeaders)

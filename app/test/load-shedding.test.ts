@@ -1,4 +1,5 @@
 import http from 'node:http'
+import net from 'node:net'
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
 import { openLoop } from '../../scripts/bench/open-loop.js'
@@ -7,7 +8,7 @@ import { signUp } from '../../scripts/kit/api.js'
 import { buildServer } from '../src/build.js'
 import { poolWaiting } from '../src/db/pool-stats.js'
 import type { ShedSignal } from '../src/platform/load-shedding.js'
-import { appPerSuite, testConfig } from './helpers/app.js'
+import { appPerSuite, LogCapture, testConfig } from './helpers/app.js'
 import { type HammerSample, hammer, timedGet } from './helpers/hammer.js'
 import { type ServerProcess, startServer } from './helpers/process.js'
 
@@ -120,6 +121,121 @@ describe('load shedding', () => {
   })
 })
 
+describe('load shedding before routing, on the real server', () => {
+  const ORIGIN = 'https://static.example.test'
+  const logs = new LogCapture()
+  let app: FastifyInstance
+  let url: string
+  let hold: net.Socket | undefined
+
+  before(async () => {
+    // A limit of one request in flight: one held request fills it.
+    app = await buildServer(
+      testConfig({
+        LOG_LEVEL: 'info',
+        WEB_ORIGINS: ORIGIN,
+        SHED_CONCURRENCY_MAX: '1',
+        SHED_CONCURRENCY_MIN: '1',
+        SHED_CONCURRENCY_INITIAL: '1',
+      }),
+      { logStream: logs },
+    )
+    url = await app.listen({ host: '127.0.0.1', port: 0 })
+  })
+  after(async () => {
+    hold?.destroy()
+    await app.close()
+  })
+
+  /** Sends a request whose body never completes: it holds the one in-flight slot until destroyed. */
+  async function holdTheSlot() {
+    const { port } = new URL(url)
+    const socket = net.connect(Number(port), '127.0.0.1')
+    await new Promise((resolve) => socket.once('connect', resolve))
+    socket.write(
+      'POST /v1/auth/register HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{',
+    )
+    await waitFor(() => app.loadShedder.concurrency?.full === true, 5000)
+    return socket
+  }
+
+  const headersOf = (res: Response, names: string[]) =>
+    Object.fromEntries(names.map((n) => [n, res.headers.get(n)]))
+
+  it('answers the 503 a routed refusal gives, without routing it or logging a line per request', async () => {
+    const routed = await fetch(`${url}/v1/me`, { headers: { origin: ORIGIN } })
+    expect(routed.status).to.equal(401)
+    hold = await holdTheSlot()
+
+    const res = await fetch(`${url}/v1/me`, { headers: { origin: ORIGIN, 'x-request-id': 'early-1' } })
+    expect(res.status).to.equal(503)
+    expect(res.headers.get('retry-after')).to.equal('1')
+    expect(res.headers.get('cache-control')).to.equal('no-store')
+    expect(res.headers.get('content-type')).to.equal('application/json; charset=utf-8')
+    expect(res.headers.get('x-request-id')).to.equal('early-1')
+    expect(await res.json()).to.deep.equal({
+      error: { code: 'OVERLOADED', message: 'Server busy, retry shortly', requestId: 'early-1' },
+    })
+    // What a browser and a proxy read is what a routed answer carries: CORS and security headers.
+    const shared = [
+      'access-control-allow-origin',
+      'access-control-allow-credentials',
+      'access-control-expose-headers',
+      'vary',
+      'content-security-policy',
+      'strict-transport-security',
+      'x-content-type-options',
+      'x-frame-options',
+      'referrer-policy',
+      'cross-origin-resource-policy',
+    ]
+    expect(headersOf(res, shared)).to.deep.equal(headersOf(routed, shared))
+    expect(res.headers.get('access-control-allow-origin')).to.equal(ORIGIN)
+    // Another origin gets no CORS grant, as with routing.
+    const foreign = await fetch(`${url}/v1/me`, { headers: { origin: 'https://evil.example.test' } })
+    expect(foreign.status).to.equal(503)
+    expect(foreign.headers.get('access-control-allow-origin')).to.equal(null)
+    expect(foreign.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/)
+
+    expect(app.loadShedder.shedBeforeRouting.concurrency).to.equal(2)
+    expect(app.loadShedder.shed.concurrency).to.equal(2)
+    expect(logs.lines.some((l) => l.reqId === 'early-1')).to.equal(false)
+    // One summary line for both, within a second or so.
+    await waitFor(() => logs.lines.some((l) => l.msg === 'shed before routing'), 3000)
+    const summaries = logs.lines.filter((l) => l.msg === 'shed before routing')
+    expect(summaries).to.have.length(1)
+    expect(summaries[0]).to.include({ shed: 2, level: 40 })
+    expect(summaries[0]?.bySignal).to.deep.equal({ concurrency: 2 })
+  })
+
+  it('leaves health checks and the routes with their own limiter to routing', async () => {
+    hold ??= await holdTheSlot()
+    expect((await fetch(`${url}/health/live`)).status).to.equal(200)
+    // The login takes no in-flight slot: it reaches its route and answers for the credentials.
+    const login = await fetch(`${url}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'nobody@example.test', password: 'not the password 123' }),
+    })
+    expect(login.status).to.equal(401)
+    const before = app.loadShedder.shedBeforeRouting.concurrency
+    // Other /v1/auth/ routes do take a slot: routing sheds them, the same 503 at a higher cost.
+    const register = await fetch(`${url}/v1/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    })
+    expect(register.status).to.equal(503)
+    expect(app.loadShedder.shedBeforeRouting.concurrency).to.equal(before)
+    expect(app.loadShedder.shed.concurrency).to.be.above(before)
+
+    hold.destroy()
+    hold = undefined
+    await waitFor(() => app.loadShedder.concurrency?.full === false, 5000)
+    expect((await fetch(`${url}/v1/me`)).status).to.equal(401)
+  })
+})
+
 async function retryWhileShed<T>(attempt: () => Promise<T>, tries = 20): Promise<T> {
   for (let i = 1; ; i++) {
     try {
@@ -180,6 +296,7 @@ describe('load shedding past capacity, over real HTTP', () => {
         )
         // Without the limit this is 26-100x; with it 1.6-12x, the spread being how much CPU the 503s
         // cost on the machine at the time.
+        console.log(attempts.at(-1))
         if (ratio < 25) return
       }
       expect.fail(`accepted latency far above the unloaded one:\n${attempts.join('\n')}`)

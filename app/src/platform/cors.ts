@@ -22,6 +22,23 @@ export interface CorsOptions {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
+/** Response headers browsers may read on an allowed origin's answers. */
+export const CORS_EXPOSED_HEADERS = ['X-Request-Id', 'Retry-After', 'Idempotent-Replayed']
+
+/**
+ * The CORS headers of a simple (not preflight) answer to `origin`, as @fastify/cors writes them
+ * with the options below, for answers written before Fastify sees the request (load-shedding.ts).
+ */
+export function simpleCorsHeaders(origin: string | undefined, allowed: ReadonlySet<string>) {
+  if (origin === undefined || !allowed.has(origin)) return { vary: 'Origin' }
+  return {
+    'access-control-allow-origin': origin,
+    'access-control-allow-credentials': 'true',
+    'access-control-expose-headers': CORS_EXPOSED_HEADERS.join(', '),
+    vary: 'Origin',
+  }
+}
+
 /** Why a request is refused as cross-site request forgery, or undefined when it may proceed. */
 export function csrfProblem(request: FastifyRequest, opts: CorsOptions): string | undefined {
   if (SAFE_METHODS.has(request.method)) return undefined
@@ -44,7 +61,7 @@ async function corsPlugin(app: FastifyInstance, opts: CorsOptions) {
     credentials: true,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
     allowedHeaders: ['Content-Type', 'Authorization', 'Idempotency-Key', 'Last-Event-ID'],
-    exposedHeaders: ['X-Request-Id', 'Retry-After', 'Idempotent-Replayed'],
+    exposedHeaders: CORS_EXPOSED_HEADERS,
     // Browsers cap this (Chromium at 2 h); 10 minutes keeps preflights rare on a busy page.
     maxAge: 600,
   })

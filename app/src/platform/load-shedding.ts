@@ -8,7 +8,15 @@
  * All run in `onRequest`: a shed request costs no body parsing, session lookup or query. Health
  * checks are never shed and never counted: a busy instance is not a broken one, and the load
  * balancer must not take every busy instance out at once.
+ *
+ * On the real server the same decision is taken once more before Fastify sees the request, and a
+ * refused request is answered there from constant parts: a 503 through Fastify's routing, hooks,
+ * error handler, serializer and access log cost ~120 µs of CPU here, about twice a healthy
+ * `/health/live`, so past capacity the refusals themselves took the cores and every answer,
+ * accepted or not, waited seconds in the socket queue. Those 503s write no access log line each;
+ * one summary line a second counts them (`shed before routing`), and the shed metric counts each.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import underPressure from '@fastify/under-pressure'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
@@ -16,17 +24,22 @@ import type { Config } from '../config.js'
 import { poolWaiting } from '../db/pool-stats.js'
 import { metrics } from '../telemetry/metrics.js'
 import { ConcurrencyLimit } from './concurrency-limit.js'
+import { simpleCorsHeaders } from './cors.js'
 import { HttpError } from './errors.js'
+import { requestIdOf } from './request-id.js'
+import { SECURITY_HEADERS } from './security-headers.js'
 
 /** Which signal shed a request. */
 export type ShedSignal = 'concurrency' | 'eventLoopDelay' | 'heapUsedBytes' | 'poolWaiting'
 
 /** The shedder's hooks for metrics: a counter of shed requests by signal. */
 export interface LoadShedder {
-  /** Called once per shed request; must not throw. */
-  onShed: ((signal: ShedSignal, request: FastifyRequest) => void) | undefined
+  /** Called once per shed request (without a request when shed before routing); must not throw. */
+  onShed: ((signal: ShedSignal, request: FastifyRequest | undefined) => void) | undefined
   /** Requests shed since start, by signal. */
   readonly shed: Record<ShedSignal, number>
+  /** Of those, the ones answered before routing (on the real server, not `inject`). */
+  readonly shedBeforeRouting: Record<ShedSignal, number>
   /** The adaptive in-flight limit, if enabled. */
   readonly concurrency: ConcurrencyLimit | undefined
 }
@@ -50,14 +63,28 @@ declare module 'fastify' {
 }
 
 const NEVER_SHED = '/health/'
+// The routes with their own limiter (`ownLimiter`: the login steps) live here. Before routing the
+// in-flight limit leaves the whole prefix alone: it must never refuse what routing would admit.
+const OWN_LIMITER_PREFIX = '/v1/auth/'
+/** The route label of requests shed before routing, in the shed metric. */
+export const BEFORE_ROUTING = '(before routing)'
+const MESSAGE = 'Server busy, retry shortly'
 
-async function loadShedding(app: FastifyInstance, opts: { config: Config['shedding'] }) {
+/** Options of the load-shedding plugin. */
+export interface LoadSheddingOptions {
+  config: Config['shedding']
+  /** Browser origins given CORS headers (config.web.origins), so a browser can read the 503. */
+  corsOrigins: readonly string[]
+}
+
+async function loadShedding(app: FastifyInstance, opts: LoadSheddingOptions) {
   const { maxEventLoopDelayMs, maxHeapUsedBytes, maxPoolWaiting, sampleIntervalMs, retryAfterSeconds } =
     opts.config
   const { concurrency: limits } = opts.config
   const shedder: LoadShedder = {
     onShed: undefined,
     shed: { concurrency: 0, eventLoopDelay: 0, heapUsedBytes: 0, poolWaiting: 0 },
+    shedBeforeRouting: { concurrency: 0, eventLoopDelay: 0, heapUsedBytes: 0, poolWaiting: 0 },
     concurrency: limits.max > 0 ? new ConcurrencyLimit(limits) : undefined,
   }
   app.decorate('loadShedder', shedder)
@@ -69,7 +96,7 @@ async function loadShedding(app: FastifyInstance, opts: { config: Config['sheddi
     try {
       shedder.onShed?.(signal, request)
     } catch {}
-    return new HttpError(503, 'OVERLOADED', 'Server busy, retry shortly', undefined, {
+    return new HttpError(503, 'OVERLOADED', MESSAGE, undefined, {
       'retry-after': String(retryAfterSeconds),
     })
   }
@@ -125,6 +152,94 @@ async function loadShedding(app: FastifyInstance, opts: { config: Config['sheddi
       // 'close' also fires when the client goes away before the answer: the slot is freed either way.
       reply.raw.once('close', () => limit.release(performance.now() - startedAt))
     })
+  }
+
+  // The same decision as the hooks above, for a request Fastify has not seen yet.
+  const signalFor = (url: string): ShedSignal | undefined => {
+    if (url.startsWith(NEVER_SHED)) return undefined
+    if (performance.now() >= armedAt) {
+      const { eventLoopDelay, heapUsed } = app.memoryUsage()
+      if (maxEventLoopDelayMs > 0 && eventLoopDelay > maxEventLoopDelayMs) return 'eventLoopDelay'
+      if (maxHeapUsedBytes > 0 && heapUsed > maxHeapUsedBytes) return 'heapUsedBytes'
+    }
+    if (maxPoolWaiting > 0 && poolWaiting() >= maxPoolWaiting) return 'poolWaiting'
+    if (limit?.full && !url.startsWith(OWN_LIMITER_PREFIX)) return 'concurrency'
+    return undefined
+  }
+  const summary = new ShedSummary(app)
+  const allowedOrigins = new Set(opts.corsOrigins)
+  const refuse = (req: IncomingMessage, res: ServerResponse, signal: ShedSignal) => {
+    shedder.shed[signal]++
+    shedder.shedBeforeRouting[signal]++
+    metrics.shed(BEFORE_ROUTING)
+    summary.count(signal)
+    try {
+      shedder.onShed?.(signal, undefined)
+    } catch {}
+    const requestId = requestIdOf(req)
+    const body = JSON.stringify({ error: { code: 'OVERLOADED', message: MESSAGE, requestId } })
+    const origin = req.headers.origin
+    res.writeHead(503, {
+      ...SECURITY_HEADERS,
+      ...simpleCorsHeaders(typeof origin === 'string' ? origin : undefined, allowedOrigins),
+      'x-request-id': requestId,
+      'retry-after': String(retryAfterSeconds),
+      // CloudFront would otherwise keep an error answer for its error-caching TTL.
+      'cache-control': 'no-store',
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    })
+    res.end(body)
+  }
+  refuseBeforeRouting(app, (req, res) => {
+    const signal = signalFor(req.url ?? '/')
+    if (signal === undefined) return false
+    refuse(req, res, signal)
+    return true
+  })
+  app.addHook('onClose', async () => summary.flush())
+}
+
+type EarlyRefusal = (req: IncomingMessage, res: ServerResponse) => boolean
+
+/**
+ * Puts `refused` in front of Fastify's request listener: when it answers, Fastify never sees the
+ * request. Swapping the listener keeps every server setting Fastify made (a serverFactory would
+ * have to restate them); only an HTTP/1 server built by Fastify has exactly one such listener.
+ */
+function refuseBeforeRouting(app: FastifyInstance, refused: EarlyRefusal) {
+  const server = app.server
+  const listeners = server.listeners('request')
+  const fastifyHandler = listeners[0] as ((req: IncomingMessage, res: ServerResponse) => void) | undefined
+  if (listeners.length !== 1 || !fastifyHandler) {
+    app.log.warn({ listeners: listeners.length }, 'load shedding before routing is off: unexpected server')
+    return
+  }
+  server.removeListener('request', fastifyHandler)
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (!refused(req, res)) fastifyHandler(req, res)
+  })
+}
+
+/** One log line a second at most for the requests shed before routing, instead of one each. */
+class ShedSummary {
+  private counts: Partial<Record<ShedSignal, number>> = {}
+  private timer: NodeJS.Timeout | undefined
+
+  constructor(private readonly app: FastifyInstance) {}
+
+  count(signal: ShedSignal) {
+    this.counts[signal] = (this.counts[signal] ?? 0) + 1
+    this.timer ??= setTimeout(() => this.flush(), 1000).unref()
+  }
+
+  flush() {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    const bySignal = this.counts
+    this.counts = {}
+    const total = Object.values(bySignal).reduce((n, c) => n + c, 0)
+    if (total > 0) this.app.log.warn({ shed: total, bySignal }, 'shed before routing')
   }
 }
 
