@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import { getHeapStatistics } from 'node:v8'
-import { ENV } from './contract.js'
+import { ENV, hashConcurrencyFor } from './contract.js'
 import { writerSourceProblem } from './db/writer-endpoint.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -342,8 +342,8 @@ export function loadConfig(env: Env = process.env): Config {
         parallelism: read.int('PASSWORD_ARGON2_PARALLELISM', 1, 1, 8),
       },
       limits: {
-        // One hash per core: more only queues inside libuv's 4 threads, and starves other routes.
-        concurrency: read.int('PASSWORD_HASH_CONCURRENCY', availableParallelism(), 1, 64),
+        // Half the cores (contract.ts): the other routes keep the rest through a sign-in storm.
+        concurrency: read.int(ENV.passwordHashConcurrency, hashConcurrencyFor(availableParallelism()), 1, 64),
         queueMax: read.int('PASSWORD_HASH_QUEUE_MAX', 32, 0, 10_000),
         queueTimeoutMs: read.int('PASSWORD_HASH_QUEUE_TIMEOUT_MS', 100, 1, 60_000),
       },

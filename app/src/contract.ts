@@ -68,7 +68,19 @@ export const ENV = {
   mfaEncryptionKey: 'MFA_ENCRYPTION_KEY',
   /** `true`: production may store TOTP seeds unsealed (set by infra until the operator provides the key). */
   mfaEncryptionOptional: 'MFA_ENCRYPTION_OPTIONAL',
+  /** Password hashes run at once; infra sets it from the task's vCPUs (`hashConcurrencyFor`). */
+  passwordHashConcurrency: 'PASSWORD_HASH_CONCURRENCY',
 } as const
+
+/**
+ * Password hashes an instance with `cores` CPUs runs at once: half of them, at least one. Each hash
+ * holds a core for its whole duration; with one per core a sign-in storm took every core and the
+ * other routes' p95 went past 200 ms, with half the other half is always theirs. The container
+ * sees the host's CPUs, not its task's share, so infra passes the task's vCPUs explicitly.
+ */
+export function hashConcurrencyFor(cores: number): number {
+  return Math.max(1, Math.floor(cores / 2))
+}
 
 /**
  * ACL of the service's ElastiCache user (infra/src/cache.ts sets it; app/test/redis-acl.test.ts runs the service

@@ -7,6 +7,7 @@ import {
   DB_NAME,
   ENV,
   HEALTH_READY_PATH,
+  hashConcurrencyFor,
   STACK_REGIONS,
   type StackName,
   ssmParameters,
@@ -356,6 +357,8 @@ function buildService(ctx: RegionContext, d: ServiceDeps): Service {
         [ENV.redisIamRegion]: cfg.region,
         [ENV.s3Bucket]: d.storage.uploads.name,
         [ENV.s3Region]: cfg.region,
+        // The container sees the host's CPUs; the task has `cpu` units of them (1024 per vCPU).
+        [ENV.passwordHashConcurrency]: String(hashConcurrencyFor(cfg.service.cpu / 1024)),
         ...d.mail.environment,
         APP_BASE_URL: `https://${cfg.dns.staticDomain}`,
         // The web client on the static domain calls the API with credentials (docs/web.md).

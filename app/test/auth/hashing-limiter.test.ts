@@ -1,11 +1,14 @@
+import { availableParallelism } from 'node:os'
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
+import { loadConfig } from '../../src/config.js'
+import { hashConcurrencyFor } from '../../src/contract.js'
 import {
   HashingLimiter,
   HashingOverloadedError,
   type ShedReason,
 } from '../../src/features/auth/hashing-limiter.js'
-import { appPerSuite } from '../helpers/app.js'
+import { appPerSuite, testEnv } from '../helpers/app.js'
 import { register } from '../helpers/users.js'
 
 /** A task that finishes when the test says so. */
@@ -18,6 +21,16 @@ function gate() {
 }
 
 describe('hashing limiter', () => {
+  it('hashes on half the cores by default, at least one, and takes PASSWORD_HASH_CONCURRENCY as given', () => {
+    expect([1, 2, 3, 4, 8, 16].map(hashConcurrencyFor)).to.deep.equal([1, 1, 1, 2, 4, 8])
+    expect(hashConcurrencyFor(0.5)).to.equal(1)
+    const defaults = loadConfig(testEnv({ PASSWORD_HASH_CONCURRENCY: undefined }))
+    expect(defaults.passwords.limits.concurrency).to.equal(
+      Math.max(1, Math.floor(availableParallelism() / 2)),
+    )
+    expect(loadConfig(testEnv({ PASSWORD_HASH_CONCURRENCY: '3' })).passwords.limits.concurrency).to.equal(3)
+  })
+
   it('runs at most `concurrency` tasks at once and starts the waiting ones in arrival order', async () => {
     const limiter = new HashingLimiter({ concurrency: 2, queueMax: 10, queueTimeoutMs: 5000 })
     const gates = Array.from({ length: 5 }, gate)

@@ -1,0 +1,29 @@
+// The task's share of CPUs reaches the service: the container sees the host's CPUs, so without this
+// a 1 vCPU task on a 2-CPU host would hash two passwords at once and starve its other routes.
+import { expect } from 'chai'
+import { loadConfig } from '../../app/src/config.js'
+import { stackConfig } from '../plan/inventory.js'
+import type { StackName } from '../src/config.js'
+import { deployedEnv } from './helpers.js'
+
+/** Stack config of `name` with the service task at `cpu` units. */
+function withCpu(name: StackName, cpu: number): Record<string, string> {
+  const key = 'blueprint:service'
+  const service = JSON.parse(stackConfig(name)[key] ?? '{}') as Record<string, unknown>
+  return { [key]: JSON.stringify({ ...service, cpu }) }
+}
+
+for (const name of ['us-east', 'eu-west'] as StackName[]) {
+  describe(`password hashing share (${name})`, () => {
+    it('hashes one password at a time on the stack’s 1 vCPU task, as the service reads it', async () => {
+      const env = await deployedEnv(name)
+      expect(env.PASSWORD_HASH_CONCURRENCY).to.equal('1')
+      expect(loadConfig(env).passwords.limits.concurrency).to.equal(1)
+    })
+
+    it('follows the task size: half its vCPUs', async () => {
+      expect((await deployedEnv(name, withCpu(name, 4096))).PASSWORD_HASH_CONCURRENCY).to.equal('2')
+      expect((await deployedEnv(name, withCpu(name, 512))).PASSWORD_HASH_CONCURRENCY).to.equal('1')
+    })
+  })
+}
