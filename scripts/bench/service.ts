@@ -26,7 +26,12 @@ export const IMAGE_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' }
  * The image's command (Dockerfile CMD) without `node`, relative to app/: the telemetry preload (a
  * no-op unless the environment sets an OTLP endpoint; bench:tracing does), then the entry point.
  */
-export const IMAGE_COMMAND = ['--import', './dist/src/telemetry/register.js', 'dist/src/server.js']
+export const IMAGE_COMMAND = [
+  '--max-semi-space-size=8',
+  '--import',
+  './dist/src/telemetry/register.js',
+  'dist/src/server.js',
+]
 
 /** Where the benchmark's state lives; overridable like the test suite's. */
 export interface BenchTargets {
