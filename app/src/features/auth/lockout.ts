@@ -108,13 +108,16 @@ export class LoginThrottle {
     const token =
       deviceToken && DEVICE_TOKEN.test(deviceToken) ? deviceToken : randomBytes(32).toString('base64url')
     const ttl = this.config.deviceCookieDays * 86_400
+    // Two hash slots in cluster mode, so two commands, but sent together.
     await this.guard(async () => {
-      await this.redis
-        .multi()
-        .hset(devicesKey(userId), sha256(token), String(Date.now() + ttl * 1000))
-        .expire(devicesKey(userId), ttl)
-        .exec()
-      await this.redis.del(deviceLockKey(userId, token))
+      await Promise.all([
+        this.redis
+          .multi()
+          .hset(devicesKey(userId), sha256(token), String(Date.now() + ttl * 1000))
+          .expire(devicesKey(userId), ttl)
+          .exec(),
+        this.redis.del(deviceLockKey(userId, token)),
+      ])
     })
     return token
   }

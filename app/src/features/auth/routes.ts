@@ -184,7 +184,16 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       )
       // The attempt was charged by `check`; a failure keeps the charge, a correct password refunds it.
       if (!user || !valid) throw invalidCredentials()
-      await throttle.refund(verdict.counter)
+      // Race with an erasure, a revoke-all, a password change or a role change: read the session
+      // generation first, then the user again. A change that committed before the second read is
+      // seen here; one that commits after it bumps the generation after we read it, so `create`
+      // refuses. Either way no session survives the change with stale rights. (The read and the
+      // refund leave in one write to Redis: a login is a chain of round trips, each a wait in a
+      // spike.)
+      const [generation] = await Promise.all([
+        app.sessions.generation(user.id),
+        throttle.refund(verdict.counter),
+      ])
       let passwordHash = user.passwordHash
       // scrypt or weaker argon2id: upgrade now. A rehash shed under load waits for the next login.
       if (app.passwords.needsRehash(passwordHash)) {
@@ -192,17 +201,19 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
           if (err instanceof HashingOverloadedError) return undefined
           throw err
         })
-        if (upgraded) {
+        // Only over the hash we verified: a password change that landed meanwhile must not be
+        // overwritten with the old password's upgrade (the check below then refuses this login).
+        const { count } = upgraded
+          ? await app.prisma.user.updateMany({
+              where: { id: user.id, passwordHash: user.passwordHash },
+              data: { passwordHash: upgraded },
+            })
+          : { count: 0 }
+        if (upgraded && count === 1) {
           passwordHash = upgraded
-          await app.prisma.user.update({ where: { id: user.id }, data: { passwordHash } })
           request.log.info({ userId: user.id }, 'password rehashed with current parameters')
         }
       }
-      // Race with an erasure, a revoke-all, a password change or a role change: read the session
-      // generation first, then the user again. A change that committed before the second read is
-      // seen here; one that commits after it bumps the generation after we read it, so `create`
-      // refuses. Either way no session survives the change with stale rights.
-      const generation = await app.sessions.generation(user.id)
       const current = await app.prisma.user.findUnique({ where: { id: user.id } })
       if (!current || current.deletedAt || current.passwordHash !== passwordHash) throw invalidCredentials()
       if (opts.account.requireVerifiedEmail && !current.emailVerifiedAt) {
@@ -316,19 +327,22 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       generation,
       { mfa },
     )
-    const device = await throttle.succeed(user.id, deviceToken)
+    // The device and the security notice are independent: one wait, not two.
+    const [device] = await Promise.all([
+      throttle.succeed(user.id, deviceToken),
+      // Security event: the user hears of every new sign-in. A failed write must not fail the login.
+      app
+        .notify(user.id, 'security.login', {
+          ip: request.ip,
+          userAgent: request.headers['user-agent'] ?? null,
+        })
+        .catch((err: Error) =>
+          request.log.warn({ err: { message: err.message } }, 'login notification not queued'),
+        ),
+    ])
     // The session cookie first: clients that read one Set-Cookie read the session.
     app.setSessionCookie(reply, created.token)
     setDeviceCookie(reply, device)
-    // Security event: the user hears of every new sign-in. A failed write must not fail the login.
-    await app
-      .notify(user.id, 'security.login', {
-        ip: request.ip,
-        userAgent: request.headers['user-agent'] ?? null,
-      })
-      .catch((err: Error) =>
-        request.log.warn({ err: { message: err.message } }, 'login notification not queued'),
-      )
     return {
       user: toPublicUser(user),
       token: created.token,
