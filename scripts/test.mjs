@@ -65,6 +65,7 @@ let passed = 0
 let failed = 0
 let skipped = 0
 const failures = []
+const failedTests = []
 
 for (const stage of stages) {
   const started = Date.now()
@@ -82,6 +83,7 @@ for (const stage of stages) {
       passed += tally.passed
       failed += tally.failed
       skipped += tally.skipped
+      for (const title of tally.failures ?? []) failedTests.push(`[${stage.name}] ${title}`)
     }
     // A suite that crashed before reporting, or exited non-zero with no failing test, still fails.
     if (!tally || (!ok && tally.failed === 0)) failed++
@@ -97,6 +99,7 @@ for (const stage of stages) {
 }
 rmSync(dir, { recursive: true, force: true })
 
+if (failedTests.length) console.log(`\nfailed tests:\n${failedTests.map((t) => `  ${t}`).join('\n')}`)
 if (failures.length) console.log(`\nfailed stages: ${failures.join(', ')}`)
 console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
 process.exit(failures.length ? 1 : 0)
