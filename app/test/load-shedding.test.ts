@@ -7,7 +7,8 @@ import { summarize } from '../../scripts/bench/stats.js'
 import { signUp } from '../../scripts/kit/api.js'
 import { buildServer } from '../src/build.js'
 import { poolWaiting } from '../src/db/pool-stats.js'
-import type { ShedSignal } from '../src/platform/load-shedding.js'
+import { BEFORE_ROUTING, type ShedSignal } from '../src/platform/load-shedding.js'
+import { metrics } from '../src/telemetry/metrics.js'
 import { appPerSuite, LogCapture, testConfig } from './helpers/app.js'
 import { type HammerSample, hammer, timedGet } from './helpers/hammer.js'
 import { type ServerProcess, startServer } from './helpers/process.js'
@@ -159,6 +160,33 @@ describe('load shedding before routing, on the real server', () => {
     return socket
   }
 
+  // What the request-count and 5xx-rate metric records: early refusals belong in it.
+  const requests: string[] = []
+  const record = metrics.request
+  beforeEach(() => {
+    requests.length = 0
+    metrics.request = (route, method, status, seconds) => {
+      requests.push(`${route} ${method} ${status}`)
+      record.call(metrics, route, method, status, seconds)
+    }
+  })
+  afterEach(() => {
+    metrics.request = record
+  })
+
+  /** Sends raw bytes on a fresh connection and returns everything the server answered. */
+  async function rawRequest(bytes: string) {
+    const { port } = new URL(url)
+    const socket = net.connect(Number(port), '127.0.0.1')
+    let answer = ''
+    socket.on('data', (chunk) => {
+      answer += chunk.toString()
+    })
+    socket.write(bytes)
+    await new Promise((resolve) => socket.once('close', resolve))
+    return answer
+  }
+
   const headersOf = (res: Response, names: string[]) =>
     Object.fromEntries(names.map((n) => [n, res.headers.get(n)]))
 
@@ -199,6 +227,7 @@ describe('load shedding before routing, on the real server', () => {
 
     expect(app.loadShedder.shedBeforeRouting.concurrency).to.equal(2)
     expect(app.loadShedder.shed.concurrency).to.equal(2)
+    expect(requests.filter((r) => r === `${BEFORE_ROUTING} GET 503`)).to.have.length(2)
     expect(logs.lines.some((l) => l.reqId === 'early-1')).to.equal(false)
     // One summary line for both, within a second or so.
     await waitFor(() => logs.lines.some((l) => l.msg === 'shed before routing'), 3000)
@@ -218,6 +247,12 @@ describe('load shedding before routing, on the real server', () => {
       body: JSON.stringify({ email: 'nobody@example.test', password: 'not the password 123' }),
     })
     expect(login.status).to.equal(401)
+    // Also when the request line names the whole URL: routing goes by its path, so does this.
+    const absolute = await rawRequest(
+      'POST http://x/v1/auth/login HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n' +
+        'connection: close\r\ncontent-length: 2\r\n\r\n{}',
+    )
+    expect(absolute).to.match(/^HTTP\/1\.1 400 /)
     const before = app.loadShedder.shedBeforeRouting.concurrency
     // Other /v1/auth/ routes do take a slot: routing sheds them, the same 503 at a higher cost.
     const register = await fetch(`${url}/v1/auth/register`, {
@@ -233,6 +268,46 @@ describe('load shedding before routing, on the real server', () => {
     hold = undefined
     await waitFor(() => app.loadShedder.concurrency?.full === false, 5000)
     expect((await fetch(`${url}/v1/me`)).status).to.equal(401)
+  })
+})
+
+describe('load shedding before routing, while the service drains', () => {
+  it('leaves the refusal to Fastify, whose 503 closes the connection the drain waits for', async function () {
+    this.timeout(15_000)
+    const app = await buildServer(
+      testConfig({ SHED_CONCURRENCY_MAX: '1', SHED_CONCURRENCY_MIN: '1', SHED_CONCURRENCY_INITIAL: '1' }),
+    )
+    const { port } = new URL(await app.listen({ host: '127.0.0.1', port: 0 }))
+    const connect = async () => {
+      const socket = net.connect(Number(port), '127.0.0.1')
+      await new Promise((resolve) => socket.once('connect', resolve))
+      return socket
+    }
+    const hold = await connect()
+    hold.write(
+      'POST /v1/auth/register HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{',
+    )
+    await waitFor(() => app.loadShedder.concurrency?.full === true, 5000)
+    // A keep-alive client, busy when the drain starts (its connection is not idle then).
+    const client = await connect()
+    let answer = ''
+    client.on('data', (chunk) => {
+      answer += chunk.toString()
+    })
+    let clientClosed = false
+    client.once('close', () => {
+      clientClosed = true
+    })
+    const closing = app.close()
+    client.write('GET /v1/me HTTP/1.1\r\nhost: x\r\n\r\n')
+    await waitFor(() => answer.includes('\r\n\r\n'), 5000)
+    expect(answer).to.match(/^HTTP\/1\.1 503 /)
+    expect(answer.toLowerCase()).to.include('connection: close')
+    await waitFor(() => clientClosed, 5000)
+    hold.destroy()
+    const started = Date.now()
+    await closing
+    expect(Date.now() - started).to.be.below(5000)
   })
 })
 

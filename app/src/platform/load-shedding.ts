@@ -66,6 +66,8 @@ const NEVER_SHED = '/health/'
 // The routes with their own limiter (`ownLimiter`: the login steps) live here. Before routing the
 // in-flight limit leaves the whole prefix alone: it must never refuse what routing would admit.
 const OWN_LIMITER_PREFIX = '/v1/auth/'
+// `scheme://authority` in front of an absolute-form request target.
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/]*/i
 /** The route label of requests shed before routing, in the shed metric. */
 export const BEFORE_ROUTING = '(before routing)'
 const MESSAGE = 'Server busy, retry shortly'
@@ -155,7 +157,9 @@ async function loadShedding(app: FastifyInstance, opts: LoadSheddingOptions) {
   }
 
   // The same decision as the hooks above, for a request Fastify has not seen yet.
-  const signalFor = (url: string): ShedSignal | undefined => {
+  const signalFor = (target: string): ShedSignal | undefined => {
+    // An absolute-form target (`POST http://host/v1/auth/login`) is routed by its path: judge that.
+    const url = target.startsWith('/') ? target : target.replace(ABSOLUTE_FORM, '')
     if (url.startsWith(NEVER_SHED)) return undefined
     if (performance.now() >= armedAt) {
       const { eventLoopDelay, heapUsed } = app.memoryUsage()
@@ -169,6 +173,7 @@ async function loadShedding(app: FastifyInstance, opts: LoadSheddingOptions) {
   const summary = new ShedSummary(app)
   const allowedOrigins = new Set(opts.corsOrigins)
   const refuse = (req: IncomingMessage, res: ServerResponse, signal: ShedSignal) => {
+    const startedAt = performance.now()
     shedder.shed[signal]++
     shedder.shedBeforeRouting[signal]++
     metrics.shed(BEFORE_ROUTING)
@@ -190,8 +195,18 @@ async function loadShedding(app: FastifyInstance, opts: LoadSheddingOptions) {
       'content-length': Buffer.byteLength(body),
     })
     res.end(body)
+    // The request count and the 5xx-rate alarm read this metric; a refusal must be in it too.
+    metrics.request(BEFORE_ROUTING, req.method ?? 'GET', 503, (performance.now() - startedAt) / 1000)
   }
+  // While the service drains, Fastify's own 503 answers: it also closes the connection, which the
+  // drain waits for (a keep-alive 503 here held shutdown past its deadline).
+  let closing = false
+  app.addHook('preClose', (done) => {
+    closing = true
+    done()
+  })
   refuseBeforeRouting(app, (req, res) => {
+    if (closing) return false
     const signal = signalFor(req.url ?? '/')
     if (signal === undefined) return false
     refuse(req, res, signal)
