@@ -115,6 +115,32 @@ describe('password hashing (argon2id)', () => {
       }
     })
 
+    it('lets both of two simultaneous logins in when the other one upgraded the hash first', async () => {
+      const app = await buildTestApp()
+      try {
+        const account = await register(app)
+        const legacy = await hashPasswordScrypt(account.password, CHEAP_SCRYPT)
+        await db.query('UPDATE users SET password_hash = $1 WHERE id = $2', [legacy, account.user.id])
+        // A double submit: the other login's upgrade lands while this one computes its own.
+        const sibling = await hashPassword(account.password, CHEAP)
+        const hash = app.passwords.hash.bind(app.passwords)
+        app.passwords.hash = async (password: string) => {
+          const upgraded = await hash(password)
+          await db.query('UPDATE users SET password_hash = $1 WHERE id = $2', [sibling, account.user.id])
+          return upgraded
+        }
+        const res = await app.inject({
+          method: 'POST',
+          url: '/v1/auth/login',
+          payload: { email: account.email, password: account.password },
+        })
+        expect(res.statusCode).to.equal(200)
+        expect(await stored(account.user.id)).to.equal(sibling)
+      } finally {
+        await app.close()
+      }
+    })
+
     it('rehashes when the configured cost went up, and the new hash still logs in', async () => {
       const before = await buildTestApp({ PASSWORD_ARGON2_MEMORY_KIB: '64' })
       const after = await buildTestApp({ PASSWORD_ARGON2_MEMORY_KIB: '128' })

@@ -215,7 +215,15 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
         }
       }
       const current = await app.prisma.user.findUnique({ where: { id: user.id } })
-      if (!current || current.deletedAt || current.passwordHash !== passwordHash) throw invalidCredentials()
+      if (!current || current.deletedAt) throw invalidCredentials()
+      // Another hash now: a password change (the old password fails against it) or a concurrent
+      // login's upgrade of the same password (it passes). Rare, so the extra check costs nothing.
+      if (
+        current.passwordHash !== passwordHash &&
+        !(await app.passwords.verify(password, current.passwordHash))
+      ) {
+        throw invalidCredentials()
+      }
       if (opts.account.requireVerifiedEmail && !current.emailVerifiedAt) {
         throw new HttpError(
           403,
@@ -327,19 +335,17 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       generation,
       { mfa },
     )
-    // The device and the security notice are independent: one wait, not two.
-    const [device] = await Promise.all([
-      throttle.succeed(user.id, deviceToken),
-      // Security event: the user hears of every new sign-in. A failed write must not fail the login.
-      app
-        .notify(user.id, 'security.login', {
-          ip: request.ip,
-          userAgent: request.headers['user-agent'] ?? null,
-        })
-        .catch((err: Error) =>
-          request.log.warn({ err: { message: err.message } }, 'login notification not queued'),
-        ),
-    ])
+    const device = await throttle.succeed(user.id, deviceToken)
+    // Security event: the user hears of every new sign-in, and only of one that happened (so after
+    // the device write, which can still fail the login). A failed write must not fail the login.
+    await app
+      .notify(user.id, 'security.login', {
+        ip: request.ip,
+        userAgent: request.headers['user-agent'] ?? null,
+      })
+      .catch((err: Error) =>
+        request.log.warn({ err: { message: err.message } }, 'login notification not queued'),
+      )
     // The session cookie first: clients that read one Set-Cookie read the session.
     app.setSessionCookie(reply, created.token)
     setDeviceCookie(reply, device)
