@@ -35,19 +35,29 @@ export function censorHeaders(headers: Fields): Fields {
  */
 function copyOf(fields: Fields): Fields {
   if (Array.isArray(fields)) return fields.slice() as unknown as Fields
-  if (Object.getPrototypeOf(fields) === Object.prototype) return { ...fields }
-  const own = Object.getOwnPropertyDescriptors(fields)
-  for (const descriptor of Object.values(own)) descriptor.configurable = true
-  // V8 may keep an error's stack behind an accessor that reads the original object.
-  if (fields instanceof Error) own.stack = { value: fields.stack, enumerable: false, writable: true }
-  return Object.create(Object.getPrototypeOf(fields) as object, own) as Fields
+  let copy: Fields
+  if (Object.getPrototypeOf(fields) === Object.prototype) copy = { ...fields }
+  else {
+    const own = Object.getOwnPropertyDescriptors(fields)
+    for (const descriptor of Object.values(own)) descriptor.configurable = true
+    // V8 may keep an error's stack behind an accessor that reads the original object.
+    if (fields instanceof Error) own.stack = { value: fields.stack, enumerable: false, writable: true }
+    copy = Object.create(Object.getPrototypeOf(fields) as object, own) as Fields
+  }
+  // A reference to itself (`err.self = err`) would print the uncensored original one level down.
+  for (const key of Object.keys(copy)) {
+    const descriptor = Object.getOwnPropertyDescriptor(copy, key)
+    if (descriptor && 'value' in descriptor && descriptor.value === fields) copy[key] = copy
+  }
+  return copy
 }
 
 /** `fields` itself when it holds none of `names`, else a copy with them censored. */
 function censored(fields: Fields, names: readonly string[]): Fields {
   let copy: Fields | undefined
   for (const name of names) {
-    if (fields[name] === undefined || !Object.hasOwn(fields, name)) continue
+    // Inherited fields count: pino's error serializer prints an error's inherited enumerables.
+    if (fields[name] === undefined) continue
     copy ??= copyOf(fields)
     Object.defineProperty(copy, name, { value: CENSOR, enumerable: true, writable: true, configurable: true })
   }

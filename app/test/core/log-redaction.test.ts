@@ -72,4 +72,23 @@ describe('log redaction', () => {
     expect(failed.err).to.include({ type: 'Error', message: 'refused', token: CENSOR })
     expect(failed.err.stack).to.be.a('string')
   })
+
+  it('censors an error that refers to itself, and secrets it inherits', () => {
+    const stream = new LogCapture()
+    const log = pino(loggerOptions(testConfig({ LOG_LEVEL: 'info' }), stream) as pino.LoggerOptions, stream)
+    const looped = Object.assign(new Error('looped'), { token: 'tok-self' }) as Error & {
+      self?: Error
+      token: string
+    }
+    looped.self = looped
+    const base = Object.assign(Object.create(Error.prototype) as object, { token: 'tok-inherited' })
+    const inherited = Object.create(base) as Error
+    Object.defineProperty(inherited, 'message', { value: 'inherited' })
+    log.error({ err: looped }, 'looped')
+    log.error({ err: inherited }, 'inherited')
+    const all = stream.raw.join('\n')
+    expect(all).to.include('"msg":"looped"').and.to.include('"msg":"inherited"')
+    for (const secret of ['tok-self', 'tok-inherited']) expect(all).not.to.include(secret)
+    expect(looped.token).to.equal('tok-self')
+  })
 })
