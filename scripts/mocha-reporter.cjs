@@ -18,7 +18,11 @@ class SummaryReporter extends Mocha.reporters.Spec {
     runner.on(EVENT_TEST_FAIL, (test, err) => {
       failed++
       // Named again at the very end of the run: a CI log is often read from its tail only.
-      failures.push(`${test.fullTitle()}: ${String(err?.message ?? err).split('\n')[0].slice(0, 300)}`)
+      failures.push(
+        `${test.fullTitle()}: ${String(err?.message ?? err)
+          .split('\n')[0]
+          .slice(0, 300)}`,
+      )
     })
     runner.once(EVENT_RUN_END, () => {
       const suite = process.env.TEST_SUITE_NAME ?? 'mocha'
