@@ -89,18 +89,21 @@ describe('password hashing (argon2id)', () => {
       }
     })
 
-    it('never writes the upgrade over a password changed while the login was hashing', async () => {
+    /**
+     * Logs in with a legacy scrypt hash stored, and writes `landing` (a hash of what `password` returns for the account's own) in
+     * the middle of the login's upgrade. Returns the status and the hash stored afterwards.
+     */
+    async function loginWhileAnotherHashLands(password: (own: string) => string) {
       const app = await buildTestApp()
       try {
         const account = await register(app)
         const legacy = await hashPasswordScrypt(account.password, CHEAP_SCRYPT)
         await db.query('UPDATE users SET password_hash = $1 WHERE id = $2', [legacy, account.user.id])
-        // The owner changes the password while this login (with the old one) computes the upgrade.
-        const changed = await hashPassword('a brand new passphrase', CHEAP)
+        const landing = await hashPassword(password(account.password), CHEAP)
         const hash = app.passwords.hash.bind(app.passwords)
-        app.passwords.hash = async (password: string) => {
-          const upgraded = await hash(password)
-          await db.query('UPDATE users SET password_hash = $1 WHERE id = $2', [changed, account.user.id])
+        app.passwords.hash = async (plain: string) => {
+          const upgraded = await hash(plain)
+          await db.query('UPDATE users SET password_hash = $1 WHERE id = $2', [landing, account.user.id])
           return upgraded
         }
         const res = await app.inject({
@@ -108,37 +111,24 @@ describe('password hashing (argon2id)', () => {
           url: '/v1/auth/login',
           payload: { email: account.email, password: account.password },
         })
-        expect(res.statusCode).to.equal(401)
-        expect(await stored(account.user.id)).to.equal(changed)
+        return { status: res.statusCode, landing, stored: await stored(account.user.id) }
       } finally {
         await app.close()
       }
+    }
+
+    it('never writes the upgrade over a password changed while the login was hashing', async () => {
+      // The owner changes the password while this login (with the old one) computes the upgrade.
+      const { status, landing, stored } = await loginWhileAnotherHashLands(() => 'a brand new passphrase')
+      expect(status).to.equal(401)
+      expect(stored).to.equal(landing)
     })
 
     it('lets both of two simultaneous logins in when the other one upgraded the hash first', async () => {
-      const app = await buildTestApp()
-      try {
-        const account = await register(app)
-        const legacy = await hashPasswordScrypt(account.password, CHEAP_SCRYPT)
-        await db.query('UPDATE users SET password_hash = $1 WHERE id = $2', [legacy, account.user.id])
-        // A double submit: the other login's upgrade lands while this one computes its own.
-        const sibling = await hashPassword(account.password, CHEAP)
-        const hash = app.passwords.hash.bind(app.passwords)
-        app.passwords.hash = async (password: string) => {
-          const upgraded = await hash(password)
-          await db.query('UPDATE users SET password_hash = $1 WHERE id = $2', [sibling, account.user.id])
-          return upgraded
-        }
-        const res = await app.inject({
-          method: 'POST',
-          url: '/v1/auth/login',
-          payload: { email: account.email, password: account.password },
-        })
-        expect(res.statusCode).to.equal(200)
-        expect(await stored(account.user.id)).to.equal(sibling)
-      } finally {
-        await app.close()
-      }
+      // A double submit: the other login's upgrade lands while this one computes its own.
+      const { status, landing, stored } = await loginWhileAnotherHashLands((own) => own)
+      expect(status).to.equal(200)
+      expect(stored).to.equal(landing)
     })
 
     it('rehashes when the configured cost went up, and the new hash still logs in', async () => {
