@@ -10,7 +10,7 @@ import {
   perVcpuRps,
   type RegionInput,
 } from './capacity/model.js'
-import { ratioRows } from './ratios.js'
+import { formatRatios, ratioRows } from './ratios.js'
 import { secondsToZeroShed, spikeProfile, tallyPhase, weightedPick } from './spike.js'
 
 // Round numbers so every expectation can be checked by hand.
@@ -141,5 +141,13 @@ describe('spike profile arithmetic', () => {
     expect(rows.find((r) => r.target === 'me')?.ratio).to.equal(0.5)
     expect(rows.find((r) => r.target === 'write')?.ratio).to.be.closeTo(0.7, 1e-9)
     expect(rows[2]?.ratio).to.equal(0.4)
+  })
+
+  it('judges a service ratio by the run of its anchor just before it, where there is one', () => {
+    const rows = ratioRows({ bare: 1000, redis: 800, pg: 400, tpcb: 100 }, [
+      { target: 'me', rps: 500, of: 'bare', anchorRps: 800, goal: 0.5 },
+    ])
+    expect(rows.find((r) => r.target === 'me')?.ratio).to.equal(0.625)
+    expect(formatRatios(rows)).to.match(/me\s+500\s+0\.63 of bare\s+800\s+>= 0\.5\s*$/m)
   })
 })

@@ -83,4 +83,16 @@ describe('db-probe: database round trips attributed to the request that sent the
     expect(snap.routes['GET /two']).to.include({ requests: 1, dbBeforeResponse: 2 })
     expect(snap.background.dbBeforeResponse).to.equal(0)
   })
+
+  it('counts nothing while switched off, and counts again once switched back on', async () => {
+    await askProbe(child, 300, true, false)
+    await fetch(`${base}/two?n=2`).then((r) => r.text())
+    const off = await askProbe(child, 301, true, true)
+    expect(off.routes).to.deep.equal({})
+    expect(off.background).to.include({ dbBeforeResponse: 0, connects: 0 })
+
+    await fetch(`${base}/two?n=2`).then((r) => r.text())
+    const on = await askProbe(child, 302, false)
+    expect(on.routes['GET /two']).to.include({ requests: 1, dbBeforeResponse: 2 })
+  })
 })

@@ -10,7 +10,9 @@
  * server's 'request' event), and split into before and after the response was finished, so
  * background work (outbox relay, health polling of the topology) is kept apart.
  *
- * The parent asks for a snapshot (and a reset) over the IPC channel.
+ * The parent asks for a snapshot (and a reset) over the IPC channel, and switches the probe off
+ * while it measures throughput: switched off, every patched prototype holds its original function
+ * again, so the service runs exactly the code it runs in production (the anchors carry no probe).
  */
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks'
 import http from 'node:http'
@@ -76,7 +78,7 @@ const BEGIN = /^\s*(BEGIN|START TRANSACTION)\b/i
 const END = /^\s*(COMMIT|ROLLBACK|END)\b/i
 
 const originalQuery = pg.Client.prototype.query
-pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+const countedQuery = function (this: pg.Client, ...args: unknown[]) {
   const { counts, finished } = current()
   const text = fingerprint(args[0])
   if (inTransaction.has(this)) {
@@ -95,7 +97,7 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
 } as typeof pg.Client.prototype.query
 
 const originalConnect = pg.Client.prototype.connect
-pg.Client.prototype.connect = function (this: pg.Client, ...args: unknown[]) {
+const countedConnect = function (this: pg.Client, ...args: unknown[]) {
   current().counts.connects++
   return (originalConnect as (...a: unknown[]) => unknown).apply(this, args)
 } as typeof pg.Client.prototype.connect
@@ -103,7 +105,7 @@ pg.Client.prototype.connect = function (this: pg.Client, ...args: unknown[]) {
 // A pool hands a freed client to a waiting caller from the releasing request's context; binding
 // the callback keeps each query attributed to the request that asked for it.
 const originalPoolConnect = pg.Pool.prototype.connect
-pg.Pool.prototype.connect = function (this: pg.Pool, ...args: unknown[]) {
+const boundPoolConnect = function (this: pg.Pool, ...args: unknown[]) {
   const last = args.length - 1
   if (typeof args[last] === 'function') {
     args[last] = AsyncResource.bind(args[last] as (...a: unknown[]) => unknown)
@@ -112,13 +114,13 @@ pg.Pool.prototype.connect = function (this: pg.Pool, ...args: unknown[]) {
 } as typeof pg.Pool.prototype.connect
 
 const originalSendCommand = Redis.prototype.sendCommand
-Redis.prototype.sendCommand = function (this: Redis, ...args: unknown[]) {
+const countedSendCommand = function (this: Redis, ...args: unknown[]) {
   current().counts.redisCommands++
   return (originalSendCommand as (...a: unknown[]) => unknown).apply(this, args)
 } as typeof Redis.prototype.sendCommand
 
 const originalEmit = http.Server.prototype.emit as (this: http.Server, ...a: unknown[]) => boolean
-http.Server.prototype.emit = function (this: http.Server, event: string | symbol, ...args: unknown[]) {
+const attributedEmit = function (this: http.Server, event: string | symbol, ...args: unknown[]) {
   if (event !== 'request') return originalEmit.apply(this, [event, ...args])
   const req = args[0] as http.IncomingMessage
   const res = args[1] as http.ServerResponse
@@ -132,6 +134,16 @@ http.Server.prototype.emit = function (this: http.Server, event: string | symbol
   return storage.run(ctx, () => originalEmit.apply(this, [event, ...args]))
 } as typeof http.Server.prototype.emit
 
+/** Puts the counting functions in place (`true`) or the originals back (`false`). */
+function setActive(active: boolean) {
+  pg.Client.prototype.query = active ? countedQuery : originalQuery
+  pg.Client.prototype.connect = active ? countedConnect : originalConnect
+  pg.Pool.prototype.connect = active ? boundPoolConnect : originalPoolConnect
+  Redis.prototype.sendCommand = active ? countedSendCommand : originalSendCommand
+  http.Server.prototype.emit = active ? attributedEmit : (originalEmit as typeof http.Server.prototype.emit)
+}
+setActive(true)
+
 function snapshot(): ProbeSnapshot {
   return {
     routes: Object.fromEntries(routes),
@@ -140,8 +152,9 @@ function snapshot(): ProbeSnapshot {
   }
 }
 
-process.on('message', (message: { type?: string; id?: number; reset?: boolean }) => {
+process.on('message', (message: { type?: string; id?: number; reset?: boolean; active?: boolean }) => {
   if (message?.type !== 'bench:probe') return
+  if (typeof message.active === 'boolean') setActive(message.active)
   const snap = snapshot()
   if (message.reset) {
     routes = new Map()

@@ -1,9 +1,9 @@
 /**
  * The ratio and spike parts of `npm run bench`: anchors and service routes in closed loop (same
- * run, same machine, one after the other), then the route mix's capacity and an open-loop spike
+ * run, same machine, each route right after its anchor), then the route mix's capacity and an open-loop spike
  * profile against it.
  */
-import { pgbenchTpcb, startAnchor } from './anchors.js'
+import { type Anchor, pgbenchTpcb, startAnchor } from './anchors.js'
 import { closedLoop } from './closed-loop.js'
 import { openLoop } from './open-loop.js'
 import { cpuPerAnswer } from './process-cpu.js'
@@ -59,7 +59,12 @@ export interface HotPathOptions {
   }
 }
 
-/** Measures anchors and service routes in closed loop; prints and returns the ratio table. */
+/**
+ * Measures anchors and service routes in closed loop; prints and returns the ratio table. The
+ * anchor servers stay up throughout, and each service route runs right after a fresh measurement
+ * of its own anchor (TPC-B right before the transfer): the machine is shared, its speed drifts
+ * within a run, and a ratio of two runs seconds apart moves far less than one of runs a minute apart.
+ */
 export async function measureRatios(
   svc: RunningService,
   users: readonly BenchUser[],
@@ -71,66 +76,80 @@ export async function measureRatios(
   const loop = { connections: options.connections, seconds: options.closedSeconds }
   const anchorRps: Partial<AnchorRates> = {}
   const anchorCpu: Partial<Record<keyof AnchorRates, number>> = {}
-  for (const kind of ['bare', 'redis', 'pg'] as const) {
-    const anchor = await startAnchor(kind, {
-      databaseUrl: svc.databaseUrl,
-      redisUrl,
-      redisPrefix: svc.redisPrefix,
-    })
-    try {
-      await closedLoop(`${anchor.url}`, () => ({ method: 'GET', path: '/item', headers: {} }), {
-        ...loop,
-        seconds: 1,
-      })
-      const r = await cpuPerAnswer(anchor.pid, () =>
-        closedLoop(anchor.url, () => ({ method: 'GET', path: '/item', headers: {} }), loop),
-      )
-      anchorRps[kind] = r.rps
-      anchorCpu[kind] = r.cpuUsPerRequest
-      log(
-        `anchor ${kind}: ${r.rps.toFixed(0)} req/s (${r.non2xx} non-2xx, ${r.errors} errors, ${r.cpuUsPerRequest.toFixed(0)} µs CPU per answer)`,
-      )
-    } finally {
-      await anchor.close()
-    }
+  const anchors: Partial<Record<'bare' | 'redis' | 'pg', Anchor>> = {}
+  const measureAnchor = async (kind: 'bare' | 'redis' | 'pg') => {
+    const anchor = anchors[kind] as Anchor
+    const build = (): BenchRequest => ({ method: 'GET', path: '/item', headers: {} })
+    await closedLoop(anchor.url, build, { ...loop, seconds: 1 })
+    const r = await cpuPerAnswer(anchor.pid, () => closedLoop(anchor.url, build, loop))
+    log(
+      `anchor ${kind}: ${r.rps.toFixed(0)} req/s (${r.non2xx} non-2xx, ${r.errors} errors, ${r.cpuUsPerRequest.toFixed(0)} µs CPU per answer)`,
+    )
+    return r
   }
-  const tpcb = await pgbenchTpcb(adminUrl, { clients: 10, seconds: options.closedSeconds, scale: 10 })
-  anchorRps.tpcb = tpcb.tps
-  log(
-    `anchor pgbench TPC-B: ${tpcb.tps.toFixed(0)} tx/s, select-only ${tpcb.selectTps.toFixed(0)} tx/s (10 clients, scale 10)`,
-  )
+  const tpcbOf = async () => {
+    const tpcb = await pgbenchTpcb(adminUrl, { clients: 10, seconds: options.closedSeconds, scale: 10 })
+    log(
+      `anchor pgbench TPC-B: ${tpcb.tps.toFixed(0)} tx/s, select-only ${tpcb.selectTps.toFixed(0)} tx/s (10 clients, scale 10)`,
+    )
+    return tpcb
+  }
 
   const service: {
     target: string
     rps: number
     of: keyof AnchorRates
+    anchorRps: number
     goal?: number
     p99: number
     non2xx: number
     cpuUsPerRequest: number
   }[] = []
-  for (const t of ratioTargets(users)) {
-    await closedLoop(svc.url, t.build, { ...loop, seconds: 1 })
-    const r = await cpuPerAnswer(svc.pid, () => closedLoop(svc.url, t.build, loop))
-    service.push({
-      target: t.target,
-      rps: r.rps,
-      of: t.of,
-      goal: t.goal,
-      p99: r.p99,
-      non2xx: r.non2xx,
-      cpuUsPerRequest: r.cpuUsPerRequest,
-    })
-    const codes = Object.entries(r.statuses)
-      .map(([c, n]) => `${c}x${n}`)
-      .join(' ')
-    log(
-      `${t.target}: ${r.rps.toFixed(0)} req/s (answers ${codes}, ${r.errors} errors, p99 ${r.p99} ms, ${r.cpuUsPerRequest.toFixed(0)} µs CPU per answer)`,
-    )
+  let tpcb: Awaited<ReturnType<typeof tpcbOf>> | undefined
+  try {
+    for (const kind of ['bare', 'redis', 'pg'] as const) {
+      anchors[kind] = await startAnchor(kind, {
+        databaseUrl: svc.databaseUrl,
+        redisUrl,
+        redisPrefix: svc.redisPrefix,
+      })
+      const r = await measureAnchor(kind)
+      anchorRps[kind] = r.rps
+      anchorCpu[kind] = r.cpuUsPerRequest
+    }
+    for (const t of ratioTargets(users)) {
+      let before: number
+      if (t.of === 'tpcb') {
+        tpcb = await tpcbOf()
+        before = tpcb.tps
+      } else before = (await measureAnchor(t.of)).rps
+      await closedLoop(svc.url, t.build, { ...loop, seconds: 1 })
+      const r = await cpuPerAnswer(svc.pid, () => closedLoop(svc.url, t.build, loop))
+      service.push({
+        target: t.target,
+        rps: r.rps,
+        of: t.of,
+        anchorRps: before,
+        goal: t.goal,
+        p99: r.p99,
+        non2xx: r.non2xx,
+        cpuUsPerRequest: r.cpuUsPerRequest,
+      })
+      const codes = Object.entries(r.statuses)
+        .map(([c, n]) => `${c}x${n}`)
+        .join(' ')
+      log(
+        `${t.target}: ${r.rps.toFixed(0)} req/s (answers ${codes}, ${r.errors} errors, p99 ${r.p99} ms, ${r.cpuUsPerRequest.toFixed(0)} µs CPU per answer)`,
+      )
+    }
+  } finally {
+    await Promise.all(Object.values(anchors).map((a) => a.close()))
   }
+  if (!tpcb) throw new Error('no service target is judged against TPC-B')
+  anchorRps.tpcb = tpcb.tps
   const rows = ratioRows(anchorRps as AnchorRates, service)
   console.log(
-    `\nHot paths, closed loop (${options.connections} connections, ${options.closedSeconds} s each, one after the other in this run):`,
+    `\nHot paths, closed loop (${options.connections} connections, ${options.closedSeconds} s each, in this run; each service ratio is against the run of its anchor just before it):`,
   )
   console.log(formatRatios(rows))
   // The ratios move with whatever else runs on the cores; what each answer cost its server moves less.

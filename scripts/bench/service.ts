@@ -57,7 +57,7 @@ export interface RunningService {
   redisPrefix: string
   output: () => string
   /** Counters of the in-process probe; `reset` starts the next window from zero. */
-  probe: (reset?: boolean) => Promise<ProbeSnapshot>
+  probe: (reset?: boolean, active?: boolean) => Promise<ProbeSnapshot>
   /** Resident set size and its peak so far, from /proc (what the OS charges the process). */
   memory: () => { rssBytes: number; peakRssBytes: number }
   close: () => Promise<void>
@@ -170,7 +170,7 @@ export async function startService(
       databaseUrl: database.url,
       redisPrefix,
       output: () => service?.output() ?? '',
-      probe: (reset = false) => askProbe(child, nextId++, reset),
+      probe: (reset = false, active?: boolean) => askProbe(child, nextId++, reset, active),
       memory: () => procMemory(pid),
       close: cleanup,
     }
@@ -180,8 +180,16 @@ export async function startService(
   }
 }
 
-/** Asks the probe preloaded in `child` for its counters over IPC (`reset` zeroes them after). */
-export function askProbe(child: ChildProcess, id: number, reset: boolean): Promise<ProbeSnapshot> {
+/**
+ * Asks the probe preloaded in `child` for its counters over IPC (`reset` zeroes them after;
+ * `active` switches its counting on or off first).
+ */
+export function askProbe(
+  child: ChildProcess,
+  id: number,
+  reset: boolean,
+  active?: boolean,
+): Promise<ProbeSnapshot> {
   return new Promise((resolveSnap, reject) => {
     const timer = setTimeout(() => {
       child.off('message', onMessage)
@@ -194,7 +202,7 @@ export function askProbe(child: ChildProcess, id: number, reset: boolean): Promi
       resolveSnap(msg.snapshot)
     }
     child.on('message', onMessage)
-    child.send({ type: 'bench:probe', id, reset })
+    child.send({ type: 'bench:probe', id, reset, active })
   })
 }
 
