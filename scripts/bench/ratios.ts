@@ -76,6 +76,8 @@ export function formatRatios(rows: readonly RatioRow[]): string {
   const header = ['target', 'req/s', 'ratio', 'anchor just before', 'goal', '']
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)))
   const line = (c: string[]) =>
-    c.map((x, i) => (i === 1 || i === 3 ? x.padStart(widths[i] as number) : x.padEnd(widths[i] as number))).join('  ')
+    c
+      .map((x, i) => (i === 1 || i === 3 ? x.padStart(widths[i] as number) : x.padEnd(widths[i] as number)))
+      .join('  ')
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n')
 }
