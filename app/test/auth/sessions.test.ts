@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
@@ -42,6 +43,13 @@ describe('sessions', () => {
     const stored = await keysAndValues()
     expect(stored).to.include(sessionIdOf(session.token))
     expect(stored).not.to.include(session.token)
+  })
+
+  it('keys a session by the hex SHA-256 of its token, so sessions stored by earlier releases still resolve', async () => {
+    const session = await login(app)
+    const id = createHash('sha256').update(session.token).digest('hex')
+    expect(sessionIdOf(session.token)).to.equal(id)
+    expect(await redis.exists(`${prefix}${sessionKeys.session(session.user.id, id)}`)).to.equal(1)
   })
 
   it('sets the cookie HttpOnly, Secure, SameSite and path-wide, with the same token as the body', async () => {
