@@ -8,11 +8,13 @@ import { signUp } from '../../scripts/kit/api.js'
 import { buildServer } from '../src/build.js'
 import { poolWaiting } from '../src/db/pool-stats.js'
 import { BEFORE_ROUTING, type ShedSignal } from '../src/platform/load-shedding.js'
+import { SECURITY_HEADERS } from '../src/platform/security-headers.js'
 import { metrics } from '../src/telemetry/metrics.js'
 import { appPerSuite, LogCapture, testConfig } from './helpers/app.js'
 import { type HammerSample, hammer, timedGet } from './helpers/hammer.js'
 import { type ServerProcess, startServer } from './helpers/process.js'
 
+const WEB_ORIGIN = 'https://app.example.com'
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Keeps the event loop busy most of the time, like a CPU-bound overload, until stopped. */
@@ -95,6 +97,7 @@ describe('load shedding', () => {
         SHED_POOL_WAITING: '1',
         OUTBOX_RELAY_ENABLED: 'false',
         IDEMPOTENCY_SWEEP_INTERVAL_MS: '3600000',
+        WEB_ORIGINS: WEB_ORIGIN,
       },
       (built) => {
         app = built
@@ -110,10 +113,26 @@ describe('load shedding', () => {
       const holding = app.prisma.$queryRaw`SELECT pg_sleep(0.8)::text`.then(() => {})
       const queued = app.prisma.$queryRaw`SELECT 1`.then(() => {})
       await waitFor(() => poolWaiting() >= 1)
-      const busy = await app.inject({ method: 'GET', url: '/v1/me' })
+      const busy = await app.inject({ method: 'GET', url: '/v1/me', headers: { origin: WEB_ORIGIN } })
       expect(busy.statusCode).to.equal(503)
       expect(busy.json().error.code).to.equal('OVERLOADED')
       expect(busy.headers['retry-after']).to.equal('1')
+      // Refused before the security-header and CORS hooks ran: it carries their headers itself.
+      expect(busy.headers).to.include({
+        ...SECURITY_HEADERS,
+        'cache-control': 'no-store',
+        'access-control-allow-origin': WEB_ORIGIN,
+        'access-control-allow-credentials': 'true',
+        vary: 'Origin',
+      })
+      expect(busy.headers['access-control-expose-headers']).to.include('Retry-After')
+      const foreign = await app.inject({
+        method: 'GET',
+        url: '/v1/me',
+        headers: { origin: 'https://evil.example' },
+      })
+      expect(foreign.statusCode).to.equal(503)
+      expect(foreign.headers).not.to.have.property('access-control-allow-origin')
       expect((await app.inject({ method: 'GET', url: '/health/live' })).statusCode).to.equal(200)
       await Promise.all([holding, queued])
       expect(app.loadShedder.shed.poolWaiting).to.be.at.least(1)

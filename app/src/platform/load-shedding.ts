@@ -91,16 +91,26 @@ async function loadShedding(app: FastifyInstance, opts: LoadSheddingOptions) {
   }
   app.decorate('loadShedder', shedder)
 
-  // The error handler gives it the service's error shape and the Retry-After header.
+  const allowedOrigins = new Set(opts.corsOrigins)
+  /**
+   * The headers of every 503 this plugin gives. A routed refusal comes before the security-header
+   * and CORS hooks run, so it carries their headers itself: without CORS a browser cannot read
+   * the Retry-After, and without no-store CloudFront keeps the 503 for its error-caching TTL.
+   */
+  const refusalHeaders = (origin: string | string[] | undefined) => ({
+    ...SECURITY_HEADERS,
+    ...simpleCorsHeaders(typeof origin === 'string' ? origin : undefined, allowedOrigins),
+    'retry-after': String(retryAfterSeconds),
+    'cache-control': 'no-store',
+  })
+  // The error handler gives it the service's error shape.
   const shed = (signal: ShedSignal, request: FastifyRequest): HttpError => {
     shedder.shed[signal]++
     metrics.shed(request.routeOptions.url ?? 'unknown')
     try {
       shedder.onShed?.(signal, request)
     } catch {}
-    return new HttpError(503, 'OVERLOADED', MESSAGE, undefined, {
-      'retry-after': String(retryAfterSeconds),
-    })
+    return new HttpError(503, 'OVERLOADED', MESSAGE, undefined, refusalHeaders(request.headers.origin))
   }
 
   // Start-up (schema compilation, connecting, other plugins' onReady work) blocks the loop; the
@@ -171,7 +181,6 @@ async function loadShedding(app: FastifyInstance, opts: LoadSheddingOptions) {
     return undefined
   }
   const summary = new ShedSummary(app)
-  const allowedOrigins = new Set(opts.corsOrigins)
   const refuse = (req: IncomingMessage, res: ServerResponse, signal: ShedSignal) => {
     const startedAt = performance.now()
     shedder.shed[signal]++
@@ -183,14 +192,9 @@ async function loadShedding(app: FastifyInstance, opts: LoadSheddingOptions) {
     } catch {}
     const requestId = requestIdOf(req)
     const body = JSON.stringify({ error: { code: 'OVERLOADED', message: MESSAGE, requestId } })
-    const origin = req.headers.origin
     res.writeHead(503, {
-      ...SECURITY_HEADERS,
-      ...simpleCorsHeaders(typeof origin === 'string' ? origin : undefined, allowedOrigins),
+      ...refusalHeaders(req.headers.origin),
       'x-request-id': requestId,
-      'retry-after': String(retryAfterSeconds),
-      // CloudFront would otherwise keep an error answer for its error-caching TTL.
-      'cache-control': 'no-store',
       'content-type': 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(body),
     })
