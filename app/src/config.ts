@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import { getHeapStatistics } from 'node:v8'
-import { ENV, hashConcurrencyFor } from './contract.js'
+import { ENV, hashConcurrencyFor, LIBUV_DEFAULT_THREADS } from './contract.js'
 import { writerSourceProblem } from './db/writer-endpoint.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -248,6 +248,8 @@ export function loadConfig(env: Env = process.env): Config {
   const mfaKey = read.keys(ENV.mfaEncryptionKey, 32)[0]
   const mfaOldKeys = read.keys('MFA_ENCRYPTION_KEYS_OLD', 32)
   const mfaOptional = read.bool(ENV.mfaEncryptionOptional, false)
+  // libuv's own bounds; it reads the variable itself, this only judges the hashing share of it.
+  const threadPool = read.int(ENV.uvThreadPoolSize, LIBUV_DEFAULT_THREADS, 1, 1024)
 
   const config: Config = {
     host: read.string('HOST', '0.0.0.0'),
@@ -342,8 +344,14 @@ export function loadConfig(env: Env = process.env): Config {
         parallelism: read.int('PASSWORD_ARGON2_PARALLELISM', 1, 1, 8),
       },
       limits: {
-        // Half the cores (contract.ts): the other routes keep the rest through a sign-in storm.
-        concurrency: read.int(ENV.passwordHashConcurrency, hashConcurrencyFor(availableParallelism()), 1, 64),
+        // Half the cores (contract.ts): the other routes keep the rest through a sign-in storm. By
+        // default one libuv thread at least stays free of hashes (see the check below).
+        concurrency: read.int(
+          ENV.passwordHashConcurrency,
+          Math.max(1, Math.min(hashConcurrencyFor(availableParallelism()), threadPool - 1)),
+          1,
+          64,
+        ),
         queueMax: read.int('PASSWORD_HASH_QUEUE_MAX', 32, 0, 10_000),
         queueTimeoutMs: read.int('PASSWORD_HASH_QUEUE_TIMEOUT_MS', 100, 1, 60_000),
       },
@@ -420,6 +428,14 @@ export function loadConfig(env: Env = process.env): Config {
     },
   }
 
+  const hashing = config.passwords.limits.concurrency
+  if (hashing >= threadPool) {
+    problems.push(
+      `${ENV.passwordHashConcurrency} (${hashing}) must be below ${ENV.uvThreadPoolSize} (${threadPool}` +
+        `${env[ENV.uvThreadPoolSize] === undefined ? ", libuv's default" : ''}): hashes would hold every libuv thread ` +
+        `and DNS lookups, file reads and zlib would wait behind them; set ${ENV.uvThreadPoolSize}=${hashing + LIBUV_DEFAULT_THREADS}`,
+    )
+  }
   if (config.session.cookieName.startsWith('__Host-') && !config.session.cookieSecure) {
     problems.push(
       'SESSION_COOKIE_NAME: a __Host- cookie needs COOKIE_SECURE=true (browsers refuse it otherwise)',

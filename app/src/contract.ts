@@ -70,7 +70,12 @@ export const ENV = {
   mfaEncryptionOptional: 'MFA_ENCRYPTION_OPTIONAL',
   /** Password hashes run at once; infra sets it from the task's vCPUs (`hashConcurrencyFor`). */
   passwordHashConcurrency: 'PASSWORD_HASH_CONCURRENCY',
+  /** libuv's thread pool, read by libuv itself at its first use; infra sets it (`threadPoolSizeFor`). */
+  uvThreadPoolSize: 'UV_THREADPOOL_SIZE',
 } as const
+
+/** libuv's thread pool when UV_THREADPOOL_SIZE is unset, and what the service keeps beside hashing. */
+export const LIBUV_DEFAULT_THREADS = 4
 
 /**
  * Password hashes an instance with `cores` CPUs runs at once: half of them, at least one. Each hash
@@ -80,6 +85,16 @@ export const ENV = {
  */
 export function hashConcurrencyFor(cores: number): number {
   return Math.max(1, Math.floor(cores / 2))
+}
+
+/**
+ * libuv threads for `hashConcurrency` hashes at once: argon2 and scrypt each hold one of them for
+ * the whole hash, and DNS lookups (every new database, Redis or AWS connection), file reads and
+ * zlib share the same pool. A login storm with the hashes holding every thread would stall those
+ * behind 40 ms hashes, so libuv's default four stay free beside them.
+ */
+export function threadPoolSizeFor(hashConcurrency: number): number {
+  return hashConcurrency + LIBUV_DEFAULT_THREADS
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   type StackName,
   ssmParameters,
   TAG_KEYS,
+  threadPoolSizeFor,
 } from '../../app/src/contract.js'
 import { Cache } from './cache.js'
 import type { StackConfig } from './config.js'
@@ -359,6 +360,7 @@ function buildService(ctx: RegionContext, d: ServiceDeps): Service {
         [ENV.s3Region]: cfg.region,
         // The container sees the host's CPUs; the task has `cpu` units of them (1024 per vCPU).
         [ENV.passwordHashConcurrency]: String(hashConcurrencyFor(cfg.service.cpu / 1024)),
+        [ENV.uvThreadPoolSize]: String(threadPoolSizeFor(hashConcurrencyFor(cfg.service.cpu / 1024))),
         ...d.mail.environment,
         APP_BASE_URL: `https://${cfg.dns.staticDomain}`,
         // The web client on the static domain calls the API with credentials (docs/web.md).

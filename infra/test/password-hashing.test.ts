@@ -25,5 +25,13 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       expect((await deployedEnv(name, withCpu(name, 4096))).PASSWORD_HASH_CONCURRENCY).to.equal('2')
       expect((await deployedEnv(name, withCpu(name, 512))).PASSWORD_HASH_CONCURRENCY).to.equal('1')
     })
+
+    it('sizes libuv’s thread pool so four threads stay free beside the hashes, at every task size', async () => {
+      expect((await deployedEnv(name)).UV_THREADPOOL_SIZE).to.equal('5')
+      // 16 vCPUs hash 8 at once: with libuv's default 4 threads the service would refuse to boot.
+      const large = await deployedEnv(name, withCpu(name, 16384))
+      expect(large).to.include({ PASSWORD_HASH_CONCURRENCY: '8', UV_THREADPOOL_SIZE: '12' })
+      expect(loadConfig(large).passwords.limits.concurrency).to.equal(8)
+    })
   })
 }

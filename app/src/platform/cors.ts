@@ -29,7 +29,10 @@ export const CORS_EXPOSED_HEADERS = ['X-Request-Id', 'Retry-After', 'Idempotent-
  * The CORS headers of a simple (not preflight) answer to `origin`, as @fastify/cors writes them
  * with the options below, for answers written before Fastify sees the request (load-shedding.ts).
  */
-export function simpleCorsHeaders(origin: string | undefined, allowed: ReadonlySet<string>) {
+export function simpleCorsHeaders(
+  origin: string | undefined,
+  allowed: ReadonlySet<string>,
+): Record<string, string> {
   if (origin === undefined || !allowed.has(origin)) return { vary: 'Origin' }
   return {
     'access-control-allow-origin': origin,

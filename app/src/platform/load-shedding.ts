@@ -97,7 +97,7 @@ async function loadShedding(app: FastifyInstance, opts: LoadSheddingOptions) {
    * and CORS hooks run, so it carries their headers itself: without CORS a browser cannot read
    * the Retry-After, and without no-store CloudFront keeps the 503 for its error-caching TTL.
    */
-  const refusalHeaders = (origin: string | string[] | undefined) => ({
+  const refusalHeaders = (origin: string | string[] | undefined): Record<string, string> => ({
     ...SECURITY_HEADERS,
     ...simpleCorsHeaders(typeof origin === 'string' ? origin : undefined, allowedOrigins),
     'retry-after': String(retryAfterSeconds),

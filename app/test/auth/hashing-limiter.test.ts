@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os'
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
-import { loadConfig } from '../../src/config.js'
-import { hashConcurrencyFor } from '../../src/contract.js'
+import { ConfigError, loadConfig } from '../../src/config.js'
+import { hashConcurrencyFor, threadPoolSizeFor } from '../../src/contract.js'
 import {
   HashingLimiter,
   HashingOverloadedError,
@@ -24,11 +24,40 @@ describe('hashing limiter', () => {
   it('hashes on half the cores by default, at least one, and takes PASSWORD_HASH_CONCURRENCY as given', () => {
     expect([1, 2, 3, 4, 8, 16].map(hashConcurrencyFor)).to.deep.equal([1, 1, 1, 2, 4, 8])
     expect(hashConcurrencyFor(0.5)).to.equal(1)
-    const defaults = loadConfig(testEnv({ PASSWORD_HASH_CONCURRENCY: undefined }))
+    const defaults = loadConfig(
+      testEnv({ PASSWORD_HASH_CONCURRENCY: undefined, UV_THREADPOOL_SIZE: undefined }),
+    )
+    // Half the cores, leaving one of libuv's four default threads free of hashes at least.
     expect(defaults.passwords.limits.concurrency).to.equal(
-      Math.max(1, Math.floor(availableParallelism() / 2)),
+      Math.max(1, Math.min(Math.floor(availableParallelism() / 2), 3)),
     )
     expect(loadConfig(testEnv({ PASSWORD_HASH_CONCURRENCY: '3' })).passwords.limits.concurrency).to.equal(3)
+  })
+
+  it('refuses to boot with hashes that would hold every libuv thread, and says what to set', () => {
+    expect(() =>
+      loadConfig(testEnv({ PASSWORD_HASH_CONCURRENCY: '4', UV_THREADPOOL_SIZE: undefined })),
+    ).to.throw(
+      ConfigError,
+      /PASSWORD_HASH_CONCURRENCY \(4\) must be below UV_THREADPOOL_SIZE \(4, libuv's default\).*set UV_THREADPOOL_SIZE=8/,
+    )
+    expect(() => loadConfig(testEnv({ PASSWORD_HASH_CONCURRENCY: '6', UV_THREADPOOL_SIZE: '6' }))).to.throw(
+      ConfigError,
+      /PASSWORD_HASH_CONCURRENCY \(6\) must be below UV_THREADPOOL_SIZE \(6\)/,
+    )
+    // A pool of one has no thread to spare for even one hash.
+    expect(() =>
+      loadConfig(testEnv({ PASSWORD_HASH_CONCURRENCY: undefined, UV_THREADPOOL_SIZE: '1' })),
+    ).to.throw(ConfigError, /UV_THREADPOOL_SIZE \(1\)/)
+    expect(() => loadConfig(testEnv({ UV_THREADPOOL_SIZE: '0' }))).to.throw(
+      ConfigError,
+      /UV_THREADPOOL_SIZE must be/,
+    )
+    const wide = loadConfig(
+      testEnv({ PASSWORD_HASH_CONCURRENCY: '8', UV_THREADPOOL_SIZE: String(threadPoolSizeFor(8)) }),
+    )
+    expect(wide.passwords.limits.concurrency).to.equal(8)
+    expect(threadPoolSizeFor(8)).to.equal(12)
   })
 
   it('runs at most `concurrency` tasks at once and starts the waiting ones in arrival order', async () => {
