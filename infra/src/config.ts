@@ -89,6 +89,37 @@ export function loadConfig(): StackConfig {
 
 type SetHint = (key: string, example: string) => string
 
+/** Fargate's Linux task sizes: memory (MiB) from, to and step for each task CPU value (ECS RegisterTaskDefinition). */
+const FARGATE_SIZES: Record<number, [number, number, number]> = {
+  256: [512, 2048, 512],
+  512: [1024, 4096, 1024],
+  1024: [2048, 8192, 1024],
+  2048: [4096, 16384, 1024],
+  4096: [8192, 30720, 1024],
+  8192: [16384, 61440, 4096],
+  16384: [32768, 122880, 8192],
+}
+
+/**
+ * Why ECS would refuse a Fargate task of `cpu` units and `memory` MiB, or undefined. Caught here, a
+ * typo fails the preview with the valid values instead of `pulumi up` failing at RegisterTaskDefinition
+ * ("No Fargate configuration exists for given values") after the rest of the region was built.
+ */
+export function fargateSizeProblem(cpu: number, memory: number): string | undefined {
+  const range = FARGATE_SIZES[cpu]
+  if (!range) {
+    return `service.cpu must be one of Fargate's task sizes ${Object.keys(FARGATE_SIZES).join(', ')} (got ${cpu})`
+  }
+  const [from, to, step] = range
+  // 256 units take 512, 1024 or 2048: not an even step from 512, so listed apart.
+  const ok =
+    cpu === 256
+      ? [512, 1024, 2048].includes(memory)
+      : memory >= from && memory <= to && (memory - from) % step === 0
+  if (ok) return undefined
+  return `service.memory ${memory} MiB is not a Fargate size for service.cpu ${cpu}: ${from}..${to} MiB in steps of ${step}${cpu === 256 ? ' (512, 1024 or 2048)' : ''}`
+}
+
 function validate(c: StackConfig, set: SetHint): void {
   const fail = (msg: string, key: string, example: string) => {
     throw new ConfigError(`${msg}; run: ${set(key, example)}`)
@@ -123,6 +154,12 @@ function validate(c: StackConfig, set: SetHint): void {
   }
   if (s.scaleInCpu >= s.cpuTarget) {
     fail('service.scaleInCpu must be below service.cpuTarget', 'service.scaleInCpu', '30 --path')
+  }
+  const size = fargateSizeProblem(s.cpu, s.memory)
+  if (size) {
+    const range = FARGATE_SIZES[s.cpu]
+    if (range) fail(size, 'service.memory', `${range[0]} --path`)
+    else fail(size, 'service.cpu', '1024 --path')
   }
   if (s.stopTimeoutSeconds < 2 || s.stopTimeoutSeconds > 120) {
     fail('service.stopTimeoutSeconds must be 2..120 on Fargate', 'service.stopTimeoutSeconds', '30 --path')

@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import { fargateSizeProblem } from '../src/config.js'
 import { stack } from './helpers.js'
 
 const rejects = async (p: Promise<unknown>) => {
@@ -64,6 +65,41 @@ describe('stack config validation', () => {
       stack('us-east', { 'blueprint:service': JSON.stringify({ image: 'i', scaleInCpu: 80 }) }),
     )
     expect(err.message).to.include('service.scaleInCpu must be below service.cpuTarget')
+  })
+
+  it('refuses a task size Fargate has not, naming the valid ones, before anything is built', async () => {
+    const service = (size: object) => ({ 'blueprint:service': JSON.stringify({ image: 'i', ...size }) })
+    const cpu = await rejects(stack('us-east', service({ cpu: 100 })))
+    expect(cpu.message).to.include("service.cpu must be one of Fargate's task sizes 256, 512, 1024")
+    expect(cpu.message).to.include('pulumi config set blueprint:service.cpu 1024')
+    const zero = await rejects(stack('us-east', service({ cpu: 0 })))
+    expect(zero.message).to.include('(got 0)')
+    const memory = await rejects(stack('eu-west', service({ cpu: 1024, memory: 16384 })))
+    expect(memory.message).to.include(
+      'service.memory 16384 MiB is not a Fargate size for service.cpu 1024: 2048..8192',
+    )
+    expect(memory.message).to.include('pulumi config set blueprint:service.memory 2048')
+    const offStep = await rejects(stack('us-east', service({ cpu: 8192, memory: 18432 })))
+    expect(offStep.message).to.include('in steps of 4096')
+    const quarter = await rejects(stack('us-east', service({ cpu: 256, memory: 1536 })))
+    expect(quarter.message).to.include('(512, 1024 or 2048)')
+  })
+
+  it('accepts every Fargate size at the edges of its range', () => {
+    for (const [cpu, memory] of [
+      [256, 512],
+      [256, 2048],
+      [512, 4096],
+      [2048, 16384],
+      [4096, 30720],
+      [8192, 61440],
+      [16384, 32768],
+      [16384, 122880],
+    ] as const) {
+      expect(fargateSizeProblem(cpu, memory), `${cpu}/${memory}`).to.equal(undefined)
+    }
+    expect(fargateSizeProblem(4096, 31744)).to.be.a('string')
+    expect(fargateSizeProblem(2048, 3072)).to.be.a('string')
   })
 
   it('reads sizes from config: a smaller cache and more replicas show up in the resources', async () => {

@@ -6,11 +6,14 @@ import { stackConfig } from '../plan/inventory.js'
 import type { StackName } from '../src/config.js'
 import { deployedEnv } from './helpers.js'
 
-/** Stack config of `name` with the service task at `cpu` units. */
+// The smallest memory Fargate pairs with each task size (infra/src/config.ts refuses other pairs).
+const MIN_MEMORY: Record<number, number> = { 512: 1024, 4096: 8192, 16384: 32768 }
+
+/** Stack config of `name` with the service task at `cpu` units and the least memory Fargate allows. */
 function withCpu(name: StackName, cpu: number): Record<string, string> {
   const key = 'blueprint:service'
   const service = JSON.parse(stackConfig(name)[key] ?? '{}') as Record<string, unknown>
-  return { [key]: JSON.stringify({ ...service, cpu }) }
+  return { [key]: JSON.stringify({ ...service, cpu, memory: MIN_MEMORY[cpu] }) }
 }
 
 for (const name of ['us-east', 'eu-west'] as StackName[]) {
