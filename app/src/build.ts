@@ -5,7 +5,7 @@ import pino, { type DestinationStream } from 'pino'
 import app from './app.js'
 import type { Config } from './config.js'
 import { frameworkErrorBody } from './platform/errors.js'
-import { censorHeaders, censorSecrets } from './platform/log-redaction.js'
+import { censorChildBindings, censorHeaders, censorSecrets } from './platform/log-redaction.js'
 import { requestIdOf } from './platform/request-id.js'
 import { AccessLog } from './platform/request-log.js'
 import { buildValidator } from './platform/validation.js'
@@ -71,6 +71,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       ;(reply as FastifyReply).code(status).send(body)
     },
   }).withTypeProvider<TypeBoxTypeProvider>()
+  // Every request's logger is a child of this one (its `reqId`), and so are the components'.
+  censorChildBindings(fastify.log)
   // Node closes connections whose headers take longer than this; it must exceed keep-alive.
   fastify.server.headersTimeout = config.keepAliveTimeoutMs + 1000
   await fastify.register(app, { config })

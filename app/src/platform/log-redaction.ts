@@ -101,3 +101,22 @@ function censorEach(body: Fields): Fields {
   }
   return copy ?? body
 }
+
+/** A logger whose children carry bindings (pino's and Fastify's loggers). */
+interface Parent {
+  child(bindings: Fields, options?: unknown): unknown
+}
+
+/**
+ * Censors the bindings of every child of `logger` (`log.child({ token })`), as `censorSecrets`
+ * censors a line: pino runs `formatters.log` on each line's own object only and gives children a
+ * pass-through `formatters.bindings` (lib/proto.js), so bound fields would print as given. Children
+ * are created from their parent by prototype, so they and theirs inherit the wrapper.
+ */
+export function censorChildBindings<T extends Parent>(logger: T): T {
+  const child = logger.child
+  logger.child = function (this: T, bindings: Fields, options?: unknown) {
+    return child.call(this, censorSecrets(bindings), options)
+  }
+  return logger
+}

@@ -1,7 +1,12 @@
 import { expect } from 'chai'
 import pino from 'pino'
-import { loggerOptions } from '../../src/build.js'
-import { CENSOR, censorHeaders, censorSecrets } from '../../src/platform/log-redaction.js'
+import { buildServer, loggerOptions } from '../../src/build.js'
+import {
+  CENSOR,
+  censorChildBindings,
+  censorHeaders,
+  censorSecrets,
+} from '../../src/platform/log-redaction.js'
 import { LogCapture, testConfig } from '../helpers/app.js'
 
 describe('log redaction', () => {
@@ -90,5 +95,43 @@ describe('log redaction', () => {
     expect(all).to.include('"msg":"looped"').and.to.include('"msg":"inherited"')
     for (const secret of ['tok-self', 'tok-inherited']) expect(all).not.to.include(secret)
     expect(looped.token).to.equal('tok-self')
+  })
+
+  it('censors the bindings of child loggers, their children and the service’s request loggers', async () => {
+    const stream = new LogCapture()
+    const log = censorChildBindings(
+      pino(loggerOptions(testConfig({ LOG_LEVEL: 'info' }), stream) as pino.LoggerOptions, stream),
+    )
+    const child = log.child({ component: 'mail', token: 'tok-bound', link: { token: 'tok-bound-nested' } })
+    child.info('sent')
+    child.child({ password: 'pw-bound' }).info('nested child')
+    const all = stream.raw.join('\n')
+    for (const secret of ['tok-bound', 'pw-bound']) expect(all).not.to.include(secret)
+    const sent = stream.lines.find((l) => l.msg === 'sent') as Record<string, unknown>
+    expect(sent).to.include({ component: 'mail', token: CENSOR, pid: process.pid })
+    expect(sent.link).to.deep.equal({ token: CENSOR })
+    expect(stream.lines.find((l) => l.msg === 'nested child')).to.include({
+      component: 'mail',
+      token: CENSOR,
+      password: CENSOR,
+    })
+
+    // The service wires it in: a route's child of the request logger is censored too.
+    const served = new LogCapture()
+    const app = await buildServer(testConfig({ LOG_LEVEL: 'info' }), { logStream: served })
+    try {
+      app.get('/bound', async (request) => {
+        request.log.child({ token: 'tok-route' }).info('bound in a route')
+        return { ok: true }
+      })
+      await app.ready()
+      expect((await app.inject({ method: 'GET', url: '/bound' })).statusCode).to.equal(200)
+    } finally {
+      await app.close()
+    }
+    const line = served.lines.find((l) => l.msg === 'bound in a route') as Record<string, unknown>
+    expect(line).to.include({ token: CENSOR })
+    expect(line.reqId).to.be.a('string')
+    expect(served.raw.join('\n')).not.to.include('tok-route')
   })
 })
