@@ -249,7 +249,15 @@ export function loadConfig(env: Env = process.env): Config {
   const mfaOldKeys = read.keys('MFA_ENCRYPTION_KEYS_OLD', 32)
   const mfaOptional = read.bool(ENV.mfaEncryptionOptional, false)
   // libuv's own bounds; it reads the variable itself, this only judges the hashing share of it.
+  const poolProblems = problems.length
   const threadPool = read.int(ENV.uvThreadPoolSize, LIBUV_DEFAULT_THREADS, 1, 1024)
+  if (env[ENV.uvThreadPoolSize] !== undefined && env[ENV.uvThreadPoolSize]?.trim() === '') {
+    // libuv reads an empty value as 0 and starts one thread, not its default four.
+    problems.push(
+      `${ENV.uvThreadPoolSize} is set but empty (libuv then runs one thread); unset it or give a number`,
+    )
+  }
+  const poolKnown = problems.length === poolProblems
 
   const config: Config = {
     host: read.string('HOST', '0.0.0.0'),
@@ -429,7 +437,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const hashing = config.passwords.limits.concurrency
-  if (hashing >= threadPool) {
+  if (poolKnown && hashing >= threadPool) {
     problems.push(
       `${ENV.passwordHashConcurrency} (${hashing}) must be below ${ENV.uvThreadPoolSize} (${threadPool}` +
         `${env[ENV.uvThreadPoolSize] === undefined ? ", libuv's default" : ''}): hashes would hold every libuv thread ` +

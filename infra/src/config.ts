@@ -117,7 +117,8 @@ export function fargateSizeProblem(cpu: number, memory: number): string | undefi
       ? [512, 1024, 2048].includes(memory)
       : memory >= from && memory <= to && (memory - from) % step === 0
   if (ok) return undefined
-  return `service.memory ${memory} MiB is not a Fargate size for service.cpu ${cpu}: ${from}..${to} MiB in steps of ${step}${cpu === 256 ? ' (512, 1024 or 2048)' : ''}`
+  const sizes = cpu === 256 ? '512, 1024 or 2048 MiB' : `${from}..${to} MiB in steps of ${step}`
+  return `service.memory ${memory} MiB is not a Fargate size for service.cpu ${cpu}: ${sizes}`
 }
 
 function validate(c: StackConfig, set: SetHint): void {
@@ -159,7 +160,11 @@ function validate(c: StackConfig, set: SetHint): void {
   if (size) {
     const range = FARGATE_SIZES[s.cpu]
     if (range) fail(size, 'service.memory', `${range[0]} --path`)
-    else fail(size, 'service.cpu', '1024 --path')
+    // The task size that takes the configured memory, so the suggested fix is the last one needed.
+    const fits = [1024, ...Object.keys(FARGATE_SIZES).map(Number)].find(
+      (cpu) => fargateSizeProblem(cpu, s.memory) === undefined,
+    )
+    fail(size, 'service.cpu', `${fits ?? 1024} --path`)
   }
   if (s.stopTimeoutSeconds < 2 || s.stopTimeoutSeconds > 120) {
     fail('service.stopTimeoutSeconds must be 2..120 on Fargate', 'service.stopTimeoutSeconds', '30 --path')

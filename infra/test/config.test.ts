@@ -82,7 +82,10 @@ describe('stack config validation', () => {
     const offStep = await rejects(stack('us-east', service({ cpu: 8192, memory: 18432 })))
     expect(offStep.message).to.include('in steps of 4096')
     const quarter = await rejects(stack('us-east', service({ cpu: 256, memory: 1536 })))
-    expect(quarter.message).to.include('(512, 1024 or 2048)')
+    expect(quarter.message).to.include('for service.cpu 256: 512, 1024 or 2048 MiB;')
+    // A mistyped cpu with a memory set: the suggested cpu is one that takes that memory.
+    const typo = await rejects(stack('us-east', service({ cpu: 4000, memory: 16384 })))
+    expect(typo.message).to.include('pulumi config set blueprint:service.cpu 2048')
   })
 
   it('accepts every Fargate size at the edges of its range', () => {

@@ -42,7 +42,10 @@ export function startAnchor(
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   return new Promise((resolveAnchor, reject) => {
-    const timer = setTimeout(() => reject(new Error(`anchor ${kind} did not start within 30 s`)), 30_000)
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`anchor ${kind} did not start within 30 s`))
+    }, 30_000)
     child.once('exit', (code) => reject(new Error(`anchor ${kind} exited (${code}) before listening`)))
     child.on('message', (msg: { type?: string; port?: number }) => {
       if (msg?.type !== 'listening') return
