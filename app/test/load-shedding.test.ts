@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process'
 import http from 'node:http'
 import net from 'node:net'
+import { fileURLToPath } from 'node:url'
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
-import { openLoop } from '../../scripts/bench/open-loop.js'
+import type { Sample } from '../../scripts/bench/open-loop.js'
 import { summarize } from '../../scripts/bench/stats.js'
 import { signUp } from '../../scripts/kit/api.js'
 import { buildServer } from '../src/build.js'
@@ -11,7 +13,8 @@ import { BEFORE_ROUTING, type ShedSignal } from '../src/platform/load-shedding.j
 import { SECURITY_HEADERS } from '../src/platform/security-headers.js'
 import { metrics } from '../src/telemetry/metrics.js'
 import { appPerSuite, LogCapture, testConfig } from './helpers/app.js'
-import { type HammerSample, hammer, timedGet } from './helpers/hammer.js'
+import { type HammerSample, timedGet } from './helpers/hammer.js'
+import type { OverloadRequest } from './helpers/overload-client.js'
 import { type ServerProcess, startServer } from './helpers/process.js'
 
 const WEB_ORIGIN = 'https://app.example.com'
@@ -404,6 +407,39 @@ describe('load shedding past capacity, over real HTTP', () => {
  * One overload run: the route's unloaded latency, its closed-loop capacity, then three times that
  * as a fixed arrival rate for 3 s with health probes in the middle of it.
  */
+/**
+ * Runs helpers/overload-client.ts in its own process: `started` settles when its overload begins,
+ * `result` with what it measured.
+ */
+function overloadFromOwnProcess(job: OverloadRequest) {
+  const script = fileURLToPath(new URL('./helpers/overload-client.ts', import.meta.url))
+  const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(job)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let out = ''
+  let markStarted: () => void = () => {}
+  const started = new Promise<void>((resolve) => {
+    markStarted = resolve
+  })
+  child.stdout.setEncoding('utf8')
+  child.stdout.on('data', (chunk: string) => {
+    out += chunk
+    if (out.includes('overload started\n')) markStarted()
+  })
+  const result = new Promise<{ capacity: number; samples: Sample[]; clientLagMs: number }>(
+    (resolve, reject) => {
+      const kill = setTimeout(() => child.kill('SIGKILL'), 60_000)
+      child.once('exit', (code) => {
+        clearTimeout(kill)
+        markStarted()
+        if (code !== 0) return reject(new Error(`overload client exited with ${code}`))
+        resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}'))
+      })
+    },
+  )
+  return { started, result }
+}
+
 async function overloadOnce(
   baseUrl: string,
   path: string,
@@ -417,17 +453,12 @@ async function overloadOnce(
     if (i >= 10 && sample.status === 200) unloaded.push(sample.ms)
   }
   // Without shedding the queue, and every answer's wait, grows for the whole run at this rate.
-  const closed = await hammer(`${baseUrl}${path}`, headers, { clients: 16, seconds: 1.5 })
-  const capacity = closed.filter((s) => s.status === 200).length / 1.5
-  const overload = openLoop(
-    baseUrl,
-    [{ name: 'overload', rps: Math.ceil(capacity * 3), seconds: 3 }],
-    () => ({ route: path, request: { method: 'GET', path, headers } }),
-  )
+  const overload = overloadFromOwnProcess({ baseUrl, path, headers, factor: 3, seconds: 3 })
+  await overload.started
   await sleep(1500)
   const health: HammerSample[] = await Promise.all(
     Array.from({ length: 5 }, () => timedGet(`${baseUrl}/health/live`, {}, agent)),
   )
-  const { samples, clientLagMs } = await overload
+  const { capacity, samples, clientLagMs } = await overload.result
   return { unloaded, capacity, samples, health, clientLagMs }
 }
