@@ -1,4 +1,6 @@
+import type { AddressInfo } from 'node:net'
 import { expect } from 'chai'
+import { buildTestApp } from './helpers/app.js'
 import { bearer, login } from './helpers/users.js'
 import { instancePairWithStreams, type Running } from './transactions.support.js'
 
@@ -56,5 +58,45 @@ describe('notifications: stream limits', () => {
     const res = await fetch(`${a.url}/v1/notifications/stream`, { headers: bearer(user.token) })
     expect(res.headers.get('cache-control')).to.match(/no-store/)
     await res.body?.cancel()
+  })
+})
+
+describe('notifications: a stream closed while its replay waits', () => {
+  it('starts no heartbeat for a client that left during the replay', async function () {
+    this.timeout(20_000)
+    const app = await buildTestApp({
+      DATABASE_POOL_MAX: '1',
+      NOTIFICATIONS_HEARTBEAT_MS: '50',
+      OUTBOX_RELAY_ENABLED: 'false',
+      IDEMPOTENCY_SWEEP_INTERVAL_MS: '3600000',
+    })
+    try {
+      const user = await login(app)
+      await app.listen({ port: 0, host: '127.0.0.1' })
+      const { port } = app.server.address() as AddressInfo
+      let touches = 0
+      const touch = app.sessions.touch.bind(app.sessions)
+      app.sessions.touch = (...args) => {
+        touches++
+        return touch(...args)
+      }
+      // The pool's one connection is busy: the replay waits for it while the client goes away.
+      // Prisma's promises are lazy: `then` sends the query now.
+      const holding = app.prisma.$queryRaw`SELECT pg_sleep(0.6)::text`.then(() => {})
+      const aborted = new AbortController()
+      const res = await fetch(`http://127.0.0.1:${port}/v1/notifications/stream`, {
+        headers: { ...bearer(user.token), 'last-event-id': '1' },
+        signal: aborted.signal,
+      })
+      expect(res.status).to.equal(200)
+      const afterOpen = touches
+      aborted.abort()
+      await holding
+      await new Promise((r) => setTimeout(r, 400))
+      // Eight heartbeats' time after the replay ended: none ran for the departed client.
+      expect(touches - afterOpen).to.equal(0)
+    } finally {
+      await app.close()
+    }
   })
 })

@@ -160,6 +160,9 @@ const notifications: FastifyPluginAsyncTypebox<{ maxStreamsPerUser: number }> = 
         close()
         return
       }
+      // The client may have gone while the replay waited for the database: its close ran before
+      // there was a heartbeat to clear, and one started now would tick (and touch Redis) forever.
+      if (closed) return
       for (const message of pending.splice(0)) send(message)
       live = true
 
