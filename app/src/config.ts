@@ -251,7 +251,7 @@ export function loadConfig(env: Env = process.env): Config {
   // libuv's own bounds; it reads the variable itself, this only judges the hashing share of it.
   const poolProblems = problems.length
   const threadPool = read.int(ENV.uvThreadPoolSize, LIBUV_DEFAULT_THREADS, 1, 1024)
-  if (env[ENV.uvThreadPoolSize] !== undefined && env[ENV.uvThreadPoolSize]?.trim() === '') {
+  if (env[ENV.uvThreadPoolSize]?.trim() === '') {
     // libuv reads an empty value as 0 and starts one thread, not its default four.
     problems.push(
       `${ENV.uvThreadPoolSize} is set but empty (libuv then runs one thread); unset it or give a number`,
