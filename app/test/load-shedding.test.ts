@@ -368,32 +368,37 @@ describe('load shedding past capacity, over real HTTP', () => {
     this.timeout(90_000)
     const path = '/v1/transactions?limit=20'
     const agent = new http.Agent({ keepAlive: true })
-    // The load comes from this process, on the same 2 cores as the service: a neighbour's burst of
-    // CPU can hold the client back as much as the server. So the latency ratio gets a second
-    // attempt; without shedding it fails both by far (the queue grows for the whole run), and every
-    // other property must hold in each attempt.
+    // The load comes from a process on the same 2 cores as the service: a neighbour's burst of CPU
+    // can hold the client back as much as the server. So the latency ratio gets three attempts;
+    // without shedding it fails each by far (the queue grows for the whole run), and every other
+    // property must hold in each attempt.
     const attempts: string[] = []
     try {
-      for (let attempt = 1; attempt <= 2; attempt++) {
+      for (let attempt = 1; attempt <= 3; attempt++) {
         const run = await overloadOnce(server.url, path, headers, agent)
-        const statuses = new Set(run.samples.map((s) => s.status))
-        expect([...statuses].sort()).to.deep.equal([200, 503])
-        expect(run.samples.filter((s) => s.status === 503).every((s) => s.retryAfter === '1')).to.equal(true)
-        expect(run.health.map((h) => h.status)).to.deep.equal([200, 200, 200, 200, 200])
         const baseline = summarize(run.unloaded)
-        const accepted = summarize(run.samples.filter((s) => s.status === 200).map((s) => s.latencyMs))
+        const ok = run.samples.filter((s) => s.status === 200)
+        // Counted from when each request actually left: a client that falls behind its own schedule
+        // (it shares the 2 cores with the service) would otherwise add its lag to every answer. The
+        // service's own queue still counts: a request waits in it, or for a socket, after it left.
+        const accepted = summarize(ok.map((s) => s.intendedMs + s.latencyMs - s.sentMs))
+        const fromIntended = summarize(ok.map((s) => s.latencyMs))
         // A ratio of two latencies measured here and now, not a number of milliseconds. The unloaded
         // p95 counts from 10 ms: the route answers in ~3 ms, where a few ms of scheduling noise on a
         // 2-core machine moved the ratio 2x between runs (79-125 ms accepted p50 read as 26x).
         const ratio = accepted.p50 / Math.max(baseline.p95, 10)
         attempts.push(
-          `attempt ${attempt}: accepted p50 ${accepted.p50.toFixed(1)} ms vs unloaded p95 ` +
+          `attempt ${attempt}: accepted p50 ${accepted.p50.toFixed(1)} ms from sending ` +
+            `(${fromIntended.p50.toFixed(1)} ms from the intended time) vs unloaded p95 ` +
             `${baseline.p95.toFixed(1)} ms (floor 10) = ${ratio.toFixed(1)}x, capacity ` +
             `${run.capacity.toFixed(0)}/s, client lag ${run.clientLagMs.toFixed(0)} ms`,
         )
-        // Without the limit this is 26-100x; with it 1.6-12x, the spread being how much CPU the 503s
-        // cost on the machine at the time.
+        // Measured at twice the capacity: 1.5-2.6x with shedding, 71x with every signal off.
         console.log(attempts.at(-1))
+        const statuses = new Set(run.samples.map((s) => s.status))
+        expect([...statuses].sort()).to.deep.equal([200, 503])
+        expect(run.samples.filter((s) => s.status === 503).every((s) => s.retryAfter === '1')).to.equal(true)
+        expect(run.health.map((h) => h.status)).to.deep.equal([200, 200, 200, 200, 200])
         if (ratio < 25) return
       }
       expect.fail(`accepted latency far above the unloaded one:\n${attempts.join('\n')}`)
@@ -404,9 +409,13 @@ describe('load shedding past capacity, over real HTTP', () => {
 })
 
 /**
- * One overload run: the route's unloaded latency, its closed-loop capacity, then three times that
- * as a fixed arrival rate for 3 s with health probes in the middle of it.
+ * The overload, as a multiple of the route's measured capacity. Refusing costs CPU too: at 3x the
+ * instance's one core went to 503s whenever the shared machine slowed, and requests queued in the
+ * kernel before it read them (accepted p50 0.8 s in two CI runs; 0.3-1.3 s at 6-8x here, counted
+ * from sending). Twice the capacity still grows an unbounded queue without shedding.
  */
+const OVERLOAD_FACTOR = 2
+
 /**
  * Runs helpers/overload-client.ts in its own process: `started` settles when its overload begins,
  * `result` with what it measured.
@@ -440,6 +449,10 @@ function overloadFromOwnProcess(job: OverloadRequest) {
   return { started, result }
 }
 
+/**
+ * One overload run: the route's unloaded latency, its closed-loop capacity, then OVERLOAD_FACTOR
+ * times that as a fixed arrival rate for 3 s with health probes in the middle of it.
+ */
 async function overloadOnce(
   baseUrl: string,
   path: string,
@@ -453,7 +466,7 @@ async function overloadOnce(
     if (i >= 10 && sample.status === 200) unloaded.push(sample.ms)
   }
   // Without shedding the queue, and every answer's wait, grows for the whole run at this rate.
-  const overload = overloadFromOwnProcess({ baseUrl, path, headers, factor: 3, seconds: 3 })
+  const overload = overloadFromOwnProcess({ baseUrl, path, headers, factor: OVERLOAD_FACTOR, seconds: 3 })
   await overload.started
   await sleep(1500)
   const health: HammerSample[] = await Promise.all(

@@ -20,6 +20,8 @@ export interface Sample {
   phase: number
   route: string
   intendedMs: number
+  /** When the request actually left: later than `intendedMs` by the client's own lag. */
+  sentMs: number
   latencyMs: number
   /** HTTP status, or 0 for a socket error / timeout. */
   status: number
@@ -43,10 +45,11 @@ export async function openLoop(
   let worstLag = 0
 
   const send = (phase: number, route: string, req: BenchRequest, intendedMs: number) => {
+    const sentMs = performance.now() - start
     const done = new Promise<void>((resolveDone) => {
       const finish = (status: number, retryAfter?: string) => {
         const latencyMs = performance.now() - start - intendedMs
-        samples.push({ phase, route, intendedMs, latencyMs, status, retryAfter })
+        samples.push({ phase, route, intendedMs, sentMs, latencyMs, status, retryAfter })
         resolveDone()
       }
       const r = http.request(
