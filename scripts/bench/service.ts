@@ -27,7 +27,7 @@ export const IMAGE_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' }
  * no-op unless the environment sets an OTLP endpoint; bench:tracing does), then the entry point.
  */
 export const IMAGE_COMMAND = [
-  '--max-semi-space-size=8',
+  '--max-semi-space-size=16',
   '--import',
   './dist/src/telemetry/register.js',
   'dist/src/server.js',
