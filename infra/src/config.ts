@@ -121,6 +121,14 @@ export function fargateSizeProblem(cpu: number, memory: number): string | undefi
   return `service.memory ${memory} MiB is not a Fargate size for service.cpu ${cpu}: ${sizes}`
 }
 
+/** The telemetry collector sidecar's hard memory limit (MiB) in the service's task (service.ts). */
+export const COLLECTOR_MEMORY_MIB = 256
+/**
+ * What the service container needs of the task's memory beside the collector: the benchmark
+ * measures its peak RSS at 345-392 MB, and a container past the task's memory is killed.
+ */
+export const SERVICE_MIN_MEMORY_MIB = 512
+
 function validate(c: StackConfig, set: SetHint): void {
   const fail = (msg: string, key: string, example: string) => {
     throw new ConfigError(`${msg}; run: ${set(key, example)}`)
@@ -165,6 +173,16 @@ function validate(c: StackConfig, set: SetHint): void {
       (cpu) => fargateSizeProblem(cpu, s.memory) === undefined,
     )
     fail(size, 'service.cpu', `${fits ?? 1024} --path`)
+  }
+  if (s.memory - COLLECTOR_MEMORY_MIB < SERVICE_MIN_MEMORY_MIB) {
+    // Fargate takes 256 units with 512 MiB, but the task would be killed for memory under load.
+    fail(
+      `service.memory ${s.memory} MiB leaves ${s.memory - COLLECTOR_MEMORY_MIB} MiB for the service beside the ` +
+        `telemetry collector's ${COLLECTOR_MEMORY_MIB} MiB; it needs at least ${SERVICE_MIN_MEMORY_MIB} MiB ` +
+        '(its peak RSS under load is about 400 MB)',
+      'service.memory',
+      '1024 --path',
+    )
   }
   if (s.stopTimeoutSeconds < 2 || s.stopTimeoutSeconds > 120) {
     fail('service.stopTimeoutSeconds must be 2..120 on Fargate', 'service.stopTimeoutSeconds', '30 --path')

@@ -1,6 +1,6 @@
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
-import type { ServiceConfig } from './config.js'
+import { COLLECTOR_MEMORY_MIB, type ServiceConfig } from './config.js'
 import type { Ingress } from './ingress.js'
 import type { Keys } from './keys.js'
 import type { Network } from './network.js'
@@ -366,7 +366,7 @@ export class Service extends pulumi.ComponentResource {
       // Our config (telemetry.ts) in AOT_CONFIG_CONTENT; permissions in telemetry.ts too.
       environment: Object.entries(args.collectorEnvironment).map(([n, value]) => ({ name: n, value })),
       cpu: 128,
-      memory: 256,
+      memory: COLLECTOR_MEMORY_MIB,
       logConfiguration: logs('otel'),
     }
     const serviceTask = taskDefinition('service', [app, collector])

@@ -1,6 +1,6 @@
 import { expect } from 'chai'
-import { fargateSizeProblem } from '../src/config.js'
-import { stack } from './helpers.js'
+import { COLLECTOR_MEMORY_MIB, fargateSizeProblem } from '../src/config.js'
+import { json, one, stack } from './helpers.js'
 
 const rejects = async (p: Promise<unknown>) => {
   try {
@@ -86,6 +86,21 @@ describe('stack config validation', () => {
     // A mistyped cpu with a memory set: the suggested cpu is one that takes that memory.
     const typo = await rejects(stack('us-east', service({ cpu: 4000, memory: 16384 })))
     expect(typo.message).to.include('pulumi config set blueprint:service.cpu 2048')
+  })
+
+  it('refuses a task too small for the service beside the collector, though Fargate has the size', async () => {
+    const service = (size: object) => ({ 'blueprint:service': JSON.stringify({ image: 'i', ...size }) })
+    const small = await rejects(stack('us-east', service({ cpu: 256, memory: 512 })))
+    expect(small.message).to.include(
+      "service.memory 512 MiB leaves 256 MiB for the service beside the telemetry collector's 256 MiB",
+    )
+    expect(small.message).to.include('pulumi config set blueprint:service.memory 1024')
+    // The smallest task that fits builds, and its collector keeps the limit the check counts on.
+    const { inventory } = await stack('us-east', service({ cpu: 256, memory: 1024 }))
+    const task = one(inventory, 'aws:ecs/taskDefinition:TaskDefinition', '-service')
+    expect(task.inputs.memory).to.equal('1024')
+    const containers = json<{ name: string; memory?: number }[]>(task, 'containerDefinitions')
+    expect(containers.find((c) => c.name === 'otel-collector')?.memory).to.equal(COLLECTOR_MEMORY_MIB)
   })
 
   it('accepts every Fargate size at the edges of its range', () => {
