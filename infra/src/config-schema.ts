@@ -139,8 +139,11 @@ export const SCHEMA = {
     image: str(
       'seed of `/blueprint/<stack>/service/image` at stack creation, and the ECR repository the execution role may pull from; the deployed image is the SSM parameter value',
     ),
-    cpu: int('Fargate task CPU units', 1024),
-    memory: int('Fargate task memory in MiB', 2048),
+    cpu: int('Fargate task CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384', 1024),
+    memory: int(
+      "Fargate task memory in MiB: a size Fargate has for `service.cpu`, and at least 768 (1024 at 256 units): the service needs 512 beside the collector sidecar's 256",
+      2048,
+    ),
     port: int('container port', 3000),
     minTasks: int('autoscaling floor (also the first desired count)', 4),
     maxTasks: int('autoscaling ceiling', 50),
