@@ -95,6 +95,11 @@ describe('stack config validation', () => {
       "service.memory 512 MiB leaves 256 MiB for the service beside the telemetry collector's 256 MiB",
     )
     expect(small.message).to.include('pulumi config set blueprint:service.memory 1024')
+    // The hints of the size check never lead into this one: 768 is no size at 256 units, and 512 is too small.
+    const between = await rejects(stack('us-east', service({ cpu: 256, memory: 768 })))
+    expect(between.message).to.include('pulumi config set blueprint:service.memory 1024')
+    const typo = await rejects(stack('us-east', service({ cpu: 300, memory: 512 })))
+    expect(typo.message).to.include('pulumi config set blueprint:service.cpu 1024')
     // The smallest task that fits builds, and its collector keeps the limit the check counts on.
     const { inventory } = await stack('us-east', service({ cpu: 256, memory: 1024 }))
     const task = one(inventory, 'aws:ecs/taskDefinition:TaskDefinition', '-service')
