@@ -72,7 +72,7 @@ HEALTHCHECK --interval=15s --timeout=5s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health/live', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # The telemetry preload starts OpenTelemetry before the service's modules load (a no-op without
 # OTEL_EXPORTER_OTLP_ENDPOINT). A 16 MB semi-space caps the young generation, which Node 24 grows
-# to 64 MB under load by default, also inside a 2 GiB task's memory limit (measured): peak RSS under
-# the benchmark's burst 327 MB at 64, 235 at 8, 236 at 16; 16 instead of 8 cut the cached read's
-# CPU per answer 18% (fewer scavenges; docs/benchmarks.md, sixth pass).
+# to 64 MB of new space under load by default, also inside a 2 GiB task's memory limit (measured):
+# peak RSS under the benchmark's burst 327 MB with the default, 235 at 8 MB, 236 at 16; 16 instead
+# of 8 cut the cached read's CPU per answer about 9% (fewer scavenges; docs/benchmarks.md, sixth pass).
 CMD ["node", "--max-semi-space-size=16", "--import", "./dist/src/telemetry/register.js", "dist/src/server.js"]
