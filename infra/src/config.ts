@@ -165,20 +165,22 @@ function validate(c: StackConfig, set: SetHint): void {
     fail('service.scaleInCpu must be below service.cpuTarget', 'service.scaleInCpu', '30 --path')
   }
   const size = fargateSizeProblem(s.cpu, s.memory)
+  const leavesServiceRoom = (memory: number) => memory - COLLECTOR_MEMORY_MIB >= SERVICE_MIN_MEMORY_MIB
   // A size Fargate has and that leaves the service its share: the suggested fix is the last one needed.
   const usable = (cpu: number, memory: number) =>
-    fargateSizeProblem(cpu, memory) === undefined && memory - COLLECTOR_MEMORY_MIB >= SERVICE_MIN_MEMORY_MIB
+    fargateSizeProblem(cpu, memory) === undefined && leavesServiceRoom(memory)
   if (size) {
     const range = FARGATE_SIZES[s.cpu]
     if (range) {
-      const smallest = [512, 1024, 2048, range[0]].filter((m) => usable(s.cpu, m)).sort((a, b) => a - b)[0]
+      // Ascending but for the range's start, below which nothing is valid (256 units: 512, 1024, 2048).
+      const smallest = [512, 1024, 2048, range[0]].find((m) => usable(s.cpu, m))
       fail(size, 'service.memory', `${smallest ?? range[0]} --path`)
     }
     // The task size that takes the configured memory; with a memory too small for any, the default.
     const fits = [1024, ...Object.keys(FARGATE_SIZES).map(Number)].find((cpu) => usable(cpu, s.memory))
     fail(size, 'service.cpu', `${fits ?? 1024} --path`)
   }
-  if (s.memory - COLLECTOR_MEMORY_MIB < SERVICE_MIN_MEMORY_MIB) {
+  if (!leavesServiceRoom(s.memory)) {
     // Fargate takes 256 units with 512 MiB, but the task would be killed for memory under load.
     fail(
       `service.memory ${s.memory} MiB leaves ${s.memory - COLLECTOR_MEMORY_MIB} MiB for the service beside the ` +

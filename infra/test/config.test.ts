@@ -12,6 +12,8 @@ const rejects = async (p: Promise<unknown>) => {
 }
 
 describe('stack config validation', () => {
+  const service = (size: object) => ({ 'blueprint:service': JSON.stringify({ image: 'i', ...size }) })
+
   it('asks for database.sourceStack when the role is replica', async () => {
     const err = await rejects(stack('us-east', { 'blueprint:database': JSON.stringify({ role: 'replica' }) }))
     expect(err.message).to.match(
@@ -68,7 +70,6 @@ describe('stack config validation', () => {
   })
 
   it('refuses a task size Fargate has not, naming the valid ones, before anything is built', async () => {
-    const service = (size: object) => ({ 'blueprint:service': JSON.stringify({ image: 'i', ...size }) })
     const cpu = await rejects(stack('us-east', service({ cpu: 100 })))
     expect(cpu.message).to.include("service.cpu must be one of Fargate's task sizes 256, 512, 1024")
     expect(cpu.message).to.include('pulumi config set blueprint:service.cpu 1024')
@@ -89,7 +90,6 @@ describe('stack config validation', () => {
   })
 
   it('refuses a task too small for the service beside the collector, though Fargate has the size', async () => {
-    const service = (size: object) => ({ 'blueprint:service': JSON.stringify({ image: 'i', ...size }) })
     const small = await rejects(stack('us-east', service({ cpu: 256, memory: 512 })))
     expect(small.message).to.include(
       "service.memory 512 MiB leaves 256 MiB for the service beside the telemetry collector's 256 MiB",
