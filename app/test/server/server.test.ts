@@ -34,6 +34,19 @@ describe('the real server on a port', function () {
     expect(server.output()).to.match(/"msg":"listening on http:\/\/127\.0\.0\.1:\d+"/)
   })
 
+  it('writes a quiet service’s access line within a tenth of a second or so (buffered, flushed on a timer)', async () => {
+    server = await startServer()
+    const before = server.output().length
+    expect((await fetch(`${server.url}/v1/me`)).status).to.equal(401)
+    const sent = Date.now()
+    // Nothing else is written: only the periodic flush can bring the line out of the 4 KiB buffer.
+    while (!server.output().slice(before).includes('"url":"/v1/me"') && Date.now() - sent < 2000) {
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    expect(server.output().slice(before), 'access line on stdout').to.include('"url":"/v1/me"')
+    expect(Date.now() - sent).to.be.below(1000)
+  })
+
   it('starts from .env.example as is', async () => {
     const example = parseEnvFile(resolve(root, '.env.example'))
     // Only the port (3000 may be taken on a developer machine) and the key namespace differ.
