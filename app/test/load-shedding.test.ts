@@ -365,13 +365,16 @@ describe('load shedding past capacity, over real HTTP', () => {
   })
 
   it('keeps accepted latency near the unloaded one, answers only 200 or 503 + Retry-After, and health keeps answering', async function () {
-    this.timeout(90_000)
+    // Three attempts of about 8 s each, every one bounded by its client's own kill timer.
+    this.timeout(3 * OVERLOAD_CLIENT_LIMIT_MS + 20_000)
     const path = '/v1/transactions?limit=20'
     const agent = new http.Agent({ keepAlive: true })
     // The load comes from a process on the same 2 cores as the service: a neighbour's burst of CPU
     // can hold the client back as much as the server. So the latency ratio gets three attempts;
     // without shedding it fails each by far (the queue grows for the whole run), and every other
-    // property must hold in each attempt.
+    // property must hold in each attempt. An attempt that shed nothing (the machine sped up after
+    // the capacity was measured) is retried too: the overload did not happen. Without shedding,
+    // every attempt has no 503 and a latency far above the limit.
     const attempts: string[] = []
     try {
       for (let attempt = 1; attempt <= 3; attempt++) {
@@ -391,17 +394,21 @@ describe('load shedding past capacity, over real HTTP', () => {
           `attempt ${attempt}: accepted p50 ${accepted.p50.toFixed(1)} ms from sending ` +
             `(${fromIntended.p50.toFixed(1)} ms from the intended time) vs unloaded p95 ` +
             `${baseline.p95.toFixed(1)} ms (floor 10) = ${ratio.toFixed(1)}x, capacity ` +
-            `${run.capacity.toFixed(0)}/s, client lag ${run.clientLagMs.toFixed(0)} ms`,
+            `${run.capacity.toFixed(0)}/s, client lag ${run.clientLagMs.toFixed(0)} ms, ` +
+            `${run.samples.filter((s) => s.status === 503).length} of ${run.samples.length} shed`,
         )
         // Measured at twice the capacity: 1.5-2.6x with shedding, 71x with every signal off.
         console.log(attempts.at(-1))
-        const statuses = new Set(run.samples.map((s) => s.status))
-        expect([...statuses].sort()).to.deep.equal([200, 503])
+        const statuses = [...new Set(run.samples.map((s) => s.status))].sort()
+        expect(statuses).to.include(200)
+        expect(statuses.filter((status) => status !== 200 && status !== 503)).to.deep.equal([])
         expect(run.samples.filter((s) => s.status === 503).every((s) => s.retryAfter === '1')).to.equal(true)
         expect(run.health.map((h) => h.status)).to.deep.equal([200, 200, 200, 200, 200])
-        if (ratio < 25) return
+        if (statuses.includes(503) && ratio < 25) return
       }
-      expect.fail(`accepted latency far above the unloaded one:\n${attempts.join('\n')}`)
+      expect.fail(
+        `no attempt both shed and kept accepted latency near the unloaded one:\n${attempts.join('\n')}`,
+      )
     } finally {
       agent.destroy()
     }
@@ -418,6 +425,9 @@ describe('load shedding past capacity, over real HTTP', () => {
  * behaviour is core/concurrency-limit.test.ts's.
  */
 const OVERLOAD_FACTOR = 2
+
+/** How long one overload client may run (about 8 s normally) before it is killed and its attempt fails. */
+const OVERLOAD_CLIENT_LIMIT_MS = 30_000
 
 /**
  * Runs helpers/overload-client.ts in its own process: `started` settles when its overload begins,
@@ -440,11 +450,16 @@ function overloadFromOwnProcess(job: OverloadRequest) {
   })
   const result = new Promise<{ capacity: number; samples: Sample[]; clientLagMs: number }>(
     (resolve, reject) => {
-      const kill = setTimeout(() => child.kill('SIGKILL'), 60_000)
-      child.once('exit', (code) => {
+      const kill = setTimeout(() => child.kill('SIGKILL'), OVERLOAD_CLIENT_LIMIT_MS)
+      child.once('exit', (code, signal) => {
         clearTimeout(kill)
         markStarted()
-        if (code !== 0) return reject(new Error(`overload client exited with ${code}`))
+        if (signal === 'SIGKILL') {
+          return reject(
+            new Error(`overload client still running after ${OVERLOAD_CLIENT_LIMIT_MS} ms: killed`),
+          )
+        }
+        if (code !== 0) return reject(new Error(`overload client exited with ${code ?? signal}`))
         resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}'))
       })
     },
