@@ -20,10 +20,33 @@ export interface BuildOptions {
 /**
  * Lines leave in writes of at least 4 KiB, and at the latest every 100 ms: under load one write
  * (a hop through libuv's thread pool and a pipe wake-up) carries a dozen access lines instead of
- * one or two, and a quiet service's lines still reach the collector within a tenth of a second.
- * A SIGKILL loses at most that much; an exit, graceful or not, flushes (pino's exit hook).
+ * one or two, and a quiet service's lines reach the collector within a tenth of a second (the
+ * timer then writes nothing, ten times a second). While stdout is stalled (the log driver blocks)
+ * lines queue in memory up to 16 MiB; beyond that they are dropped rather than grow the heap.
+ * Exits flush what is buffered within a bound (`flushLogs`); a SIGKILL loses it.
  */
-export const LOG_BUFFERING = { minLength: 4096, periodicFlush: 100 }
+export const LOG_BUFFERING = { minLength: 4096, periodicFlush: 100, maxLength: 16 * 1024 * 1024 }
+
+/**
+ * Writes out what the logger holds, waiting at most `timeoutMs`; true when it all left. Call it
+ * before `process.exit`: pino's own exit hook writes synchronously and, on a stalled pipe, retries
+ * forever, so on a timeout the buffer is discarded and the stream closed (later lines are lost).
+ */
+export async function flushLogs(log: FastifyInstance['log'], timeoutMs: number): Promise<boolean> {
+  const stream = (log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
+    | { flush?: (cb: (err?: Error) => void) => void; destroy?: () => void }
+    | undefined
+  if (!stream?.flush) return true
+  const flushed = await new Promise<boolean>((done) => {
+    const timer = setTimeout(() => done(false), timeoutMs)
+    stream.flush?.((err) => {
+      clearTimeout(timer)
+      done(!err)
+    })
+  })
+  if (!flushed) stream.destroy?.()
+  return flushed
+}
 
 /**
  * Pino options: JSON lines, request id on every line, sensitive headers and fields redacted.
@@ -37,7 +60,8 @@ export function loggerOptions(config: Config, stream?: DestinationStream): Fasti
     // Not pino's `redact`: its wildcard paths deep-clone every line (platform/log-redaction.ts).
     formatters: { log: censorSecrets },
     mixin: logTraceFields,
-    // The access line is assembled in request-log.ts with this same serializer.
+    // The access line is assembled in request-log.ts with this same serializer, past pino's
+    // formatter, mixin and hooks: request-log.test.ts holds it to what pino writes with these options.
     serializers: { req: accessRequest },
     stream: stream ?? pino.destination({ dest: 1, sync: false, ...LOG_BUFFERING }),
   }

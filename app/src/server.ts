@@ -3,9 +3,13 @@
  * Run it with the telemetry preload so instrumentations load first:
  * `node --import ./dist/src/telemetry/register.js dist/src/server.js`.
  */
-import { buildServer } from './build.js'
+import { buildServer, flushLogs } from './build.js'
 import { ConfigError, loadConfig } from './config.js'
 import { shutdownTelemetry } from './telemetry/lifecycle.js'
+
+// How long an exit waits for buffered log lines; the shutdown deadline plus this stays inside
+// ECS's 30 s stop timeout at the default deadline.
+const LOG_FLUSH_MS = 1000
 
 async function main() {
   let config: ReturnType<typeof loadConfig>
@@ -27,9 +31,11 @@ async function main() {
     closing = true
     app.log.info({ signal }, 'shutting down: draining in-flight requests')
     // Leave before the orchestrator's SIGKILL (ECS waits 30 s), even if something hangs.
+    // The last lines leave before the process does, or are given up on a stalled stdout.
+    const exit = (code: number) => void flushLogs(app.log, LOG_FLUSH_MS).finally(() => process.exit(code))
     const deadline = setTimeout(() => {
       app.log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown deadline reached; exiting')
-      process.exit(1)
+      exit(1)
     }, config.shutdownTimeoutMs)
     deadline.unref()
     try {
@@ -37,10 +43,10 @@ async function main() {
       // Spans and metrics of the last requests, before the process is gone.
       await shutdownTelemetry()
       app.log.info('shutdown complete')
-      process.exit(0)
+      exit(0)
     } catch (err) {
       app.log.error({ err }, 'error during shutdown')
-      process.exit(1)
+      exit(1)
     }
   }
   process.once('SIGTERM', () => void shutdown('SIGTERM'))

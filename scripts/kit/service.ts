@@ -76,8 +76,9 @@ export class ServiceProcess {
     readonly child: ChildProcess,
     public url: string,
   ) {
+    // 'close', not 'exit': the last lines written before exiting may still be in the pipe at 'exit'.
     this.exited = new Promise((done) =>
-      child.on('exit', (code, signal) => {
+      child.on('close', (code, signal) => {
         this.ended = true
         done({ code, signal, at: Date.now() })
       }),

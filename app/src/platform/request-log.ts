@@ -34,24 +34,36 @@ export function accessRequest(req: FastifyRequest) {
 
 const INFO = 30
 
-/** The pino internals the line is assembled from, read through the symbols pino exports. */
-function partsOf(logger: unknown) {
+/** What the line is assembled from. */
+interface LoggerParts {
+  level: string
+  time: () => string
+  bindings: string
+  stream: { write(line: string): unknown }
+}
+
+/**
+ * The pino internals the line is assembled from, read through the symbols pino exports; undefined
+ * when they are not there (another copy of pino made the logger) or the stream is a multistream,
+ * which wants each line's level alongside: pino's own path writes those lines.
+ */
+function partsOf(logger: unknown): LoggerParts | undefined {
   const log = logger as Record<symbol, unknown>
-  const { chindingsSym, lsCacheSym, streamSym, timeSym } = pino.symbols
-  return {
-    level: (log[lsCacheSym] as Record<number, string>)[INFO] as string,
-    time: log[timeSym] as () => string,
-    bindings: log[chindingsSym] as string,
-    stream: log[streamSym] as { write(line: string): unknown },
-  }
+  const { chindingsSym, lsCacheSym, needsMetadataGsym, streamSym, timeSym } = pino.symbols
+  const level = (log[lsCacheSym] as Record<number, string> | undefined)?.[INFO]
+  const stream = log[streamSym] as (LoggerParts['stream'] & Record<symbol, unknown>) | undefined
+  const time = log[timeSym]
+  const bindings = log[chindingsSym]
+  if (!level || typeof time !== 'function' || typeof bindings !== 'string') return undefined
+  if (typeof stream?.write !== 'function' || stream[needsMetadataGsym]) return undefined
+  return { level, time: time as () => string, bindings, stream }
 }
 
 /**
  * The "request completed" line as pino writes it for `{ req, res, responseTime }` with the
  * service's logger options: level, time, bindings, trace ids (the mixin), then the fields.
  */
-export function completedLine(request: FastifyRequest, reply: FastifyReply): string {
-  const log = partsOf(reply.log)
+function completedLine(log: LoggerParts, request: FastifyRequest, reply: FastifyReply): string {
   const ids = logTraceFields()
   const trace = ids.trace_id
     ? `,"trace_id":"${ids.trace_id}","span_id":"${ids.span_id}","trace_flags":"${ids.trace_flags}"`
@@ -81,11 +93,9 @@ export class AccessLog extends LogController {
         'request errored',
       )
     } else if (!this.isLogDisabled(request) && infoEnabled(reply)) {
-      const { stream } = partsOf(reply.log)
-      // A multistream wants each line's level alongside: pino's own path tells it.
-      if ((stream as Record<symbol, unknown>)[pino.symbols.needsMetadataGsym]) {
-        reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
-      } else stream.write(completedLine(request, reply))
+      const parts = partsOf(reply.log)
+      if (parts) parts.stream.write(completedLine(parts, request, reply))
+      else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
     }
   }
 }

@@ -1,5 +1,6 @@
 import { expect } from 'chai'
 import Fastify, { type FastifyReply, type FastifyRequest, LogController } from 'fastify'
+import pino from 'pino'
 import { loggerOptions } from '../../src/build.js'
 import { censorChildBindings } from '../../src/platform/log-redaction.js'
 import { AccessLog } from '../../src/platform/request-log.js'
@@ -14,6 +15,7 @@ class PinoAccessLog extends LogController {
 }
 
 async function serve(logController: LogController, stream: LogCapture) {
+  // Both paths under the service's own logger options.
   const app = Fastify({
     logger: loggerOptions(testConfig({ LOG_LEVEL: 'info' }), stream),
     logController,
@@ -41,7 +43,44 @@ const request = {
   },
 }
 
+/** A line with its clock readings replaced: what two loggers can agree on byte for byte. */
+const timeless = (line: string) =>
+  line.replace(/"time":\d+/, '"time":0').replace(/"responseTime":[\d.e-]+/, '"responseTime":0')
+
+async function completedLines(inject: (app: Awaited<ReturnType<typeof serve>>) => Promise<unknown>) {
+  const ours = new LogCapture()
+  const theirs = new LogCapture()
+  const apps = [await serve(new AccessLog(), ours), await serve(new PinoAccessLog(), theirs)]
+  try {
+    for (const app of apps) await inject(app)
+  } finally {
+    for (const app of apps) await app.close()
+  }
+  const completed = (capture: LogCapture) =>
+    capture.raw.filter((l) => l.includes('"msg":"request completed"'))
+  return { ours: completed(ours).map(timeless), theirs: completed(theirs).map(timeless) }
+}
+
 describe('the access log line', () => {
+  // Trace ids on this line come from the mixin's path; telemetry/journey.test.ts checks them in a
+  // real process with the SDK.
+  it('is byte for byte pino’s line', async () => {
+    const lines = await completedLines((app) => app.inject(request))
+    expect(lines.ours).to.have.length(1)
+    expect(lines.ours).to.deep.equal(lines.theirs)
+  })
+
+  it('leaves a multistream to pino (it wants each line’s level alongside)', async () => {
+    const capture = new LogCapture()
+    const app = await serve(new AccessLog(), pino.multistream([{ stream: capture }]) as unknown as LogCapture)
+    try {
+      await app.inject(request)
+    } finally {
+      await app.close()
+    }
+    expect(capture.lines.filter((l) => l.msg === 'request completed')).to.have.length(1)
+  })
+
   it('is the line pino writes for the same request, field for field and in the same order', async () => {
     const ours = new LogCapture()
     const theirs = new LogCapture()
