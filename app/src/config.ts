@@ -131,6 +131,8 @@ export interface Config {
   shedding: {
     /** Mean event-loop delay over one sample; 0 disables the signal. */
     maxEventLoopDelayMs: number
+    /** Consecutive samples over `maxEventLoopDelayMs` that shed (platform/loop-delay.ts). */
+    eventLoopDelaySamples: number
     /** V8 heap in use; 0 disables the signal. */
     maxHeapUsedBytes: number
     /** Queries waiting for a pooled PostgreSQL connection, over all pools; 0 disables the signal. */
@@ -367,10 +369,12 @@ export function loadConfig(env: Env = process.env): Config {
     preferencesMaxBytes: read.int('PREFERENCES_MAX_BYTES', 16_384, 2),
     shedding: {
       maxEventLoopDelayMs: read.int('SHED_EVENT_LOOP_DELAY_MS', 100, 0, 60_000),
+      eventLoopDelaySamples: read.int('SHED_EVENT_LOOP_DELAY_SAMPLES', 2, 1, 100),
       // 90% of V8's heap limit: past it, garbage collection takes the time requests need.
       maxHeapUsedBytes: read.int('SHED_HEAP_USED_BYTES', Math.floor(heapLimitBytes() * 0.9), 0),
       maxPoolWaiting: read.int('SHED_POOL_WAITING', 50, 0),
-      sampleIntervalMs: read.int('SHED_SAMPLE_INTERVAL_MS', 200, 10, 10_000),
+      // Two samples of 100 ms: overload is refused as soon as one 200 ms sample refused it before.
+      sampleIntervalMs: read.int('SHED_SAMPLE_INTERVAL_MS', 100, 10, 10_000),
       retryAfterSeconds: read.int('SHED_RETRY_AFTER_SECONDS', 1, 1, 3600),
       concurrency: {
         initial: read.int('SHED_CONCURRENCY_INITIAL', 32, 1, 100_000),

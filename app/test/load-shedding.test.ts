@@ -65,10 +65,30 @@ describe('load shedding', () => {
       }
       expect(shed).to.include('eventLoopDelay')
       expect(app.loadShedder.shed.eventLoopDelay).to.be.at.least(1)
-      await waitFor(() => !app.isUnderPressure())
+      await waitFor(() => !app.loadShedder.loopDelay?.overloaded)
       // Not shed any more: the route's own answer (no session) comes back.
       const calm = await app.inject({ method: 'GET', url: '/v1/me' })
       expect(calm.statusCode).to.equal(401)
+    })
+
+    it('serves the requests that waited through one stall instead of refusing the next sample', async () => {
+      await app.inject({ method: 'GET', url: '/health/live' })
+      await sleep(200)
+      const before = app.loadShedder.shed.eventLoopDelay
+      // One 400 ms block (a major GC, a cold path), then requests for the next few samples.
+      const until = performance.now() + 400
+      while (performance.now() < until) {}
+      const answers: number[] = []
+      const end = performance.now() + 250
+      while (performance.now() < end) {
+        answers.push((await app.inject({ method: 'GET', url: '/v1/me' })).statusCode)
+        await sleep(5)
+      }
+      expect(
+        answers.filter((s) => s !== 401),
+        `answers: ${answers.join(',')}`,
+      ).to.deep.equal([])
+      expect(app.loadShedder.shed.eventLoopDelay).to.equal(before)
     })
   })
 
@@ -110,7 +130,7 @@ describe('load shedding', () => {
     it('sheds new requests while the pool has a queue, but not health checks; serves again once it drains', async function () {
       this.timeout(20_000)
       // Boot's own work (schema compilation) can show up as event-loop delay in the first sample.
-      await waitFor(() => poolWaiting() === 0 && !app.isUnderPressure())
+      await waitFor(() => poolWaiting() === 0 && !app.loadShedder.loopDelay?.overloaded)
       expect((await app.inject({ method: 'GET', url: '/v1/me' })).statusCode).to.equal(401)
       // Prisma's promises are lazy: `then` sends the queries now.
       const holding = app.prisma.$queryRaw`SELECT pg_sleep(0.8)::text`.then(() => {})
@@ -252,10 +272,10 @@ describe('load shedding before routing, on the real server', () => {
     expect(requests.filter((r) => r === `${BEFORE_ROUTING} GET 503`)).to.have.length(2)
     expect(logs.lines.some((l) => l.reqId === 'early-1')).to.equal(false)
     // One summary line for both, within a second or so.
-    await waitFor(() => logs.lines.some((l) => l.msg === 'shed before routing'), 3000)
-    const summaries = logs.lines.filter((l) => l.msg === 'shed before routing')
+    await waitFor(() => logs.lines.some((l) => l.msg === 'requests shed'), 3000)
+    const summaries = logs.lines.filter((l) => l.msg === 'requests shed')
     expect(summaries).to.have.length(1)
-    expect(summaries[0]).to.include({ shed: 2, level: 40 })
+    expect(summaries[0]).to.include({ shed: 2, beforeRouting: 2, level: 40 })
     expect(summaries[0]?.bySignal).to.deep.equal({ concurrency: 2 })
   })
 

@@ -149,6 +149,26 @@ export class Fleet {
     }
   }
 
+  /**
+   * Every instance's `requests shed` warnings (platform/load-shedding.ts), newest last, each with the
+   * instance's port: when a scenario fails on 503 OVERLOADED, which instance refused and which signal
+   * decided it.
+   */
+  shedWarnings(): string[] {
+    const lines: { time: number; text: string }[] = []
+    for (const s of this.spawned) {
+      const port = new URL(s.url).port
+      for (const line of s.logs) {
+        if (!line.includes('"requests shed"')) continue
+        try {
+          const { time, level, msg, pid, hostname, ...fields } = JSON.parse(line)
+          lines.push({ time, text: `${new Date(time).toISOString()} :${port} ${JSON.stringify(fields)}` })
+        } catch {}
+      }
+    }
+    return lines.sort((a, b) => a.time - b.time).map((l) => l.text)
+  }
+
   /** Copies the expand migration next to the committed ones and applies it to the scratch database. */
   async applyExpandMigration(): Promise<string[]> {
     cpSync(EXPAND, this.migrationsDir, { recursive: true })

@@ -77,6 +77,9 @@ function print(r: ScenarioResult, ms: number): void {
   console.log(`\n  ${r.problems.length ? 'FAIL' : 'ok  '} ${r.name} (${(ms / 1000).toFixed(1)} s)`)
   for (const [k, v] of Object.entries(r.figures)) console.log(`       ${k}: ${v}`)
   for (const p of r.problems) console.log(`       FAIL: ${p}`)
+  if (r.problems.some((p) => p.includes('OVERLOADED'))) {
+    for (const line of fleet?.shedWarnings() ?? []) console.log(`       shed: ${line}`)
+  }
 }
 
 async function cleanUp(): Promise<void> {

@@ -3,7 +3,8 @@
  * request slow down until clients time out. Signals, cheapest and earliest first:
  * - requests in flight over an adaptive limit (platform/concurrency-limit.ts): refuses the excess
  *   before it queues anywhere, the limit following the latency admitted requests see;
- * - event-loop delay and heap in use (`@fastify/under-pressure`, sampled every `sampleIntervalMs`);
+ * - event-loop delay over consecutive samples (platform/loop-delay.ts: one stall is not overload)
+ *   and heap in use (`@fastify/under-pressure`), sampled every `sampleIntervalMs`;
  * - queries waiting for a pooled PostgreSQL connection (read per request).
  * All run in `onRequest`: a shed request costs no body parsing, session lookup or query. Health
  * checks are never shed and never counted: a busy instance is not a broken one, and the load
@@ -13,8 +14,8 @@
  * refused request is answered there from constant parts: a 503 through Fastify's routing, hooks,
  * error handler, serializer and access log cost ~120 µs of CPU here, about twice a healthy
  * `/health/live`, so past capacity the refusals themselves took the cores and every answer,
- * accepted or not, waited seconds in the socket queue. Those 503s write no access log line each;
- * one summary line a second counts them (`shed before routing`), and the shed metric counts each.
+ * accepted or not, waited seconds in the socket queue. Those 503s write no access log line each.
+ * One warning a second (`requests shed`) counts every refusal by signal, and the shed metric counts each.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import underPressure from '@fastify/under-pressure'
@@ -26,6 +27,7 @@ import { metrics } from '../telemetry/metrics.js'
 import { ConcurrencyLimit } from './concurrency-limit.js'
 import { simpleCorsHeaders } from './cors.js'
 import { HttpError } from './errors.js'
+import { LoopDelay } from './loop-delay.js'
 import { requestIdOf } from './request-id.js'
 import { SECURITY_HEADERS } from './security-headers.js'
 
@@ -42,6 +44,8 @@ export interface LoadShedder {
   readonly shedBeforeRouting: Record<ShedSignal, number>
   /** The adaptive in-flight limit, if enabled. */
   readonly concurrency: ConcurrencyLimit | undefined
+  /** The event-loop delay signal, if enabled. */
+  readonly loopDelay: LoopDelay | undefined
 }
 
 declare module 'fastify' {
@@ -80,16 +84,31 @@ export interface LoadSheddingOptions {
 }
 
 async function loadShedding(app: FastifyInstance, opts: LoadSheddingOptions) {
-  const { maxEventLoopDelayMs, maxHeapUsedBytes, maxPoolWaiting, sampleIntervalMs, retryAfterSeconds } =
-    opts.config
+  const {
+    maxEventLoopDelayMs,
+    eventLoopDelaySamples,
+    maxHeapUsedBytes,
+    maxPoolWaiting,
+    sampleIntervalMs,
+    retryAfterSeconds,
+  } = opts.config
   const { concurrency: limits } = opts.config
   const shedder: LoadShedder = {
     onShed: undefined,
     shed: { concurrency: 0, eventLoopDelay: 0, heapUsedBytes: 0, poolWaiting: 0 },
     shedBeforeRouting: { concurrency: 0, eventLoopDelay: 0, heapUsedBytes: 0, poolWaiting: 0 },
     concurrency: limits.max > 0 ? new ConcurrencyLimit(limits) : undefined,
+    loopDelay:
+      maxEventLoopDelayMs > 0
+        ? new LoopDelay({
+            limitMs: maxEventLoopDelayMs,
+            sampleIntervalMs,
+            samples: eventLoopDelaySamples,
+          })
+        : undefined,
   }
   app.decorate('loadShedder', shedder)
+  const summary = new ShedSummary(app)
 
   const allowedOrigins = new Set(opts.corsOrigins)
   /**
@@ -107,33 +126,39 @@ async function loadShedding(app: FastifyInstance, opts: LoadSheddingOptions) {
   const shed = (signal: ShedSignal, request: FastifyRequest): HttpError => {
     shedder.shed[signal]++
     metrics.shed(request.routeOptions.url ?? 'unknown')
+    summary.count(signal, false)
     try {
       shedder.onShed?.(signal, request)
     } catch {}
     return new HttpError(503, 'OVERLOADED', MESSAGE, undefined, refusalHeaders(request.headers.origin))
   }
 
+  const loop = shedder.loopDelay
   // Start-up (schema compilation, connecting, other plugins' onReady work) blocks the loop; the
   // samples that saw it are not overload, so the loop and heap signals count from two samples
   // after the first request. Registered before under-pressure so it runs first.
   let armedAt = Number.POSITIVE_INFINITY
   let served = false
-  app.addHook('onRequest', (_request, _reply, done) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     if (!served) {
       served = true
       armedAt = performance.now() + 2 * sampleIntervalMs
     }
+    if (loop?.overloaded && performance.now() >= armedAt && !request.url.startsWith(NEVER_SHED)) {
+      return done(shed('eventLoopDelay', request))
+    }
     done()
   })
+  app.addHook('onClose', async () => loop?.close())
 
+  // Heap only: the loop is judged above, over consecutive samples (platform/loop-delay.ts).
   await app.register(underPressure, {
-    maxEventLoopDelay: maxEventLoopDelayMs,
     maxHeapUsedBytes,
     sampleInterval: sampleIntervalMs,
     // Resolving lets the request through; rejecting answers with the error.
-    pressureHandler: async (request, _reply, type) => {
+    pressureHandler: async (request) => {
       if (request.url.startsWith(NEVER_SHED) || performance.now() < armedAt) return
-      throw shed(type === 'heapUsedBytes' ? 'heapUsedBytes' : 'eventLoopDelay', request)
+      throw shed('heapUsedBytes', request)
     },
   })
 
@@ -172,21 +197,19 @@ async function loadShedding(app: FastifyInstance, opts: LoadSheddingOptions) {
     const url = target.startsWith('/') ? target : target.replace(ABSOLUTE_FORM, '')
     if (url.startsWith(NEVER_SHED)) return undefined
     if (performance.now() >= armedAt) {
-      const { eventLoopDelay, heapUsed } = app.memoryUsage()
-      if (maxEventLoopDelayMs > 0 && eventLoopDelay > maxEventLoopDelayMs) return 'eventLoopDelay'
-      if (maxHeapUsedBytes > 0 && heapUsed > maxHeapUsedBytes) return 'heapUsedBytes'
+      if (loop?.overloaded) return 'eventLoopDelay'
+      if (maxHeapUsedBytes > 0 && app.memoryUsage().heapUsed > maxHeapUsedBytes) return 'heapUsedBytes'
     }
     if (maxPoolWaiting > 0 && poolWaiting() >= maxPoolWaiting) return 'poolWaiting'
     if (limit?.full && !url.startsWith(OWN_LIMITER_PREFIX)) return 'concurrency'
     return undefined
   }
-  const summary = new ShedSummary(app)
   const refuse = (req: IncomingMessage, res: ServerResponse, signal: ShedSignal) => {
     const startedAt = performance.now()
     shedder.shed[signal]++
     shedder.shedBeforeRouting[signal]++
     metrics.shed(BEFORE_ROUTING)
-    summary.count(signal)
+    summary.count(signal, true)
     try {
       shedder.onShed?.(signal, undefined)
     } catch {}
@@ -240,15 +263,21 @@ function refuseBeforeRouting(app: FastifyInstance, refused: EarlyRefusal) {
   })
 }
 
-/** One log line a second at most for the requests shed before routing, instead of one each. */
+/**
+ * One warning a second at most for every request shed, instead of one line each: at the log level
+ * production runs, it is what tells an operator that the service refuses work and which signal
+ * decided it (the 503s' own access lines are info, and those refused before routing have none).
+ */
 class ShedSummary {
   private counts: Partial<Record<ShedSignal, number>> = {}
+  private beforeRouting = 0
   private timer: NodeJS.Timeout | undefined
 
   constructor(private readonly app: FastifyInstance) {}
 
-  count(signal: ShedSignal) {
+  count(signal: ShedSignal, beforeRouting: boolean) {
     this.counts[signal] = (this.counts[signal] ?? 0) + 1
+    if (beforeRouting) this.beforeRouting++
     this.timer ??= setTimeout(() => this.flush(), 1000).unref()
   }
 
@@ -256,9 +285,22 @@ class ShedSummary {
     clearTimeout(this.timer)
     this.timer = undefined
     const bySignal = this.counts
+    const beforeRouting = this.beforeRouting
     this.counts = {}
+    this.beforeRouting = 0
     const total = Object.values(bySignal).reduce((n, c) => n + c, 0)
-    if (total > 0) this.app.log.warn({ shed: total, bySignal }, 'shed before routing')
+    if (total === 0) return
+    this.app.log.warn(
+      {
+        shed: total,
+        bySignal,
+        beforeRouting,
+        eventLoopDelayMs: Math.round(this.app.loadShedder.loopDelay?.delayMs ?? 0),
+        heapUsedBytes: this.app.memoryUsage().heapUsed,
+        inFlightLimit: this.app.loadShedder.concurrency?.limit,
+      },
+      'requests shed',
+    )
   }
 }
 
