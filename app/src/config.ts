@@ -373,7 +373,7 @@ export function loadConfig(env: Env = process.env): Config {
       // 90% of V8's heap limit: past it, garbage collection takes the time requests need.
       maxHeapUsedBytes: read.int('SHED_HEAP_USED_BYTES', Math.floor(heapLimitBytes() * 0.9), 0),
       maxPoolWaiting: read.int('SHED_POOL_WAITING', 50, 0),
-      // Two samples of 100 ms: overload is refused as soon as one 200 ms sample refused it before.
+      // Two samples of 100 ms: overload in turns up to 100 ms long is refused as soon as one 200 ms sample refused it.
       sampleIntervalMs: read.int('SHED_SAMPLE_INTERVAL_MS', 100, 10, 10_000),
       retryAfterSeconds: read.int('SHED_RETRY_AFTER_SECONDS', 1, 1, 3600),
       concurrency: {

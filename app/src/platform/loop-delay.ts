@@ -11,7 +11,7 @@
  *
  * Measured with a timer of our own rather than `monitorEventLoopDelay`: after the histogram's
  * `reset()` its first tick only restarts its clock, so a block that began before that tick is never
- * recorded (a 200 ms block right after a reset left the histogram empty and its max at 15 ms).
+ * recorded (a 200 ms block right after a reset left the histogram empty: count 0, mean NaN).
  */
 
 /** What counts as a lagging loop. */
