@@ -94,8 +94,13 @@ describe('load shedding', () => {
 
   it('does not count start-up work as overload: a fresh instance serves its first requests', async () => {
     // A 1 s sample: the one that saw the block below is still current when the first request comes.
+    // One sample over is overload here, so only the start-up grace lets the first request through.
     const app = await buildServer(
-      testConfig({ SHED_EVENT_LOOP_DELAY_MS: '1', SHED_SAMPLE_INTERVAL_MS: '1000' }),
+      testConfig({
+        SHED_EVENT_LOOP_DELAY_MS: '1',
+        SHED_SAMPLE_INTERVAL_MS: '1000',
+        SHED_EVENT_LOOP_DELAY_SAMPLES: '1',
+      }),
     )
     try {
       // Start-up work (other plugins' onReady, connecting) blocks the loop before any traffic.
@@ -103,6 +108,7 @@ describe('load shedding', () => {
       const until = performance.now() + 1200
       while (performance.now() < until) {}
       await sleep(300)
+      expect(app.loadShedder.loopDelay?.overloaded).to.equal(true)
       const first = await app.inject({ method: 'GET', url: '/v1/me' })
       expect(first.statusCode, first.body).to.equal(401)
     } finally {
@@ -310,6 +316,43 @@ describe('load shedding before routing, on the real server', () => {
     hold = undefined
     await waitFor(() => app.loadShedder.concurrency?.full === false, 5000)
     expect((await fetch(`${url}/v1/me`)).status).to.equal(401)
+  })
+})
+
+describe('load shedding before routing, on a lagging loop', () => {
+  it('refuses in front of routing while the loop lags, keeps health answering, and recovers', async () => {
+    const logs = new LogCapture()
+    const app = await buildServer(
+      testConfig({ LOG_LEVEL: 'info', SHED_EVENT_LOOP_DELAY_MS: '50', SHED_SAMPLE_INTERVAL_MS: '50' }),
+      { logStream: logs },
+    )
+    try {
+      const url = await app.listen({ host: '127.0.0.1', port: 0 })
+      // The first request starts the start-up grace (two samples); wait it out.
+      expect((await fetch(`${url}/health/live`)).status).to.equal(200)
+      await sleep(200)
+      const stop = hogEventLoop(80)
+      try {
+        await waitFor(() => app.loadShedder.loopDelay?.overloaded === true, 5000)
+        const busy = await fetch(`${url}/v1/me`)
+        expect(busy.status).to.equal(503)
+        expect(busy.headers.get('retry-after')).to.equal('1')
+        expect(((await busy.json()) as { error: { code: string } }).error.code).to.equal('OVERLOADED')
+        expect((await fetch(`${url}/health/live`)).status).to.equal(200)
+      } finally {
+        stop()
+      }
+      expect(app.loadShedder.shedBeforeRouting.eventLoopDelay).to.be.at.least(1)
+      await waitFor(() => !app.loadShedder.loopDelay?.overloaded)
+      expect((await fetch(`${url}/v1/me`)).status).to.equal(401)
+      // The warning reports the lag that caused the refusals, not the calm loop at its writing.
+      await waitFor(() => logs.lines.some((l) => l.msg === 'requests shed'), 3000)
+      const summary = logs.lines.find((l) => l.msg === 'requests shed')
+      expect(summary?.bySignal).to.have.property('eventLoopDelay')
+      expect(summary?.eventLoopDelayMs).to.be.above(50)
+    } finally {
+      await app.close()
+    }
   })
 })
 

@@ -272,13 +272,19 @@ class ShedSummary {
   private counts: Partial<Record<ShedSignal, number>> = {}
   private beforeRouting = 0
   private timer: NodeJS.Timeout | undefined
+  private loopPeakMs = 0
 
   constructor(private readonly app: FastifyInstance) {}
 
   count(signal: ShedSignal, beforeRouting: boolean) {
     this.counts[signal] = (this.counts[signal] ?? 0) + 1
     if (beforeRouting) this.beforeRouting++
-    this.timer ??= setTimeout(() => this.flush(), 1000).unref()
+    if (this.timer) return
+    // The line's delay is the worst sample of its own second, from the one that caused this shed on.
+    const loop = this.app.loadShedder.loopDelay
+    loop?.takePeakMs()
+    this.loopPeakMs = loop?.delayMs ?? 0
+    this.timer = setTimeout(() => this.flush(), 1000).unref()
   }
 
   flush() {
@@ -295,7 +301,10 @@ class ShedSummary {
         shed: total,
         bySignal,
         beforeRouting,
-        eventLoopDelayMs: Math.round(this.app.loadShedder.loopDelay?.delayMs ?? 0),
+        // By the time the line is written the loop may be calm again.
+        eventLoopDelayMs: Math.round(
+          Math.max(this.loopPeakMs, this.app.loadShedder.loopDelay?.takePeakMs() ?? 0),
+        ),
         heapUsedBytes: this.app.memoryUsage().heapUsed,
         inFlightLimit: this.app.loadShedder.concurrency?.limit,
       },

@@ -1,6 +1,12 @@
 /**
- * Event-loop delay as the load shedder judges it: the mean delay of the loop's turns per sample,
- * and overload only while it stays over the limit for `samples` samples in a row.
+ * Event-loop delay as the load shedder judges it: per sample, how late the loop's turn was at an
+ * average moment of the sample, and overload only while it stays over the limit for `samples`
+ * samples in a row.
+ *
+ * Weighted by time, not averaged per turn: each turn's lateness counts for as long as the turn
+ * lasted. A mean per firing let a loop stalled most of the time pass as healthy when its long
+ * turns had short ones between them (three on-time firings and one 120 ms late averaged 30 ms,
+ * while a request arriving at a random moment most likely met the 120 ms turn).
  *
  * One stall (a major garbage collection, a cold code path on a fresh instance, the process
  * descheduled on a busy host) is over by the time it is measured, and it lands in one sample: the
@@ -16,7 +22,7 @@
 
 /** What counts as a lagging loop. */
 export interface LoopDelayOptions {
-  /** Mean delay over one sample above which the sample counts as over. */
+  /** Time-weighted delay over one sample above which the sample counts as over. */
   limitMs: number
   /** Length of one sample. */
   sampleIntervalMs: number
@@ -35,10 +41,10 @@ export class LoopDelay {
   private readonly timer: NodeJS.Timeout | undefined
   private previous: number
   private windowStart: number
-  private sum = 0
-  private turns = 0
+  private weighted = 0
   private streak = 0
   private last = 0
+  private peak = 0
 
   constructor(
     private readonly options: LoopDelayOptions,
@@ -56,9 +62,16 @@ export class LoopDelay {
         }, LOOP_RESOLUTION_MS).unref()
   }
 
-  /** Mean delay per turn in the last sample, in ms. */
+  /** Time-weighted delay of the last sample, in ms. */
   get delayMs(): number {
     return this.last
+  }
+
+  /** The highest sample's delay since the last call, in ms (what a periodic log line reports). */
+  takePeakMs(): number {
+    const peak = this.peak
+    this.peak = 0
+    return peak
   }
 
   /** True while the last `samples` samples were all over the limit. */
@@ -68,14 +81,15 @@ export class LoopDelay {
 
   /** One firing of the timer at `now`; closes the sample once it is `sampleIntervalMs` long. */
   turn(now = performance.now()): void {
-    this.sum += Math.max(0, now - this.previous - LOOP_RESOLUTION_MS)
-    this.turns++
+    const lasted = now - this.previous
+    this.weighted += Math.max(0, lasted - LOOP_RESOLUTION_MS) * lasted
     this.previous = now
-    if (now - this.windowStart < this.options.sampleIntervalMs) return
-    this.last = this.sum / this.turns
+    const elapsed = now - this.windowStart
+    if (elapsed < this.options.sampleIntervalMs) return
+    this.last = this.weighted / elapsed
+    this.peak = Math.max(this.peak, this.last)
     this.streak = this.last > this.options.limitMs ? this.streak + 1 : 0
-    this.sum = 0
-    this.turns = 0
+    this.weighted = 0
     this.windowStart = now
   }
 
