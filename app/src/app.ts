@@ -84,7 +84,7 @@ async function app(fastify: FastifyInstance, { config }: AppOptions) {
   await fastify.register(reports)
 
   // Application plugins.
-  await fastify.register(auth, { session: config.session, passwords: config.passwords })
+  await fastify.register(auth, { session: config.session, passwords: config.passwords, redis: config.redis })
   await fastify.register(mfa, {
     config: config.mfa,
     lockout: config.lockout,

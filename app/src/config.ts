@@ -58,6 +58,11 @@ export interface Config {
     idleSeconds: number
     /** Absolute lifetime: a session ends this long after login, however busy. */
     absoluteSeconds: number
+    /**
+     * Longest a session check is answered from this instance's memory (features/auth/session-cache.ts);
+     * revocations reach every instance at once through Redis pub/sub. 0 checks every request in Redis.
+     */
+    localCacheSeconds: number
     /** `__Host-sid` when cookies are Secure (browsers refuse the prefix otherwise), `sid` when not. */
     cookieName: string
     cookieSecure: boolean
@@ -297,6 +302,7 @@ export function loadConfig(env: Env = process.env): Config {
     session: {
       idleSeconds: read.int('SESSION_TTL_SECONDS', 1800, 1),
       absoluteSeconds: read.int('SESSION_ABSOLUTE_TTL_SECONDS', 43_200, 1),
+      localCacheSeconds: read.int('SESSION_LOCAL_CACHE_SECONDS', 10, 0),
       cookieName: read.string('SESSION_COOKIE_NAME', cookieSecure ? '__Host-sid' : 'sid'),
       cookieSecure,
       // The web client's origins (CORS) are trusted for cookie-authenticated writes too: one list for both checks.

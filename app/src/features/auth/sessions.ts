@@ -14,10 +14,15 @@
  * keys of the same user read in it (GET /v1/me's cached profile: platform/cache). Revoking every session
  * (erasure, password change and reset, role change) bumps `ver`: every session of the older
  * generation fails on its next use, and a login that races the bump cannot create one (see `create`).
+ *
+ * `use` (every authenticated request) may answer from this instance's short-lived local copy
+ * instead (session-cache.ts): every revocation here publishes the user id on the changes channel
+ * in the same round trip as the write, and every instance drops that user's copy when it arrives.
  */
 import { hash, randomBytes } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import { DependencyUnavailableError, HttpError } from '../../platform/errors.js'
+import type { SessionCache } from './session-cache.js'
 
 /** A session as seen by request handlers. */
 export interface Session {
@@ -45,6 +50,19 @@ export interface TouchOptions {
    * user's hash tag (`{<userId>}`) so a Redis Cluster finds them in the session's slot.
    */
   alsoGet?: (userId: string) => readonly string[]
+}
+
+/** Options of `SessionStore.use`. */
+export interface UseOptions extends Pick<TouchOptions, 'alsoGet'> {
+  /** Whether the values read along may be kept in the local copy (a cache entry that is current). */
+  keepAlongside?: (values: (string | null)[]) => boolean
+}
+
+/** How the store announces changes, and the local copy `use` serves from. */
+export interface SessionChangeOptions {
+  /** The channel every instance listens on (session-changes.ts). */
+  channel: string
+  local?: SessionCache
 }
 
 /** Lifetimes of a session. */
@@ -136,14 +154,17 @@ for i = 4, #KEYS do out[#out + 1] = redis.call('GET', KEYS[i]) end
 return out
 `
 
-// KEYS: state, index. ARGV: status to leave ('active' or 'erased'), absolute ms.
-// Bumps the generation (every existing session is dead from here on) and returns the old index.
+// KEYS: state, index. ARGV: status to leave ('active' or 'erased'), absolute ms, changes channel,
+// user id.
+// Bumps the generation (every existing session is dead from here on), announces it to every
+// instance's local copy and returns the old index.
 const REVOKE_ALL = `
 redis.call('HINCRBY', KEYS[1], 'ver', 1)
 redis.call('HSET', KEYS[1], 'status', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 local ids = redis.call('SMEMBERS', KEYS[2])
 redis.call('DEL', KEYS[2])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
 return ids
 `
 
@@ -158,11 +179,17 @@ type Scripted = (Redis | Cluster) & {
 /** Creates, validates (sliding the idle expiry) and revokes sessions. */
 export class SessionStore {
   private readonly redis: Scripted
+  private readonly local: SessionCache | undefined
+  /** Where changes to a user's sessions are announced. */
+  readonly channel: string
 
   constructor(
     redis: Redis | Cluster,
     readonly lifetimes: SessionLifetimes,
+    changes: SessionChangeOptions,
   ) {
+    this.channel = changes.channel
+    this.local = changes.local
     // defineCommand sends EVALSHA and falls back to EVAL: one round trip either way.
     if (!('sessionTouch' in redis)) {
       redis.defineCommand('sessionCreate', { numberOfKeys: 3, lua: CREATE })
@@ -171,6 +198,11 @@ export class SessionStore {
       redis.defineCommand('sessionRevokeAll', { numberOfKeys: 2, lua: REVOKE_ALL })
     }
     this.redis = redis as Scripted
+  }
+
+  /** This instance's local copy of recent session checks, if configured (tests read it). */
+  get localCopy(): SessionCache | undefined {
+    return this.local
   }
 
   private get idleMs() {
@@ -228,8 +260,48 @@ export class SessionStore {
   async touch(token: string, { slide = true, alsoGet }: TouchOptions = {}): Promise<Session | undefined> {
     const userId = userIdOfToken(token)
     if (!userId) return undefined
+    return (await this.check(userId, sessionIdOf(token), slide, alsoGet?.(userId)))?.session
+  }
+
+  /**
+   * The session of a request: what `touch` answers (sliding it), served from this instance's local
+   * copy while that holds a fresh entry (session-cache.ts). Revocations and profile writes made on
+   * any instance reach the copy through the changes channel; a use served locally does not slide
+   * the idle expiry, the next one after the entry's short life does.
+   */
+  async use(token: string, { alsoGet, keepAlongside }: UseOptions = {}): Promise<Session | undefined> {
+    const local = this.local
+    if (!local?.isLive) return this.touch(token, { alsoGet })
+    const userId = userIdOfToken(token)
+    if (!userId) return undefined
     const id = sessionIdOf(token)
-    const extra = alsoGet?.(userId) ?? []
+    const extra = alsoGet?.(userId)
+    const alongKeys = extra?.join('\n')
+    if (local.lookup(id, alongKeys)) {
+      // An announcement read in the same poll as this request is handled first.
+      await new Promise(setImmediate)
+      const hit = local.lookup(id, alongKeys)
+      if (hit) return hit
+    }
+    const ticket = local.ticket()
+    const checked = await this.check(userId, id, true, extra)
+    if (!checked) return undefined
+    const { session, ttl } = checked
+    const keep = !extra || (session.alongside !== undefined && (keepAlongside?.(session.alongside) ?? true))
+    if (keep) local.remember(ticket, session, ttl, alongKeys)
+    else {
+      const { alongside: _stale, ...bare } = session
+      local.remember(ticket, bare, ttl)
+    }
+    return session
+  }
+
+  private async check(
+    userId: string,
+    id: string,
+    slide: boolean,
+    extra: readonly string[] = [],
+  ): Promise<{ session: Session; ttl: number } | undefined> {
     const result = await this.guard(() =>
       this.redis.sessionTouch(
         3 + extra.length,
@@ -245,27 +317,43 @@ export class SessionStore {
     )
     if (!result) return undefined
     const [role, created, ttl, mfa, ...alongside] = result
-    return {
+    const session: Session = {
       id,
       userId,
       role,
       mfa: mfa === '1',
       createdAt: new Date(Number(created)),
       expiresAt: new Date(Date.now() + Number(ttl)),
-      ...(alsoGet ? { alongside } : {}),
+      ...(extra.length > 0 ? { alongside } : {}),
+    }
+    return { session, ttl: Number(ttl) }
+  }
+
+  /** Drops a user's local entries now and again after `work`, which changes them in Redis. */
+  private async changing<T>(userId: string, work: () => Promise<T>): Promise<T> {
+    this.local?.forget(userId)
+    try {
+      return await work()
+    } finally {
+      this.local?.forget(userId)
     }
   }
 
   /** Ends one session. */
   async revoke(session: Pick<Session, 'id' | 'userId'>): Promise<void> {
-    await this.guard(async () => {
-      // Same hash slot: one MULTI is valid on a cluster too.
-      await this.redis
-        .multi()
-        .del(sessionKeys.session(session.userId, session.id))
-        .srem(sessionKeys.index(session.userId), session.id)
-        .exec()
-    })
+    await this.changing(session.userId, () =>
+      this.guard(async () => {
+        // Same hash slot: one MULTI is valid on a cluster too (PUBLISH names no key).
+        const results = await this.redis
+          .multi()
+          .del(sessionKeys.session(session.userId, session.id))
+          .srem(sessionKeys.index(session.userId), session.id)
+          .publish(this.channel, session.userId)
+          .exec()
+        const failed = results?.find(([err]) => err)?.[0]
+        if (failed) throw failed
+      }),
+    )
   }
 
   /**
@@ -274,16 +362,20 @@ export class SessionStore {
    * until `reopen`.
    */
   async revokeAll(userId: string, { erased = false } = {}): Promise<number> {
-    return this.guard(async () => {
-      const ids = await this.redis.sessionRevokeAll(
-        sessionKeys.state(userId),
-        sessionKeys.index(userId),
-        erased ? 'erased' : 'active',
-        this.absoluteMs,
-      )
-      if (ids.length === 0) return 0
-      return this.redis.del(...ids.map((id) => sessionKeys.session(userId, id)))
-    })
+    return this.changing(userId, () =>
+      this.guard(async () => {
+        const ids = await this.redis.sessionRevokeAll(
+          sessionKeys.state(userId),
+          sessionKeys.index(userId),
+          erased ? 'erased' : 'active',
+          this.absoluteMs,
+          this.channel,
+          userId,
+        )
+        if (ids.length === 0) return 0
+        return this.redis.del(...ids.map((id) => sessionKeys.session(userId, id)))
+      }),
+    )
   }
 
   /** Lets an account marked erased log in again (an erasure that failed before touching the database). */

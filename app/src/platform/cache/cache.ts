@@ -51,6 +51,14 @@ export interface PrefetchedEntry {
   raw: string | null
 }
 
+/** Tells other holders of a namespace's data (local copies) that it was invalidated. */
+export interface InvalidationAnnouncer {
+  /** The message to publish, in the same round trip as the version bump, or undefined for none. */
+  messageFor(ns: string): { channel: string; message: string } | undefined
+  /** Called just before and just after the bump: a local copy drops what it holds of `ns`. */
+  settle(ns: string): void
+}
+
 // Deletes the lock only if this instance still holds it (it may have expired and been re-taken).
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`
 
@@ -62,6 +70,7 @@ export class Cache {
   private readonly waitMs: number
   private readonly pollMs: number
   private lastWarnAt = 0
+  private announcer: InvalidationAnnouncer | undefined
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -111,8 +120,26 @@ export class Cache {
 
   /** Makes every cached entry of a namespace unreachable (call after the write commits). */
   async invalidate(ns: string): Promise<void> {
+    const announcer = this.announcer
+    const announce = announcer?.messageFor(ns)
+    announcer?.settle(ns)
     // Best effort: if Redis is away the entries expire with their TTL, which bounds the staleness.
-    await this.attempt(() => this.redis.incr(versionKey(ns)))
+    await this.attempt<unknown>(() =>
+      announce
+        ? this.redis.multi().incr(versionKey(ns)).publish(announce.channel, announce.message).exec()
+        : this.redis.incr(versionKey(ns)),
+    )
+    announcer?.settle(ns)
+  }
+
+  /** Registers who copies entries outside Redis and must hear of invalidations (one at a time). */
+  announceInvalidations(announcer: InvalidationAnnouncer): void {
+    this.announcer = announcer
+  }
+
+  /** Whether a raw entry read elsewhere (`PrefetchedEntry`) is current: a hit for `getOrLoad`. */
+  isCurrent(version: string | null, raw: string | null): boolean {
+    return decode(raw, version ?? '0') !== MISS
   }
 
   private async fetch<T>(

@@ -1,0 +1,164 @@
+/**
+ * An in-process copy of the sessions this instance checked recently, so a busy client's requests
+ * skip the Redis round trip of the session check (and of the profile read along with it).
+ *
+ * What keeps it honest:
+ *  - every change to a user's sessions or cached profile is announced on a Redis channel
+ *    (session-changes.ts) and drops that user's entries on every instance; the instance that made
+ *    the change drops them itself before and after its Redis write (read-your-writes);
+ *  - a check that was in flight while its user was dropped is not stored (its answer may predate
+ *    the change): each read takes a ticket, and a drop moves the counter past it;
+ *  - an entry lives at most `maxAgeMs`, and at most half of what was left of the session's idle
+ *    expiry when it was read, so a session in use is still slid in Redis before it would expire;
+ *  - while the channel is not known to work (starting, reconnecting, a lost canary) nothing is kept
+ *    and every check goes to Redis, as it would without this cache.
+ */
+import type { Session } from './sessions.js'
+
+/** Taken before a Redis check; `remember` refuses the answer when the user changed since. */
+export interface Ticket {
+  readonly seq: number
+  readonly at: number
+}
+
+/** Sizes and clock of a {@link SessionCache}. */
+export interface SessionCacheOptions {
+  /** Longest an entry is served without asking Redis. 0 turns the cache off. */
+  maxAgeMs: number
+  /** Entries kept at most; the oldest goes first. @default 10000 */
+  maxEntries?: number
+  now?: () => number
+}
+
+interface Entry {
+  session: Session
+  /** The `alsoGet` keys the `alongside` values belong to, joined; undefined when none were read. */
+  alongKeys: string | undefined
+  validUntil: number
+}
+
+// A Redis check takes at most its command timeout (about a second); an answer this late is not
+// stored at all, which lets the per-user drop marks be pruned after it.
+const TICKET_LIFETIME_MS = 5000
+
+/** A bounded map of recently checked sessions that forgets users on demand. */
+export class SessionCache {
+  private readonly entries = new Map<string, Entry>()
+  private readonly byUser = new Map<string, Set<string>>()
+  /** When each recently changed user was last dropped (counter value and time). */
+  private readonly dropped = new Map<string, Ticket>()
+  private seq = 0
+  private flushedAt = 0
+  private live = false
+  private readonly maxEntries: number
+  private readonly now: () => number
+
+  constructor(private readonly options: SessionCacheOptions) {
+    this.maxEntries = options.maxEntries ?? 10_000
+    this.now = options.now ?? Date.now
+  }
+
+  /** False when configured off. */
+  get enabled(): boolean {
+    return this.options.maxAgeMs > 0
+  }
+
+  /** Entries held now (tests and metrics). */
+  get size(): number {
+    return this.entries.size
+  }
+
+  /**
+   * Marks the invalidation channel as working (entries may be kept) or not (everything is dropped
+   * and nothing kept). Either way, answers read before this moment are refused.
+   */
+  setLive(live: boolean): void {
+    this.flush()
+    this.live = live && this.enabled
+  }
+
+  get isLive(): boolean {
+    return this.live
+  }
+
+  /** The session of `id`, if held and fresh, with `alongside` read for exactly `alongKeys`. */
+  lookup(id: string, alongKeys?: string): Session | undefined {
+    if (!this.live) return undefined
+    const entry = this.entries.get(id)
+    if (!entry) return undefined
+    if (this.now() >= entry.validUntil) {
+      this.remove(id, entry.session.userId)
+      return undefined
+    }
+    if (alongKeys !== undefined && entry.alongKeys !== alongKeys) return undefined
+    return entry.session
+  }
+
+  /** Take before asking Redis; hand to `remember` with the answer. */
+  ticket(): Ticket {
+    return { seq: this.seq, at: this.now() }
+  }
+
+  /**
+   * Keeps a session Redis just confirmed, unless its user (or everything) was dropped after
+   * `ticket` was taken. `ttlMs`: what Redis reported left of its idle expiry.
+   */
+  remember(ticket: Ticket, session: Session, ttlMs: number, alongKeys?: string): void {
+    if (!this.live || ticket.seq < this.flushedAt) return
+    const now = this.now()
+    if (now - ticket.at > TICKET_LIFETIME_MS) return
+    const drop = this.dropped.get(session.userId)
+    if (drop && drop.seq > ticket.seq) return
+    const validUntil = Math.min(now + this.options.maxAgeMs, ticket.at + Math.floor(ttlMs / 2))
+    if (validUntil <= now) return
+    const existing = this.entries.get(session.id)
+    // A read without the route's keys must not replace one that has them.
+    if (existing && alongKeys === undefined && existing.alongKeys !== undefined && now < existing.validUntil)
+      return
+    this.entries.delete(session.id)
+    this.entries.set(session.id, { session, alongKeys, validUntil })
+    let ids = this.byUser.get(session.userId)
+    if (!ids) {
+      ids = new Set()
+      this.byUser.set(session.userId, ids)
+    }
+    ids.add(session.id)
+    while (this.entries.size > this.maxEntries) {
+      const [oldestId, oldest] = this.entries.entries().next().value as [string, Entry]
+      this.remove(oldestId, oldest.session.userId)
+    }
+  }
+
+  /** Drops every entry of a user, and refuses answers of checks still in flight for them. */
+  forget(userId: string): void {
+    const mark = { seq: ++this.seq, at: this.now() }
+    this.dropped.delete(userId)
+    this.dropped.set(userId, mark)
+    for (const id of this.byUser.get(userId) ?? []) this.entries.delete(id)
+    this.byUser.delete(userId)
+    this.pruneDropMarks(mark.at)
+  }
+
+  /** Drops everything and refuses every answer still in flight. */
+  flush(): void {
+    this.flushedAt = ++this.seq
+    this.entries.clear()
+    this.byUser.clear()
+    this.dropped.clear()
+  }
+
+  private remove(id: string, userId: string) {
+    this.entries.delete(id)
+    const ids = this.byUser.get(userId)
+    ids?.delete(id)
+    if (ids?.size === 0) this.byUser.delete(userId)
+  }
+
+  // Marks are kept in the order they were made: the oldest come first.
+  private pruneDropMarks(now: number) {
+    for (const [userId, mark] of this.dropped) {
+      if (now - mark.at <= TICKET_LIFETIME_MS) break
+      this.dropped.delete(userId)
+    }
+  }
+}
