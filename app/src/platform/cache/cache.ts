@@ -16,6 +16,8 @@
  * script can read them along with other keys: the session check does for GET /v1/me, given a
  * namespace with the user's hash tag (`profile:{<userId>}`), so the cached profile costs no round
  * trip of its own. Every command touches one key, so this works unchanged on a Redis Cluster.
+ * Whoever keeps copies outside Redis (the session check's local copy) registers an announcer: an
+ * invalidation then publishes its message in the same MULTI as the version bump.
  */
 import { randomBytes } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
