@@ -99,13 +99,13 @@ export function threadPoolSizeFor(hashConcurrency: number): number {
 
 /**
  * ACL of the service's ElastiCache user (infra/src/cache.ts sets it; app/test/redis-acl.test.ts runs the service
- * under it): every key (the service sets no key prefix there), only its notification channels (`notify:<user>`,
- * features/notifications/hub.ts), the command groups its commands and Lua scripts use without the admin and
+ * under it): every key (the service sets no key prefix there), only its channels (`notify:<user>`,
+ * features/notifications/hub.ts, and `sessions:changed`, features/auth/session-changes.ts), the command groups its commands and Lua scripts use without the admin and
  * dangerous ones, plus INFO (ioredis' ready check) and CLUSTER SLOTS / CLUSTER INFO (slot discovery; not the
  * whole command, whose RESET, FAILOVER and FORGET ElastiCache does not restrict).
  */
 export const REDIS_SERVICE_ACCESS_STRING =
-  'on ~* &notify:* -@all +@read +@write +@keyspace +@string +@hash +@set +@sortedset +@scripting +@pubsub ' +
+  'on ~* &notify:* &sessions:changed -@all +@read +@write +@keyspace +@string +@hash +@set +@sortedset +@scripting +@pubsub ' +
   '+@transaction +@connection +time -@admin -@dangerous +info +cluster|slots +cluster|info'
 
 /** SSM parameters per stack. Values are plain strings; each parameter's doc says who writes it. */

@@ -7,6 +7,7 @@
 import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
+import { waitUntil } from '../../scripts/kit/net.js'
 import type { NotificationMessage } from '../src/features/notifications/message.js'
 import { buildTestApp } from './helpers/app.js'
 import { secureRedis } from './helpers/redis-acl.js'
@@ -29,7 +30,7 @@ describe('the service under its ElastiCache ACL (REDIS_SERVICE_ACCESS_STRING, cl
     app = await buildTestApp({
       REDIS_URL: cluster.ports.map((p) => `redis://svc:svc-password@127.0.0.1:${p}`).join(','),
       REDIS_CLUSTER: 'true',
-      // Production sets no prefix: the ACL's channel pattern (`notify:*`) is written for that.
+      // Production sets no prefix: the ACL's channels (`notify:*`, `sessions:changed`) are written for that.
       REDIS_KEY_PREFIX: undefined,
       LOGIN_MAX_PER_ACCOUNT: '3',
     })
@@ -69,6 +70,21 @@ describe('the service under its ElastiCache ACL (REDIS_SERVICE_ACCESS_STRING, cl
     const other = await login(app)
     const out = await app.inject({ method: 'POST', url: '/v1/auth/logout', headers: bearer(other.token) })
     expect(out.statusCode).to.equal(204)
+    const after = await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(other.token) })
+    expect(after.statusCode).to.equal(401)
+  })
+
+  it('keeps the local copy of session checks live: its channel may be subscribed and published to', async () => {
+    await waitUntil('local copy live', 5000, () => app.sessions.localCopy?.isLive === true)
+    const user = await login(app)
+    for (let i = 0; i < 3; i++) {
+      const me = await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(user.token) })
+      expect(me.statusCode).to.equal(200)
+    }
+    const out = await app.inject({ method: 'POST', url: '/v1/auth/logout', headers: bearer(user.token) })
+    expect(out.statusCode).to.equal(204)
+    const after = await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(user.token) })
+    expect(after.statusCode).to.equal(401)
   })
 
   it('enforces rate limits (the rate-limit script runs)', async () => {

@@ -105,7 +105,7 @@ for (const name of ['us-east', 'eu-west'] as StackName[]) {
       expect(user.inputs.userId).to.equal(`blueprint-${name}-redis-service`)
       expect(user.inputs).not.to.have.property('passwords')
       const acl = String(user.inputs.accessString).split(' ')
-      expect(acl).to.include.members(['on', '-@admin', '-@dangerous', '&notify:*'])
+      expect(acl).to.include.members(['on', '-@admin', '-@dangerous', '&notify:*', '&sessions:changed'])
       expect(acl).not.to.include('+@all')
     })
 

@@ -85,11 +85,13 @@ export interface RefreshTiming {
  * Keeps the AUTH password of `client` (created with `lazyConnect`) a fresh token: signs one, connects, then
  * re-signs every `refreshMs`. A signing failure is reported as the client's `error` event (the plugins log those)
  * and retried after `retryMs`; it never throws. Stops when the client ends. Returns a stop function.
+ * `reauthenticate: false` (a subscriber) only updates the password its next connect uses.
  */
 export function keepIamPassword(
   client: Redis | Cluster,
   sign: RedisTokenSigner,
   timing: RefreshTiming = { refreshMs: IAM_TOKEN_REFRESH_MS, retryMs: IAM_TOKEN_RETRY_MS },
+  { reauthenticate = true }: { reauthenticate?: boolean } = {},
 ): () => void {
   let token: string | undefined
   let timer: NodeJS.Timeout | undefined
@@ -99,7 +101,7 @@ export function keepIamPassword(
     redis.options.password = token
     // ElastiCache closes an IAM connection 12 h after its AUTH unless it authenticates again with a
     // fresh token: a task's connections all open at boot and would otherwise drop together.
-    if (redis.status === 'ready' && token !== undefined && redis.options.username) {
+    if (reauthenticate && redis.status === 'ready' && token !== undefined && redis.options.username) {
       redis.auth(redis.options.username, token).catch((err: unknown) => report(client, err))
     }
   }

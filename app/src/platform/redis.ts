@@ -27,6 +27,27 @@ export function createRedisClient(
   config: Config['redis'],
   iamOptions: { sign?: RedisTokenSigner; timing?: RefreshTiming } = {},
 ): Redis | Cluster {
+  return connect(config, iamOptions, false)
+}
+
+/**
+ * A plain connection to the first node for SUBSCRIBE, also in cluster mode: classic pub/sub reaches
+ * every node's subscribers, and unlike ioredis' cluster subscriber (which moves between nodes
+ * without telling) this one emits `close` and `reconnecting` when its connection goes. Behind
+ * ElastiCache's configuration endpoint a reconnect resolves the name again and finds a live node.
+ */
+export function createRedisSubscriber(
+  config: Config['redis'],
+  iamOptions: { sign?: RedisTokenSigner; timing?: RefreshTiming } = {},
+): Redis {
+  return connect({ ...config, cluster: false }, iamOptions, true) as Redis
+}
+
+function connect(
+  config: Config['redis'],
+  iamOptions: { sign?: RedisTokenSigner; timing?: RefreshTiming },
+  subscriber: boolean,
+): Redis | Cluster {
   const common: RedisOptions = {
     keyPrefix: config.keyPrefix || undefined,
     connectTimeout: config.connectTimeoutMs,
@@ -51,7 +72,8 @@ export function createRedisClient(
   const client = newClient(config, common, auth, urls, Boolean(iam))
   if (iam) {
     const sign = iamOptions.sign ?? iamTokenSigner({ ...iam, userId: username ?? '' })
-    keepIamPassword(client, sign, iamOptions.timing)
+    // A subscribed connection may not AUTH again (RESP2); it takes the fresh token when it reconnects.
+    keepIamPassword(client, sign, iamOptions.timing, { reauthenticate: !subscriber })
   }
   return client
 }

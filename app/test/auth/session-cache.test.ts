@@ -2,9 +2,13 @@ import { expect } from 'chai'
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { sleep, waitUntil } from '../../../scripts/kit/net.js'
-import { SessionCache } from '../../src/features/auth/session-cache.js'
-import { SessionChanges, sessionChangesChannel } from '../../src/features/auth/session-changes.js'
-import { type Session, sessionIdOf, sessionKeys } from '../../src/features/auth/sessions.js'
+import { MAX_ALONGSIDE_BYTES, SessionCache } from '../../src/features/auth/session-cache.js'
+import {
+  ChangeAnnouncements,
+  SessionChanges,
+  sessionChangesChannel,
+} from '../../src/features/auth/session-changes.js'
+import { type Session, SessionStore, sessionIdOf, sessionKeys } from '../../src/features/auth/sessions.js'
 import { buildTestApp } from '../helpers/app.js'
 import { freshRedisPrefix, services } from '../helpers/services.js'
 import { bearer, login } from '../helpers/users.js'
@@ -115,6 +119,32 @@ describe('session cache: the local copy', () => {
     expect(c.lookup('d')).not.to.equal(undefined)
   })
 
+  it('counts an entry’s age from when its check was sent, not from when Redis answered', () => {
+    const c = cache(10_000)
+    const ticket = c.ticket()
+    now += 1_000
+    c.remember(ticket, session('a'), 1_800_000)
+    now += 8_999
+    expect(c.lookup('a')).not.to.equal(undefined)
+    now += 1
+    expect(c.lookup('a')).to.equal(undefined)
+  })
+
+  it('does not keep large read-along values, and evicts the oldest beyond its byte budget', () => {
+    const c = new SessionCache({ maxAgeMs: 10_000, maxBytes: 3 * 4_000, now: () => now })
+    c.setLive(true)
+    const big = 'x'.repeat(MAX_ALONGSIDE_BYTES + 1)
+    c.remember(c.ticket(), { ...session('big'), alongside: ['1', big] }, 60_000, 'k')
+    expect(c.lookup('big', 'k')).to.equal(undefined)
+    expect(c.lookup('big')?.alongside).to.equal(undefined)
+    const fits = 'y'.repeat(3_000)
+    for (const id of ['a', 'b', 'c', 'd'])
+      c.remember(c.ticket(), { ...session(id), alongside: ['1', fits] }, 60_000, 'k')
+    expect(c.sizeBytes).to.be.at.most(3 * 4_000)
+    expect(c.lookup('a', 'k')).to.equal(undefined)
+    expect(c.lookup('d', 'k')).not.to.equal(undefined)
+  })
+
   it('is off with a maximum age of 0', () => {
     const c = cache(0)
     expect(c.isLive).to.equal(false)
@@ -122,6 +152,15 @@ describe('session cache: the local copy', () => {
     expect(c.lookup('a')).to.equal(undefined)
   })
 })
+
+// Busy-waits 300 ms inside Redis: every client, subscribers included, waits behind it.
+const STALL_300_MS = `
+local s = redis.call('TIME')
+local start = tonumber(s[1]) * 1000000 + tonumber(s[2])
+while true do
+  local t = redis.call('TIME')
+  if tonumber(t[1]) * 1000000 + tonumber(t[2]) - start > 300000 then return 1 end
+end`
 
 describe('session cache: the changes channel', () => {
   const clients: Redis[] = []
@@ -131,39 +170,76 @@ describe('session cache: the changes channel', () => {
     clients.push(client)
     return client
   }
-  const quiet = { warn() {}, info() {} }
+  const warnings: string[] = []
+  const log = { warn: (obj: object, msg: string) => warnings.push(`${msg} ${JSON.stringify(obj)}`) }
   after(() => {
     for (const c of clients) c.disconnect()
   })
 
-  async function started(timing = { canaryMs: 100, graceMs: 300 }) {
-    const channel = sessionChangesChannel(freshRedisPrefix())
+  async function started(timing = { canaryMs: 100, lateMs: 50 }) {
+    warnings.length = 0
+    const announcements = new ChangeAnnouncements(sessionChangesChannel(freshRedisPrefix()))
     const local = new SessionCache({ maxAgeMs: 10_000 })
     const subscriber = await connect()
     const publisher = await connect()
-    const changes = new SessionChanges(subscriber, publisher, channel, local, quiet, timing)
+    const changes = new SessionChanges(subscriber, publisher, announcements, local, log, timing)
     changes.start()
     await waitUntil('cache live', 2000, () => local.isLive)
-    return { channel, local, subscriber, publisher, changes }
+    const { channel } = announcements
+    return { channel, announcements, local, subscriber, publisher, changes }
   }
 
-  it('goes live once its own canary comes back, and drops a user when their id is published', async () => {
-    const { channel, local, publisher, changes } = await started()
+  it('goes live once its own canary comes back, and drops a user when an announcement names them', async () => {
+    const { channel, announcements, local, publisher, changes } = await started()
     local.remember(local.ticket(), session('a'), 60_000)
     expect(local.lookup('a')).not.to.equal(undefined)
-    await publisher.publish(channel, USER)
+    await publisher.publish(channel, announcements.next(USER).message)
     await waitUntil('entry dropped', 2000, () => local.lookup('a') === undefined)
+    expect(local.isLive).to.equal(true)
     changes.close()
   })
 
-  it('empties and pauses when its canary stops arriving, then resumes when it does again', async () => {
-    const { channel, local, subscriber, publisher, changes } = await started()
+  it('sync resolves only after every announcement published before it was applied', async () => {
+    const { channel, announcements, local, publisher, changes } = await started({
+      canaryMs: 10_000,
+      lateMs: 5_000,
+    })
+    for (let round = 0; round < 20; round++) {
+      local.remember(local.ticket(), session('a'), 60_000)
+      await publisher.publish(channel, announcements.next(USER).message)
+      expect(await changes.sync()).to.equal(true)
+      expect(local.lookup('a'), `round ${round}`).to.equal(undefined)
+    }
+    changes.close()
+  })
+
+  it('empties when a publisher’s numbers skip one: that message was lost', async () => {
+    const { channel, local, publisher, changes } = await started({ canaryMs: 10_000, lateMs: 5_000 })
+    await publisher.publish(channel, 'peer:1:')
     local.remember(local.ticket(), session('a'), 60_000)
-    // The subscription silently stops delivering (as a cluster subscriber moving nodes may):
-    // no connection event tells the instance.
+    // Message 2 of this peer, about another user, never arrived.
+    await publisher.publish(channel, 'peer:3:')
+    await waitUntil('emptied', 2000, () => local.size === 0)
+    expect(local.isLive).to.equal(true)
+    changes.close()
+  })
+
+  it('pauses when its canary comes back late, and only a prompt one brings it back', async () => {
+    const { local, changes } = await started()
+    local.remember(local.ticket(), session('a'), 60_000)
+    // The whole server stalls for 300 ms (a busy script), so canaries and announcements arrive late.
+    const stall = await connect()
+    await stall.eval(STALL_300_MS, 0)
+    expect(warnings.join('\n')).to.match(/canary not back within 50 ms/)
+    expect(local.lookup('a')).to.equal(undefined)
+    await waitUntil('live again', 2000, () => local.isLive)
+    changes.close()
+  })
+
+  it('pauses when the subscription silently stops delivering, and resumes when it delivers again', async () => {
+    const { channel, local, subscriber, changes } = await started()
+    local.remember(local.ticket(), session('a'), 60_000)
     await subscriber.unsubscribe(channel)
-    // An announcement this instance never hears.
-    await publisher.publish(channel, USER)
     await waitUntil('paused by the canary', 2000, () => !local.isLive)
     expect(local.size).to.equal(0)
     await subscriber.subscribe(channel)
@@ -172,8 +248,8 @@ describe('session cache: the changes channel', () => {
     changes.close()
   })
 
-  it('empties at once when the subscriber connection drops', async () => {
-    const { local, subscriber, changes } = await started({ canaryMs: 10_000, graceMs: 30_000 })
+  it('empties at once when the subscriber connection drops, before any canary is due', async () => {
+    const { local, subscriber, changes } = await started({ canaryMs: 10_000, lateMs: 5_000 })
     local.remember(local.ticket(), session('a'), 60_000)
     const id = await subscriber.client('ID')
     const killer = await connect()
@@ -181,6 +257,88 @@ describe('session cache: the changes channel', () => {
     await waitUntil('paused by the close', 2000, () => !local.isLive)
     expect(local.size).to.equal(0)
     changes.close()
+  })
+})
+
+describe('session cache: the store', () => {
+  let app: FastifyInstance
+  const prefix = freshRedisPrefix()
+  before(async () => {
+    app = await buildTestApp({ SESSION_LOCAL_CACHE_SECONDS: '0', REDIS_KEY_PREFIX: prefix })
+  })
+  after(async () => {
+    await app?.close()
+  })
+
+  /** A store whose copy is live but hears no channel: only its own drops keep it right. */
+  function deafStore() {
+    const local = new SessionCache({ maxAgeMs: 10_000 })
+    local.setLive(true)
+    const announcements = new ChangeAnnouncements(sessionChangesChannel(freshRedisPrefix()))
+    const store = new SessionStore(app.redis, app.sessions.lifetimes, {
+      announcements,
+      local,
+      sync: async () => true,
+    })
+    return { store, local }
+  }
+
+  it('drops its own copy when it revokes, without waiting for the channel (read-your-writes)', async () => {
+    const { store } = deafStore()
+    const user = await login(app)
+    expect(await store.use(user.token)).not.to.equal(undefined)
+    await store.revokeAll(user.user.id)
+    expect(await store.use(user.token)).to.equal(undefined)
+    const again = await login(app)
+    const { session } = await store.create(again.user.id, 'user')
+    expect(session).to.include({ userId: again.user.id })
+  })
+
+  it('drops its own copy of one session when it logs that session out', async () => {
+    const { store } = deafStore()
+    const user = await login(app)
+    const found = await store.use(user.token)
+    expect(found).not.to.equal(undefined)
+    await store.revoke(found as Session)
+    expect(await store.use(user.token)).to.equal(undefined)
+  })
+
+  it('applies a drop that arrives with the request before answering from the copy', async () => {
+    const { store, local } = deafStore()
+    const user = await login(app)
+    expect(await store.use(user.token)).not.to.equal(undefined)
+    // Revoked in Redis by someone whose announcement is read in the same poll as this request.
+    await app.redis.del(sessionKeys.session(user.user.id, sessionIdOf(user.token)))
+    const pending = store.use(user.token)
+    local.forget(user.user.id)
+    expect(await pending).to.equal(undefined)
+  })
+
+  it('keeps read-along values only when the caller says they are current', async () => {
+    const { store, local } = deafStore()
+    const user = await login(app)
+    const alsoGet = (userId: string) => [`k1:{${userId}}`, `k2:{${userId}}`]
+    const found = await store.use(user.token, { alsoGet, keepAlongside: () => false })
+    expect(found?.alongside).to.deep.equal([null, null])
+    const id = sessionIdOf(user.token)
+    expect(local.lookup(id, alsoGet(user.user.id).join('\n'))).to.equal(undefined)
+    expect(local.lookup(id)).not.to.equal(undefined)
+    expect(local.lookup(id)?.alongside).to.equal(undefined)
+  })
+
+  it('announces a revocation even with its own copy off, for peers that have theirs on', async () => {
+    const user = await login(app)
+    const channel = sessionChangesChannel(prefix)
+    const listener = new Redis(services.redisUrl)
+    try {
+      const heard: string[] = []
+      listener.on('message', (_c: string, message: string) => heard.push(message))
+      await listener.subscribe(channel)
+      await app.sessions.revokeAll(user.user.id)
+      await waitUntil('announcement heard', 2000, () => heard.some((m) => m.endsWith(`:${user.user.id}`)))
+    } finally {
+      listener.disconnect()
+    }
   })
 })
 
@@ -228,11 +386,25 @@ describe('session cache: across instances', () => {
     expect(await commandsOf(app, userId, () => me(app, token))).to.deep.equal([])
   }
 
-  it('answers a busy client’s GET /v1/me without a Redis command', async () => {
+  it('answers a busy client’s GET /v1/me without a session script (a PING on the subscriber orders it)', async () => {
     const user = await login(a)
     await warm(a, user.token, user.user.id)
     const res = await me(a, user.token)
     expect(res.json()).to.include({ id: user.user.id, email: user.email })
+  })
+
+  it('checks a write’s session in Redis every time, however warm the copy', async () => {
+    const user = await login(a)
+    await warm(a, user.token, user.user.id)
+    const sent = await commandsOf(a, user.user.id, () =>
+      a.inject({
+        method: 'PUT',
+        url: '/v1/me/preferences',
+        headers: bearer(user.token),
+        payload: { theme: 'dark' },
+      }),
+    )
+    expect(sent.filter((name) => name === 'evalsha' || name === 'eval').length).to.be.at.least(1)
   })
 
   it('a logout on one instance is refused by another holding the session, at once', async () => {

@@ -23,6 +23,7 @@ describe('configuration', () => {
     expect(config.session).to.deep.equal({
       idleSeconds: 1800,
       absoluteSeconds: 43_200,
+      localCacheSeconds: 10,
       cookieName: '__Host-sid',
       cookieSecure: true,
       allowedOrigins: [],

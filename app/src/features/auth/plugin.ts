@@ -4,11 +4,9 @@ import type { Config } from '../../config.js'
 import type { PrefetchedEntry } from '../../platform/cache/cache.js'
 import { forbidden, unauthorized } from '../../platform/errors.js'
 import { isSameOrigin } from '../../platform/origin.js'
-import { createRedisClient } from '../../platform/redis.js'
 import { metrics } from '../../telemetry/metrics.js'
+import { localSessions } from './local-sessions.js'
 import { PasswordHasher, type PasswordHashingOptions } from './password.js'
-import { SessionCache } from './session-cache.js'
-import { type CanaryTiming, SessionChanges, sessionChangesChannel } from './session-changes.js'
 import { type Session, SessionStore } from './sessions.js'
 
 /** The authenticated caller, set by `app.authenticate`. */
@@ -57,6 +55,14 @@ export interface UserCacheEntry {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
+/** A read outside the admin API: its session check may be answered by the local copy. */
+function mayUseLocalCopy(request: FastifyRequest): boolean {
+  return (
+    (request.method === 'GET' || request.method === 'HEAD') &&
+    !request.routeOptions.url?.startsWith('/v1/admin')
+  )
+}
+
 /** Where a request's token came from. */
 function credentialOf(
   request: FastifyRequest,
@@ -90,41 +96,13 @@ export interface AuthOptions {
   passwords: PasswordHashingOptions
   /** For the subscriber of the session changes channel. */
   redis: Config['redis']
-  /** Tests shorten the channel's canary. */
-  canary?: CanaryTiming
 }
-
-// A user's hash tag in a cache namespace (`profile:{<userId>}`): a write there changes what the
-// local session copy read along.
-const USER_TAG = /\{([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}/
 
 async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
   const { cookieName, cookieSecure, idleSeconds, absoluteSeconds, allowedOrigins, localCacheSeconds } =
     opts.session
-  const channel = sessionChangesChannel(opts.redis.keyPrefix)
-  const local = new SessionCache({ maxAgeMs: localCacheSeconds * 1000 })
-  app.decorate('sessions', new SessionStore(app.redis, { idleSeconds, absoluteSeconds }, { channel, local }))
-  // Profile writes are announced too, on every instance, cache on or off: a peer may have it on.
-  app.cache.announceInvalidations({
-    messageFor: (ns) => {
-      const userId = USER_TAG.exec(ns)?.[1]
-      return userId ? { channel, message: userId } : undefined
-    },
-    settle: (ns) => {
-      const userId = USER_TAG.exec(ns)?.[1]
-      if (userId) local.forget(userId)
-    },
-  })
-  if (local.enabled) {
-    const subscriber = createRedisClient(opts.redis)
-    subscriber.on('error', (err: Error) => {
-      metrics.redisError('subscriber')
-      app.log.warn({ err: { message: err.message } }, 'redis session-changes subscriber error')
-    })
-    const changes = new SessionChanges(subscriber, app.redis, channel, local, app.log, opts.canary)
-    changes.start()
-    app.addHook('onClose', async () => changes.close())
-  }
+  const changes = localSessions(app, opts.redis, localCacheSeconds)
+  app.decorate('sessions', new SessionStore(app.redis, { idleSeconds, absoluteSeconds }, changes))
   const passwords = new PasswordHasher(opts.passwords)
   app.decorate('passwords', passwords)
   const unobserve = metrics.hashQueue(() => ({
@@ -143,15 +121,19 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
     if (!credential) throw unauthorized()
     const along = request.routeOptions.config.readAlongSession
     const entryKeys = along && ((userId: string) => app.cache.entryKeys(along.ns(userId), along.key))
-    const session = await app.sessions.use(
-      credential.token,
-      entryKeys
-        ? {
-            alsoGet: entryKeys,
-            keepAlongside: ([version = null, raw = null]) => app.cache.isCurrent(version, raw),
-          }
-        : {},
-    )
+    // Writes and admin routes always ask Redis: a revocation still on its way to this instance
+    // may let a read through for that moment, never a money movement or an admin action.
+    const session = mayUseLocalCopy(request)
+      ? await app.sessions.use(
+          credential.token,
+          entryKeys
+            ? {
+                alsoGet: entryKeys,
+                keepAlongside: ([version = null, raw = null]) => app.cache.isCurrent(version, raw),
+              }
+            : {},
+        )
+      : await app.sessions.touch(credential.token, entryKeys ? { alsoGet: entryKeys } : {})
     if (!session) throw unauthorized('Session expired or revoked')
     if (credential.via === 'cookie') assertNotCrossSite(request, allowedOrigins)
     request.session = session

@@ -27,6 +27,9 @@ export interface SessionCacheOptions {
   maxAgeMs: number
   /** Entries kept at most; the oldest goes first. @default 10000 */
   maxEntries?: number
+  /** Memory the entries may take, read-along values included (estimated). @default 16 MiB */
+  maxBytes?: number
+  /** A monotonic clock in ms (a wall-clock step must not stretch an entry's life). @default performance.now */
   now?: () => number
 }
 
@@ -35,7 +38,13 @@ interface Entry {
   /** The `alsoGet` keys the `alongside` values belong to, joined; undefined when none were read. */
   alongKeys: string | undefined
   validUntil: number
+  bytes: number
 }
+
+// What an entry costs besides its read-along values: the session object, ids, map slots.
+const ENTRY_OVERHEAD_BYTES = 400
+/** Read-along values larger than this (a profile with big preferences) are not kept: the route reads them in Redis. */
+export const MAX_ALONGSIDE_BYTES = 4096
 
 // A Redis check takes at most its command timeout (about a second); an answer this late is not
 // stored at all, which lets the per-user drop marks be pruned after it.
@@ -50,12 +59,20 @@ export class SessionCache {
   private seq = 0
   private flushedAt = 0
   private live = false
+  private bytes = 0
   private readonly maxEntries: number
+  private readonly maxBytes: number
   private readonly now: () => number
 
   constructor(private readonly options: SessionCacheOptions) {
     this.maxEntries = options.maxEntries ?? 10_000
-    this.now = options.now ?? Date.now
+    this.maxBytes = options.maxBytes ?? 16 * 1024 * 1024
+    this.now = options.now ?? (() => performance.now())
+  }
+
+  /** Estimated memory the entries take. */
+  get sizeBytes(): number {
+    return this.bytes
   }
 
   /** False when configured off. */
@@ -87,7 +104,7 @@ export class SessionCache {
     const entry = this.entries.get(id)
     if (!entry) return undefined
     if (this.now() >= entry.validUntil) {
-      this.remove(id, entry.session.userId)
+      this.remove(id, entry)
       return undefined
     }
     if (alongKeys !== undefined && entry.alongKeys !== alongKeys) return undefined
@@ -109,24 +126,30 @@ export class SessionCache {
     if (now - ticket.at > TICKET_LIFETIME_MS) return
     const drop = this.dropped.get(session.userId)
     if (drop && drop.seq > ticket.seq) return
-    const validUntil = Math.min(now + this.options.maxAgeMs, ticket.at + Math.floor(ttlMs / 2))
+    // Both limits count from before the check was sent: Redis answered about that moment.
+    const validUntil = ticket.at + Math.min(this.options.maxAgeMs, Math.floor(ttlMs / 2))
     if (validUntil <= now) return
+    const alongBytes = (session.alongside ?? []).reduce((sum, value) => sum + (value?.length ?? 0), 0)
+    if (alongBytes > MAX_ALONGSIDE_BYTES) {
+      const { alongside: _large, ...bare } = session
+      session = bare
+      alongKeys = undefined
+    }
     const existing = this.entries.get(session.id)
     // A read without the route's keys must not replace one that has them.
     if (existing && alongKeys === undefined && existing.alongKeys !== undefined && now < existing.validUntil)
       return
-    this.entries.delete(session.id)
-    this.entries.set(session.id, { session, alongKeys, validUntil })
+    if (existing) this.remove(session.id, existing)
+    const bytes = ENTRY_OVERHEAD_BYTES + (alongKeys === undefined ? 0 : alongBytes)
+    this.entries.set(session.id, { session, alongKeys, validUntil, bytes })
+    this.bytes += bytes
     let ids = this.byUser.get(session.userId)
     if (!ids) {
       ids = new Set()
       this.byUser.set(session.userId, ids)
     }
     ids.add(session.id)
-    while (this.entries.size > this.maxEntries) {
-      const [oldestId, oldest] = this.entries.entries().next().value as [string, Entry]
-      this.remove(oldestId, oldest.session.userId)
-    }
+    this.evict(now)
   }
 
   /** Drops every entry of a user, and refuses answers of checks still in flight for them. */
@@ -134,8 +157,10 @@ export class SessionCache {
     const mark = { seq: ++this.seq, at: this.now() }
     this.dropped.delete(userId)
     this.dropped.set(userId, mark)
-    for (const id of this.byUser.get(userId) ?? []) this.entries.delete(id)
-    this.byUser.delete(userId)
+    for (const id of this.byUser.get(userId) ?? []) {
+      const entry = this.entries.get(id)
+      if (entry) this.remove(id, entry)
+    }
     this.pruneDropMarks(mark.at)
   }
 
@@ -145,13 +170,25 @@ export class SessionCache {
     this.entries.clear()
     this.byUser.clear()
     this.dropped.clear()
+    this.bytes = 0
   }
 
-  private remove(id: string, userId: string) {
+  // Entries are kept in the order they were stored, so the front holds the oldest: expired ones
+  // go first, then the oldest while over a bound.
+  private evict(now: number) {
+    for (const [id, entry] of this.entries) {
+      const over = this.entries.size > this.maxEntries || this.bytes > this.maxBytes
+      if (!over && now < entry.validUntil) break
+      this.remove(id, entry)
+    }
+  }
+
+  private remove(id: string, entry: Entry) {
     this.entries.delete(id)
-    const ids = this.byUser.get(userId)
+    this.bytes -= entry.bytes
+    const ids = this.byUser.get(entry.session.userId)
     ids?.delete(id)
-    if (ids?.size === 0) this.byUser.delete(userId)
+    if (ids?.size === 0) this.byUser.delete(entry.session.userId)
   }
 
   // Marks are kept in the order they were made: the oldest come first.

@@ -23,6 +23,7 @@ import { hash, randomBytes } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import { DependencyUnavailableError, HttpError } from '../../platform/errors.js'
 import type { SessionCache } from './session-cache.js'
+import type { ChangeAnnouncements } from './session-changes.js'
 
 /** A session as seen by request handlers. */
 export interface Session {
@@ -60,9 +61,16 @@ export interface UseOptions extends Pick<TouchOptions, 'alsoGet'> {
 
 /** How the store announces changes, and the local copy `use` serves from. */
 export interface SessionChangeOptions {
-  /** The channel every instance listens on (session-changes.ts). */
-  channel: string
+  /** Numbers messages on the channel every instance listens on (session-changes.ts). */
+  announcements: ChangeAnnouncements
   local?: SessionCache
+  /** Called when Redis refused the announcement of a revocation (the revocation itself holds). */
+  onUnannounced?: (userId: string) => void
+  /**
+   * Resolves true once every announcement Redis sent before the call has reached `local`
+   * (session-changes.ts `sync`); false when that is not known. A local answer waits for it.
+   */
+  sync?: () => Promise<boolean>
 }
 
 /** Lifetimes of a session. */
@@ -155,17 +163,26 @@ return out
 `
 
 // KEYS: state, index. ARGV: status to leave ('active' or 'erased'), absolute ms, changes channel,
-// user id.
+// announcement.
 // Bumps the generation (every existing session is dead from here on), announces it to every
-// instance's local copy and returns the old index.
+// instance's local copy and returns { old index, 1 when announced }. The announcement goes last
+// and through pcall: a refused PUBLISH (an ACL without the channel) must not leave half a revocation.
 const REVOKE_ALL = `
 redis.call('HINCRBY', KEYS[1], 'ver', 1)
 redis.call('HSET', KEYS[1], 'status', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 local ids = redis.call('SMEMBERS', KEYS[2])
 redis.call('DEL', KEYS[2])
-redis.call('PUBLISH', ARGV[3], ARGV[4])
-return ids
+local published = redis.pcall('PUBLISH', ARGV[3], ARGV[4])
+return {ids, type(published) == 'number' and 1 or 0}
+`
+
+// KEYS: session, index. ARGV: session id, changes channel, announcement. Returns 1 when announced.
+const REVOKE = `
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+local published = redis.pcall('PUBLISH', ARGV[2], ARGV[3])
+return type(published) == 'number' and 1 or 0
 `
 
 type Scripted = (Redis | Cluster) & {
@@ -173,22 +190,22 @@ type Scripted = (Redis | Cluster) & {
   sessionTouch(
     ...args: (string | number)[]
   ): Promise<[string, string, number, string, ...(string | null)[]] | null>
-  sessionRevokeAll(...args: string[]): Promise<string[]>
+  sessionRevokeAll(...args: string[]): Promise<[string[], number]>
+  sessionRevoke(...args: string[]): Promise<number>
 }
 
 /** Creates, validates (sliding the idle expiry) and revokes sessions. */
 export class SessionStore {
   private readonly redis: Scripted
   private readonly local: SessionCache | undefined
-  /** Where changes to a user's sessions are announced. */
-  readonly channel: string
+  private readonly changes: SessionChangeOptions
 
   constructor(
     redis: Redis | Cluster,
     readonly lifetimes: SessionLifetimes,
     changes: SessionChangeOptions,
   ) {
-    this.channel = changes.channel
+    this.changes = changes
     this.local = changes.local
     // defineCommand sends EVALSHA and falls back to EVAL: one round trip either way.
     if (!('sessionTouch' in redis)) {
@@ -196,6 +213,7 @@ export class SessionStore {
       // The key count comes first in each call: a touch may read extra keys along.
       redis.defineCommand('sessionTouch', { lua: TOUCH })
       redis.defineCommand('sessionRevokeAll', { numberOfKeys: 2, lua: REVOKE_ALL })
+      redis.defineCommand('sessionRevoke', { numberOfKeys: 2, lua: REVOKE })
     }
     this.redis = redis as Scripted
   }
@@ -277,9 +295,8 @@ export class SessionStore {
     const id = sessionIdOf(token)
     const extra = alsoGet?.(userId)
     const alongKeys = extra?.join('\n')
-    if (local.lookup(id, alongKeys)) {
-      // An announcement read in the same poll as this request is handled first.
-      await new Promise(setImmediate)
+    if (local.lookup(id, alongKeys) && (await this.changes.sync?.())) {
+      // A revocation that returned anywhere before this request began has been heard by now.
       const hit = local.lookup(id, alongKeys)
       if (hit) return hit
     }
@@ -343,15 +360,15 @@ export class SessionStore {
   async revoke(session: Pick<Session, 'id' | 'userId'>): Promise<void> {
     await this.changing(session.userId, () =>
       this.guard(async () => {
-        // Same hash slot: one MULTI is valid on a cluster too (PUBLISH names no key).
-        const results = await this.redis
-          .multi()
-          .del(sessionKeys.session(session.userId, session.id))
-          .srem(sessionKeys.index(session.userId), session.id)
-          .publish(this.channel, session.userId)
-          .exec()
-        const failed = results?.find(([err]) => err)?.[0]
-        if (failed) throw failed
+        const { channel } = this.changes.announcements
+        const announced = await this.redis.sessionRevoke(
+          sessionKeys.session(session.userId, session.id),
+          sessionKeys.index(session.userId),
+          session.id,
+          channel,
+          this.changes.announcements.next(session.userId).message,
+        )
+        if (announced !== 1) this.changes.onUnannounced?.(session.userId)
       }),
     )
   }
@@ -364,14 +381,15 @@ export class SessionStore {
   async revokeAll(userId: string, { erased = false } = {}): Promise<number> {
     return this.changing(userId, () =>
       this.guard(async () => {
-        const ids = await this.redis.sessionRevokeAll(
+        const [ids, announced] = await this.redis.sessionRevokeAll(
           sessionKeys.state(userId),
           sessionKeys.index(userId),
           erased ? 'erased' : 'active',
           this.absoluteMs,
-          this.channel,
-          userId,
+          this.changes.announcements.channel,
+          this.changes.announcements.next(userId).message,
         )
+        if (announced !== 1) this.changes.onUnannounced?.(userId)
         if (ids.length === 0) return 0
         return this.redis.del(...ids.map((id) => sessionKeys.session(userId, id)))
       }),

@@ -17,7 +17,7 @@
  * namespace with the user's hash tag (`profile:{<userId>}`), so the cached profile costs no round
  * trip of its own. Every command touches one key, so this works unchanged on a Redis Cluster.
  * Whoever keeps copies outside Redis (the session check's local copy) registers an announcer: an
- * invalidation then publishes its message in the same MULTI as the version bump.
+ * invalidation then publishes its message in the same script as the version bump.
  */
 import { randomBytes } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
@@ -55,11 +55,14 @@ export interface PrefetchedEntry {
 
 /** Tells other holders of a namespace's data (local copies) that it was invalidated. */
 export interface InvalidationAnnouncer {
-  /** The message to publish, in the same round trip as the version bump, or undefined for none. */
+  /** The message to publish, in the same script as the version bump, or undefined for none. */
   messageFor(ns: string): { channel: string; message: string } | undefined
   /** Called just before and just after the bump: a local copy drops what it holds of `ns`. */
   settle(ns: string): void
 }
+
+// Bumps the version, then announces it; a refused PUBLISH (pcall) must not undo the bump.
+const INVALIDATE = `redis.call('incr', KEYS[1]) redis.pcall('publish', ARGV[1], ARGV[2])`
 
 // Deletes the lock only if this instance still holds it (it may have expired and been re-taken).
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`
@@ -128,7 +131,7 @@ export class Cache {
     // Best effort: if Redis is away the entries expire with their TTL, which bounds the staleness.
     await this.attempt<unknown>(() =>
       announce
-        ? this.redis.multi().incr(versionKey(ns)).publish(announce.channel, announce.message).exec()
+        ? this.redis.eval(INVALIDATE, 1, versionKey(ns), announce.channel, announce.message)
         : this.redis.incr(versionKey(ns)),
     )
     announcer?.settle(ns)

@@ -1,0 +1,66 @@
+/**
+ * Wires the local copy of session checks into an app: the copy (session-cache.ts), the numbered
+ * announcements every instance publishes, cache on or off (a peer may have it on), the subscriber
+ * that keeps the copy honest (session-changes.ts), and the profile cache's announcer.
+ */
+import type { FastifyInstance } from 'fastify'
+import type { Config } from '../../config.js'
+import { createRedisSubscriber } from '../../platform/redis.js'
+import { metrics } from '../../telemetry/metrics.js'
+import { SessionCache } from './session-cache.js'
+import { ChangeAnnouncements, SessionChanges, sessionChangesChannel } from './session-changes.js'
+import type { SessionChangeOptions } from './sessions.js'
+
+// A user's hash tag in a cache namespace (`profile:{<userId>}`): a write there changes what the
+// local copy read along with the session.
+const USER_TAG = /\{([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}/
+const WARN_INTERVAL_MS = 10_000
+
+/** Builds the local copy for `app` (needs `app.redis` and `app.cache`) and returns the session store's options. */
+export function localSessions(
+  app: FastifyInstance,
+  redis: Config['redis'],
+  maxAgeSeconds: number,
+): SessionChangeOptions {
+  const announcements = new ChangeAnnouncements(sessionChangesChannel(redis.keyPrefix))
+  const local = new SessionCache({ maxAgeMs: maxAgeSeconds * 1000 })
+  const userOf = (ns: string) => USER_TAG.exec(ns)?.[1]
+  app.cache.announceInvalidations({
+    messageFor: (ns) => {
+      const userId = userOf(ns)
+      return userId
+        ? { channel: announcements.channel, message: announcements.next(userId).message }
+        : undefined
+    },
+    settle: (ns) => {
+      const userId = userOf(ns)
+      if (userId) local.forget(userId)
+    },
+  })
+  let changes: SessionChanges | undefined
+  if (local.enabled) {
+    const subscriber = createRedisSubscriber(redis)
+    let lastWarnAt = 0
+    subscriber.on('error', (err: Error) => {
+      metrics.redisError('subscriber')
+      // Reconnect attempts repeat their error: once per interval is enough.
+      if (Date.now() - lastWarnAt < WARN_INTERVAL_MS) return
+      lastWarnAt = Date.now()
+      app.log.warn({ err: { message: err.message } }, 'redis session-changes subscriber error')
+    })
+    changes = new SessionChanges(subscriber, app.redis, announcements, local, app.log)
+    changes.start()
+    const started = changes
+    app.addHook('onClose', async () => started.close())
+  }
+  return {
+    announcements,
+    local,
+    ...(changes ? { sync: () => (changes as SessionChanges).sync() } : {}),
+    onUnannounced: (userId) =>
+      app.log.error(
+        { userId, channel: announcements.channel },
+        'Redis refused the announcement of a revocation: other instances may accept the session until their local copy expires (check the ACL allows the channel)',
+      ),
+  }
+}
