@@ -282,10 +282,12 @@ async function main() {
     console.log(formatTable(phases, P95_TARGET_MS))
     const memoryAfter = phases.at(-1)?.memory
     const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`
-    console.log(
-      `\nService memory: RSS ${mb(memoryBefore.rssBytes)} before load -> ${phases.map((p) => `${mb(p.memory.rssBytes)} after ${p.phase}`).join(' -> ')}` +
-        `; peak RSS ${mb(memoryAfter?.peakRssBytes ?? Number.NaN)}; heap used ${mb(memoryBefore.heapUsedBytes)} -> ${mb(memoryAfter?.heapUsedBytes ?? Number.NaN)}`,
-    )
+    // Without the mix phases (BENCH_PARTS without burst) there is no "after" to print.
+    if (memoryAfter)
+      console.log(
+        `\nService memory: RSS ${mb(memoryBefore.rssBytes)} before load -> ${phases.map((p) => `${mb(p.memory.rssBytes)} after ${p.phase}`).join(' -> ')}` +
+          `; peak RSS ${mb(memoryAfter.peakRssBytes)}; heap used ${mb(memoryBefore.heapUsedBytes)} -> ${mb(memoryAfter.heapUsedBytes)}`,
+      )
     console.log(
       `Transactions in the database: ${rowsWritten}; answered 201: ${expectedRows} (${options.users} seed + ${created} probe + ${posted} under load);` +
         ' extra rows are posts still in flight when a phase stopped, or that timed out at the client',
