@@ -213,6 +213,18 @@ describe('session cache: the changes channel', () => {
     changes.close()
   })
 
+  it('sync gives up when the subscriber is slow, so a request asks Redis instead of waiting', async () => {
+    const { changes } = await started()
+    const stall = await connect()
+    const stalled = stall.eval(STALL_300_MS, 0)
+    await sleep(20)
+    // The PING's answer comes after the 300 ms stall; sync answers false after its 50 ms.
+    expect(await changes.sync()).to.equal(false)
+    await stalled
+    expect(await changes.sync()).to.equal(true)
+    changes.close()
+  })
+
   it('empties when a publisher’s numbers skip one: that message was lost', async () => {
     const { channel, local, publisher, changes } = await started({ canaryMs: 10_000, lateMs: 5_000 })
     await publisher.publish(channel, 'peer:1:')

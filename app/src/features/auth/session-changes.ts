@@ -122,11 +122,20 @@ export class SessionChanges {
   }
 
   private ping(): Promise<boolean> {
-    const answered = this.subscriber.ping().then(
-      () => true,
-      () => false,
-    )
+    // A slow subscriber must not hold requests up: past `lateMs` they ask Redis instead (and the
+    // canary, as late, pauses the copy).
+    let timer: NodeJS.Timeout | undefined
+    const answered = Promise.race([
+      this.subscriber.ping().then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), this.lateMs)
+      }),
+    ])
     void answered.then(() => {
+      clearTimeout(timer)
       if (this.syncing === answered) this.syncing = undefined
     })
     return answered
