@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import { waitUntil } from '../../scripts/kit/net.js'
 import type { NotificationMessage } from '../src/features/notifications/message.js'
-import { buildTestApp } from './helpers/app.js'
+import { buildTestApp, LogCapture } from './helpers/app.js'
 import { secureRedis } from './helpers/redis-acl.js'
 import { redisBinariesAvailable, startRedisCluster } from './helpers/redis-cluster.js'
 import { bearer, login, uniqueEmail } from './helpers/users.js'
@@ -27,13 +27,14 @@ describe('the service under its ElastiCache ACL (REDIS_SERVICE_ACCESS_STRING, cl
     }
     cluster = await startRedisCluster()
     admins = await Promise.all(cluster.ports.map((p) => secureRedis(p, 'svc-password')))
-    app = await buildTestApp({
-      REDIS_URL: cluster.ports.map((p) => `redis://svc:svc-password@127.0.0.1:${p}`).join(','),
-      REDIS_CLUSTER: 'true',
-      // Production sets no prefix: the ACL's channels (`notify:*`, `sessions:changed`) are written for that.
-      REDIS_KEY_PREFIX: undefined,
-      LOGIN_MAX_PER_ACCOUNT: '3',
-    })
+    app = await buildTestApp(env())
+  })
+  const env = () => ({
+    REDIS_URL: (cluster?.ports ?? []).map((p) => `redis://svc:svc-password@127.0.0.1:${p}`).join(','),
+    REDIS_CLUSTER: 'true',
+    // Production sets no prefix: the ACL's channels (`notify:*`, `sessions:changed`) are written for that.
+    REDIS_KEY_PREFIX: undefined,
+    LOGIN_MAX_PER_ACCOUNT: '3',
   })
   after(async () => {
     await app?.close()
@@ -74,17 +75,27 @@ describe('the service under its ElastiCache ACL (REDIS_SERVICE_ACCESS_STRING, cl
     expect(after.statusCode).to.equal(401)
   })
 
-  it('keeps the local copy of session checks live: its channel may be subscribed and published to', async () => {
-    await waitUntil('local copy live', 5000, () => app.sessions.localCopy?.isLive === true)
-    const user = await login(app)
-    for (let i = 0; i < 3; i++) {
-      const me = await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(user.token) })
-      expect(me.statusCode).to.equal(200)
+  it('keeps the local copy of session checks live on every master, and announces revocations to other instances', async () => {
+    const logs = new LogCapture()
+    const other = await buildTestApp({ ...env(), LOG_LEVEL: 'warn' }, logs)
+    try {
+      await waitUntil('both copies live', 10_000, () =>
+        [app, other].every((instance) => instance.sessions.localCopy?.isLive === true),
+      )
+      const user = await login(app)
+      for (let i = 0; i < 3; i++) {
+        const me = await other.inject({ method: 'GET', url: '/v1/me', headers: bearer(user.token) })
+        expect(me.statusCode).to.equal(200)
+      }
+      const out = await app.inject({ method: 'POST', url: '/v1/auth/logout', headers: bearer(user.token) })
+      expect(out.statusCode).to.equal(204)
+      const after = await other.inject({ method: 'GET', url: '/v1/me', headers: bearer(user.token) })
+      expect(after.statusCode).to.equal(401)
+      const complaints = logs.raw.filter((line) => /session changes|refused the announcement/.test(line))
+      expect(complaints, complaints.join('\n')).to.deep.equal([])
+    } finally {
+      await other.close()
     }
-    const out = await app.inject({ method: 'POST', url: '/v1/auth/logout', headers: bearer(user.token) })
-    expect(out.statusCode).to.equal(204)
-    const after = await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(user.token) })
-    expect(after.statusCode).to.equal(401)
   })
 
   it('enforces rate limits (the rate-limit script runs)', async () => {

@@ -31,16 +31,23 @@ export function createRedisClient(
 }
 
 /**
- * A plain connection to the first node for SUBSCRIBE, also in cluster mode: classic pub/sub reaches
- * every node's subscribers, and unlike ioredis' cluster subscriber (which moves between nodes
- * without telling) this one emits `close` and `reconnecting` when its connection goes. Behind
- * ElastiCache's configuration endpoint a reconnect resolves the name again and finds a live node.
+ * A plain connection for SUBSCRIBE: to `node` (a cluster master, as ioredis' cluster reports it),
+ * or to the configured Redis. Unlike ioredis' cluster subscriber, which moves between nodes without
+ * telling, it emits `close` and `reconnecting` when its connection goes.
  */
 export function createRedisSubscriber(
   config: Config['redis'],
+  node?: { host: string; port: number },
   iamOptions: { sign?: RedisTokenSigner; timing?: RefreshTiming } = {},
 ): Redis {
-  return connect({ ...config, cluster: false }, iamOptions, true) as Redis
+  let url = config.url.split(',')[0]?.trim() ?? config.url
+  if (node) {
+    const at = new URL(url)
+    at.hostname = node.host
+    at.port = String(node.port)
+    url = at.toString()
+  }
+  return connect({ ...config, url, cluster: false }, iamOptions, true) as Redis
 }
 
 function connect(
@@ -56,7 +63,8 @@ function connect(
     maxRetriesPerRequest: 1,
     // Commands issued in the same event-loop turn leave in one write: under load, one system call
     // carries the session checks of many requests instead of one each.
-    enableAutoPipelining: true,
+    // A subscriber's PINGs order it after the messages before them: nothing may hold them back.
+    enableAutoPipelining: !subscriber,
     // Reconnect forever, backing off to at most 2 s between attempts.
     retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
   }

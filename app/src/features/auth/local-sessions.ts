@@ -39,16 +39,19 @@ export function localSessions(
   })
   let changes: SessionChanges | undefined
   if (local.enabled) {
-    const subscriber = createRedisSubscriber(redis)
     let lastWarnAt = 0
-    subscriber.on('error', (err: Error) => {
-      metrics.redisError('subscriber')
-      // Reconnect attempts repeat their error: once per interval is enough.
-      if (Date.now() - lastWarnAt < WARN_INTERVAL_MS) return
-      lastWarnAt = Date.now()
-      app.log.warn({ err: { message: err.message } }, 'redis session-changes subscriber error')
-    })
-    changes = new SessionChanges(subscriber, app.redis, announcements, local, app.log)
+    const openSubscriber = (node?: { host: string; port: number }) => {
+      const subscriber = createRedisSubscriber(redis, node)
+      subscriber.on('error', (err: Error) => {
+        metrics.redisError('subscriber')
+        // Reconnect attempts repeat their error: once per interval is enough.
+        if (Date.now() - lastWarnAt < WARN_INTERVAL_MS) return
+        lastWarnAt = Date.now()
+        app.log.warn({ err: { message: err.message } }, 'redis session-changes subscriber error')
+      })
+      return subscriber
+    }
+    changes = new SessionChanges(app.redis, openSubscriber, announcements, local, app.log)
     changes.start()
     const started = changes
     app.addHook('onClose', async () => started.close())

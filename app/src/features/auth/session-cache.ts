@@ -1,11 +1,13 @@
 /**
- * An in-process copy of the sessions this instance checked recently, so a busy client's requests
- * skip the Redis round trip of the session check (and of the profile read along with it).
+ * An in-process copy of the sessions this instance checked recently, so a busy client's reads
+ * skip the Lua script of the session check (and the profile read along with it): what remains is
+ * a PING on the subscriber connection, shared by every request waiting at that moment.
  *
  * What keeps it honest:
  *  - every change to a user's sessions or cached profile is announced on a Redis channel
- *    (session-changes.ts) and drops that user's entries on every instance; the instance that made
- *    the change drops them itself before and after its Redis write (read-your-writes);
+ *    (session-changes.ts) and drops that user's entries on every instance, and a local answer
+ *    waits until every announcement made before its request began has arrived; the instance that
+ *    made the change drops them itself before and after its Redis write (read-your-writes);
  *  - a check that was in flight while its user was dropped is not stored (its answer may predate
  *    the change): each read takes a ticket, and a drop moves the counter past it;
  *  - an entry lives at most `maxAgeMs`, and at most half of what was left of the session's idle
@@ -44,7 +46,7 @@ interface Entry {
 // What an entry costs besides its read-along values: the session object, ids, map slots.
 const ENTRY_OVERHEAD_BYTES = 400
 /** Read-along values larger than this (a profile with big preferences) are not kept: the route reads them in Redis. */
-export const MAX_ALONGSIDE_BYTES = 4096
+export const MAX_ALONGSIDE_BYTES = 8192
 
 // A Redis check takes at most its command timeout (about a second); an answer this late is not
 // stored at all, which lets the per-user drop marks be pruned after it.
@@ -129,7 +131,8 @@ export class SessionCache {
     // Both limits count from before the check was sent: Redis answered about that moment.
     const validUntil = ticket.at + Math.min(this.options.maxAgeMs, Math.floor(ttlMs / 2))
     if (validUntil <= now) return
-    const alongBytes = (session.alongside ?? []).reduce((sum, value) => sum + (value?.length ?? 0), 0)
+    // Two bytes a character: what V8 takes for a string with any character beyond Latin-1.
+    const alongBytes = 2 * (session.alongside ?? []).reduce((sum, value) => sum + (value?.length ?? 0), 0)
     if (alongBytes > MAX_ALONGSIDE_BYTES) {
       const { alongside: _large, ...bare } = session
       session = bare

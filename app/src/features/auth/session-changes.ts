@@ -1,48 +1,49 @@
 /**
  * The Redis channel that announces "this user's sessions or cached profile changed" to every
- * instance, so each drops its local copy (session-cache.ts).
+ * instance, so each drops its local copy (session-cache.ts). A message is
+ * `<publisher>:<seq>:<userId>`, with an empty user id for a canary.
  *
  * Why a channel and not Redis' client-side caching (CLIENT TRACKING): production runs ElastiCache
- * in cluster mode, where tracking is per node and needs a redirect connection to every shard; a
- * classic PUBLISH reaches subscribers on every node of a cluster.
+ * in cluster mode, where tracking is per node and needs a redirect connection to every shard.
  *
- * A message is `<publisher>:<seq>:<userId>` (an empty user id for a canary). Losing one must never
- * go unnoticed, so:
- *  - the subscriber is a plain connection to one node even in cluster mode: ioredis' own cluster
- *    subscriber moves between nodes without any event, and messages published meanwhile are lost;
- *    this one reports every close, and after a reconnect nothing is kept until it works again;
- *  - every instance numbers what it publishes, announcements and canaries alike: a gap in a
- *    publisher's numbers empties the copy;
- *  - each instance publishes a canary every `canaryMs` and must see it back within `lateMs`, so a
- *    path that delays messages (a busy node, a broken link) pauses the copy instead of letting
- *    revocations arrive late.
+ * Why one subscriber connection per master: an announcement is published by the Lua script that
+ * made the change, on the master of the user's slot, which hands it to its own subscribers at
+ * once; other nodes get it later over the cluster bus, with no bound on how much later. Listening
+ * on every master directly, an instance can order itself after every announcement: `sync` sends a
+ * PING on each link, and a master answers it only after the messages it sent before. A logout
+ * that has returned is therefore refused by every instance, cluster or not. (ioredis' own cluster
+ * subscriber is not used: it listens on one node and moves between nodes without an event.)
+ *
+ * The copy is kept only while every link provably works: subscribed, and this instance's canary,
+ * published on that very master every `canaryMs`, back within `lateMs`. A closed link, a late
+ * canary or a change in the set of masters pauses it; while paused every check goes to Redis.
  */
 import { randomBytes } from 'node:crypto'
-import type { Cluster, Redis } from 'ioredis'
+import { Cluster, type Redis } from 'ioredis'
 import type { SessionCache } from './session-cache.js'
 
-/** Where the channel reports trouble. */
+/** Where the channel reports trouble (rate-limited per message). */
 export interface ChangesLogger {
   warn(obj: object, msg: string): void
 }
 
 /** Timing of the canary. */
 export interface CanaryTiming {
-  /** How often this instance publishes a canary. @default 500 */
+  /** How often this instance publishes a canary on each master. @default 500 */
   canaryMs?: number
   /** How long a canary may take to come back before the copy is paused. @default 250 */
   lateMs?: number
 }
+
+/** Opens a subscriber connection to one node (`undefined`: the configured Redis itself). */
+export type SubscriberFactory = (node?: { host: string; port: number }) => Redis
 
 /** The channel name for a Redis key prefix (channels are not covered by ioredis' keyPrefix). */
 export function sessionChangesChannel(keyPrefix: string): string {
   return `${keyPrefix}sessions:changed`
 }
 
-// A publisher not heard from this long has gone (a replaced task); its numbers are forgotten.
-const PUBLISHER_SILENCE_MS = 10_000
-
-/** Numbers what this instance publishes on the channel (its peers detect a lost message by the gap). */
+/** Numbers what this instance publishes on the channel, so it recognises its own canaries. */
 export class ChangeAnnouncements {
   /** This instance's name on the channel. */
   readonly publisher = randomBytes(9).toString('base64url')
@@ -57,62 +58,75 @@ export class ChangeAnnouncements {
   }
 }
 
-/** Listens on the channel and keeps a {@link SessionCache} live only while the channel is known to work. */
-export class SessionChanges {
-  private readonly heard = new Map<string, { seq: number; at: number }>()
-  /** Send times of this instance's canaries not back yet, by number. */
-  private readonly pending = new Map<number, number>()
-  private subscribed = false
+// Late canaries in a row after which a link is reconnected: a connection to a vanished host can
+// stay open, silent, until TCP keepalive gives up.
+const LATE_BEFORE_RECONNECT = 3
+const WARN_INTERVAL_MS = 10_000
+// ioredis refreshes a cluster's slot map only when a command meets MOVED or a node fails; a
+// failover that demotes a master quietly must still reach the set of links.
+const SLOTS_REFRESH_MS = 5_000
+
+/** One subscribed connection to one master, and the master's connection to publish canaries on. */
+class Link {
+  subscribed = false
   private subscribing = false
-  private timer: NodeJS.Timeout | undefined
+  /** The last canary came back in time. */
+  prompt = false
+  private lateInARow = 0
   private closed = false
-  private readonly canaryMs: number
-  private readonly lateMs: number
+  private readonly pending = new Map<number, number>()
   private syncing: Promise<boolean> | undefined
   private nextSync: Promise<boolean> | undefined
 
   constructor(
-    private readonly subscriber: Redis,
+    readonly subscriber: Redis,
     private readonly publisher: Redis | Cluster,
-    private readonly announcements: ChangeAnnouncements,
-    private readonly cache: SessionCache,
-    private readonly log: ChangesLogger,
-    timing: CanaryTiming = {},
+    private readonly owner: SessionChanges,
   ) {
-    this.canaryMs = timing.canaryMs ?? 500
-    this.lateMs = timing.lateMs ?? 250
-  }
-
-  /** Subscribes (again after every reconnect) and starts the canary. */
-  start(): void {
-    const { channel } = this.announcements
-    this.subscriber.on('message', (from: string, message: string) => {
-      if (from === channel) this.receive(message)
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel === owner.channel) owner.receive(this, message)
     })
     const lost = () => {
       this.subscribed = false
-      this.pause('subscriber connection lost')
+      this.prompt = false
+      owner.linkDown('subscriber connection lost')
     }
-    this.subscriber.on('close', lost)
-    this.subscriber.on('reconnecting', lost)
-    this.subscriber.on('end', lost)
-    this.timer = setInterval(() => this.tick(), this.canaryMs)
-    this.timer.unref()
-    this.tick()
+    subscriber.on('close', lost)
+    subscriber.on('reconnecting', lost)
+    subscriber.on('end', lost)
   }
 
-  /**
-   * Resolves true once every message Redis delivered to this subscriber's node before the call has
-   * been received: a PING on the subscriber connection, whose answer comes after them. Callers
-   * share PINGs, but each waits for one sent after it asked (at most one in flight, one queued).
-   * On a cluster, a message published on another node reaches this one over the cluster bus,
-   * usually well under a millisecond later; the PING does not wait for that.
-   */
+  tick() {
+    if (this.closed) return
+    // ioredis replays a subscription after a reconnect; this covers a first one refused (no
+    // offline queue before `ready`, an ACL without the channel) and keeps trying.
+    if (!this.subscribed && !this.subscribing && this.subscriber.status === 'ready') this.subscribe()
+    if (this.subscribed) this.sendCanary()
+  }
+
+  close() {
+    this.closed = true
+    this.subscriber.disconnect()
+  }
+
+  /** Handles one of this instance's canaries heard on this link. */
+  canaryBack(seq: number) {
+    const sentAt = this.pending.get(seq)
+    if (sentAt === undefined) return
+    this.pending.delete(seq)
+    if (performance.now() - sentAt > this.owner.lateMs) return
+    this.lateInARow = 0
+    this.prompt = true
+    this.owner.linkUp()
+  }
+
+  /** True once this master has answered a PING sent after the call (false after `lateMs`). */
   sync(): Promise<boolean> {
     if (!this.syncing) {
       this.syncing = this.ping()
       return this.syncing
     }
+    // Joins the PING sent after the one in flight: that one may have left before this call.
     this.nextSync ??= this.syncing.then(() => {
       this.nextSync = undefined
       this.syncing = this.ping()
@@ -122,16 +136,15 @@ export class SessionChanges {
   }
 
   private ping(): Promise<boolean> {
-    // A slow subscriber must not hold requests up: past `lateMs` they ask Redis instead (and the
-    // canary, as late, pauses the copy).
     let timer: NodeJS.Timeout | undefined
     const answered = Promise.race([
       this.subscriber.ping().then(
         () => true,
         () => false,
       ),
+      // A slow master must not hold requests up: they ask Redis instead.
       new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), this.lateMs)
+        timer = setTimeout(() => resolve(false), this.owner.lateMs)
       }),
     ])
     void answered.then(() => {
@@ -141,32 +154,16 @@ export class SessionChanges {
     return answered
   }
 
-  /** Stops the canary and the subscriber; the copy is emptied. */
-  close(): void {
-    this.closed = true
-    clearInterval(this.timer)
-    this.cache.setLive(false)
-    this.subscriber.disconnect()
-  }
-
-  private tick() {
-    if (this.closed) return
-    // ioredis replays a subscription after a reconnect; this covers a first one refused (no
-    // offline queue before `ready`, an ACL) and keeps trying until it holds.
-    if (!this.subscribed && !this.subscribing && this.subscriber.status === 'ready') this.subscribe()
-    if (this.subscribed) this.sendCanary()
-  }
-
   private subscribe() {
     this.subscribing = true
     this.subscriber
-      .subscribe(this.announcements.channel)
+      .subscribe(this.owner.channel)
       .then(() => {
         this.subscribed = true
         this.sendCanary()
       })
       .catch((err: Error) =>
-        this.log.warn({ err: { message: err.message } }, 'session changes: subscribe failed'),
+        this.owner.warn({ err: { message: err.message } }, 'session changes: subscribe failed'),
       )
       .finally(() => {
         this.subscribing = false
@@ -174,57 +171,155 @@ export class SessionChanges {
   }
 
   private sendCanary() {
-    const { message, seq } = this.announcements.next()
+    const { message, seq } = this.owner.announcements.next()
     this.pending.set(seq, performance.now())
-    this.publisher.publish(this.announcements.channel, message).catch(() => {})
+    this.publisher.publish(this.owner.channel, message).catch(() => {})
     // Checked after the poll phase that follows the timer, so a canary already waiting in the
-    // socket (this process was busy, not the channel) is read first.
-    setTimeout(() => setImmediate(() => this.checkArrived(seq)), this.lateMs).unref()
+    // socket (this process was busy, not Redis) is read first.
+    setTimeout(() => setImmediate(() => this.checkArrived(seq)), this.owner.lateMs).unref()
   }
 
   private checkArrived(seq: number) {
     if (this.closed || !this.pending.delete(seq)) return
-    this.pause(`canary not back within ${this.lateMs} ms`)
+    this.prompt = false
+    this.owner.linkDown(`canary not back within ${this.owner.lateMs} ms`)
+    if (++this.lateInARow >= LATE_BEFORE_RECONNECT) {
+      this.lateInARow = 0
+      this.subscriber.disconnect(true)
+    }
+  }
+}
+
+/** Listens on the channel and keeps a {@link SessionCache} live only while every link is known to work. */
+export class SessionChanges {
+  readonly channel: string
+  readonly canaryMs: number
+  readonly lateMs: number
+  private links = new Map<string, Link>()
+  private lastSlotsRefresh = 0
+  private timer: NodeJS.Timeout | undefined
+  private closed = false
+  private readonly warnedAt = new Map<string, number>()
+
+  constructor(
+    private readonly redis: Redis | Cluster,
+    private readonly openSubscriber: SubscriberFactory,
+    readonly announcements: ChangeAnnouncements,
+    private readonly cache: SessionCache,
+    private readonly log: ChangesLogger,
+    timing: CanaryTiming = {},
+  ) {
+    this.channel = announcements.channel
+    this.canaryMs = timing.canaryMs ?? 500
+    this.lateMs = timing.lateMs ?? 250
   }
 
-  private receive(raw: string) {
+  /** Opens the links and starts the canaries. */
+  start(): void {
+    this.timer = setInterval(() => this.tick(), this.canaryMs)
+    this.timer.unref()
+    this.tick()
+  }
+
+  /** Stops the canaries and closes the links; the copy is emptied. */
+  close(): void {
+    this.closed = true
+    clearInterval(this.timer)
+    this.cache.setLive(false)
+    for (const link of this.links.values()) link.close()
+    this.links.clear()
+  }
+
+  /**
+   * Resolves true once every message each master sent before the call has been received; false
+   * when that is not known within about `lateMs` (twice that at worst, behind a PING in flight).
+   */
+  async sync(): Promise<boolean> {
+    const links = [...this.links.values()]
+    if (links.length === 0) return false
+    if (links.length === 1) return (links[0] as Link).sync()
+    return (await Promise.all(links.map((link) => link.sync()))).every(Boolean)
+  }
+
+  /** The masters linked now, as `host:port` (tests). */
+  get linkedNodes(): string[] {
+    return [...this.links.keys()]
+  }
+
+  /** @internal A message heard on a link. */
+  receive(link: Link, raw: string) {
     const first = raw.indexOf(':')
     const second = raw.indexOf(':', first + 1)
     if (first < 0 || second < 0) return
-    const publisher = raw.slice(0, first)
-    const seq = Number(raw.slice(first + 1, second))
     const userId = raw.slice(second + 1)
-    if (userId) this.cache.forget(userId)
-    const now = performance.now()
-    const last = this.heard.get(publisher)
-    this.heard.delete(publisher)
-    this.heard.set(publisher, { seq: Math.max(seq, last?.seq ?? 0), at: now })
-    this.forgetSilentPublishers(now)
-    // A gap in a publisher's numbers: a message of it was lost, or overtaken by a later one (cluster
-    // nodes forward independently). Either way, start over from what Redis holds.
-    if (last && seq > last.seq + 1 && this.cache.isLive) {
-      this.log.warn({ publisher, expected: last.seq + 1, got: seq }, 'session changes: a message was lost')
-      this.cache.setLive(true)
+    if (userId) {
+      this.cache.forget(userId)
+      return
     }
-    if (publisher !== this.announcements.publisher) return
-    const sentAt = this.pending.get(seq)
-    if (sentAt === undefined) return
-    this.pending.delete(seq)
-    // Only a canary back in time proves the channel delivers promptly.
-    if (!this.cache.isLive && this.subscribed && now - sentAt <= this.lateMs) this.cache.setLive(true)
+    if (raw.slice(0, first) === this.announcements.publisher)
+      link.canaryBack(Number(raw.slice(first + 1, second)))
   }
 
-  // Publishers are kept in the order last heard: the silent ones come first.
-  private forgetSilentPublishers(now: number) {
-    for (const [publisher, { at }] of this.heard) {
-      if (now - at <= PUBLISHER_SILENCE_MS) break
-      this.heard.delete(publisher)
-    }
+  /** @internal A link's canary came back in time: the copy resumes once every link's has. */
+  linkUp() {
+    if (this.cache.isLive || this.closed) return
+    for (const link of this.links.values()) if (!link.subscribed || !link.prompt) return
+    this.cache.setLive(true)
   }
 
-  private pause(reason: string) {
+  /** @internal A link failed: nothing is kept until every link works again. */
+  linkDown(reason: string) {
     if (!this.cache.isLive) return
     this.cache.setLive(false)
-    this.log.warn({ reason }, 'session changes: local sessions dropped; checking every request in Redis')
+    this.warn({ reason }, 'session changes: local sessions dropped; checking every request in Redis')
+  }
+
+  /** @internal Logs at most once per interval per message: a broken channel repeats itself. */
+  warn(obj: object, msg: string) {
+    const now = Date.now()
+    if (now - (this.warnedAt.get(msg) ?? 0) < WARN_INTERVAL_MS) return
+    this.warnedAt.set(msg, now)
+    this.log.warn(obj, msg)
+  }
+
+  private tick() {
+    if (this.closed) return
+    this.followMasters()
+    for (const link of this.links.values()) link.tick()
+  }
+
+  // One link per master; a cluster's masters change with failovers and resharding.
+  private followMasters() {
+    if (!(this.redis instanceof Cluster)) {
+      if (this.links.size === 0) this.links.set('redis', new Link(this.openSubscriber(), this.redis, this))
+      return
+    }
+    const now = performance.now()
+    if (now - this.lastSlotsRefresh >= SLOTS_REFRESH_MS) {
+      this.lastSlotsRefresh = now
+      this.redis.refreshSlotsCache()
+    }
+    const masters = new Map(
+      this.redis.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]),
+    )
+    const same = masters.size === this.links.size && [...masters.keys()].every((key) => this.links.has(key))
+    if (same) return
+    // Until the new links work, an announcement published on a master not yet linked could be missed.
+    this.linkDown('cluster masters changed')
+    for (const [key, link] of this.links) {
+      if (masters.has(key)) continue
+      link.close()
+      this.links.delete(key)
+    }
+    for (const [key, node] of masters) {
+      if (this.links.has(key)) continue
+      const { host, port } = node.options
+      // The pool connects a node on its first command; canaries may be the first.
+      if (node.status === 'wait') node.connect().catch(() => {})
+      this.links.set(
+        key,
+        new Link(this.openSubscriber({ host: String(host), port: Number(port) }), node, this),
+      )
+    }
   }
 }

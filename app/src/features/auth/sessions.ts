@@ -346,7 +346,10 @@ export class SessionStore {
     return { session, ttl: Number(ttl) }
   }
 
-  /** Drops a user's local entries now and again after `work`, which changes them in Redis. */
+  /**
+   * Drops a user's local entries before `work` changes them in Redis (no local answer while it
+   * runs) and again after (whatever a check ordered before the write stored meanwhile).
+   */
   private async changing<T>(userId: string, work: () => Promise<T>): Promise<T> {
     this.local?.forget(userId)
     try {
