@@ -27,7 +27,7 @@ export function createRedisClient(
   config: Config['redis'],
   iamOptions: { sign?: RedisTokenSigner; timing?: RefreshTiming } = {},
 ): Redis | Cluster {
-  return connect(config, iamOptions, false)
+  return connect(config, iamOptions, false).client
 }
 
 /**
@@ -39,22 +39,31 @@ export function createRedisSubscriber(
   config: Config['redis'],
   node?: { host: string; port: number },
   iamOptions: { sign?: RedisTokenSigner; timing?: RefreshTiming } = {},
-): Redis {
+): { redis: Redis; close(): void } {
   let url = config.url.split(',')[0]?.trim() ?? config.url
   if (node) {
     const at = new URL(url)
-    at.hostname = node.host
+    // An IPv6 address is only taken in brackets (URL ignores it silently otherwise).
+    at.hostname = node.host.includes(':') ? `[${node.host}]` : node.host
     at.port = String(node.port)
     url = at.toString()
   }
-  return connect({ ...config, url, cluster: false }, iamOptions, true) as Redis
+  const { client, stop } = connect({ ...config, url, cluster: false }, iamOptions, true)
+  return {
+    redis: client as Redis,
+    // A disconnect while reconnecting emits no `end`, which is what stops the token refresh.
+    close: () => {
+      stop()
+      client.disconnect()
+    },
+  }
 }
 
 function connect(
   config: Config['redis'],
   iamOptions: { sign?: RedisTokenSigner; timing?: RefreshTiming },
   subscriber: boolean,
-): Redis | Cluster {
+): { client: Redis | Cluster; stop: () => void } {
   const common: RedisOptions = {
     keyPrefix: config.keyPrefix || undefined,
     connectTimeout: config.connectTimeoutMs,
@@ -78,12 +87,13 @@ function connect(
   }
   const iam = config.iam
   const client = newClient(config, common, auth, urls, Boolean(iam))
+  let stop = () => {}
   if (iam) {
     const sign = iamOptions.sign ?? iamTokenSigner({ ...iam, userId: username ?? '' })
     // A subscribed connection may not AUTH again (RESP2); it takes the fresh token when it reconnects.
-    keepIamPassword(client, sign, iamOptions.timing, { reauthenticate: !subscriber })
+    stop = keepIamPassword(client, sign, iamOptions.timing, { reauthenticate: !subscriber })
   }
-  return client
+  return { client, stop }
 }
 
 function newClient(

@@ -184,7 +184,8 @@ describe('session cache: the changes channel', () => {
     const local = new SessionCache({ maxAgeMs: 10_000 })
     const subscriber = await connect()
     const publisher = await connect()
-    const changes = new SessionChanges(publisher, () => subscriber, announcements, local, log, timing)
+    const handle = { redis: subscriber, close: () => subscriber.disconnect() }
+    const changes = new SessionChanges(publisher, () => handle, announcements, local, log, timing)
     changes.start()
     await waitUntil('cache live', 2000, () => local.isLive)
     const { channel } = announcements

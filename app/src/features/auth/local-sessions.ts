@@ -8,7 +8,12 @@ import type { Config } from '../../config.js'
 import { createRedisSubscriber } from '../../platform/redis.js'
 import { metrics } from '../../telemetry/metrics.js'
 import { SessionCache } from './session-cache.js'
-import { ChangeAnnouncements, SessionChanges, sessionChangesChannel } from './session-changes.js'
+import {
+  ChangeAnnouncements,
+  publishOnEveryMaster,
+  SessionChanges,
+  sessionChangesChannel,
+} from './session-changes.js'
 import type { SessionChangeOptions } from './sessions.js'
 
 // A user's hash tag in a cache namespace (`profile:{<userId>}`): a write there changes what the
@@ -36,13 +41,14 @@ export function localSessions(
       const userId = userOf(ns)
       if (userId) local.forget(userId)
     },
+    broadcast: (channel, message) => publishOnEveryMaster(app.redis, channel, message),
   })
   let changes: SessionChanges | undefined
   if (local.enabled) {
     let lastWarnAt = 0
     const openSubscriber = (node?: { host: string; port: number }) => {
       const subscriber = createRedisSubscriber(redis, node)
-      subscriber.on('error', (err: Error) => {
+      subscriber.redis.on('error', (err: Error) => {
         metrics.redisError('subscriber')
         // Reconnect attempts repeat their error: once per interval is enough.
         if (Date.now() - lastWarnAt < WARN_INTERVAL_MS) return
@@ -59,6 +65,7 @@ export function localSessions(
   return {
     announcements,
     local,
+    broadcast: (message) => publishOnEveryMaster(app.redis, announcements.channel, message),
     ...(changes ? { sync: () => (changes as SessionChanges).sync() } : {}),
     onUnannounced: (userId) =>
       app.log.error(

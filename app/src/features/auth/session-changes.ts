@@ -35,8 +35,14 @@ export interface CanaryTiming {
   lateMs?: number
 }
 
+/** A subscriber connection and how to close it for good (its IAM token refresh included). */
+export interface SubscriberHandle {
+  redis: Redis
+  close(): void
+}
+
 /** Opens a subscriber connection to one node (`undefined`: the configured Redis itself). */
-export type SubscriberFactory = (node?: { host: string; port: number }) => Redis
+export type SubscriberFactory = (node?: { host: string; port: number }) => SubscriberHandle
 
 /** The channel name for a Redis key prefix (channels are not covered by ioredis' keyPrefix). */
 export function sessionChangesChannel(keyPrefix: string): string {
@@ -64,7 +70,9 @@ const LATE_BEFORE_RECONNECT = 3
 const WARN_INTERVAL_MS = 10_000
 // ioredis refreshes a cluster's slot map only when a command meets MOVED or a node fails; a
 // failover that demotes a master quietly must still reach the set of links.
-const SLOTS_REFRESH_MS = 5_000
+const SLOTS_REFRESH_MS = 10_000
+// After a refused SUBSCRIBE (an ACL without the channel), wait this long before the next try.
+const SUBSCRIBE_RETRY_MS = 5_000
 
 /** One subscribed connection to one master, and the master's connection to publish canaries on. */
 class Link {
@@ -74,15 +82,20 @@ class Link {
   prompt = false
   private lateInARow = 0
   private closed = false
+  private retryAt = 0
   private readonly pending = new Map<number, number>()
   private syncing: Promise<boolean> | undefined
   private nextSync: Promise<boolean> | undefined
+  private readonly subscriber: Redis
 
   constructor(
-    readonly subscriber: Redis,
-    private readonly publisher: Redis | Cluster,
+    private readonly handle: SubscriberHandle,
+    /** The master's current connection: a cluster pool replaces a node's object when it drops. */
+    private readonly publisher: () => Redis | Cluster | undefined,
     private readonly owner: SessionChanges,
   ) {
+    const subscriber = handle.redis
+    this.subscriber = subscriber
     subscriber.on('message', (channel: string, message: string) => {
       if (channel === owner.channel) owner.receive(this, message)
     })
@@ -100,17 +113,22 @@ class Link {
     if (this.closed) return
     // ioredis replays a subscription after a reconnect; this covers a first one refused (no
     // offline queue before `ready`, an ACL without the channel) and keeps trying.
-    if (!this.subscribed && !this.subscribing && this.subscriber.status === 'ready') this.subscribe()
+    const ready = this.subscriber.status === 'ready'
+    if (!this.subscribed && !this.subscribing && ready && performance.now() >= this.retryAt) this.subscribe()
     if (this.subscribed) this.sendCanary()
   }
 
   close() {
     this.closed = true
-    this.subscriber.disconnect()
+    this.subscribed = false
+    this.prompt = false
+    this.subscriber.removeAllListeners('message')
+    this.handle.close()
   }
 
   /** Handles one of this instance's canaries heard on this link. */
   canaryBack(seq: number) {
+    if (this.closed) return
     const sentAt = this.pending.get(seq)
     if (sentAt === undefined) return
     this.pending.delete(seq)
@@ -162,9 +180,10 @@ class Link {
         this.subscribed = true
         this.sendCanary()
       })
-      .catch((err: Error) =>
-        this.owner.warn({ err: { message: err.message } }, 'session changes: subscribe failed'),
-      )
+      .catch((err: Error) => {
+        this.retryAt = performance.now() + SUBSCRIBE_RETRY_MS
+        this.owner.warn({ err: { message: err.message } }, 'session changes: subscribe failed')
+      })
       .finally(() => {
         this.subscribing = false
       })
@@ -173,7 +192,10 @@ class Link {
   private sendCanary() {
     const { message, seq } = this.owner.announcements.next()
     this.pending.set(seq, performance.now())
-    this.publisher.publish(this.owner.channel, message).catch(() => {})
+    // No connection to the master now: the canary cannot come back, and the check pauses the copy.
+    this.publisher()
+      ?.publish(this.owner.channel, message)
+      .catch(() => {})
     // Checked after the poll phase that follows the timer, so a canary already waiting in the
     // socket (this process was busy, not Redis) is read first.
     setTimeout(() => setImmediate(() => this.checkArrived(seq)), this.owner.lateMs).unref()
@@ -216,6 +238,12 @@ export class SessionChanges {
 
   /** Opens the links and starts the canaries. */
   start(): void {
+    if (this.redis instanceof Cluster) {
+      // A node joined, left or was reconnected: pause now; the next tick relinks.
+      const changed = () => this.linkDown('cluster nodes changed')
+      this.redis.on('+node', changed)
+      this.redis.on('-node', changed)
+    }
     this.timer = setInterval(() => this.tick(), this.canaryMs)
     this.timer.unref()
     this.tick()
@@ -262,7 +290,7 @@ export class SessionChanges {
 
   /** @internal A link's canary came back in time: the copy resumes once every link's has. */
   linkUp() {
-    if (this.cache.isLive || this.closed) return
+    if (this.cache.isLive || this.closed || this.links.size === 0) return
     for (const link of this.links.values()) if (!link.subscribed || !link.prompt) return
     this.cache.setLive(true)
   }
@@ -290,18 +318,17 @@ export class SessionChanges {
 
   // One link per master; a cluster's masters change with failovers and resharding.
   private followMasters() {
-    if (!(this.redis instanceof Cluster)) {
-      if (this.links.size === 0) this.links.set('redis', new Link(this.openSubscriber(), this.redis, this))
+    const redis = this.redis
+    if (!(redis instanceof Cluster)) {
+      if (this.links.size === 0) this.links.set('redis', new Link(this.openSubscriber(), () => redis, this))
       return
     }
     const now = performance.now()
     if (now - this.lastSlotsRefresh >= SLOTS_REFRESH_MS) {
       this.lastSlotsRefresh = now
-      this.redis.refreshSlotsCache()
+      redis.refreshSlotsCache()
     }
-    const masters = new Map(
-      this.redis.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]),
-    )
+    const masters = mastersOf(redis)
     const same = masters.size === this.links.size && [...masters.keys()].every((key) => this.links.has(key))
     if (same) return
     // Until the new links work, an announcement published on a master not yet linked could be missed.
@@ -316,10 +343,46 @@ export class SessionChanges {
       const { host, port } = node.options
       // The pool connects a node on its first command; canaries may be the first.
       if (node.status === 'wait') node.connect().catch(() => {})
+      const publisher = () => {
+        const current = mastersOf(redis).get(key)
+        if (current?.status === 'wait') current.connect().catch(() => {})
+        return current
+      }
       this.links.set(
         key,
-        new Link(this.openSubscriber({ host: String(host), port: Number(port) }), node, this),
+        new Link(this.openSubscriber({ host: String(host), port: Number(port) }), publisher, this),
       )
     }
   }
+}
+
+/**
+ * The masters that own slots, by `host:port`: the pool also holds the seed nodes (the
+ * configuration endpoint) while the cluster (re)connects, which are not masters of anything.
+ */
+function mastersOf(cluster: Cluster): Map<string, Redis> {
+  const owners = new Set<string>()
+  for (const nodes of cluster.slots) if (nodes?.[0]) owners.add(nodes[0])
+  const masters = new Map<string, Redis>()
+  for (const node of cluster.nodes('master')) {
+    const key = `${node.options.host}:${node.options.port}`
+    if (owners.has(key)) masters.set(key, node)
+  }
+  return masters
+}
+
+/**
+ * Publishes `message` on every master this instance knows, beside the script's own PUBLISH on the
+ * user's master: a peer whose slot map lags (a shard just added) links masters this one knows
+ * too, so it still hears the message directly before the change's answer goes out.
+ */
+export async function publishOnEveryMaster(
+  redis: Redis | Cluster,
+  channel: string,
+  message: string,
+): Promise<void> {
+  if (!(redis instanceof Cluster)) return
+  await Promise.all(
+    [...mastersOf(redis).values()].map((node) => node.publish(channel, message).catch(() => 0)),
+  )
 }

@@ -64,6 +64,8 @@ export interface SessionChangeOptions {
   /** Numbers messages on the channel every instance listens on (session-changes.ts). */
   announcements: ChangeAnnouncements
   local?: SessionCache
+  /** Publishes an announcement again on every other master (a cluster), after the script's own. */
+  broadcast?: (message: string) => Promise<void>
   /** Called when Redis refused the announcement of a revocation (the revocation itself holds). */
   onUnannounced?: (userId: string) => void
   /**
@@ -364,14 +366,16 @@ export class SessionStore {
     await this.changing(session.userId, () =>
       this.guard(async () => {
         const { channel } = this.changes.announcements
+        const { message } = this.changes.announcements.next(session.userId)
         const announced = await this.redis.sessionRevoke(
           sessionKeys.session(session.userId, session.id),
           sessionKeys.index(session.userId),
           session.id,
           channel,
-          this.changes.announcements.next(session.userId).message,
+          message,
         )
         if (announced !== 1) this.changes.onUnannounced?.(session.userId)
+        await this.changes.broadcast?.(message)
       }),
     )
   }
@@ -384,15 +388,17 @@ export class SessionStore {
   async revokeAll(userId: string, { erased = false } = {}): Promise<number> {
     return this.changing(userId, () =>
       this.guard(async () => {
+        const { message } = this.changes.announcements.next(userId)
         const [ids, announced] = await this.redis.sessionRevokeAll(
           sessionKeys.state(userId),
           sessionKeys.index(userId),
           erased ? 'erased' : 'active',
           this.absoluteMs,
           this.changes.announcements.channel,
-          this.changes.announcements.next(userId).message,
+          message,
         )
         if (announced !== 1) this.changes.onUnannounced?.(userId)
+        await this.changes.broadcast?.(message)
         if (ids.length === 0) return 0
         return this.redis.del(...ids.map((id) => sessionKeys.session(userId, id)))
       }),

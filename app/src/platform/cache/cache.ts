@@ -59,6 +59,8 @@ export interface InvalidationAnnouncer {
   messageFor(ns: string): { channel: string; message: string } | undefined
   /** Called just before and just after the bump: a local copy drops what it holds of `ns`. */
   settle(ns: string): void
+  /** Called after the bump with the published message, to repeat it elsewhere (cluster masters). */
+  broadcast?(channel: string, message: string): Promise<void>
 }
 
 // Bumps the version, then announces it; a refused PUBLISH (pcall) must not undo the bump.
@@ -134,6 +136,7 @@ export class Cache {
         ? this.redis.eval(INVALIDATE, 1, versionKey(ns), announce.channel, announce.message)
         : this.redis.incr(versionKey(ns)),
     )
+    if (announce) await announcer?.broadcast?.(announce.channel, announce.message)
     announcer?.settle(ns)
   }
 
