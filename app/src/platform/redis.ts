@@ -74,6 +74,9 @@ function connect(
     // carries the session checks of many requests instead of one each.
     // A subscriber's PINGs order it after the messages before them: nothing may hold them back.
     enableAutoPipelining: !subscriber,
+    // A batch's commands are sent in the context of its first: a background PUBLISH (the session
+    // changes' canary, twice a second) leading a batch would take requests' spans out of their traces.
+    autoPipeliningIgnoredCommands: ['publish'],
     // Reconnect forever, backing off to at most 2 s between attempts.
     retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
   }
@@ -121,6 +124,7 @@ function newClient(
       keyPrefix: common.keyPrefix,
       enableOfflineQueue: false,
       enableAutoPipelining: true,
+      autoPipeliningIgnoredCommands: common.autoPipeliningIgnoredCommands,
       clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 2000),
       // ElastiCache's TLS certificates name the configuration endpoint, not the node IPs.
       dnsLookup: (address, callback) => callback(null, address),
