@@ -7,6 +7,7 @@ import { MAX_ALONGSIDE_BYTES, SessionCache } from '../../src/features/auth/sessi
 import {
   type CanaryTiming,
   ChangeAnnouncements,
+  publishOnEveryMaster,
   SessionChanges,
   sessionChangesChannel,
 } from '../../src/features/auth/session-changes.js'
@@ -286,6 +287,19 @@ describe('session cache: the changes channel', () => {
     await waitUntil('paused by the close', 2000, () => !local.isLive)
     expect(local.size).to.equal(0)
     changes.close()
+  })
+})
+
+describe('session cache: announcing on every master', () => {
+  it('waits at most its bound for a master that does not answer, and counts what did not arrive', async () => {
+    const published: string[] = []
+    const answers = { status: 'ready', publish: async (_c: string, m: string) => published.push(m) }
+    const stalled = { status: 'ready', publish: () => new Promise<number>(() => {}) }
+    const reconnecting = { status: 'reconnecting', publish: answers.publish }
+    const nodes = [answers, stalled, reconnecting] as unknown as Redis[]
+    const failed = await publishOnEveryMaster(nodes, 'ch', 'm1', 50)
+    expect(failed).to.equal(2)
+    expect(published).to.deep.equal(['m1'])
   })
 })
 

@@ -10,6 +10,7 @@ import { metrics } from '../../telemetry/metrics.js'
 import { SessionCache } from './session-cache.js'
 import {
   ChangeAnnouncements,
+  clusterMasters,
   publishOnEveryMaster,
   SessionChanges,
   sessionChangesChannel,
@@ -20,6 +21,8 @@ import type { SessionChangeOptions } from './sessions.js'
 // local copy read along with the session.
 const USER_TAG = /\{([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}/
 const WARN_INTERVAL_MS = 10_000
+// How long a change's answer waits for its announcement on the other masters.
+const BROADCAST_TIMEOUT_MS = 250
 
 /** Builds the local copy for `app` (needs `app.redis` and `app.cache`) and returns the session store's options. */
 export function localSessions(
@@ -30,6 +33,20 @@ export function localSessions(
   const announcements = new ChangeAnnouncements(sessionChangesChannel(redis.keyPrefix))
   const local = new SessionCache({ maxAgeMs: maxAgeSeconds * 1000 })
   const userOf = (ns: string) => USER_TAG.exec(ns)?.[1]
+  let changes: SessionChanges | undefined
+  let lastBroadcastWarnAt = 0
+  const broadcast = async (channel: string, message: string) => {
+    const known = changes?.currentMasters() ?? []
+    const nodes = known.length > 0 ? known : clusterMasters(app.redis)
+    if (nodes.length === 0) return
+    const failed = await publishOnEveryMaster(nodes, channel, message, BROADCAST_TIMEOUT_MS)
+    if (failed === 0 || Date.now() - lastBroadcastWarnAt < WARN_INTERVAL_MS) return
+    lastBroadcastWarnAt = Date.now()
+    app.log.warn(
+      { failed, masters: nodes.length },
+      'session changes: an announcement did not reach every master in time; peers hear it over the cluster bus',
+    )
+  }
   app.cache.announceInvalidations({
     messageFor: (ns) => {
       const userId = userOf(ns)
@@ -41,9 +58,8 @@ export function localSessions(
       const userId = userOf(ns)
       if (userId) local.forget(userId)
     },
-    broadcast: (channel, message) => publishOnEveryMaster(app.redis, channel, message),
+    broadcast,
   })
-  let changes: SessionChanges | undefined
   if (local.enabled) {
     let lastWarnAt = 0
     const openSubscriber = (node?: { host: string; port: number }) => {
@@ -65,7 +81,7 @@ export function localSessions(
   return {
     announcements,
     local,
-    broadcast: (message) => publishOnEveryMaster(app.redis, announcements.channel, message),
+    broadcast: (message) => broadcast(announcements.channel, message),
     ...(changes ? { sync: () => (changes as SessionChanges).sync() } : {}),
     onUnannounced: (userId) =>
       app.log.error(

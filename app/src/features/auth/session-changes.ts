@@ -218,6 +218,10 @@ export class SessionChanges {
   readonly canaryMs: number
   readonly lateMs: number
   private links = new Map<string, Link>()
+  /** The slot owners as last read (scanning the slot map costs about 0.1 ms). */
+  private masters = new Map<string, Redis>()
+  private onNodesChanged: (() => void) | undefined
+  private onRefresh: (() => void) | undefined
   private lastSlotsRefresh = 0
   private timer: NodeJS.Timeout | undefined
   private closed = false
@@ -240,9 +244,19 @@ export class SessionChanges {
   start(): void {
     if (this.redis instanceof Cluster) {
       // A node joined, left or was reconnected: pause now; the next tick relinks.
-      const changed = () => this.linkDown('cluster nodes changed')
-      this.redis.on('+node', changed)
-      this.redis.on('-node', changed)
+      const cluster = this.redis
+      this.onNodesChanged = () => {
+        this.masters = mastersOf(cluster)
+        // Resume only on a fresh canary on every link, through the pool's current connections.
+        for (const link of this.links.values()) link.prompt = false
+        this.linkDown('cluster nodes changed')
+      }
+      this.onRefresh = () => {
+        this.masters = mastersOf(cluster)
+      }
+      cluster.on('+node', this.onNodesChanged)
+      cluster.on('-node', this.onNodesChanged)
+      cluster.on('refresh', this.onRefresh)
     }
     this.timer = setInterval(() => this.tick(), this.canaryMs)
     this.timer.unref()
@@ -253,6 +267,11 @@ export class SessionChanges {
   close(): void {
     this.closed = true
     clearInterval(this.timer)
+    if (this.onNodesChanged) {
+      this.redis.off('+node', this.onNodesChanged)
+      this.redis.off('-node', this.onNodesChanged)
+    }
+    if (this.onRefresh) this.redis.off('refresh', this.onRefresh)
     this.cache.setLive(false)
     for (const link of this.links.values()) link.close()
     this.links.clear()
@@ -267,6 +286,11 @@ export class SessionChanges {
     if (links.length === 0) return false
     if (links.length === 1) return (links[0] as Link).sync()
     return (await Promise.all(links.map((link) => link.sync()))).every(Boolean)
+  }
+
+  /** The masters this instance publishes on and links (a cluster's slot owners; none for a single Redis). */
+  currentMasters(): Redis[] {
+    return [...this.masters.values()]
   }
 
   /** The masters linked now, as `host:port` (tests). */
@@ -328,7 +352,8 @@ export class SessionChanges {
       this.lastSlotsRefresh = now
       redis.refreshSlotsCache()
     }
-    const masters = mastersOf(redis)
+    this.masters = mastersOf(redis)
+    const masters = this.masters
     const same = masters.size === this.links.size && [...masters.keys()].every((key) => this.links.has(key))
     if (same) return
     // Until the new links work, an announcement published on a master not yet linked could be missed.
@@ -343,11 +368,7 @@ export class SessionChanges {
       const { host, port } = node.options
       // The pool connects a node on its first command; canaries may be the first.
       if (node.status === 'wait') node.connect().catch(() => {})
-      const publisher = () => {
-        const current = mastersOf(redis).get(key)
-        if (current?.status === 'wait') current.connect().catch(() => {})
-        return current
-      }
+      const publisher = () => this.masters.get(key)
       this.links.set(
         key,
         new Link(this.openSubscriber({ host: String(host), port: Number(port) }), publisher, this),
@@ -377,12 +398,33 @@ function mastersOf(cluster: Cluster): Map<string, Redis> {
  * too, so it still hears the message directly before the change's answer goes out.
  */
 export async function publishOnEveryMaster(
-  redis: Redis | Cluster,
+  nodes: Iterable<Redis>,
   channel: string,
   message: string,
-): Promise<void> {
-  if (!(redis instanceof Cluster)) return
-  await Promise.all(
-    [...mastersOf(redis).values()].map((node) => node.publish(channel, message).catch(() => 0)),
+  timeoutMs: number,
+): Promise<number> {
+  // Bounded: a stalled master must not hold every logout up for a command timeout; its
+  // subscribers' canaries are late too, which pauses their copies.
+  const outcomes = await Promise.all(
+    [...nodes].map((node) => {
+      if (node.status !== 'ready') return false
+      let timer: NodeJS.Timeout | undefined
+      const sent = Promise.race([
+        node.publish(channel, message).then(
+          () => true,
+          () => false,
+        ),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), timeoutMs)
+        }),
+      ])
+      return sent.finally(() => clearTimeout(timer))
+    }),
   )
+  return outcomes.filter((ok) => !ok).length
+}
+
+/** The masters of a cluster that own slots (none for a single Redis). */
+export function clusterMasters(redis: Redis | Cluster): Redis[] {
+  return redis instanceof Cluster ? [...mastersOf(redis).values()] : []
 }

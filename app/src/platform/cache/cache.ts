@@ -131,12 +131,12 @@ export class Cache {
     const announce = announcer?.messageFor(ns)
     announcer?.settle(ns)
     // Best effort: if Redis is away the entries expire with their TTL, which bounds the staleness.
-    await this.attempt<unknown>(() =>
+    const bumped = await this.attempt<unknown>(() =>
       announce
         ? this.redis.eval(INVALIDATE, 1, versionKey(ns), announce.channel, announce.message)
         : this.redis.incr(versionKey(ns)),
     )
-    if (announce) await announcer?.broadcast?.(announce.channel, announce.message)
+    if (announce && bumped !== FAILED) await announcer?.broadcast?.(announce.channel, announce.message)
     announcer?.settle(ns)
   }
 
