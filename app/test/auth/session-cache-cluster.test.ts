@@ -11,6 +11,7 @@ import { sleep, waitUntil } from '../../../scripts/kit/net.js'
 import { TcpProxy } from '../../../scripts/kit/tcp-proxy.js'
 import { buildTestApp } from '../helpers/app.js'
 import { redisBinariesAvailable, startRedisCluster } from '../helpers/redis-cluster.js'
+import { isScript, redisCommandsDuring } from '../helpers/redis-commands.js'
 import { freshRedisPrefix } from '../helpers/services.js'
 import { bearer, login } from '../helpers/users.js'
 
@@ -46,22 +47,8 @@ describe('session cache on a Redis Cluster (two instances)', function () {
     app.inject({ method: 'GET', url: '/v1/me', headers: bearer(token) }).then((r) => r.statusCode)
 
   /** Session scripts `app` runs while `work` does: 0 means the check was answered locally. */
-  async function scriptsDuring(app: FastifyInstance, work: () => Promise<unknown>): Promise<number> {
-    const redis = app.redis as unknown as { sendCommand: (...args: unknown[]) => unknown }
-    const original = redis.sendCommand
-    let scripts = 0
-    redis.sendCommand = function (this: unknown, ...args: unknown[]) {
-      const name = (args[0] as { name?: string }).name
-      if (name === 'evalsha' || name === 'eval') scripts++
-      return original.apply(this, args)
-    }
-    try {
-      await work()
-    } finally {
-      redis.sendCommand = original
-    }
-    return scripts
-  }
+  const scriptsDuring = async (app: FastifyInstance, work: () => Promise<unknown>) =>
+    (await redisCommandsDuring(app, work)).filter(isScript).length
 
   it('a logout that returned is refused by the other instance, with the cluster bus 200 ms slow', async () => {
     const [port0] = cluster?.ports ?? []

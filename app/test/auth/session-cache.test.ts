@@ -13,6 +13,7 @@ import {
 } from '../../src/features/auth/session-changes.js'
 import { type Session, SessionStore, sessionIdOf, sessionKeys } from '../../src/features/auth/sessions.js'
 import { buildTestApp } from '../helpers/app.js'
+import { redisCommandsDuring } from '../helpers/redis-commands.js'
 import { freshRedisPrefix, services } from '../helpers/services.js'
 import { bearer, login } from '../helpers/users.js'
 
@@ -403,22 +404,10 @@ describe('session cache: across instances', () => {
 
   /** The Redis commands `app` sends that name `userId` while `work` runs. */
   async function commandsOf(app: FastifyInstance, userId: string, work: () => Promise<unknown>) {
-    const redis = app.redis as unknown as { sendCommand: (...args: unknown[]) => unknown }
-    const original = redis.sendCommand
-    const seen: string[] = []
-    redis.sendCommand = function (this: unknown, ...args: unknown[]) {
-      const command = args[0] as { name?: string; args?: unknown[] }
-      // The outbox relay may publish the login's security notice at any moment: not the request's.
-      if ((command.args ?? []).some((arg) => String(arg).includes(userId)) && command.name !== 'publish')
-        seen.push(String(command.name))
-      return original.apply(this, args)
-    }
-    try {
-      await work()
-    } finally {
-      redis.sendCommand = original
-    }
-    return seen
+    // The outbox relay may publish the login's security notice at any moment: not the request's.
+    return (await redisCommandsDuring(app, work))
+      .filter((c) => c.name !== 'publish' && c.args.some((arg) => String(arg).includes(userId)))
+      .map((c) => c.name)
   }
   const me = (app: FastifyInstance, token: string) =>
     app.inject({ method: 'GET', url: '/v1/me', headers: bearer(token) })

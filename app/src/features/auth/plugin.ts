@@ -7,7 +7,7 @@ import { isSameOrigin } from '../../platform/origin.js'
 import { metrics } from '../../telemetry/metrics.js'
 import { localSessions } from './local-sessions.js'
 import { PasswordHasher, type PasswordHashingOptions } from './password.js'
-import { type Session, SessionStore } from './sessions.js'
+import { type Session, SessionStore, type UseOptions } from './sessions.js'
 
 /** The authenticated caller, set by `app.authenticate`. */
 export interface AuthUser {
@@ -123,17 +123,15 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
     const entryKeys = along && ((userId: string) => app.cache.entryKeys(along.ns(userId), along.key))
     // Writes and admin routes always ask Redis: a revocation still on its way to this instance
     // may let a read through for that moment, never a money movement or an admin action.
+    const options: UseOptions = entryKeys
+      ? {
+          alsoGet: entryKeys,
+          keepAlongside: ([version = null, raw = null]) => app.cache.isCurrent(version, raw),
+        }
+      : {}
     const session = mayUseLocalCopy(request)
-      ? await app.sessions.use(
-          credential.token,
-          entryKeys
-            ? {
-                alsoGet: entryKeys,
-                keepAlongside: ([version = null, raw = null]) => app.cache.isCurrent(version, raw),
-              }
-            : {},
-        )
-      : await app.sessions.touch(credential.token, entryKeys ? { alsoGet: entryKeys } : {})
+      ? await app.sessions.use(credential.token, options)
+      : await app.sessions.touch(credential.token, options)
     if (!session) throw unauthorized('Session expired or revoked')
     if (credential.via === 'cookie') assertNotCrossSite(request, allowedOrigins)
     request.session = session

@@ -120,7 +120,8 @@ export class SessionCache {
 
   /**
    * Keeps a session Redis just confirmed, unless its user (or everything) was dropped after
-   * `ticket` was taken. `ttlMs`: what Redis reported left of its idle expiry.
+   * `ticket` was taken. `ttlMs`: what Redis reported left of its idle expiry. Its `alongside`
+   * values are kept only with `alongKeys` (the keys they were read for) and when small.
    */
   remember(ticket: Ticket, session: Session, ttlMs: number, alongKeys?: string): void {
     if (!this.live || ticket.seq < this.flushedAt) return
@@ -133,8 +134,8 @@ export class SessionCache {
     if (validUntil <= now) return
     // Two bytes a character: what V8 takes for a string with any character beyond Latin-1.
     const alongBytes = 2 * (session.alongside ?? []).reduce((sum, value) => sum + (value?.length ?? 0), 0)
-    if (alongBytes > MAX_ALONGSIDE_BYTES) {
-      const { alongside: _large, ...bare } = session
+    if (alongKeys === undefined || alongBytes > MAX_ALONGSIDE_BYTES) {
+      const { alongside: _notKept, ...bare } = session
       session = bare
       alongKeys = undefined
     }

@@ -215,7 +215,7 @@ class Link {
 /** Listens on the channel and keeps a {@link SessionCache} live only while every link is known to work. */
 export class SessionChanges {
   readonly channel: string
-  readonly canaryMs: number
+  private readonly canaryMs: number
   readonly lateMs: number
   private links = new Map<string, Link>()
   /** The slot owners as last read (scanning the slot map costs about 0.1 ms). */
@@ -291,11 +291,6 @@ export class SessionChanges {
   /** The masters this instance publishes on and links (a cluster's slot owners; none for a single Redis). */
   currentMasters(): Redis[] {
     return [...this.masters.values()]
-  }
-
-  /** The masters linked now, as `host:port` (tests). */
-  get linkedNodes(): string[] {
-    return [...this.links.keys()]
   }
 
   /** @internal A message heard on a link. */

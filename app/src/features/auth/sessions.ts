@@ -306,12 +306,8 @@ export class SessionStore {
     const checked = await this.check(userId, id, true, extra)
     if (!checked) return undefined
     const { session, ttl } = checked
-    const keep = !extra || (session.alongside !== undefined && (keepAlongside?.(session.alongside) ?? true))
-    if (keep) local.remember(ticket, session, ttl, alongKeys)
-    else {
-      const { alongside: _stale, ...bare } = session
-      local.remember(ticket, bare, ttl)
-    }
+    const current = session.alongside !== undefined && (keepAlongside?.(session.alongside) ?? true)
+    local.remember(ticket, session, ttl, current ? alongKeys : undefined)
     return session
   }
 
