@@ -369,7 +369,7 @@ export function loadConfig(env: Env = process.env): Config {
           64,
         ),
         queueMax: read.int('PASSWORD_HASH_QUEUE_MAX', 32, 0, 10_000),
-        queueTimeoutMs: read.int('PASSWORD_HASH_QUEUE_TIMEOUT_MS', 100, 1, 60_000),
+        queueTimeoutMs: read.int('PASSWORD_HASH_QUEUE_TIMEOUT_MS', 50, 1, 60_000),
       },
     },
     preferencesMaxBytes: read.int('PREFERENCES_MAX_BYTES', 16_384, 2),

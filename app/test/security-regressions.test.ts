@@ -363,6 +363,41 @@ describe('security regressions of the attacker review (issue 10, a907cd7)', () =
         expect(res.status, res.text).to.equal(401)
       }
     })
+
+    // The login reads the account a second time while the password hashes (one wait, not two):
+    // a demotion that lands inside the hash must still leave it without an admin session.
+    for (const when of ['before', 'after'] as const) {
+      it(`the demotion commits while the password hashes (${when} the check finishes): no admin session`, async () => {
+        const owner = await registered()
+        await setUserRole(app, owner.id, 'admin')
+        const original = app.passwords.verify.bind(app.passwords)
+        let fired = false
+        app.passwords.verify = async (password, stored) => {
+          if (fired) return original(password, stored)
+          fired = true
+          if (when === 'before') await setUserRole(app, owner.id, 'user')
+          const valid = await original(password, stored)
+          if (when === 'after') await setUserRole(app, owner.id, 'user')
+          return valid
+        }
+        let res: Answer
+        try {
+          res = await logIn(owner.email, GOOD_PASSWORD)
+        } finally {
+          app.passwords.verify = original
+        }
+        expect(fired, 'the demotion ran inside the login').to.equal(true)
+        if (res.status === 200) {
+          expect(res.body.user.role).to.equal('user')
+          const admin = await call('GET', '/v1/admin/reports/daily?from=2026-01-01&to=2026-01-02', {
+            token: res.body.token,
+          })
+          expect(admin.status, 'admin route with the racing login’s session').to.equal(403)
+        } else {
+          expect(res.status, res.text).to.equal(401)
+        }
+      })
+    }
   })
 
   // Issue 10 finding 5: its spec (auth/session-lifecycle.test.ts, "heartbeat-style check") calls the

@@ -30,7 +30,7 @@ describe('configuration', () => {
     })
     expect(config.redis.cluster).to.equal(false)
     expect(config.passwords.argon2).to.deep.equal({ memoryKiB: 19_456, passes: 2, parallelism: 1 })
-    expect(config.passwords.limits).to.deep.include({ queueMax: 32, queueTimeoutMs: 100 })
+    expect(config.passwords.limits).to.deep.include({ queueMax: 32, queueTimeoutMs: 50 })
   })
 
   it('keeps the keep-alive timeout above the ALB idle timeout and shutdown below the ECS stop timeout', () => {
