@@ -53,6 +53,15 @@ describe('notifications: SSE across instances, replay, list and read', () => {
       currency: 'EUR',
       toAccountId: account,
     })
+    // The relay publishes the message the database built (relay_outbox): it must be what the
+    // stored notification reads as, field for field, formats included.
+    const listed = await a.app.inject({
+      method: 'GET',
+      url: '/v1/notifications?limit=100',
+      headers: bearer(user.token),
+    })
+    const stored = (listed.json() as { items: { id: string }[] }).items.find((n) => n.id === event.id)
+    expect(data).to.deep.equal(stored)
   })
 
   it('tells the sender "transfer.out" and the recipient "transfer.in", each on their own stream', async () => {

@@ -37,7 +37,12 @@ export class NotificationHub {
 
   /** Publishes a notification to every instance. */
   async publish(message: NotificationMessage): Promise<void> {
-    await this.publisher.publish(this.channelOf(message.userId), JSON.stringify(message))
+    await this.publishJson(message.userId, JSON.stringify(message))
+  }
+
+  /** Publishes a notification already serialized (the wire shape of message.ts, as JSON). */
+  async publishJson(userId: string, json: string): Promise<void> {
+    await this.publisher.publish(this.channelOf(userId), json)
   }
 
   /** Registers a listener; resolves once Redis confirmed the subscription. Returns the unsubscribe. */

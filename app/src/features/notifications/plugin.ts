@@ -9,6 +9,7 @@ import { createRedisClient } from '../../platform/redis.js'
 import { metrics } from '../../telemetry/metrics.js'
 import { NotificationHub } from './hub.js'
 import { type Db, type NotificationType, outboxLagSeconds, writeOutboxEvent } from './outbox.js'
+import { pushBatch } from './push.js'
 import { OutboxRelay } from './relay.js'
 
 /** What the notifications plugin exposes as `app.notifications`. */
@@ -52,13 +53,8 @@ async function notificationsPlugin(app: FastifyInstance, opts: NotificationsOpti
     opts.redis.connectTimeoutMs,
   )
   const relay = new OutboxRelay(
-    () => app.prisma,
-    async (message) => {
-      // A money movement changes the report summaries of each side, the counterparty included.
-      if (/^(deposit|withdrawal|transfer)\./.test(message.type))
-        await app.invalidateUserReports(message.userId)
-      await hub.publish(message)
-    },
+    () => app.db.writer,
+    (batch) => pushBatch(batch, hub, (userId) => app.invalidateUserReports(userId)),
     opts.config.relay,
     app.log.child({ component: 'outbox-relay' }),
   )
