@@ -33,17 +33,41 @@ describe('notifications: pushing a relay run', () => {
     expect(order).to.include('push a security.login')
   })
 
-  it('holds back the money events of a user whose invalidation failed and counts them; the rest go', async () => {
+  it('holds back every event of a user whose invalidation failed and counts them; the rest go', async () => {
     const pushed: string[] = []
     const failed = await pushBatch(
-      [item('a', 'transfer.out'), item('b', 'transfer.in'), item('a', 'security.login')],
+      [
+        item('a', 'security.login'),
+        item('a', 'transfer.out'),
+        item('b', 'transfer.in'),
+        item('a', 'upload.completed'),
+      ],
       { publishJson: async (userId, json) => void pushed.push(`${userId} ${JSON.parse(json).type}`) },
       async (userId) => {
         if (userId === 'a') throw new Error('redis away')
       },
     )
-    expect(failed).to.equal(1)
-    expect(pushed.sort()).to.deep.equal(['a security.login', 'b transfer.in'])
+    // A pushed later id would make a reconnecting stream skip the held-back earlier ones.
+    expect(failed).to.equal(3)
+    expect(pushed).to.deep.equal(['b transfer.in'])
+  })
+
+  it('sends each user’s events in the order of the run', async () => {
+    const sent: string[] = []
+    const batch = [1, 2, 3, 4, 5, 6].map((n) => ({
+      ...item(n % 2 ? 'a' : 'b', n % 3 ? 'transfer.in' : 'security.login'),
+      message: String(n),
+    }))
+    await pushBatch(
+      batch,
+      { publishJson: async (userId, json) => void sent.push(`${userId}${json}`) },
+      async (userId) => {
+        // b's invalidation is slow: a's events go meanwhile, b's keep their own order.
+        if (userId === 'b') await new Promise((resolve) => setTimeout(resolve, 20))
+      },
+    )
+    expect(sent.filter((s) => s.startsWith('a'))).to.deep.equal(['a1', 'a3', 'a5'])
+    expect(sent.filter((s) => s.startsWith('b'))).to.deep.equal(['b2', 'b4', 'b6'])
   })
 
   it('counts a push that failed', async () => {

@@ -176,32 +176,30 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
       const email = normalizeEmail(request.body.email)
       const user = await app.prisma.user.findUnique({ where: { email } })
       const deviceToken = request.headers['x-device-token'] ?? request.cookies[deviceCookie]
-      // A login is a chain of round trips, each a wait in a spike, so whatever does not depend on
-      // the one before travels with it. The session generation rides with the charge.
-      const generationRead = user ? app.sessions.generation(user.id) : Promise.resolve('')
-      generationRead.catch(() => {})
       const verdict = await throttle.check({ email, userId: user?.id, deviceToken })
       if (!verdict.allowed) throw tooManyRequests(verdict.retryAfterSeconds)
-      const generation = await throttle.judged(verdict.counter, () => generationRead)
-      // Race with an erasure, a revoke-all, a password change or a role change: the user is read
-      // again after the generation. A change that committed before this second read is seen in it;
-      // one that commits after it bumps the generation after we read it, so `create` refuses.
-      // Either way no session survives the change with stale rights. The read needs only the
-      // generation, so it runs while the password is hashed.
-      const reread = user
-        ? Promise.all([
-            app.prisma.user.findUnique({ where: { id: user.id } }),
-            app.mfa.authenticators.isEnabled(user.id),
-          ])
-        : undefined
-      reread?.catch(() => {})
-      // Unknown email: spend the same hashing time as a real check, then give the same answer.
+      // Unknown email: spend the same hashing time as a real check, then give the same answer. A
+      // wrong password answers right after the hash on either path: nothing else is read for a
+      // known email first (its time would tell which emails exist).
       const valid = await throttle.judged(verdict.counter, () =>
         user ? app.passwords.verify(password, user.passwordHash) : app.passwords.verifyDummy(password),
       )
       // The attempt was charged by `check`; a failure keeps the charge, a correct password refunds it.
-      if (!user || !valid || !reread) throw invalidCredentials()
-      const [[current, mfaEnabled]] = await Promise.all([reread, throttle.refund(verdict.counter)])
+      if (!user || !valid) throw invalidCredentials()
+      // Race with an erasure, a revoke-all, a password change or a role change: read the session
+      // generation first, then the user again. A change that committed before the second read is
+      // seen here; one that commits after it bumps the generation after we read it, so `create`
+      // refuses. Either way no session survives the change with stale rights. (A login is a chain
+      // of round trips, each a wait in a spike: the read and the refund leave together, and so do
+      // the second read and whether the account has a second factor.)
+      const [generation] = await Promise.all([
+        app.sessions.generation(user.id),
+        throttle.refund(verdict.counter),
+      ])
+      const [current, mfaEnabled] = await Promise.all([
+        app.prisma.user.findUnique({ where: { id: user.id } }),
+        app.mfa.authenticators.isEnabled(user.id),
+      ])
       if (!current || current.deletedAt) throw invalidCredentials()
       // Another hash than the one verified: a password change (the old password fails against it)
       // or a concurrent login's upgrade of the same password (it passes). Rare, so the extra check
@@ -339,20 +337,15 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
     const previous = app.sessionTokenOf(request)
     const stale = previous ? await app.sessions.touch(previous, { slide: false }) : undefined
     if (stale) await app.sessions.revoke(stale)
-    // The session and the device's trust are written together (one wait, not two). `create` throws
-    // the same 401 when the generation moved meanwhile; the device still earned its trust, as the
-    // password was right. A session whose device write failed is revoked: nobody would hold it.
-    const [creating, trusting] = await Promise.allSettled([
-      app.sessions.create(user.id, enrolmentOnly ? ENROLMENT_ONLY_ROLE : user.role, generation, { mfa }),
-      throttle.succeed(user.id, deviceToken),
-    ])
-    if (creating.status === 'rejected') throw creating.reason
-    if (trusting.status === 'rejected') {
-      await app.sessions.revoke(creating.value.session).catch(() => {})
-      throw trusting.reason
-    }
-    const created = creating.value
-    const device = trusting.value
+    // Throws the same 401 when the generation moved meanwhile; only then is the device trusted (a
+    // refused login must not write it back after an erasure, or clear its failures).
+    const created = await app.sessions.create(
+      user.id,
+      enrolmentOnly ? ENROLMENT_ONLY_ROLE : user.role,
+      generation,
+      { mfa },
+    )
+    const device = await throttle.succeed(user.id, deviceToken)
     // Security event: the user hears of every new sign-in, and only of one that happened (so after
     // the device write, which can still fail the login). A failed write must not fail the login.
     await app

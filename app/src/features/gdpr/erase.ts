@@ -17,6 +17,7 @@ import { Storage } from '../../platform/storage/s3.js'
 import { tokensKey } from '../auth/account-tokens.js'
 import { hashedEmail } from '../auth/email.js'
 import { accountLockKey, devicesKey } from '../auth/lockout.js'
+import { RELAY_LOCK_KEY } from '../notifications/relay.js'
 
 /** Counts of what one erasure removed or anonymised. */
 export interface ErasureSummary {
@@ -42,6 +43,12 @@ export async function eraseUserData(
   const objectsDeleted = await storage.deletePrefix(Storage.userPrefix(userId))
 
   return db.$transaction(async (tx) => {
+    // Work in flight that would add the user's data behind the deletes below commits first, and
+    // no more starts until this commits (it then finds the user erased). The relay's turn: a run
+    // moving their events now would keep a notification. Their accounts, in id order as
+    // post_transaction() takes them: a transfer to them now would keep its description and events.
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${RELAY_LOCK_KEY}::bigint)`
+    await tx.$queryRaw`SELECT 1 FROM accounts WHERE user_id = ${userId}::uuid ORDER BY id FOR UPDATE`
     const uploadsDeleted = await tx.upload.deleteMany({ where: { userId } })
     const notificationsDeleted = await tx.notification.deleteMany({ where: { userId } })
     await tx.outboxEvent.deleteMany({ where: { userId } })

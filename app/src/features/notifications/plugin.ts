@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../../config.js'
+import { dependencyOf } from '../../platform/dependency-errors.js'
 import { createRedisClient } from '../../platform/redis.js'
 import { metrics } from '../../telemetry/metrics.js'
 import { NotificationHub } from './hub.js'
@@ -57,6 +58,11 @@ async function notificationsPlugin(app: FastifyInstance, opts: NotificationsOpti
     (batch) => pushBatch(batch, hub, (userId) => app.invalidateUserReports(userId)),
     opts.config.relay,
     app.log.child({ component: 'outbox-relay' }),
+    // A writer lost under the relay: find the new one now, not at the next poll (an instance
+    // without request traffic would otherwise wait for it).
+    (err) => {
+      if (dependencyOf(err) === 'postgres') app.db.recheckSoon()
+    },
   )
   const streams = new Set<() => void>()
   app.decorate('notifications', { hub, relay, config: opts.config, streams })

@@ -32,7 +32,8 @@ export interface RelayedNotification {
 // One statement (relay_outbox, prisma/migrations/*_outbox_relay_function): take the turn, claim a
 // batch, copy it into notifications, delete it, in one transaction and one round trip. A crash
 // before commit leaves the events in place for the next run; none is delivered twice. Plain pg
-// (db/sql.ts): under a write load the relay moves a few thousand rows a second.
+// (db/sql.ts): under a write load the relay moves a few thousand rows a second. Rows come in id
+// order; an event of a user gone or erased comes back claimed and dropped (message null).
 const RELAY = 'SELECT user_id AS "userId", type, message FROM relay_outbox($1::bigint, $2::integer)'
 
 /** Polls the outbox (and runs at once when kicked) until stopped. */
@@ -49,6 +50,8 @@ export class OutboxRelay {
     private readonly publish: (batch: RelayedNotification[]) => Promise<number>,
     private readonly options: RelayOptions,
     private readonly log: FastifyBaseLogger,
+    /** Told of a failed run's database error (the plugin has the writer rechecked after a failover). */
+    private readonly onDatabaseError: (err: unknown) => void = () => {},
   ) {}
 
   /** Starts the background loop. */
@@ -74,19 +77,27 @@ export class OutboxRelay {
   /** Relays one batch; returns how many events it moved. */
   async runOnce(): Promise<number> {
     const started = Date.now()
-    const rows = await sqlOn(this.db())<RelayedNotification>(RELAY, [RELAY_LOCK_KEY, this.options.batchSize])
-    if (rows.length === 0) return 0
+    const claimed = await sqlOn(this.db())<{ userId: string; type: string; message: string | null }>(RELAY, [
+      RELAY_LOCK_KEY,
+      this.options.batchSize,
+    ]).catch((err: unknown) => {
+      this.onDatabaseError(err)
+      throw err
+    })
+    if (claimed.length === 0) return 0
+    const rows = claimed.filter((row): row is RelayedNotification => row.message !== null)
     metrics.relayed(rows.length)
     // A trace only for runs that moved something: an idle poll twice a second is not worth one.
     const attributes = { 'outbox.batch.size': rows.length }
     return inRootSpan('outbox.relay', { attributes, startTime: started }, async (span) => {
       // Persisted first, pushed second: if Redis is away the client still gets them by replay.
-      const failed = await this.publish(rows)
+      const failed = rows.length > 0 ? await this.publish(rows) : 0
       if (failed > 0) {
         span.setAttribute('outbox.publish.failed', failed)
         this.log.warn({ failed }, 'notifications persisted but not published; clients replay them')
       }
-      return rows.length
+      // Claimed, dropped ones included: a full batch means more may be waiting.
+      return claimed.length
     })
   }
 
