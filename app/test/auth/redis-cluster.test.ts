@@ -65,6 +65,26 @@ describe('Redis in cluster mode (REDIS_CLUSTER=true, as ElastiCache in productio
     expect(out.statusCode).to.equal(204)
   })
 
+  // Found this round: the session scripts took their key count as the first argument, and ioredis'
+  // cluster auto-pipelining groups by the first argument, so concurrent checks of users on
+  // different masters shared one batch and the cluster refused it whole (503 for every one).
+  it('answers concurrent session checks and logins of users on different masters', async () => {
+    const users = await Promise.all(Array.from({ length: 8 }, () => login(app)))
+    expect(new Set(users.map((u) => u.user.id)).size).to.equal(8)
+    // Writes and admin routes always check in Redis (no local copy); a profile PATCH is one.
+    const answers = await Promise.all(
+      users.map((u, i) =>
+        app.inject({
+          method: 'PATCH',
+          url: '/v1/me',
+          headers: bearer(u.token),
+          payload: { name: `User ${i}` },
+        }),
+      ),
+    )
+    expect(answers.map((a) => a.statusCode)).to.deep.equal(users.map(() => 200))
+  })
+
   it('enforces rate limits through the cluster', async () => {
     const email = uniqueEmail()
     const statuses: number[] = []

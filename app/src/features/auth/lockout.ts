@@ -20,6 +20,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import type { Config } from '../../config.js'
 import { DependencyUnavailableError } from '../../platform/errors.js'
+import type { HashFieldWrite } from './sessions.js'
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
 
@@ -103,23 +104,23 @@ export class LoginThrottle {
     }
   }
 
-  /** After a successful login: renews (or issues) the device token and clears its failures. */
-  async succeed(userId: string, deviceToken: string | undefined): Promise<string> {
+  /**
+   * After a correct password: the device token to hand out (the one presented, or a new one) and
+   * its entry in the user's known devices. The entry is written by `SessionStore.create` with the
+   * session, so a login refused after the password check (an erasure or revocation meanwhile)
+   * trusts nothing.
+   */
+  trust(userId: string, deviceToken: string | undefined): { token: string; entry: HashFieldWrite } {
     const token =
       deviceToken && DEVICE_TOKEN.test(deviceToken) ? deviceToken : randomBytes(32).toString('base64url')
-    const ttl = this.config.deviceCookieDays * 86_400
-    // Two hash slots in cluster mode, so two commands, but sent together.
-    await this.guard(async () => {
-      await Promise.all([
-        this.redis
-          .multi()
-          .hset(devicesKey(userId), sha256(token), String(Date.now() + ttl * 1000))
-          .expire(devicesKey(userId), ttl)
-          .exec(),
-        this.redis.del(deviceLockKey(userId, token)),
-      ])
-    })
-    return token
+    const ttlSeconds = this.config.deviceCookieDays * 86_400
+    const value = String(Date.now() + ttlSeconds * 1000)
+    return { token, entry: { key: devicesKey(userId), field: sha256(token), value, ttlSeconds } }
+  }
+
+  /** After a correct password: clears the device's failures (a delete brings nothing back). */
+  async clearFailures(userId: string, token: string): Promise<void> {
+    await this.guard(() => this.redis.del(deviceLockKey(userId, token)))
   }
 
   private async guard<T>(work: () => Promise<T>): Promise<T> {

@@ -337,15 +337,22 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
     const previous = app.sessionTokenOf(request)
     const stale = previous ? await app.sessions.touch(previous, { slide: false }) : undefined
     if (stale) await app.sessions.revoke(stale)
-    // Throws the same 401 when the generation moved meanwhile; only then is the device trusted (a
-    // refused login must not write it back after an erasure, or clear its failures).
-    const created = await app.sessions.create(
-      user.id,
-      enrolmentOnly ? ENROLMENT_ONLY_ROLE : user.role,
-      generation,
-      { mfa },
-    )
-    const device = await throttle.succeed(user.id, deviceToken)
+    // Throws the same 401 when the generation moved meanwhile. The device is trusted in the same
+    // step, only when the session is created (a refused login must not write it back after an
+    // erasure); its failures are cleared alongside, best effort (they expire with the window).
+    const trust = throttle.trust(user.id, deviceToken)
+    const [created] = await Promise.all([
+      app.sessions.create(user.id, enrolmentOnly ? ENROLMENT_ONLY_ROLE : user.role, generation, {
+        mfa,
+        alongside: trust.entry,
+      }),
+      throttle
+        .clearFailures(user.id, trust.token)
+        .catch((err: Error) =>
+          request.log.warn({ err: { message: err.message } }, 'device failures not cleared'),
+        ),
+    ])
+    const device = trust.token
     // Security event: the user hears of every new sign-in, and only of one that happened (so after
     // the device write, which can still fail the login). A failed write must not fail the login.
     await app

@@ -115,9 +115,11 @@ export function tokenFor(userId: string): string {
   return Buffer.concat([uuid, randomBytes(RANDOM_BYTES)]).toString('base64url')
 }
 
-// KEYS: state, session, index. ARGV: role, idle ms, absolute ms, session id, expected ver ('' = any),
-// mfa ('1' or '0').
-// Refuses (returns false) for an erased user or when the generation moved since the caller read it.
+// KEYS: state, session, index, then optionally one more hash of the same user (its slot). ARGV: role,
+// idle ms, absolute ms, session id, expected ver ('' = any), mfa ('1' or '0'), then for that hash a
+// field, its value and the hash's TTL in seconds.
+// Refuses (returns false) for an erased user or when the generation moved since the caller read it;
+// the extra hash is written only with the session (the login's device trust).
 const CREATE = `
 local st = redis.call('HMGET', KEYS[1], 'ver', 'status')
 local ver = st[1] or '0'
@@ -133,6 +135,10 @@ redis.call('SADD', KEYS[3], ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[3], 'GT')
 if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
+if KEYS[4] then
+  redis.call('HSET', KEYS[4], ARGV[7], ARGV[8])
+  redis.call('EXPIRE', KEYS[4], ARGV[9])
+end
 return {ver, now}
 `
 
@@ -187,13 +193,19 @@ local published = redis.pcall('PUBLISH', ARGV[2], ARGV[3])
 return type(published) == 'number' and 1 or 0
 `
 
+type ScriptCall<R> = (...args: string[]) => Promise<R>
+
 type Scripted = (Redis | Cluster) & {
-  sessionCreate(...args: string[]): Promise<[string, number] | null>
-  sessionTouch(
-    ...args: (string | number)[]
-  ): Promise<[string, string, number, string, ...(string | null)[]] | null>
   sessionRevokeAll(...args: string[]): Promise<[string[], number]>
   sessionRevoke(...args: string[]): Promise<number>
+}
+
+/** One field of a hash of the session's user (a key in its cluster slot) and the hash's TTL. */
+export interface HashFieldWrite {
+  key: string
+  field: string
+  value: string
+  ttlSeconds: number
 }
 
 /** Creates, validates (sliding the idle expiry) and revokes sessions. */
@@ -210,14 +222,31 @@ export class SessionStore {
     this.changes = changes
     this.local = changes.local
     // defineCommand sends EVALSHA and falls back to EVAL: one round trip either way.
-    if (!('sessionTouch' in redis)) {
-      redis.defineCommand('sessionCreate', { numberOfKeys: 3, lua: CREATE })
-      // The key count comes first in each call: a touch may read extra keys along.
-      redis.defineCommand('sessionTouch', { lua: TOUCH })
+    if (!('sessionRevoke' in redis)) {
       redis.defineCommand('sessionRevokeAll', { numberOfKeys: 2, lua: REVOKE_ALL })
       redis.defineCommand('sessionRevoke', { numberOfKeys: 2, lua: REVOKE })
     }
     this.redis = redis as Scripted
+  }
+
+  /**
+   * The create or touch script for `keyCount` keys, defined on first use. Each key count is a
+   * command of its own with a fixed `numberOfKeys`, never one taking the count as its first
+   * argument: ioredis' cluster auto-pipelining groups commands by their first argument, so with the
+   * count first every concurrent check shared one batch, and a batch whose keys live on several
+   * masters is refused whole ("All keys in the pipeline should belong to the same slots
+   * allocation group"): every concurrent session check failed on a cluster.
+   */
+  private script<R>(name: 'sessionCreate' | 'sessionTouch', keyCount: number): ScriptCall<R> {
+    const command = `${name}${keyCount}`
+    const redis = this.redis as unknown as Record<string, ScriptCall<R> | undefined>
+    if (!(command in redis)) {
+      this.redis.defineCommand(command, {
+        numberOfKeys: keyCount,
+        lua: name === 'sessionCreate' ? CREATE : TOUCH,
+      })
+    }
+    return (...args) => (redis[command] as ScriptCall<R>).apply(this.redis, args)
   }
 
   /** This instance's local copy of recent session checks, if configured (tests read it). */
@@ -240,27 +269,29 @@ export class SessionStore {
   /**
    * Starts a session and returns its token (never stored). Throws a 401 when the user is erased or
    * their sessions were revoked after `expectedGeneration` was read. `mfa`: the user has a second
-   * factor now (see `Session.mfa`).
+   * factor now (see `Session.mfa`). `alongside`: a hash field of the same user written in the same
+   * step, only when the session is created (a refused login writes nothing).
    */
   async create(
     userId: string,
     role: string,
     expectedGeneration?: string,
-    { mfa = false }: { mfa?: boolean } = {},
+    { mfa = false, alongside }: { mfa?: boolean; alongside?: HashFieldWrite } = {},
   ): Promise<{ token: string; session: Session }> {
     const token = tokenFor(userId)
     const id = sessionIdOf(token)
+    const keys = [sessionKeys.state(userId), sessionKeys.session(userId, id), sessionKeys.index(userId)]
+    if (alongside) keys.push(alongside.key)
     const result = await this.guard(() =>
-      this.redis.sessionCreate(
-        sessionKeys.state(userId),
-        sessionKeys.session(userId, id),
-        sessionKeys.index(userId),
+      this.script<[string, number] | null>('sessionCreate', keys.length)(
+        ...keys,
         role,
         this.idleMs,
         this.absoluteMs,
         id,
         expectedGeneration ?? '',
         mfa ? '1' : '0',
+        ...(alongside ? [alongside.field, alongside.value, String(alongside.ttlSeconds)] : []),
       ),
     )
     if (!result) throw new HttpError(401, 'INVALID_CREDENTIALS', 'Invalid email or password')
@@ -318,8 +349,10 @@ export class SessionStore {
     extra: readonly string[] = [],
   ): Promise<{ session: Session; ttl: number } | undefined> {
     const result = await this.guard(() =>
-      this.redis.sessionTouch(
+      this.script<[string, string, number, string, ...(string | null)[]] | null>(
+        'sessionTouch',
         3 + extra.length,
+      )(
         sessionKeys.session(userId, id),
         sessionKeys.state(userId),
         sessionKeys.index(userId),
