@@ -85,6 +85,34 @@ describe('Redis in cluster mode (REDIS_CLUSTER=true, as ElastiCache in productio
     expect(answers.map((a) => a.statusCode)).to.deep.equal(users.map(() => 200))
   })
 
+  // Found in review: the scripts defined on first use broke the auto-pipelined batch already
+  // collecting in that turn (answers shifted to other callers, the process could crash). A fresh
+  // instance's first session checks, concurrent, of two kinds (the profile read along, or not).
+  it('answers the first concurrent session checks of a fresh instance', async () => {
+    const fresh = await buildTestApp({
+      REDIS_URL: cluster?.ports.map((p) => `redis://127.0.0.1:${p}`).join(','),
+      REDIS_CLUSTER: 'true',
+      SESSION_LOCAL_CACHE_SECONDS: '0',
+    })
+    try {
+      const users = []
+      for (let i = 0; i < 6; i++) users.push(await login(fresh))
+      const answers = await Promise.all(
+        users.map((u, i) =>
+          fresh.inject(
+            i % 2
+              ? { method: 'GET', url: '/v1/me', headers: bearer(u.token) }
+              : { method: 'PATCH', url: '/v1/me', headers: bearer(u.token), payload: { name: `First ${i}` } },
+          ),
+        ),
+      )
+      expect(answers.map((a) => a.statusCode)).to.deep.equal(users.map(() => 200))
+      expect(answers.map((a) => a.json().id ?? a.json().user?.id)).to.deep.equal(users.map((u) => u.user.id))
+    } finally {
+      await fresh.close()
+    }
+  })
+
   it('enforces rate limits through the cluster', async () => {
     const email = uniqueEmail()
     const statuses: number[] = []

@@ -195,6 +195,11 @@ return type(published) == 'number' and 1 or 0
 
 type ScriptCall<R> = (...args: string[]) => Promise<R>
 
+// The session keys, plus the devices hash a login writes along.
+const CREATE_KEY_COUNTS = [3, 4]
+// The session keys, plus up to four keys read along (a cache entry is two).
+const TOUCH_KEY_COUNTS = [3, 4, 5, 6, 7]
+
 type Scripted = (Redis | Cluster) & {
   sessionRevokeAll(...args: string[]): Promise<[string[], number]>
   sessionRevoke(...args: string[]): Promise<number>
@@ -221,8 +226,15 @@ export class SessionStore {
   ) {
     this.changes = changes
     this.local = changes.local
-    // defineCommand sends EVALSHA and falls back to EVAL: one round trip either way.
+    // defineCommand sends EVALSHA and falls back to EVAL: one round trip either way. Every
+    // command is defined here, before any request: an auto-pipelined batch created before a
+    // definition lacks it, and adding the command to that batch throws after its callback was
+    // queued (later answers shift to the wrong callers; the process can crash).
     if (!('sessionRevoke' in redis)) {
+      for (const keys of CREATE_KEY_COUNTS)
+        redis.defineCommand(`sessionCreate${keys}`, { numberOfKeys: keys, lua: CREATE })
+      for (const keys of TOUCH_KEY_COUNTS)
+        redis.defineCommand(`sessionTouch${keys}`, { numberOfKeys: keys, lua: TOUCH })
       redis.defineCommand('sessionRevokeAll', { numberOfKeys: 2, lua: REVOKE_ALL })
       redis.defineCommand('sessionRevoke', { numberOfKeys: 2, lua: REVOKE })
     }
@@ -230,23 +242,19 @@ export class SessionStore {
   }
 
   /**
-   * The create or touch script for `keyCount` keys, defined on first use. Each key count is a
-   * command of its own with a fixed `numberOfKeys`, never one taking the count as its first
-   * argument: ioredis' cluster auto-pipelining groups commands by their first argument, so with the
-   * count first every concurrent check shared one batch, and a batch whose keys live on several
-   * masters is refused whole ("All keys in the pipeline should belong to the same slots
-   * allocation group"): every concurrent session check failed on a cluster.
+   * The create or touch script for `keyCount` keys. Each key count is a command of its own with a
+   * fixed `numberOfKeys`, never one taking the count as its first argument: ioredis' cluster
+   * auto-pipelining groups commands by their first argument, so with the count first every
+   * concurrent check shared one batch, and a batch whose keys live on several masters is refused
+   * whole ("All keys in the pipeline should belong to the same slots allocation group").
    */
   private script<R>(name: 'sessionCreate' | 'sessionTouch', keyCount: number): ScriptCall<R> {
-    const command = `${name}${keyCount}`
-    const redis = this.redis as unknown as Record<string, ScriptCall<R> | undefined>
-    if (!(command in redis)) {
-      this.redis.defineCommand(command, {
-        numberOfKeys: keyCount,
-        lua: name === 'sessionCreate' ? CREATE : TOUCH,
-      })
-    }
-    return (...args) => (redis[command] as ScriptCall<R>).apply(this.redis, args)
+    const command = (this.redis as unknown as Record<string, ScriptCall<R> | undefined>)[`${name}${keyCount}`]
+    if (!command)
+      throw new Error(
+        `${name} is defined for ${name === 'sessionCreate' ? CREATE_KEY_COUNTS : TOUCH_KEY_COUNTS} keys, not ${keyCount}`,
+      )
+    return (...args) => command.apply(this.redis, args)
   }
 
   /** This instance's local copy of recent session checks, if configured (tests read it). */

@@ -11,6 +11,13 @@ import { DependencyUnavailableError } from '../../platform/errors.js'
 import { inRootSpan } from '../../telemetry/tracing.js'
 import type { NotificationMessage } from './message.js'
 
+// KEYS[1] only routes the call (the user's channel name as a key); ARGV: channel, message.
+const PUBLISH_FROM_SLOT_OWNER = "return redis.call('PUBLISH', ARGV[1], ARGV[2])"
+
+type Published = (Redis | Cluster) & {
+  notifyPublish(routingKey: string, channel: string, message: string): Promise<number>
+}
+
 /** Receives the notifications of one user. */
 export type Listener = (message: NotificationMessage) => void
 
@@ -28,6 +35,10 @@ export class NotificationHub {
     private readonly readyTimeoutMs = 1000,
   ) {
     subscriber.on('message', (channel: string, raw: string) => this.deliver(channel, raw))
+    // Defined before any use: an auto-pipelined batch created before a definition lacks it.
+    if (!('notifyPublish' in publisher)) {
+      publisher.defineCommand('notifyPublish', { numberOfKeys: 1, lua: PUBLISH_FROM_SLOT_OWNER })
+    }
   }
 
   /** The Redis channel carrying one user's notifications. */
@@ -40,9 +51,15 @@ export class NotificationHub {
     await this.publishJson(message.userId, JSON.stringify(message))
   }
 
-  /** Publishes a notification already serialized (the wire shape of message.ts, as JSON). */
+  /**
+   * Publishes a notification already serialized (the wire shape of message.ts, as JSON). Through a
+   * one-line script keyed by the user's channel name: PUBLISH names no key, so a cluster client
+   * sends each to any master, and two of one user's messages could reach a stream in the wrong
+   * order over the cluster bus. Keyed, every message of a user leaves from the master that owns
+   * that slot, in the order sent.
+   */
   async publishJson(userId: string, json: string): Promise<void> {
-    await this.publisher.publish(this.channelOf(userId), json)
+    await (this.publisher as Published).notifyPublish(`notify:${userId}`, this.channelOf(userId), json)
   }
 
   /** Registers a listener; resolves once Redis confirmed the subscription. Returns the unsubscribe. */

@@ -55,7 +55,13 @@ async function notificationsPlugin(app: FastifyInstance, opts: NotificationsOpti
   )
   const relay = new OutboxRelay(
     () => app.db.writer,
-    (batch) => pushBatch(batch, hub, (userId) => app.invalidateUserReports(userId)),
+    (batch) =>
+      pushBatch(batch, hub, (userId) =>
+        app.invalidateUserReports(userId).catch((err: Error) => {
+          app.log.warn({ err: { message: err.message }, userId }, 'reports not invalidated before a push')
+          throw err
+        }),
+      ),
     opts.config.relay,
     app.log.child({ component: 'outbox-relay' }),
     // A writer lost under the relay: find the new one now, not at the next poll (an instance

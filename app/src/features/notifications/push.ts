@@ -5,12 +5,12 @@ import type { RelayedNotification } from './relay.js'
 const MONEY_MOVEMENT = /^(deposit|withdrawal|transfer)\./
 
 /**
- * Pushes a relay run's notifications, each user's in id order (a stream that saw a later id and
- * reconnects with it would skip an earlier one pushed after it). A money movement changes the
- * report summaries of each side, the counterparty included, so those are invalidated first (a
- * client that refetches on the push sees the new figures), once per user however many of the
- * run's events are theirs. When that fails, none of the user's events of this run is pushed: the
- * stream replays them after the last id it saw. Returns how many were not pushed.
+ * Pushes a relay run's notifications, each user's in id order. A money movement changes the report
+ * summaries of each side, the counterparty included, so those are invalidated first (a client that
+ * refetches on the push sees the new figures), once per user however many of the run's events are
+ * theirs. A failed invalidation (reported by `invalidateReports` itself) still pushes: nothing
+ * would send those events later, and a stream that saw a later id would skip them on reconnect.
+ * Returns how many could not be pushed.
  */
 export async function pushBatch(
   batch: RelayedNotification[],
@@ -25,14 +25,9 @@ export async function pushBatch(
   }
   const failed = await Promise.all(
     [...byUser].map(async ([userId, items]) => {
-      if (items.some((item) => MONEY_MOVEMENT.test(item.type))) {
-        try {
-          await invalidateReports(userId)
-        } catch {
-          return items.length
-        }
-      }
-      // Sent in order on one connection (one channel, one cluster slot), so they arrive in order.
+      if (items.some((item) => MONEY_MOVEMENT.test(item.type)))
+        await invalidateReports(userId).catch(() => {})
+      // Sent in order to the one master that owns the user's channel (NotificationHub.publishJson).
       const pushed = await Promise.allSettled(items.map((item) => hub.publishJson(userId, item.message)))
       return pushed.filter((r) => r.status === 'rejected').length
     }),
