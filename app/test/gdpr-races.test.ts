@@ -74,6 +74,47 @@ describe('GDPR erasure racing work in flight', () => {
     expect(await count('outbox_events', user.user.id)).to.equal(0)
   })
 
+  it('a transfer of the user that waited for the erasure’s locks is refused after it', async () => {
+    const user = await login(app)
+    const peer = await login(app)
+    const account = await openAccount(app, user.token)
+    const peerAccount = await openAccount(app, peer.token)
+    await fundAccount(app, account, 1000)
+    // Something holds the user's account: the erasure queues for it, then the user's transfer
+    // (authenticated before the erasure revoked its session) queues behind the erasure.
+    await db.query('BEGIN')
+    await db.query('SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE', [account])
+    const erasure = app.inject({
+      method: 'DELETE',
+      url: '/v1/me',
+      headers: bearer(user.token),
+      payload: { password: user.password },
+    })
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const sender = new pg.Client({ connectionString: services.databaseUrl })
+    await sender.connect()
+    try {
+      const transfer = sender.query(
+        `SELECT post_transaction($1::uuid, 'late-1', 'h', 'transfer', 10, 'EUR', $2::uuid, $3::uuid, 'late rent from Erin') AS r`,
+        [user.user.id, account, peerAccount],
+      )
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      await db.query('COMMIT')
+      expect((await erasure).statusCode).to.equal(200)
+      expect((await transfer).rows[0].r).to.deep.include({
+        outcome: 'account_not_found',
+        field: 'fromAccountId',
+      })
+    } finally {
+      await sender.end()
+    }
+    const left = await db.query(
+      `SELECT count(*)::int AS n FROM transactions WHERE description = 'late rent from Erin'`,
+    )
+    expect(left.rows[0].n).to.equal(0)
+    expect(await count('outbox_events', user.user.id)).to.equal(0)
+  })
+
   it('the relay drops an event of an erased user, counting it as moved (a full batch still means more)', async () => {
     const user = await login(app)
     await db.query('BEGIN')

@@ -43,32 +43,39 @@ export async function eraseUserData(
   const objectsDeleted = await storage.deletePrefix(Storage.userPrefix(userId))
 
   return db.$transaction(async (tx) => {
-    // Work in flight that would add the user's data behind the deletes below commits first, and
-    // no more starts until this commits (it then finds the user erased). The relay's turn: a run
-    // moving their events now would keep a notification. Their accounts, in id order as
-    // post_transaction() takes them: a transfer to them now would keep its description and events.
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${RELAY_LOCK_KEY}::bigint)`
-    await tx.$queryRaw`SELECT 1 FROM accounts WHERE user_id = ${userId}::uuid ORDER BY id FOR UPDATE`
     const uploadsDeleted = await tx.upload.deleteMany({ where: { userId } })
-    const notificationsDeleted = await tx.notification.deleteMany({ where: { userId } })
-    await tx.outboxEvent.deleteMany({ where: { userId } })
     // Their stored responses repeat transaction bodies, descriptions included.
     await tx.idempotencyKey.deleteMany({ where: { userId } })
     await tx.userActivity.deleteMany({ where: { userId } })
     // The second factor: the TOTP secret and the recovery code hashes.
     await tx.mfaRecoveryCode.deleteMany({ where: { userId } })
     await tx.userMfa.deleteMany({ where: { userId } })
-    const transactionsAnonymised = await tx.transaction.updateMany({
-      where: { OR: [{ fromUserId: userId }, { toUserId: userId }], description: { not: null } },
-      data: { description: null },
-    })
+    const blankDescriptions = () =>
+      tx.transaction.updateMany({
+        where: { OR: [{ fromUserId: userId }, { toUserId: userId }], description: { not: null } },
+        data: { description: null },
+      })
+    // The bulk of the work first, before any lock others wait on.
+    const transactionsAnonymised = await blankDescriptions()
     // Free text too: a treasury reason or a provider reference may name the person ("refund for
     // Jane's rent"). The funding row itself stays: it is the ledger's audit and replay record.
-    const fundingsAnonymised = await tx.funding.updateMany({
-      where: { userId, reason: { not: null } },
-      data: { reason: null },
-    })
+    const blankReasons = () =>
+      tx.funding.updateMany({ where: { userId, reason: { not: null } }, data: { reason: null } })
+    const fundingsAnonymised = await blankReasons()
+    // Then the user's accounts, in id order as post_transaction() takes them: a transfer to or
+    // from them still in flight commits first, and one that comes later waits and then finds the
+    // user erased. What those in flight left is cleared again below; from here to the commit the
+    // work is small, so the locks are held briefly.
+    await tx.$queryRaw`SELECT 1 FROM accounts WHERE user_id = ${userId}::uuid ORDER BY id FOR UPDATE`
     const accounts = await tx.account.updateMany({ where: { userId }, data: { name: null } })
+    const lateDescriptions = await blankDescriptions()
+    const lateFundings = await blankReasons()
+    await tx.idempotencyKey.deleteMany({ where: { userId } })
+    // The relay's turn last: a run moving the user's events commits first (its notifications are
+    // deleted here), and later runs wait for this commit and then drop them (the user is erased).
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${RELAY_LOCK_KEY}::bigint)`
+    const notificationsDeleted = await tx.notification.deleteMany({ where: { userId } })
+    await tx.outboxEvent.deleteMany({ where: { userId } })
     await tx.user.update({
       where: { id: userId },
       data: {
@@ -89,8 +96,8 @@ export async function eraseUserData(
       objectsDeleted,
       uploadsDeleted: uploadsDeleted.count,
       notificationsDeleted: notificationsDeleted.count,
-      transactionsAnonymised: transactionsAnonymised.count,
-      fundingsAnonymised: fundingsAnonymised.count,
+      transactionsAnonymised: transactionsAnonymised.count + lateDescriptions.count,
+      fundingsAnonymised: fundingsAnonymised.count + lateFundings.count,
       accountsKept: accounts.count,
     }
   })
