@@ -339,22 +339,23 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
     if (stale) await app.sessions.revoke(stale)
     // Throws the same 401 when the generation moved meanwhile. The device is trusted in the same
     // step, only when the session is created (a refused login must not write it back after an
-    // erasure); its failures are cleared alongside, best effort (they expire with the window).
+    // erasure, or reset its failures). The failures are cleared after, without holding the answer
+    // for it: best effort, they expire with the window anyway.
     const trust = throttle.trust(user.id, deviceToken)
-    const [created] = await Promise.all([
-      app.sessions.create(user.id, enrolmentOnly ? ENROLMENT_ONLY_ROLE : user.role, generation, {
-        mfa,
-        alongside: trust.entry,
-      }),
-      throttle
-        .clearFailures(user.id, trust.token)
-        .catch((err: Error) =>
-          request.log.warn({ err: { message: err.message } }, 'device failures not cleared'),
-        ),
-    ])
+    const created = await app.sessions.create(
+      user.id,
+      enrolmentOnly ? ENROLMENT_ONLY_ROLE : user.role,
+      generation,
+      { mfa, alongside: trust.entry },
+    )
+    throttle
+      .clearFailures(user.id, trust.token)
+      .catch((err: Error) =>
+        request.log.warn({ err: { message: err.message } }, 'device failures not cleared'),
+      )
     const device = trust.token
     // Security event: the user hears of every new sign-in, and only of one that happened (so after
-    // the device write, which can still fail the login). A failed write must not fail the login.
+    // the session and the device were written). A failed write must not fail the login.
     await app
       .notify(user.id, 'security.login', {
         ip: request.ip,
