@@ -13,7 +13,7 @@ import {
 } from '../../src/features/auth/session-changes.js'
 import { type Session, SessionStore, sessionIdOf, sessionKeys } from '../../src/features/auth/sessions.js'
 import { buildTestApp } from '../helpers/app.js'
-import { redisCommandsDuring } from '../helpers/redis-commands.js'
+import { isPush, redisCommandsDuring } from '../helpers/redis-commands.js'
 import { freshRedisPrefix, services } from '../helpers/services.js'
 import { bearer, login } from '../helpers/users.js'
 
@@ -406,7 +406,7 @@ describe('session cache: across instances', () => {
   async function commandsOf(app: FastifyInstance, userId: string, work: () => Promise<unknown>) {
     // The outbox relay may publish the login's security notice at any moment: not the request's.
     return (await redisCommandsDuring(app, work))
-      .filter((c) => c.name !== 'publish' && c.args.some((arg) => String(arg).includes(userId)))
+      .filter((c) => !isPush(c) && c.args.some((arg) => String(arg).includes(userId)))
       .map((c) => c.name)
   }
   const me = (app: FastifyInstance, token: string) =>

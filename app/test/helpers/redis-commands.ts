@@ -30,3 +30,7 @@ export async function redisCommandsDuring(
 
 /** Whether a command runs a Lua script (the session check is one). */
 export const isScript = (command: SentCommand) => command.name === 'evalsha' || command.name === 'eval'
+
+/** Whether a command pushes a notification (the relay's, on the user's channel: background work). */
+export const isPush = (command: SentCommand) =>
+  command.name === 'publish' || command.args.some((arg) => String(arg).includes('notify:'))
