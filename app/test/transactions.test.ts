@@ -544,6 +544,38 @@ describe('transactions: POST/GET /v1/transactions', () => {
     })
   })
 
+  describe('listing, item by item', () => {
+    // The list's items are built by the database (transactions-list.ts), the single read through
+    // Prisma: both must answer the same item, field for field, formats included.
+    it('lists each item exactly as GET /v1/transactions/:id answers it', async () => {
+      const owner = await login(app)
+      const first = await openAccount(app, owner.token)
+      const second = await openAccount(app, owner.token)
+      await deposit(app, owner.token, first, 5)
+      const transfer = await post(app, owner.token, {
+        type: 'transfer',
+        amount: '1',
+        currency: 'EUR',
+        fromAccountId: first,
+        toAccountId: second,
+        description: 'between "my" accounts \\ ünïcode',
+      })
+      expect(transfer.statusCode, transfer.body).to.equal(201)
+      const items = (
+        await app.inject({ method: 'GET', url: '/v1/transactions?limit=100', headers: bearer(owner.token) })
+      ).json().items as { id: string }[]
+      expect(items.length).to.be.greaterThan(1)
+      for (const item of items) {
+        const one = await app.inject({
+          method: 'GET',
+          url: `/v1/transactions/${item.id}`,
+          headers: bearer(owner.token),
+        })
+        expect(item).to.deep.equal(one.json().transaction)
+      }
+    })
+  })
+
   describe('listing', () => {
     let owner: Awaited<ReturnType<typeof login>>
     let first: string

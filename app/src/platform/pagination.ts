@@ -37,7 +37,23 @@ export function toPage<R extends Position, T>(
 }
 
 function encodeCursor(row: Position): string {
-  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url')
+  return cursorAt(row.createdAt.toISOString(), row.id)
+}
+
+/** The cursor of a row by its position, the instant already in ISO 8601 (`toISOString`'s form). */
+export function cursorAt(createdAtIso: string, id: string): string {
+  return Buffer.from(JSON.stringify([createdAtIso, id])).toString('base64url')
+}
+
+/**
+ * A page answered as JSON text: items already serialised (by the database, in the route's schema),
+ * `limit + 1` of them fetched so a next page shows. Sent as is: the route's serializer never sees it.
+ */
+export function jsonPage(rows: { item: string; createdAt: string; id: string }[], limit: number): string {
+  const page = rows.slice(0, limit)
+  const last = page.at(-1)
+  const next = rows.length > limit && last ? JSON.stringify(cursorAt(last.createdAt, last.id)) : 'null'
+  return `{"items":[${page.map((row) => row.item).join(',')}],"nextCursor":${next}}`
 }
 
 function decodeCursor(cursor: string): Position {

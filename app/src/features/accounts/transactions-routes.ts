@@ -2,12 +2,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { type Static, Type } from 'typebox'
 import { sqlOn } from '../../db/sql.js'
 import { badRequest, HttpError, notFound } from '../../platform/errors.js'
-import { cursorPosition, toPage } from '../../platform/pagination.js'
+import { cursorPosition, jsonPage } from '../../platform/pagination.js'
 import { authErrors, errorRef } from '../../platform/schemas.js'
 import { currentUserId, sessionSecurity } from '../auth/current-user.js'
 import { AmountInput, CurrencyCode, MinorUnits, parseAmount } from './money.js'
 import { type PostOutcome, postTransaction, type TransactionRequest } from './post-transaction.js'
-import { listQuery } from './transactions-list.js'
+import { type ListedRow, listQuery } from './transactions-list.js'
 
 const Uuid = Type.String({ format: 'uuid' })
 
@@ -214,7 +214,7 @@ const transactions: FastifyPluginAsyncTypebox<{ maxAttempts: number }> = async (
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { limit, cursor, accountId, from, to } = request.query
       const page = listQuery(currentUserId(request), {
         limit,
@@ -223,8 +223,10 @@ const transactions: FastifyPluginAsyncTypebox<{ maxAttempts: number }> = async (
         to: to ? new Date(to) : undefined,
         after: cursor ? cursorPosition(cursor) : undefined,
       })
-      const rows = await sqlOn(await request.reader())<TransactionRow>(page.text, page.values)
-      return toPage(rows, limit, toTransaction)
+      const rows = await sqlOn(await request.reader())<ListedRow>(page.text, page.values)
+      // The items come as JSON in the response schema's shape (transactions-list.ts); a string
+      // payload is sent as is, so the typed reply is told it is one.
+      return reply.type('application/json; charset=utf-8').send(jsonPage(rows, limit) as never)
     },
   )
 
