@@ -28,15 +28,30 @@ describe('GDPR erasure racing work in flight', () => {
     await s3?.close()
   })
 
-  /** Starts the erasure while `db` holds an open transaction, commits it 200 ms later, and waits. */
-  async function eraseWhileOpen(user: Awaited<ReturnType<typeof login>>) {
-    const erasure = app.inject({
+  type User = Awaited<ReturnType<typeof login>>
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 200))
+  const startErasure = (user: User) =>
+    app.inject({
       method: 'DELETE',
       url: '/v1/me',
       headers: bearer(user.token),
       payload: { password: user.password },
     })
-    await new Promise((resolve) => setTimeout(resolve, 200))
+
+  /** The user to erase and a peer, an account each, `funded` holding 1000. */
+  async function twoAccounts(funded: 'user' | 'peer') {
+    const user = await login(app)
+    const peer = await login(app)
+    const account = await openAccount(app, user.token)
+    const peerAccount = await openAccount(app, peer.token)
+    await fundAccount(app, funded === 'user' ? account : peerAccount, 1000)
+    return { user, peer, account, peerAccount }
+  }
+
+  /** Starts the erasure while `db` holds an open transaction, commits it 200 ms later, and waits. */
+  async function eraseWhileOpen(user: User) {
+    const erasure = startErasure(user)
+    await pause()
     await db.query('COMMIT')
     const res = await erasure
     expect(res.statusCode, res.body).to.equal(200)
@@ -57,11 +72,7 @@ describe('GDPR erasure racing work in flight', () => {
   })
 
   it('a transfer to the user that commits while the erasure runs keeps neither its description nor its events', async () => {
-    const user = await login(app)
-    const peer = await login(app)
-    const account = await openAccount(app, user.token)
-    const peerAccount = await openAccount(app, peer.token)
-    await fundAccount(app, peerAccount, 1000)
+    const { user, peer, account, peerAccount } = await twoAccounts('peer')
     await db.query('BEGIN')
     const posted = await db.query(
       `SELECT post_transaction($1::uuid, 'race-1', 'h', 'transfer', 10, 'EUR', $2::uuid, $3::uuid, 'rent for Erin') AS r`,
@@ -75,22 +86,13 @@ describe('GDPR erasure racing work in flight', () => {
   })
 
   it('a transfer of the user that waited for the erasure’s locks is refused after it', async () => {
-    const user = await login(app)
-    const peer = await login(app)
-    const account = await openAccount(app, user.token)
-    const peerAccount = await openAccount(app, peer.token)
-    await fundAccount(app, account, 1000)
+    const { user, account, peerAccount } = await twoAccounts('user')
     // Something holds the user's account: the erasure queues for it, then the user's transfer
     // (authenticated before the erasure revoked its session) queues behind the erasure.
     await db.query('BEGIN')
     await db.query('SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE', [account])
-    const erasure = app.inject({
-      method: 'DELETE',
-      url: '/v1/me',
-      headers: bearer(user.token),
-      payload: { password: user.password },
-    })
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    const erasure = startErasure(user)
+    await pause()
     const sender = new pg.Client({ connectionString: services.databaseUrl })
     await sender.connect()
     try {
@@ -98,7 +100,7 @@ describe('GDPR erasure racing work in flight', () => {
         `SELECT post_transaction($1::uuid, 'late-1', 'h', 'transfer', 10, 'EUR', $2::uuid, $3::uuid, 'late rent from Erin') AS r`,
         [user.user.id, account, peerAccount],
       )
-      await new Promise((resolve) => setTimeout(resolve, 200))
+      await pause()
       await db.query('COMMIT')
       expect((await erasure).statusCode).to.equal(200)
       expect((await transfer).rows[0].r).to.deep.include({

@@ -65,11 +65,11 @@ const ENDPOINTS = {
   transfer: { from: true, to: true },
 } as const
 
+// A row as Prisma reads it (GET /v1/transactions/:id); the list's items are built by the database.
 interface TransactionRow {
   id: string
   type: 'deposit' | 'withdrawal' | 'transfer'
-  /** bigint from Prisma, the int8's decimal text from plain pg. */
-  amount: bigint | string
+  amount: bigint
   currency: string
   fromAccountId: string | null
   toAccountId: string | null

@@ -14,6 +14,9 @@ import type { NotificationMessage } from './message.js'
 // KEYS[1] only routes the call (the user's channel name as a key); ARGV: channel, message.
 const PUBLISH_FROM_SLOT_OWNER = "return redis.call('PUBLISH', ARGV[1], ARGV[2])"
 
+// A user's channel without the key prefix: as a key, ioredis adds the prefix and it names the channel.
+const channelKey = (userId: string) => `notify:${userId}`
+
 type Published = (Redis | Cluster) & {
   notifyPublish(routingKey: string, channel: string, message: string): Promise<number>
 }
@@ -43,7 +46,7 @@ export class NotificationHub {
 
   /** The Redis channel carrying one user's notifications. */
   channelOf(userId: string): string {
-    return `${this.channelPrefix}notify:${userId}`
+    return `${this.channelPrefix}${channelKey(userId)}`
   }
 
   /** Publishes a notification to every instance. */
@@ -59,7 +62,7 @@ export class NotificationHub {
    * that slot, in the order sent.
    */
   async publishJson(userId: string, json: string): Promise<void> {
-    await (this.publisher as Published).notifyPublish(`notify:${userId}`, this.channelOf(userId), json)
+    await (this.publisher as Published).notifyPublish(channelKey(userId), this.channelOf(userId), json)
   }
 
   /** Registers a listener; resolves once Redis confirmed the subscription. Returns the unsubscribe. */
