@@ -27,23 +27,54 @@ export interface BuildOptions {
  */
 export const LOG_BUFFERING = { minLength: 4096, periodicFlush: 100, maxLength: 16 * 1024 * 1024 }
 
+/** The part of sonic-boom (pino's destination) an exit flush needs. */
+interface FlushableStream {
+  flush?: (cb: (err?: NodeJS.ErrnoException) => void) => void
+  destroy?: () => void
+  on: (event: 'write', listener: (n: number) => void) => unknown
+  off: (event: 'write', listener: (n: number) => void) => unknown
+}
+
 /**
  * Writes out what the logger holds, waiting at most `timeoutMs`; true when it all left. Call it
  * before `process.exit`: pino's own exit hook writes synchronously and, on a stalled pipe, retries
  * forever, so on a timeout the buffer is discarded and the stream closed (later lines are lost).
+ *
+ * One sonic-boom flush is not enough: called while a write is in flight it reports back when that
+ * write lands, with the lines logged meanwhile still buffered, and it reports fsync's EINVAL on a
+ * pipe (stdout under a log driver) as a failure. So rounds repeat until one writes nothing.
  */
 export async function flushLogs(log: FastifyInstance['log'], timeoutMs: number): Promise<boolean> {
   const stream = (log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
-    | { flush?: (cb: (err?: Error) => void) => void; destroy?: () => void }
+    | FlushableStream
     | undefined
   if (!stream?.flush) return true
-  const flushed = await new Promise<boolean>((done) => {
-    const timer = setTimeout(() => done(false), timeoutMs)
-    stream.flush?.((err) => {
-      clearTimeout(timer)
-      done(!err)
+  const flushRound = () =>
+    new Promise<{ ok: boolean; wrote: boolean }>((done) => {
+      let wrote = false
+      const onWrite = (n: number) => {
+        if (n > 0) wrote = true
+      }
+      stream.on('write', onWrite)
+      stream.flush?.((err) => {
+        stream.off('write', onWrite)
+        // fsync of a pipe or a terminal fails with EINVAL after the bytes were written.
+        done({ ok: !err || err.code === 'EINVAL', wrote })
+      })
     })
+  let timer: NodeJS.Timeout | undefined
+  const timedOut = new Promise<false>((done) => {
+    timer = setTimeout(() => done(false), timeoutMs)
   })
+  const rounds = async () => {
+    for (;;) {
+      const { ok, wrote } = await flushRound()
+      if (!ok) return false
+      if (!wrote) return true
+    }
+  }
+  const flushed = await Promise.race([rounds(), timedOut])
+  clearTimeout(timer)
   if (!flushed) stream.destroy?.()
   return flushed
 }
