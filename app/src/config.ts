@@ -195,6 +195,8 @@ export interface Config {
       enabled: boolean
       intervalMs: number
       batchSize: number
+      /** Least time between two runs' starts while writes keep kicking the relay. */
+      kickGapMs: number
     }
   }
   /** Uploads bucket; credentials come from the AWS SDK's default provider chain. */
@@ -418,6 +420,7 @@ export function loadConfig(env: Env = process.env): Config {
         enabled: read.bool('OUTBOX_RELAY_ENABLED', true),
         intervalMs: read.int('OUTBOX_RELAY_INTERVAL_MS', 500, 10, 60_000),
         batchSize: read.int('OUTBOX_RELAY_BATCH_SIZE', 100, 1, 1000),
+        kickGapMs: read.int('OUTBOX_RELAY_KICK_GAP_MS', 20, 0, 1000),
       },
     },
     s3: {
